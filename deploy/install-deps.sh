@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs what trustportal needs to build, run and test (Debian 12).
+# Installs only what is missing; uses sudo when not root.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential meson ninja-build pkg-config protobuf-c-compiler
+  # libraries
+  libzmq3-dev libczmq-dev libprotobuf-c-dev liblmdb-dev libcurl4-openssl-dev
+  libsodium-dev libmicrohttpd-dev libjansson-dev libcairo2-dev
+  # tools used by the tests and benchmarks
+  lmdb-utils qpdf python3 python3-aiosmtpd procps psmisc
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

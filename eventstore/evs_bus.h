@@ -1,0 +1,177 @@
+/* evs_bus.h: the event bus: publishing committed events, request/reply framing,
+ * a blocking request client, and the catch-up subscriber (zguide Clone pattern).
+ *
+ * Wire format
+ *  - PUB, one message per committed event:
+ *      [topic "<service>.<EventType>"] [seq, u64 big-endian] [tp.Envelope]
+ *    and every second a heartbeat:
+ *      [topic "<service>.$heartbeat"] [head seq, u64 big-endian] [tp.Heartbeat]
+ *  - ROUTER (requests): a client (DEALER) sends one frame, a tp.Request; the
+ *    service answers with one frame, a tp.Reply. The ROUTER adds and strips the
+ *    routing id. Command "$read" carries a tp.ReadEventsRequest and is answered
+ *    with a tp.ReadEventsReply in the reply body.
+ *
+ * The subscriber (evs_sub_t) never trusts PUB alone: it subscribes first, then
+ * reads everything after its checkpoint over the upstream's ROUTER, then takes
+ * live events only when they are exactly the next expected seq. Anything else
+ * (a gap seen from a later seq or a heartbeat) triggers a read. Live delivery
+ * is therefore a fast path, and drops (slow joiner, high-water mark) lose nothing.
+ * The handler commits its effects and the new checkpoint in one transaction.
+ */
+#ifndef EVS_BUS_H
+#define EVS_BUS_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "evs.h"
+#include "tp.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Topic suffix of heartbeats. */
+#define EVS_BUS_HEARTBEAT "$heartbeat"
+/** Command name of a read-events request. */
+#define EVS_BUS_READ "$read"
+/** Default and largest number of events in one read reply. */
+#define EVS_BUS_READ_MAX 4096
+
+/**
+ * @brief Publish one committed record on a PUB socket.
+ * @param[in] service the publishing service's name (topic prefix)
+ * @param[in] event_type the record's event type; when NULL it is read from the record
+ * @return 0, or -1 when the record does not decode or the send failed
+ */
+int evs_bus_publish(zsock_t *pub, const char *service, const evs_record_t *rec,
+                    const char *event_type);
+
+/**
+ * @brief Publish a heartbeat with the head sequence and hash.
+ * @return 0 or -1
+ */
+int evs_bus_heartbeat(zsock_t *pub, const char *service, uint64_t head_seq,
+                      const uint8_t *head_hash);
+
+/**
+ * @brief A request id: 32 lowercase hex characters of fresh randomness.
+ * @param[out] out at least 33 bytes
+ */
+void evs_bus_new_id(char *out);
+
+/** A blocking request client over one DEALER socket (not thread-safe; one per thread). */
+typedef struct _evs_client_t evs_client_t;
+
+/**
+ * @brief Connect a client to a service's ROUTER endpoint.
+ * @return the client, or NULL when the endpoint is malformed
+ */
+evs_client_t *evs_client_new(const char *endpoint);
+
+/** Destroy; sets *self_p to NULL; safe twice. */
+void evs_client_destroy(evs_client_t **self_p);
+
+/**
+ * @brief Send a command and wait for its reply.
+ *
+ * A reply with another request id (a late answer to an earlier timed-out
+ * request) is skipped. On time-out the socket is recreated, so a late reply
+ * cannot be taken for the answer to the next request.
+ * @param[in] header request header; when its request_id is empty a fresh one is used
+ * @param[in] command e.g. "example.Increment"
+ * @param[in] body the command message, or NULL for an empty body
+ * @param[in] timeout_ms how long to wait
+ * @param[out] reply the reply (free with tp__reply__free_unpacked(r, NULL))
+ * @return 0 when a reply came (check reply->ok), -1 on time-out or bad reply (errno ETIMEDOUT / EPROTO)
+ */
+int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
+                    const ProtobufCMessage *body, int timeout_ms, Tp__Reply **reply);
+
+/**
+ * @brief Same as evs_client_call() with a body already serialized.
+ */
+int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
+                        const char *command, const uint8_t *body, size_t body_len,
+                        int timeout_ms, Tp__Reply **reply);
+
+/** The client's socket (for tests and pollers). */
+zsock_t *evs_client_sock(evs_client_t *self);
+
+/**
+ * @brief Called by the subscriber with a contiguous run of upstream records,
+ * the first being exactly checkpoint + 1. It must commit their effects together
+ * with the checkpoint (the last record's seq) in one transaction.
+ * @return 0 when committed; anything else stops delivery (the subscriber keeps
+ *         its old checkpoint and the run is offered again later)
+ */
+typedef int (evs_sub_fn)(const evs_record_t *recs, size_t n, void *arg);
+
+typedef struct _evs_sub_t evs_sub_t;
+
+/** Options for evs_sub_new(). Zero = defaults. */
+typedef struct {
+    int rcvhwm;          /**< SUB receive high-water mark; 0 = 100000 */
+    int read_max;        /**< events per catch-up read; 0 = EVS_BUS_READ_MAX */
+    int read_timeout_ms; /**< resend a read after this long without answer; 0 = 2000 */
+} evs_sub_opts_t;
+
+/**
+ * @brief Create a subscriber to one upstream service.
+ *
+ * Subscribes to every topic of @p upstream on its PUB endpoint, connects a
+ * DEALER to its ROUTER endpoint, and immediately asks for the events after
+ * @p checkpoint.
+ * @return the subscriber, or NULL when an endpoint is malformed
+ */
+evs_sub_t *evs_sub_new(const char *upstream, const char *pub_endpoint,
+                       const char *router_endpoint, uint64_t checkpoint,
+                       const evs_sub_opts_t *opts);
+
+/** Destroy; sets *self_p to NULL; safe twice. */
+void evs_sub_destroy(evs_sub_t **self_p);
+
+/** The SUB socket and the DEALER socket, to add to a poller. */
+zsock_t *evs_sub_live_sock(evs_sub_t *self);
+zsock_t *evs_sub_read_sock(evs_sub_t *self);
+
+/** The upstream's name. */
+const char *evs_sub_upstream(evs_sub_t *self);
+
+/** The last upstream seq delivered and committed. */
+uint64_t evs_sub_checkpoint(evs_sub_t *self);
+
+/** Highest upstream seq known to exist (from live events, heartbeats, reads). */
+uint64_t evs_sub_known_head(evs_sub_t *self);
+
+/**
+ * @brief Handle whatever is waiting on @p which (one of the subscriber's two
+ * sockets) without blocking: deliver the next records in order through @p fn,
+ * ask for missing ones.
+ * @return 0, or the non-zero value @p fn returned
+ */
+int evs_sub_handle(evs_sub_t *self, zsock_t *which, evs_sub_fn *fn, void *arg);
+
+/**
+ * @brief Time-driven upkeep: resend a read that got no answer in time.
+ * Call at least every read_timeout_ms.
+ */
+void evs_sub_upkeep(evs_sub_t *self);
+
+/** Counters for tests and stats. */
+typedef struct {
+    uint64_t live_delivered;  /**< events delivered from PUB */
+    uint64_t read_delivered;  /**< events delivered from reads */
+    uint64_t dropped_old;     /**< live events with seq <= checkpoint */
+    uint64_t gaps;            /**< gaps seen (a later seq or a heartbeat ahead) */
+    uint64_t reads;           /**< read requests sent */
+} evs_sub_stats_t;
+void evs_sub_stats(evs_sub_t *self, evs_sub_stats_t *st);
+
+/** Self-test. */
+int evs_bus_test(bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,42 @@
+/* selftest.c: runs the eventstore library's self-tests (--test NAME, or all). */
+#include <stdio.h>
+#include <string.h>
+#include "evs.h"
+#include "evs_bus.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(bool verbose);
+} s_test_t;
+
+static const s_test_t s_tests[] = {
+    {"evs", evs_test},
+    {"evs_bus", evs_bus_test},
+};
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    bool verbose = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--test") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "-v") == 0)
+            verbose = true;
+    }
+    int failed = 0, ran = 0;
+    for (size_t i = 0; i < sizeof s_tests / sizeof s_tests[0]; i++) {
+        if (only && strcmp(only, s_tests[i].name) != 0)
+            continue;
+        ran++;
+        int rc = s_tests[i].fn(verbose);
+        printf("%s: %s\n", s_tests[i].name, rc == 0 ? "OK" : "FAILED");
+        if (rc != 0)
+            failed++;
+    }
+    if (ran == 0) {
+        fprintf(stderr, "no test named '%s'\n", only ? only : "");
+        return 2;
+    }
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,1141 @@
+/* svc.c: the service actor: rebuild, request server with group commit, publication,
+ * subscriptions, timers and the worker pool. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "evs_bus.h"
+#include "svc.h"
+#include "svc_internal.h"
+
+#define S_ID_MAX 256          /* longest ROUTER routing id we keep */
+#define S_MSG_MAX (4 << 20)   /* largest request accepted (bytes) */
+
+/* One request taken off the ROUTER (or back from a worker). */
+typedef struct {
+    uint8_t id[S_ID_MAX];     /* routing id */
+    size_t id_len;
+    Tp__Request *req;         /* NULL when it did not decode */
+    bool prepared;            /* came back from the worker pool */
+    uint8_t *reply;           /* the answer to send, owned */
+    size_t reply_len;
+    bool deferred;            /* query or $read: answered after the commit */
+    bool handed_off;          /* sent to a worker; no answer now */
+} s_pending_t;
+
+typedef struct {
+    const svc_def_t *def;     /* the core */
+    char name[64];            /* instance name (topic prefix, data folder) */
+    zconfig_t *config;        /* borrowed */
+    evs_t *store;             /* our log */
+    void *state;              /* the core's state */
+    zsock_t *pipe;            /* to the actor's owner */
+    zsock_t *pub;             /* publishes committed events */
+    zsock_t *router;          /* commands and queries */
+    zsock_t *jobs;            /* PUSH to workers */
+    zsock_t *done;            /* PULL from workers */
+    zactor_t **workers;       /* the worker pool */
+    size_t n_workers;
+    evs_sub_t **subs;         /* one per upstream */
+    size_t n_subs;
+    zpoller_t *poller;
+    svc_clock_fn *clock;      /* injectable clock */
+    void *clock_arg;
+    size_t batch_max;         /* requests per group commit */
+    int64_t tick_ms;          /* tick period */
+    int64_t next_tick;        /* zclock_mono() of the next tick */
+    int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
+    svc_out_t *out;           /* reused collector */
+    s_pending_t *pending;     /* batch_max slots */
+    uint64_t commits;         /* counters for the log line at exit */
+    uint64_t events_written;
+} s_svc_t;
+
+static int64_t s_real_clock(void *arg)
+{
+    (void) arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------------ config */
+
+const char *svc_config_get(zconfig_t *config, const char *name, const char *key,
+                           const char *dflt)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", name, key);
+    const char *v = config ? zconfig_get(config, path, NULL) : NULL;
+    if (!v && config)
+        v = zconfig_get(config, key, NULL);
+    return v && *v ? v : dflt;
+}
+
+void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *out, size_t outsz)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", name, kind);
+    const char *v = config ? zconfig_get(config, path, NULL) : NULL;
+    if (v && *v) {
+        snprintf(out, outsz, "%s", v);
+        return;
+    }
+    const char *run = config ? zconfig_get(config, "run", "run") : "run";
+    snprintf(out, outsz, "ipc://%s/%s.%s", run, name, kind);
+}
+
+void svc_data_dir(zconfig_t *config, const char *name, char *out, size_t outsz)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/data", name);
+    const char *v = config ? zconfig_get(config, path, NULL) : NULL;
+    if (v && *v) {
+        snprintf(out, outsz, "%s", v);
+        return;
+    }
+    const char *data = config ? zconfig_get(config, "data", "data") : "data";
+    snprintf(out, outsz, "%s/%s", data, name);
+}
+
+/* ------------------------------------------------------------------ events */
+
+/* Fills an svc_event_t from a record; strings are copied into @p strbuf. */
+static int s_event_from_record(const evs_record_t *rec, svc_event_t *ev,
+                               char strbuf[2][EVS_MAX_ID + 1])
+{
+    evs_view_t v;
+    if (evs_view(rec->data, rec->len, &v) != 0 || v.stream_id_len > EVS_MAX_ID ||
+        v.event_type_len > EVS_MAX_ID)
+        return -1;
+    memcpy(strbuf[0], v.stream_id, v.stream_id_len);
+    strbuf[0][v.stream_id_len] = '\0';
+    memcpy(strbuf[1], v.event_type, v.event_type_len);
+    strbuf[1][v.event_type_len] = '\0';
+    ev->seq = v.seq;
+    ev->stream_id = strbuf[0];
+    ev->stream_version = v.stream_version;
+    ev->event_type = strbuf[1];
+    ev->recorded_at_us = v.recorded_at_us;
+    ev->payload = v.payload;
+    ev->payload_len = v.payload_len;
+    return 0;
+}
+
+typedef struct {
+    const svc_def_t *def;
+    void *state;
+    uint64_t to_seq;
+    int64_t to_time_us;
+    uint64_t applied;
+    void (*progress)(uint64_t, void *);
+    void *progress_arg;
+    int bad;
+} s_rebuild_t;
+
+static int s_rebuild_one(const evs_record_t *rec, void *arg)
+{
+    s_rebuild_t *rb = arg;
+    char strbuf[2][EVS_MAX_ID + 1];
+    svc_event_t ev;
+    if (s_event_from_record(rec, &ev, strbuf) != 0) {
+        rb->bad = EVS_CORRUPT;
+        return EVS_CORRUPT;
+    }
+    if (ev.seq > rb->to_seq || ev.recorded_at_us > rb->to_time_us)
+        return 1;   /* stop: past the point asked for */
+    rb->def->apply(rb->state, &ev);
+    rb->applied++;
+    if (rb->progress && (rb->applied & 0xffff) == 0)
+        rb->progress(ev.seq, rb->progress_arg);
+    return 0;
+}
+
+int svc_rebuild(const svc_def_t *def, void *state, evs_t *store, uint64_t to_seq,
+                int64_t to_time_us, uint64_t *applied,
+                void (*progress)(uint64_t seq, void *arg), void *progress_arg)
+{
+    s_rebuild_t rb = {def, state, to_seq, to_time_us, 0, progress, progress_arg, 0};
+    int rc = evs_read(store, 1, to_seq, 0, s_rebuild_one, &rb);
+    if (applied)
+        *applied = rb.applied;
+    if (rc == 1)
+        rc = 0;
+    return rb.bad ? rb.bad : rc;
+}
+
+/* Applies the records [first, last] the batch just appended. */
+static void s_apply_appended(s_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last)
+{
+    for (uint64_t seq = first; seq && seq <= last; seq++) {
+        evs_record_t rec;
+        char strbuf[2][EVS_MAX_ID + 1];
+        svc_event_t ev;
+        int rc = evs_batch_record(batch, seq, &rec);
+        assert(rc == 0);   /* we just appended it */
+        rc = s_event_from_record(&rec, &ev, strbuf);
+        assert(rc == 0);
+        self->def->apply(self->state, &ev);
+    }
+}
+
+static int s_publish_one(const evs_record_t *rec, void *arg)
+{
+    s_svc_t *self = arg;
+    if (evs_bus_publish(self->pub, self->name, rec, NULL) != 0)
+        zsys_warning("%s: publish of seq %" PRIu64 " failed", self->name, rec->seq);
+    return 0;
+}
+
+/* Commits a batch or ends the process: an unacknowledged failure must not be hidden,
+ * and state in memory is already ahead of the log. */
+static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
+{
+    int rc = evs_batch_commit(*batch_p);
+    if (rc != 0) {
+        zsys_error("%s: commit failed: %s; stopping (state rebuilds from the log at restart)",
+                   self->name, evs_strerror(rc));
+        exit(70);
+    }
+    self->commits++;
+    evs_batch_each(*batch_p, s_publish_one, self);
+}
+
+/* Appends the collected events of @p out; returns 0, EVS_CONFLICT or fatal codes. */
+static int s_append_out(s_svc_t *self, evs_batch_t *batch, const svc_out_t *out,
+                        const char *correlation, const char *causation, const char *request_id,
+                        const uint8_t *result, size_t result_len, uint64_t *first,
+                        uint64_t *last)
+{
+    evs_event_t evs_stack[16];
+    evs_expect_t exp_stack[8];
+    evs_event_t *events = out->n_events <= 16 ? evs_stack : calloc(out->n_events, sizeof *events);
+    evs_expect_t *expects =
+        out->n_expects <= 8 ? exp_stack : calloc(out->n_expects, sizeof *expects);
+    int rc = EVS_INVALID;
+    if (!events || !expects)
+        goto done;
+    for (size_t i = 0; i < out->n_events; i++) {
+        events[i] = (evs_event_t) {out->events[i].stream_id, out->events[i].type,
+                                   out->events[i].payload, out->events[i].len, correlation,
+                                   causation};
+    }
+    for (size_t i = 0; i < out->n_expects; i++)
+        expects[i] = (evs_expect_t) {out->expects[i].stream_id, out->expects[i].expected};
+    rc = evs_batch_append(batch, events, out->n_events, expects, out->n_expects, request_id,
+                          result, result_len, first, last);
+done:
+    if (events != evs_stack)
+        free(events);
+    if (expects != exp_stack)
+        free(expects);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ replies */
+
+static void s_set_reply(s_pending_t *p, const Tp__Reply *reply)
+{
+    free(p->reply);
+    p->reply_len = tp__reply__get_packed_size(reply);
+    p->reply = malloc(p->reply_len ? p->reply_len : 1);
+    if (p->reply)
+        tp__reply__pack(reply, p->reply);
+    else
+        p->reply_len = 0;
+}
+
+static const char *s_request_id(const s_pending_t *p)
+{
+    return p->req && p->req->header && p->req->header->request_id ? p->req->header->request_id
+                                                                    : "";
+}
+
+/* A refusal with the errors in @p out, or a single error. */
+static void s_reply_errors(s_pending_t *p, const svc_out_t *out, const char *code,
+                           const char *field, const char *message)
+{
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = (char *) s_request_id(p);
+    reply.ok = false;
+    Tp__Error one = TP__ERROR__INIT;
+    Tp__Error *one_p = &one;
+    Tp__Error **list = NULL;
+    if (out && out->n_errors > 0) {
+        list = calloc(out->n_errors, sizeof *list);
+        Tp__Error *errs = calloc(out->n_errors, sizeof *errs);
+        if (list && errs) {
+            for (size_t i = 0; i < out->n_errors; i++) {
+                tp__error__init(&errs[i]);
+                errs[i].code = out->errors[i].code;
+                errs[i].field = out->errors[i].field;
+                errs[i].message = out->errors[i].message;
+                list[i] = &errs[i];
+            }
+            reply.errors = list;
+            reply.n_errors = out->n_errors;
+        }
+        else
+            free(errs);
+    }
+    if (!reply.n_errors) {
+        one.code = (char *) (code ? code : "internal");
+        one.field = (char *) (field ? field : "");
+        one.message = (char *) (message ? message : "refused");
+        reply.errors = &one_p;
+        reply.n_errors = 1;
+    }
+    s_set_reply(p, &reply);
+    if (list) {
+        free(list[0]);
+        free(list);
+    }
+}
+
+static void s_send_reply(s_svc_t *self, s_pending_t *p)
+{
+    if (!p->reply)
+        return;
+    void *h = zsock_resolve(self->router);
+    /* a client that went away just loses its answer; never block the loop on it */
+    if (zmq_send(h, p->id, p->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(h, p->reply, p->reply_len, ZMQ_DONTWAIT);
+}
+
+static void s_pending_clear(s_pending_t *p)
+{
+    if (p->req)
+        tp__request__free_unpacked(p->req, NULL);
+    free(p->reply);
+    memset(p, 0, sizeof *p);
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static const svc_command_t *s_find_command(s_svc_t *self, const char *wire)
+{
+    /* wire names are "<service>.<Command>"; the instance name is accepted too */
+    const char *dot = strchr(wire, '.');
+    if (!dot)
+        return NULL;
+    size_t plen = (size_t) (dot - wire);
+    bool ours = (strlen(self->def->name) == plen && memcmp(wire, self->def->name, plen) == 0) ||
+                (strlen(self->name) == plen && memcmp(wire, self->name, plen) == 0);
+    if (!ours)
+        return NULL;
+    for (size_t i = 0; i < self->def->n_commands; i++)
+        if (streq(self->def->commands[i].name, dot + 1))
+            return &self->def->commands[i];
+    return NULL;
+}
+
+typedef struct {
+    uint8_t *buf;
+    size_t len, cap;
+    ProtobufCBinaryData *items;
+    size_t n, max_items;
+} s_readbuf_t;
+
+static int s_read_collect(const evs_record_t *rec, void *arg)
+{
+    s_readbuf_t *rb = arg;
+    if (rb->n >= rb->max_items)
+        return 1;
+    if (rb->len + rec->len > rb->cap) {
+        size_t ncap = (rb->cap + rec->len) * 2;
+        uint8_t *nb = realloc(rb->buf, ncap);
+        if (!nb)
+            return -1;
+        rb->buf = nb;
+        rb->cap = ncap;
+    }
+    memcpy(rb->buf + rb->len, rec->data, rec->len);
+    /* offsets now; turned into pointers once the buffer stops moving */
+    rb->items[rb->n].data = (uint8_t *) (uintptr_t) rb->len;
+    rb->items[rb->n].len = rec->len;
+    rb->len += rec->len;
+    rb->n++;
+    return 0;
+}
+
+/* "$read": events from a seq, as stored. */
+static void s_answer_read(s_svc_t *self, s_pending_t *p)
+{
+    Tp__ReadEventsRequest *rr =
+        tp__read_events_request__unpack(NULL, p->req->body.len, p->req->body.data);
+    if (!rr) {
+        s_reply_errors(p, NULL, "invalid", "body", "not a ReadEventsRequest");
+        return;
+    }
+    uint32_t max = rr->max_count ? rr->max_count : EVS_BUS_READ_MAX;
+    if (max > EVS_BUS_READ_MAX)
+        max = EVS_BUS_READ_MAX;
+    s_readbuf_t rb = {NULL, 0, 0, calloc(max, sizeof(ProtobufCBinaryData)), 0, max};
+    Tp__ReadEventsReply out = TP__READ_EVENTS_REPLY__INIT;
+    evs_head(self->store, &out.head_seq, NULL);
+    int rc = rb.items ? evs_read(self->store, rr->from_seq ? rr->from_seq : 1, UINT64_MAX, max,
+                                 s_read_collect, &rb)
+                      : -1;
+    tp__read_events_request__free_unpacked(rr, NULL);
+    if (rc < 0) {
+        s_reply_errors(p, NULL, "unavailable", "", "read failed");
+        goto done;
+    }
+    for (size_t i = 0; i < rb.n; i++)
+        rb.items[i].data = rb.buf + (uintptr_t) rb.items[i].data;
+    out.events = rb.items;
+    out.n_events = rb.n;
+    size_t blen = tp__read_events_reply__get_packed_size(&out);
+    uint8_t *body = malloc(blen ? blen : 1);
+    if (!body) {
+        s_reply_errors(p, NULL, "internal", "", "out of memory");
+        goto done;
+    }
+    tp__read_events_reply__pack(&out, body);
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = (char *) s_request_id(p);
+    reply.ok = true;
+    reply.body.data = body;
+    reply.body.len = blen;
+    s_set_reply(p, &reply);
+    free(body);
+done:
+    free(rb.items);
+    free(rb.buf);
+}
+
+/* "$status": the head, for readiness checks. */
+static void s_answer_status(s_svc_t *self, s_pending_t *p)
+{
+    uint8_t hash[EVS_HASH_SIZE];
+    Tp__Heartbeat hb = TP__HEARTBEAT__INIT;
+    hb.service = self->name;
+    evs_head(self->store, &hb.head_seq, hash);
+    hb.head_hash.data = hash;
+    hb.head_hash.len = sizeof hash;
+    hb.sent_at_us = self->clock(self->clock_arg);
+    uint8_t body[256];
+    size_t blen = tp__heartbeat__pack(&hb, body);
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = (char *) s_request_id(p);
+    reply.ok = true;
+    reply.body.data = body;
+    reply.body.len = blen;
+    s_set_reply(p, &reply);
+}
+
+/* "$summary": the core's one-line JSON summary of the live state. */
+static void s_answer_summary(s_svc_t *self, s_pending_t *p)
+{
+    char *json = self->def->summary ? self->def->summary(self->state) : strdup("{}");
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = (char *) s_request_id(p);
+    reply.ok = json != NULL;
+    reply.body.data = (uint8_t *) json;
+    reply.body.len = json ? strlen(json) : 0;
+    s_set_reply(p, &reply);
+    free(json);
+}
+
+static void s_answer_query(s_svc_t *self, s_pending_t *p, const svc_command_t *cmd)
+{
+    ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, NULL, p->req->body.len,
+                                                       p->req->body.data);
+    if (!body) {
+        s_reply_errors(p, NULL, "invalid", "body", "does not decode");
+        return;
+    }
+    svc_out_reset(self->out);
+    svc_ctx_t ctx = {p->req->header, self->clock(self->clock_arg)};
+    cmd->decide(self->state, &ctx, body, self->out);
+    protobuf_c_message_free_unpacked(body, NULL);
+    if (svc_out_failed(self->out)) {
+        s_reply_errors(p, self->out, "invalid", NULL, NULL);
+        return;
+    }
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = (char *) s_request_id(p);
+    reply.ok = true;
+    reply.body.data = self->out->reply;
+    reply.body.len = self->out->reply_len;
+    s_set_reply(p, &reply);
+}
+
+static void s_answer_deferred(s_svc_t *self, s_pending_t *p)
+{
+    const char *c = p->req->command;
+    if (streq(c, EVS_BUS_READ))
+        s_answer_read(self, p);
+    else if (streq(c, "$status"))
+        s_answer_status(self, p);
+    else if (streq(c, "$summary"))
+        s_answer_summary(self, p);
+    else
+        s_answer_query(self, p, s_find_command(self, c));
+}
+
+/* Hands a command to the worker pool: [routing id][request]. */
+static void s_hand_off(s_svc_t *self, s_pending_t *p)
+{
+    size_t len = tp__request__get_packed_size(p->req);
+    zmsg_t *m = zmsg_new();
+    zmsg_addmem(m, p->id, p->id_len);
+    zframe_t *f = zframe_new(NULL, len);
+    tp__request__pack(p->req, zframe_data(f));
+    zmsg_append(m, &f);
+    zmsg_send(&m, self->jobs);
+    p->handed_off = true;
+}
+
+/* Decides one command into the open batch. */
+static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now)
+{
+    if (p->reply)
+        return 0;   /* a worker already refused it */
+    if (!p->req) {
+        s_reply_errors(p, NULL, "invalid", "", "request does not decode as tp.Request");
+        return 0;
+    }
+    Tp__RequestHeader *h = p->req->header;
+    if (!h) {
+        s_reply_errors(p, NULL, "invalid", "header", "request header missing");
+        return 0;
+    }
+    if (h->deadline_us && now > h->deadline_us) {
+        s_reply_errors(p, NULL, "deadline", "", "deadline passed before the request was read");
+        return 0;
+    }
+    const char *c = p->req->command;
+    if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary")) {
+        p->deferred = true;
+        return 0;
+    }
+    const svc_command_t *cmd = s_find_command(self, c);
+    if (!cmd) {
+        s_reply_errors(p, NULL, "unknown_command", "command", "no such command here");
+        return 0;
+    }
+    if (cmd->query) {
+        p->deferred = true;
+        return 0;
+    }
+    if (!*h->request_id || strlen(h->request_id) > EVS_MAX_ID) {
+        s_reply_errors(p, NULL, "invalid", "header.requestId", "must be 1..200 characters");
+        return 0;
+    }
+    const uint8_t *kept = NULL;
+    size_t kept_len = 0;
+    int rc = evs_batch_request_get(batch, h->request_id, &kept, &kept_len);
+    if (rc == 0) {
+        /* answered before: the same reply, marked replayed (field 6 = true appended) */
+        free(p->reply);
+        p->reply = malloc(kept_len + 2);
+        if (!p->reply)
+            return 0;
+        memcpy(p->reply, kept, kept_len);
+        p->reply[kept_len] = 0x30;
+        p->reply[kept_len + 1] = 0x01;
+        p->reply_len = kept_len + 2;
+        return 0;
+    }
+    if (rc != EVS_NOTFOUND)
+        return rc;
+    if (cmd->prepare && !p->prepared) {
+        s_hand_off(self, p);
+        return 0;
+    }
+    ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, NULL, p->req->body.len,
+                                                       p->req->body.data);
+    if (!body) {
+        s_reply_errors(p, NULL, "invalid", "body", "does not decode");
+        return 0;
+    }
+    svc_out_t *out = self->out;
+    svc_out_reset(out);
+    svc_ctx_t ctx = {h, now};
+    cmd->decide(self->state, &ctx, body, out);
+    protobuf_c_message_free_unpacked(body, NULL);
+    if (svc_out_failed(out)) {
+        s_reply_errors(p, out, "invalid", NULL, NULL);
+        return 0;
+    }
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = h->request_id;
+    reply.ok = true;
+    reply.body.data = out->reply;
+    reply.body.len = out->reply_len;
+    reply.last_seq = out->n_events ? evs_batch_head(batch) + out->n_events : 0;
+    s_set_reply(p, &reply);
+    if (!p->reply)
+        return EVS_INVALID;
+    const char *corr = *h->correlation_id ? h->correlation_id : h->request_id;
+    uint64_t first = 0, last = 0;
+    rc = s_append_out(self, batch, out, corr, h->request_id, h->request_id, p->reply,
+                      p->reply_len, &first, &last);
+    if (rc == EVS_CONFLICT) {
+        s_reply_errors(p, NULL, "conflict", "expectedVersion",
+                       "the stream was changed meanwhile; read it again and retry");
+        return 0;
+    }
+    if (rc == EVS_INVALID) {
+        s_reply_errors(p, NULL, "internal", "", "the service produced an invalid event");
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    s_apply_appended(self, batch, first, last);
+    self->events_written += out->n_events;
+    return 0;
+}
+
+/* Decides every pending request in one batch, commits once, then answers. */
+static void s_process(s_svc_t *self, size_t n)
+{
+    evs_batch_t *batch = NULL;
+    int rc = evs_batch_begin(self->store, &batch);
+    if (rc != 0) {
+        zsys_error("%s: cannot begin a write: %s; stopping", self->name, evs_strerror(rc));
+        exit(70);
+    }
+    int64_t now = self->clock(self->clock_arg);
+    for (size_t i = 0; i < n; i++) {
+        rc = s_decide_one(self, batch, &self->pending[i], now);
+        if (rc != 0) {
+            zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
+            exit(70);
+        }
+    }
+    s_commit_or_die(self, &batch);
+    evs_batch_end(&batch);
+    for (size_t i = 0; i < n; i++) {
+        s_pending_t *p = &self->pending[i];
+        if (p->deferred)
+            s_answer_deferred(self, p);
+        if (!p->handed_off)
+            s_send_reply(self, p);
+        s_pending_clear(p);
+    }
+}
+
+/* Takes one message off @p sock (the ROUTER, or the workers' PULL) into slot @p p.
+ * Returns 1 when one was taken, 0 when none was waiting. */
+static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
+{
+    void *h = zsock_resolve(sock);
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    if (zmq_msg_recv(&id, h, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&id);
+        return 0;
+    }
+    zmq_msg_init(&body);
+    bool ok = zmq_msg_more(&id) && zmq_msg_recv(&body, h, 0) >= 0;
+    bool more = ok && zmq_msg_more(&body);
+    while (more) {
+        /* a well-formed request has exactly two frames: drop the rest, refuse it */
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        more = zmq_msg_recv(&extra, h, 0) >= 0 && zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+        ok = false;
+    }
+    memset(p, 0, sizeof *p);
+    p->id_len = zmq_msg_size(&id) <= S_ID_MAX ? zmq_msg_size(&id) : 0;
+    memcpy(p->id, zmq_msg_data(&id), p->id_len);
+    if (ok)
+        p->req = tp__request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+    p->prepared = sock == self->done;
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ workers */
+
+typedef struct {
+    const svc_def_t *def;
+    char jobs_ep[128];
+    char done_ep[128];
+    const char *name;
+} s_worker_args_t;
+
+/* A worker: runs `prepare` of slow commands, sends the prepared request back,
+ * or answers a refusal through the loop (which owns the ROUTER). */
+static void s_worker(zsock_t *pipe, void *args)
+{
+    s_worker_args_t *wa = args;
+    zsock_t *jobs = zsock_new(ZMQ_PULL);
+    zsock_t *done = zsock_new(ZMQ_PUSH);
+    if (jobs && done && (zsock_connect(jobs, "%s", wa->jobs_ep) != 0 ||
+                         zsock_connect(done, "%s", wa->done_ep) != 0))
+        zsock_destroy(&jobs);
+    svc_out_t *out = svc_out_new();
+    zsock_signal(pipe, jobs && done && out ? 0 : -1);
+    zpoller_t *poller = zpoller_new(pipe, jobs, NULL);
+    s_svc_t fake = {0};
+    fake.def = wa->def;
+    snprintf(fake.name, sizeof fake.name, "%s", wa->name);
+    while (true) {
+        zsock_t *which = zpoller_wait(poller, -1);
+        if (which != jobs)
+            break;   /* $TERM or interrupted */
+        zmsg_t *m = zmsg_recv(jobs);
+        zframe_t *id = zmsg_pop(m);
+        zframe_t *bf = zmsg_pop(m);
+        s_pending_t p = {0};
+        p.req = bf ? tp__request__unpack(NULL, zframe_size(bf), zframe_data(bf)) : NULL;
+        const svc_command_t *cmd = p.req ? s_find_command(&fake, p.req->command) : NULL;
+        ProtobufCMessage *body = cmd ? protobuf_c_message_unpack(cmd->body, NULL,
+                                                                 p.req->body.len,
+                                                                 p.req->body.data)
+                                     : NULL;
+        zmsg_t *reply = zmsg_new();
+        zmsg_append(reply, &id);
+        svc_out_reset(out);
+        if (!body)
+            s_reply_errors(&p, NULL, "invalid", "body", "does not decode");
+        else if (cmd->prepare(body, out) != 0)
+            s_reply_errors(&p, out, "invalid", NULL, NULL);
+        if (p.reply) {
+            zmsg_addstr(reply, "R");   /* a refusal to send as it is */
+            zmsg_addmem(reply, p.reply, p.reply_len);
+        }
+        else {
+            /* put the prepared body back into the request */
+            free(p.req->body.data);
+            p.req->body.len = protobuf_c_message_get_packed_size(body);
+            p.req->body.data = malloc(p.req->body.len ? p.req->body.len : 1);
+            protobuf_c_message_pack(body, p.req->body.data);
+            zframe_t *rf = zframe_new(NULL, tp__request__get_packed_size(p.req));
+            tp__request__pack(p.req, zframe_data(rf));
+            zmsg_addstr(reply, "P");
+            zmsg_append(reply, &rf);
+        }
+        zmsg_send(&reply, done);
+        if (body)
+            protobuf_c_message_free_unpacked(body, NULL);
+        s_pending_clear(&p);
+        zframe_destroy(&bf);
+        zmsg_destroy(&m);
+    }
+    zpoller_destroy(&poller);
+    svc_out_destroy(&out);
+    zsock_destroy(&jobs);
+    zsock_destroy(&done);
+}
+
+/* A message from a worker: [id]["R"|"P"][reply | prepared request]. */
+static int s_take_done(s_svc_t *self, s_pending_t *p)
+{
+    zmsg_t *m = zmsg_recv(self->done);
+    if (!m)
+        return 0;
+    memset(p, 0, sizeof *p);
+    zframe_t *id = zmsg_pop(m);
+    char *kind = zmsg_popstr(m);
+    zframe_t *body = zmsg_pop(m);
+    if (id && kind && body && zframe_size(id) <= S_ID_MAX) {
+        p->id_len = zframe_size(id);
+        memcpy(p->id, zframe_data(id), p->id_len);
+        if (streq(kind, "R")) {
+            p->reply_len = zframe_size(body);
+            p->reply = malloc(p->reply_len);
+            memcpy(p->reply, zframe_data(body), p->reply_len);
+            /* it must still be sent; keep it out of decide with a dummy request */
+            p->handed_off = false;
+        }
+        else {
+            p->req = tp__request__unpack(NULL, zframe_size(body), zframe_data(body));
+            p->prepared = true;
+        }
+    }
+    zframe_destroy(&id);
+    zstr_free(&kind);
+    zframe_destroy(&body);
+    zmsg_destroy(&m);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ upstreams */
+
+typedef struct {
+    s_svc_t *self;
+    const char *upstream;
+} s_react_arg_t;
+
+/* Reacts to a run of upstream records: effects and the checkpoint in one commit. */
+static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
+{
+    s_react_arg_t *ra = arg;
+    s_svc_t *self = ra->self;
+    evs_batch_t *batch = NULL;
+    int rc = evs_batch_begin(self->store, &batch);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n && self->def->react; i++) {
+        char strbuf[2][EVS_MAX_ID + 1];
+        svc_event_t ev;
+        if (s_event_from_record(&recs[i], &ev, strbuf) != 0) {
+            zsys_error("%s: upstream %s seq %" PRIu64 " does not decode; skipped", self->name,
+                       ra->upstream, recs[i].seq);
+            continue;
+        }
+        svc_out_reset(self->out);
+        self->def->react(self->state, ra->upstream, &ev, self->out);
+        if (svc_out_failed(self->out)) {
+            zsys_warning("%s: reaction to %s seq %" PRIu64 " (%s) refused: %s", self->name,
+                         ra->upstream, ev.seq, ev.event_type,
+                         self->out->n_errors ? self->out->errors[0].message : "?");
+            continue;
+        }
+        if (self->out->n_events == 0)
+            continue;
+        char causation[EVS_MAX_ID + 32];
+        snprintf(causation, sizeof causation, "%s#%" PRIu64, ra->upstream, ev.seq);
+        uint64_t first = 0, last = 0;
+        rc = s_append_out(self, batch, self->out, causation, causation, NULL, NULL, 0, &first,
+                          &last);
+        if (rc == EVS_CONFLICT || rc == EVS_INVALID) {
+            zsys_warning("%s: reaction to %s seq %" PRIu64 " not written: %s", self->name,
+                         ra->upstream, ev.seq, evs_strerror(rc));
+            continue;
+        }
+        if (rc != 0) {
+            evs_batch_end(&batch);
+            return rc;
+        }
+        s_apply_appended(self, batch, first, last);
+        self->events_written += self->out->n_events;
+    }
+    rc = evs_batch_checkpoint(batch, ra->upstream, recs[n - 1].seq);
+    if (rc != 0) {
+        evs_batch_end(&batch);
+        return rc;
+    }
+    s_commit_or_die(self, &batch);
+    evs_batch_end(&batch);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ timers */
+
+static void s_tick(s_svc_t *self)
+{
+    if (!self->def->tick)
+        return;
+    svc_out_reset(self->out);
+    self->def->tick(self->state, self->clock(self->clock_arg), self->out);
+    if (self->out->n_events == 0)
+        return;
+    if (svc_out_failed(self->out)) {
+        zsys_warning("%s: tick refused: %s", self->name,
+                     self->out->n_errors ? self->out->errors[0].message : "?");
+        return;
+    }
+    evs_batch_t *batch = NULL;
+    uint64_t first = 0, last = 0;
+    int rc = evs_batch_begin(self->store, &batch);
+    if (rc == 0)
+        rc = s_append_out(self, batch, self->out, "tick", "tick", NULL, NULL, 0, &first, &last);
+    if (rc == EVS_CONFLICT || rc == EVS_INVALID) {
+        zsys_warning("%s: tick not written: %s", self->name, evs_strerror(rc));
+        evs_batch_end(&batch);
+        return;
+    }
+    if (rc != 0) {
+        zsys_error("%s: tick write failed: %s; stopping", self->name, evs_strerror(rc));
+        exit(70);
+    }
+    s_apply_appended(self, batch, first, last);
+    self->events_written += self->out->n_events;
+    s_commit_or_die(self, &batch);
+    evs_batch_end(&batch);
+}
+
+/* ------------------------------------------------------------------ actor */
+
+static void s_svc_destroy(s_svc_t *self)
+{
+    for (size_t i = 0; i < self->n_workers; i++)
+        zactor_destroy(&self->workers[i]);
+    free(self->workers);
+    for (size_t i = 0; i < self->n_subs; i++)
+        evs_sub_destroy(&self->subs[i]);
+    free(self->subs);
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->jobs);
+    zsock_destroy(&self->done);
+    if (self->state && self->def->state_destroy)
+        self->def->state_destroy(&self->state);
+    svc_out_destroy(&self->out);
+    free(self->pending);
+    evs_destroy(&self->store);
+}
+
+static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
+{
+    self->def = args->def;
+    self->config = args->config;
+    snprintf(self->name, sizeof self->name, "%s", args->name ? args->name : args->def->name);
+    self->clock = args->clock ? args->clock : s_real_clock;
+    self->clock_arg = args->clock_arg;
+    const char *n = self->name;
+    self->batch_max = (size_t) atoi(svc_config_get(self->config, n, "batch_max", "1024"));
+    if (self->batch_max < 1)
+        self->batch_max = 1;
+    self->tick_ms = atoll(svc_config_get(self->config, n, "tick_ms", "1000"));
+    if (self->tick_ms < 1)
+        self->tick_ms = 1000;
+    self->pending = calloc(self->batch_max, sizeof *self->pending);
+    self->out = svc_out_new();
+    if (!self->pending || !self->out)
+        return -1;
+
+    char dir[512];
+    svc_data_dir(self->config, n, dir, sizeof dir);
+    evs_opts_t opts = {0};
+    opts.service = self->def->name;
+    if (streq(svc_config_get(self->config, n, "nosync", "0"), "1"))
+        opts.flags |= EVS_NOSYNC;
+    int rc = evs_open(dir, &opts, &self->store);
+    if (rc != 0) {
+        zsys_error("%s: cannot open the log in %s: %s", n, dir, evs_strerror(rc));
+        return -1;
+    }
+    self->state = self->def->state_new();
+    uint64_t applied = 0;
+    int64_t t0 = zclock_usecs();
+    rc = svc_rebuild(self->def, self->state, self->store, UINT64_MAX, INT64_MAX, &applied, NULL,
+                     NULL);
+    if (rc != 0) {
+        zsys_error("%s: rebuild from %s failed: %s", n, dir, evs_strerror(rc));
+        return -1;
+    }
+    zsys_info("%s: rebuilt from %" PRIu64 " events in %.1f ms", n, applied,
+              (double) (zclock_usecs() - t0) / 1000.0);
+
+    char ep[512];
+    svc_endpoint(self->config, n, "pub", ep, sizeof ep);
+    self->pub = zsock_new(ZMQ_PUB);
+    zsock_set_sndhwm(self->pub, atoi(svc_config_get(self->config, n, "pub_hwm", "100000")));
+    if (!self->pub || zsock_bind(self->pub, "%s", ep) < 0) {
+        zsys_error("%s: cannot bind PUB %s: %s", n, ep, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    svc_endpoint(self->config, n, "router", ep, sizeof ep);
+    self->router = zsock_new(ZMQ_ROUTER);
+    zsock_set_rcvhwm(self->router, 0);
+    zsock_set_sndhwm(self->router, 0);
+    zsock_set_maxmsgsize(self->router, S_MSG_MAX);
+    if (!self->router || zsock_bind(self->router, "%s", ep) < 0) {
+        zsys_error("%s: cannot bind ROUTER %s: %s", n, ep, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+
+    /* worker pool, over inproc sockets private to this actor */
+    snprintf(wargs->jobs_ep, sizeof wargs->jobs_ep, "inproc://svc-%s-%p-jobs", n, (void *) self);
+    snprintf(wargs->done_ep, sizeof wargs->done_ep, "inproc://svc-%s-%p-done", n, (void *) self);
+    wargs->def = self->def;
+    wargs->name = self->name;
+    self->jobs = zsock_new(ZMQ_PUSH);
+    self->done = zsock_new(ZMQ_PULL);
+    if (!self->jobs || !self->done || zsock_bind(self->jobs, "%s", wargs->jobs_ep) < 0 ||
+        zsock_bind(self->done, "%s", wargs->done_ep) < 0)
+        return -1;
+    bool any_prepare = false;
+    for (size_t i = 0; i < self->def->n_commands; i++)
+        any_prepare |= self->def->commands[i].prepare != NULL;
+    self->n_workers =
+        any_prepare ? (size_t) atoi(svc_config_get(self->config, n, "workers", "2")) : 0;
+    if (self->n_workers) {
+        self->workers = calloc(self->n_workers, sizeof *self->workers);
+        for (size_t i = 0; self->workers && i < self->n_workers; i++)
+            self->workers[i] = zactor_new(s_worker, wargs);
+    }
+
+    /* upstreams: from config ("a,b") or the core's table */
+    const char *ups = svc_config_get(self->config, n, "upstreams", NULL);
+    char *list = NULL;
+    if (ups)
+        list = strdup(ups);
+    else if (self->def->upstreams) {
+        size_t need = 1;
+        for (size_t i = 0; self->def->upstreams[i]; i++)
+            need += strlen(self->def->upstreams[i]) + 1;
+        list = calloc(1, need);
+        for (size_t i = 0; list && self->def->upstreams[i]; i++) {
+            if (i)
+                strcat(list, ",");
+            strcat(list, self->def->upstreams[i]);
+        }
+    }
+    self->poller = zpoller_new(self->pipe, self->router, self->done, NULL);
+    int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
+    for (char *save = NULL, *up = list ? strtok_r(list, ", ", &save) : NULL; up;
+         up = strtok_r(NULL, ", ", &save)) {
+        uint64_t cp = 0;
+        evs_checkpoint(self->store, up, &cp);
+        char pub_ep[512], router_ep[512];
+        svc_endpoint(self->config, up, "pub", pub_ep, sizeof pub_ep);
+        svc_endpoint(self->config, up, "router", router_ep, sizeof router_ep);
+        evs_sub_opts_t so = {.rcvhwm = sub_hwm};
+        evs_sub_t *sub = evs_sub_new(up, pub_ep, router_ep, cp, &so);
+        evs_sub_t **grown = realloc(self->subs, (self->n_subs + 1) * sizeof *grown);
+        if (!sub || !grown) {
+            zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
+            evs_sub_destroy(&sub);
+            free(list);
+            return -1;
+        }
+        self->subs = grown;
+        self->subs[self->n_subs++] = sub;
+        zpoller_add(self->poller, evs_sub_live_sock(sub));
+        zpoller_add(self->poller, evs_sub_read_sock(sub));
+        zsys_info("%s: following %s from seq %" PRIu64, n, up, cp + 1);
+    }
+    free(list);
+    self->next_tick = zclock_mono() + self->tick_ms;
+    self->next_heartbeat = zclock_mono();
+    return 0;
+}
+
+void svc_actor(zsock_t *pipe, void *args_)
+{
+    svc_args_t *args = args_;
+    s_svc_t self_ = {0}, *self = &self_;
+    s_worker_args_t wargs;
+    memset(&wargs, 0, sizeof wargs);
+    self->pipe = pipe;
+    zsock_signal(pipe, 0);   /* zactor_new's handshake; the outcome follows as a string */
+    if (s_svc_start(self, args, &wargs) != 0) {
+        zstr_send(pipe, "ERROR");
+        s_svc_destroy(self);
+        /* stay until told to go, so the owner's zactor_destroy finds us */
+        char *cmd = zstr_recv(pipe);
+        zstr_free(&cmd);
+        return;
+    }
+    zsys_info("%s: serving", self->name);
+    zstr_send(pipe, "READY");
+    while (true) {
+        int64_t now = zclock_mono();
+        if (now >= self->next_heartbeat) {
+            uint64_t head = 0;
+            uint8_t hash[EVS_HASH_SIZE];
+            evs_head(self->store, &head, hash);
+            evs_bus_heartbeat(self->pub, self->name, head, hash);
+            for (size_t i = 0; i < self->n_subs; i++)
+                evs_sub_upkeep(self->subs[i]);
+            self->next_heartbeat = now + 1000;
+        }
+        if (now >= self->next_tick) {
+            s_tick(self);
+            self->next_tick = now + self->tick_ms;
+        }
+        int64_t wait = self->next_tick < self->next_heartbeat ? self->next_tick
+                                                              : self->next_heartbeat;
+        wait -= zclock_mono();
+        zsock_t *which = zpoller_wait(self->poller, wait > 0 ? (int) wait : 0);
+        if (which == pipe) {
+            char *cmd = zstr_recv(pipe);
+            bool term = !cmd || streq(cmd, "$TERM");
+            zstr_free(&cmd);
+            if (term)
+                break;
+            continue;
+        }
+        if (!which && zpoller_terminated(self->poller))
+            break;
+        if (which == self->router || which == self->done) {
+            /* group commit: everything already waiting, up to batch_max */
+            size_t n = 0;
+            while (n < self->batch_max && s_take(self, self->router, &self->pending[n]))
+                n++;
+            while (n < self->batch_max) {
+                zmq_pollitem_t item = {zsock_resolve(self->done), 0, ZMQ_POLLIN, 0};
+                if (zmq_poll(&item, 1, 0) <= 0 || !s_take_done(self, &self->pending[n]))
+                    break;
+                n++;
+            }
+            if (n)
+                s_process(self, n);
+            continue;
+        }
+        for (size_t i = 0; which && i < self->n_subs; i++) {
+            evs_sub_t *sub = self->subs[i];
+            if (which == evs_sub_live_sock(sub) || which == evs_sub_read_sock(sub)) {
+                s_react_arg_t ra = {self, evs_sub_upstream(sub)};
+                int rc = evs_sub_handle(sub, which, s_react_run, &ra);
+                if (rc != 0) {
+                    zsys_error("%s: cannot commit reaction to %s: %s; stopping", self->name,
+                               ra.upstream, evs_strerror(rc));
+                    exit(70);
+                }
+            }
+        }
+    }
+    zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written", self->name,
+              self->commits, self->events_written);
+    for (size_t i = 0; i < self->n_subs; i++) {
+        evs_sub_stats_t ss;
+        evs_sub_stats(self->subs[i], &ss);
+        zsys_info("%s: followed %s to seq %" PRIu64 ": live=%" PRIu64 " read=%" PRIu64
+                  " gaps=%" PRIu64 " reads=%" PRIu64 " dropped_old=%" PRIu64,
+                  self->name, evs_sub_upstream(self->subs[i]),
+                  evs_sub_checkpoint(self->subs[i]), ss.live_delivered, ss.read_delivered,
+                  ss.gaps, ss.reads, ss.dropped_old);
+    }
+    s_svc_destroy(self);
+}
+
+int svc_main(int argc, char **argv, const svc_def_t *def)
+{
+    const char *config_file = NULL;
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((streq(argv[i], "-c") || streq(argv[i], "--config")) && i + 1 < argc)
+            config_file = argv[++i];
+        else if ((streq(argv[i], "-n") || streq(argv[i], "--name")) && i + 1 < argc)
+            name = argv[++i];
+        else if (streq(argv[i], "-v"))
+            zsys_set_logstream(stderr);
+        else {
+            fprintf(stderr, "usage: %s [-c CONFIG] [-n NAME] [-v]\n", argv[0]);
+            return 2;
+        }
+    }
+    zsys_init();
+    zsys_set_logident(name ? name : def->name);
+    zsys_set_logstream(stderr);
+    zconfig_t *config = NULL;
+    if (config_file) {
+        config = zconfig_load(config_file);
+        if (!config) {
+            zsys_error("cannot read config %s: %s", config_file, strerror(errno));
+            return 1;
+        }
+    }
+    else
+        config = zconfig_new("root", NULL);
+    svc_args_t args = {def, config, name, NULL, NULL};
+    zactor_t *actor = zactor_new(svc_actor, &args);
+    if (!actor) {
+        zconfig_destroy(&config);
+        return 1;
+    }
+    char *status = zstr_recv(actor);
+    int rc = status && streq(status, "READY") ? 0 : 1;
+    zstr_free(&status);
+    while (rc == 0 && !zsys_interrupted) {
+        char *msg = zstr_recv(actor);   /* returns NULL on SIGINT/SIGTERM */
+        if (!msg)
+            break;
+        zstr_free(&msg);
+    }
+    zactor_destroy(&actor);
+    zconfig_destroy(&config);
+    return rc;
+}

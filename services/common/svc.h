@@ -1,0 +1,201 @@
+/* svc.h: the service runtime shared by every trustportal service.
+ *
+ * A service is a pure core plus this runtime. The core is a table (svc_def_t)
+ * of functions that do no I/O:
+ *
+ *   decide(state, ctx, command) -> events | errors, and a reply   (svc_command_t)
+ *   apply(state, event)         -> the only place state changes
+ *   react(state, upstream event) -> events                        (choreography)
+ *   tick(state, now)            -> events                         (time-driven steps)
+ *
+ * The runtime does the rest: config, logging, signals, rebuilding state from
+ * the log at start, the request server with group commit, publication,
+ * subscriptions to upstream services, timers with an injectable clock, and a
+ * worker pool for slow work (a command's `prepare` step, e.g. password hashing).
+ *
+ * Group commit: the loop takes every request already waiting (up to batch_max),
+ * decides them one after another against the evolving state (each command's
+ * events are applied before the next is decided), appends all resulting events
+ * in one LMDB transaction with one fsync, and only then replies and publishes.
+ * If a commit fails the process exits: state in memory may be ahead of the log,
+ * and the supervisor restarts the service, which rebuilds from its log.
+ *
+ * Idempotency: a command's request id is kept with its reply in the same
+ * transaction as its events; a retry gets the first reply (with `replayed`
+ * set) and writes nothing. Refusals are not kept (they wrote nothing).
+ */
+#ifndef SVC_H
+#define SVC_H
+
+#include <czmq.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "evs.h"
+#include "tp.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An event as the core sees it (apply, react). Strings are NUL-terminated copies
+ *  or views valid during the call only. */
+typedef struct {
+    uint64_t seq;               /**< position in the log it comes from */
+    const char *stream_id;
+    uint64_t stream_version;
+    const char *event_type;     /**< short protobuf message name */
+    int64_t recorded_at_us;
+    const uint8_t *payload;
+    size_t payload_len;
+} svc_event_t;
+
+/** Context of one command. */
+typedef struct {
+    const Tp__RequestHeader *header;  /**< never NULL; fields may be empty strings */
+    int64_t now_us;                   /**< the runtime's clock when deciding */
+} svc_ctx_t;
+
+/** Collects what decide/react/tick produce. Opaque; use the svc_out_ functions. */
+typedef struct _svc_out_t svc_out_t;
+
+/**
+ * @brief Add an event to the output. Its type is the message's short name.
+ * The message is serialized at once; the caller keeps ownership of @p event.
+ * @return 0, or -1 when out of memory or the stream id is invalid (then an
+ *         "internal" error is recorded in @p out)
+ */
+int svc_out_event(svc_out_t *out, const char *stream_id, const ProtobufCMessage *event);
+
+/** @brief Require @p stream_id to be at version @p expected (EVS_ANY, EVS_NO_STREAM, n)
+ *  when the events are appended; a mismatch refuses the command with "conflict". */
+void svc_out_expect(svc_out_t *out, const char *stream_id, int64_t expected);
+
+/**
+ * @brief Refuse: add an error (code, field, message). Any error means no event
+ * of this command is written. Several may be added (one per bad field).
+ * @param[in] code e.g. "invalid", "not_found", "conflict", "forbidden", "throttled"
+ * @param[in] field the offending input field (lowerCamelCase path) or NULL
+ */
+void svc_out_error(svc_out_t *out, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** @brief Set the reply message (serialized at once; caller keeps @p reply). */
+void svc_out_reply(svc_out_t *out, const ProtobufCMessage *reply);
+
+/** @brief True when an error was added. */
+bool svc_out_failed(const svc_out_t *out);
+
+/** Number of events and errors collected so far (for tests). */
+size_t svc_out_n_events(const svc_out_t *out);
+size_t svc_out_n_errors(const svc_out_t *out);
+
+/** @brief Event i's type, stream and payload (for the cores' unit tests). */
+int svc_out_event_at(const svc_out_t *out, size_t i, const char **type, const char **stream_id,
+                     const uint8_t **payload, size_t *len);
+/** @brief Error i (for tests). */
+int svc_out_error_at(const svc_out_t *out, size_t i, const char **code, const char **field,
+                     const char **message);
+/** @brief The reply bytes (for tests); NULL when none. */
+const uint8_t *svc_out_reply_bytes(const svc_out_t *out, size_t *len);
+
+/** A fresh, empty output (for tests of cores). */
+svc_out_t *svc_out_new(void);
+void svc_out_reset(svc_out_t *out);
+void svc_out_destroy(svc_out_t **out_p);
+
+/** Decide a command: read state, write only to @p out. */
+typedef void (svc_decide_fn)(const void *state, const svc_ctx_t *ctx,
+                             const ProtobufCMessage *command, svc_out_t *out);
+
+/** Slow, state-free preparation run on a worker thread before decide (e.g. hash a
+ *  password into the command). Return 0, or -1 to refuse with the errors in @p out. */
+typedef int (svc_prepare_fn)(ProtobufCMessage *command, svc_out_t *out);
+
+/** One command or query of a service. */
+typedef struct {
+    const char *name;                          /**< e.g. "Increment"; wire name "<service>.<name>" */
+    const ProtobufCMessageDescriptor *body;    /**< the command message type */
+    bool query;                                /**< true: read-only, answered after the batch */
+    svc_prepare_fn *prepare;                   /**< NULL when none */
+    svc_decide_fn *decide;
+} svc_command_t;
+
+/** A service definition: the pure core as a table. */
+typedef struct {
+    const char *name;                          /**< default instance name, e.g. "order" */
+    void *(*state_new)(void);
+    void (*state_destroy)(void **state_p);
+    /** Fold an event into state. Must accept every event the service ever wrote. */
+    void (*apply)(void *state, const svc_event_t *event);
+    const svc_command_t *commands;
+    size_t n_commands;
+    /** React to an upstream event (may be NULL). */
+    void (*react)(const void *state, const char *upstream, const svc_event_t *event,
+                  svc_out_t *out);
+    /** Time-driven steps (may be NULL). */
+    void (*tick)(const void *state, int64_t now_us, svc_out_t *out);
+    /** Upstream services this one subscribes to, NULL-terminated (may be NULL). */
+    const char *const *upstreams;
+    /** One-line JSON summary of the state, for `tpctl log replay` (may be NULL). */
+    char *(*summary)(const void *state);
+} svc_def_t;
+
+/** Clock: returns microseconds since the Unix epoch. */
+typedef int64_t (svc_clock_fn)(void *arg);
+
+/** Arguments of the service actor. */
+typedef struct {
+    const svc_def_t *def;
+    zconfig_t *config;        /**< borrowed; see svc_config_* and deploy/trustportal.cfg */
+    const char *name;         /**< instance name; NULL = def->name */
+    svc_clock_fn *clock;      /**< NULL = real time */
+    void *clock_arg;
+} svc_args_t;
+
+/**
+ * @brief The service as a zactor: `zactor_new(svc_actor, &args)`.
+ * After zactor_new() returns, the actor sends one string on its pipe: "READY"
+ * once serving (state rebuilt, sockets bound), or "ERROR" when it could not
+ * start (the reason is logged). Stops on "$TERM". @p args must outlive the actor.
+ */
+void svc_actor(zsock_t *pipe, void *args);
+
+/**
+ * @brief A daemon's main(): parses `-c FILE` (config), `-n NAME` (instance name),
+ * `-v`; starts the actor; waits for SIGINT/SIGTERM; stops.
+ * @return the process exit code
+ */
+int svc_main(int argc, char **argv, const svc_def_t *def);
+
+/**
+ * @brief Endpoint of a service by config: `<name>/pub` or `<name>/router`, else
+ * "ipc://<run>/<name>.pub|router" with `run` from the config root (default "run").
+ * @param[in] kind "pub" or "router"
+ * @param[out] out buffer
+ */
+void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *out, size_t outsz);
+
+/** @brief The data folder of a service: `<name>/data`, else "<data>/<name>". */
+void svc_data_dir(zconfig_t *config, const char *name, char *out, size_t outsz);
+
+/** @brief A setting of a service: `<name>/<key>`, else the root's `<key>`, else @p dflt. */
+const char *svc_config_get(zconfig_t *config, const char *name, const char *key,
+                           const char *dflt);
+
+/**
+ * @brief Rebuild a state by applying the log in @p store, up to @p to_seq
+ * (UINT64_MAX for all) and up to @p to_time_us (INT64_MAX for all).
+ * @param[out] applied number of events applied
+ * @param[in] progress called every 65536 events with the seq reached (may be NULL)
+ * @return 0 or an evs error code
+ */
+int svc_rebuild(const svc_def_t *def, void *state, evs_t *store, uint64_t to_seq,
+                int64_t to_time_us, uint64_t *applied,
+                void (*progress)(uint64_t seq, void *arg), void *progress_arg);
+
+
+#ifdef __cplusplus
+}
+#endif
+#endif

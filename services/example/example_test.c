@@ -1,0 +1,454 @@
+/* example_test.c: unit tests of the example core, event by event, and of the
+ * service runtime with the example service running in-process (two actors). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "evs_bus.h"
+#include "example.h"
+#include "example.pb-c.h"
+
+static int s_failed = 0;
+static bool s_verbose = false;
+#define CHECK(c)                                                                   \
+    do {                                                                           \
+        if (!(c)) {                                                                \
+            fprintf(stderr, "example_test: %s:%d: check failed: %s\n", __FILE__, \
+                    __LINE__, #c);                                                 \
+            s_failed++;                                                            \
+        }                                                                          \
+    } while (0)
+
+/* Applies every event in @p out to @p state, as the runtime would after a commit. */
+static void s_apply_out(void *state, svc_out_t *out, uint64_t *seq)
+{
+    for (size_t i = 0; i < svc_out_n_events(out); i++) {
+        const char *type, *stream;
+        const uint8_t *payload;
+        size_t len;
+        svc_out_event_at(out, i, &type, &stream, &payload, &len);
+        svc_event_t ev = {++*seq, stream, 1, type, 0, payload, len};
+        example_def.apply(state, &ev);
+    }
+}
+
+static const svc_command_t *s_cmd(const char *name)
+{
+    for (size_t i = 0; i < example_def.n_commands; i++)
+        if (streq(example_def.commands[i].name, name))
+            return &example_def.commands[i];
+    return NULL;
+}
+
+static bool s_has_error(svc_out_t *out, const char *code, const char *field)
+{
+    for (size_t i = 0; i < svc_out_n_errors(out); i++) {
+        const char *c, *f;
+        svc_out_error_at(out, i, &c, &f, NULL);
+        if (streq(c, code) && streq(f, field))
+            return true;
+    }
+    return false;
+}
+
+static void s_test_core(void)
+{
+    void *state = example_def.state_new();
+    svc_out_t *out = svc_out_new();
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    svc_ctx_t ctx = {&hdr, 1000};
+    uint64_t seq = 0;
+
+    /* Increment: refusals, each naming its field, and nothing produced */
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "Bad Name";
+    inc.by = 0;
+    inc.expected_version = -5;
+    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    CHECK(svc_out_failed(out) && svc_out_n_events(out) == 0);
+    CHECK(s_has_error(out, "invalid", "counter"));
+    CHECK(s_has_error(out, "invalid", "by"));
+    CHECK(s_has_error(out, "invalid", "expectedVersion"));
+    svc_out_reset(out);
+    inc.counter = "";
+    inc.by = 1001;
+    inc.expected_version = 0;
+    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    CHECK(s_has_error(out, "invalid", "counter") && s_has_error(out, "invalid", "by"));
+    svc_out_reset(out);
+
+    /* Increment: one event with the new value, reply with value and version */
+    inc.counter = "c-1";
+    inc.by = 7;
+    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    CHECK(!svc_out_failed(out) && svc_out_n_events(out) == 1);
+    const char *type, *stream;
+    const uint8_t *payload;
+    size_t len;
+    svc_out_event_at(out, 0, &type, &stream, &payload, &len);
+    CHECK(streq(type, "CounterIncremented") && streq(stream, "counter-c-1"));
+    Tp__Example__CounterIncremented *e =
+        tp__example__counter_incremented__unpack(NULL, len, payload);
+    CHECK(e && e->value == 7 && e->by == 7);
+    tp__example__counter_incremented__free_unpacked(e, NULL);
+    s_apply_out(state, out, &seq);
+    svc_out_reset(out);
+    inc.by = 5;
+    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    size_t rlen;
+    const uint8_t *rb = svc_out_reply_bytes(out, &rlen);
+    Tp__Example__CounterValue *cv = tp__example__counter_value__unpack(NULL, rlen, rb);
+    CHECK(cv && cv->value == 12 && cv->version == 2);
+    tp__example__counter_value__free_unpacked(cv, NULL);
+    s_apply_out(state, out, &seq);
+    svc_out_reset(out);
+
+    /* GetCounter: found, and not_found for an unknown counter */
+    Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
+    q.counter = "nope";
+    s_cmd("GetCounter")->decide(state, &ctx, &q.base, out);
+    CHECK(s_has_error(out, "not_found", "counter"));
+    svc_out_reset(out);
+    q.counter = "c-1";
+    s_cmd("GetCounter")->decide(state, &ctx, &q.base, out);
+    rb = svc_out_reply_bytes(out, &rlen);
+    cv = tp__example__counter_value__unpack(NULL, rlen, rb);
+    CHECK(cv && cv->value == 12);
+    tp__example__counter_value__free_unpacked(cv, NULL);
+    svc_out_reset(out);
+
+    /* SetSecret: prepare refuses short secrets, hashes good ones; decide refuses unprepared */
+    Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
+    ss.counter = "c-1";
+    ss.secret = strdup("short");
+    CHECK(s_cmd("SetSecret")->prepare(&ss.base, out) == -1 && s_has_error(out, "invalid", "secret"));
+    svc_out_reset(out);
+    s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
+    CHECK(s_has_error(out, "internal", "secret") && svc_out_n_events(out) == 0);
+    svc_out_reset(out);
+    free(ss.secret);
+    ss.secret = strdup("a long enough secret");
+    CHECK(s_cmd("SetSecret")->prepare(&ss.base, out) == 0);
+    CHECK(strncmp(ss.secret, "$argon2id$", 10) == 0);
+    s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
+    CHECK(!svc_out_failed(out) && svc_out_n_events(out) == 1);
+    svc_out_event_at(out, 0, &type, NULL, NULL, NULL);
+    CHECK(streq(type, "SecretSet"));
+    s_apply_out(state, out, &seq);
+    svc_out_reset(out);
+    free(ss.secret);
+
+    /* tick: nothing below the threshold; once at it; never twice */
+    example_def.tick(state, 5000, out);
+    CHECK(svc_out_n_events(out) == 1);
+    s_apply_out(state, out, &seq);
+    svc_out_reset(out);
+    example_def.tick(state, 6000, out);
+    CHECK(svc_out_n_events(out) == 0);
+    inc.counter = "c-2";
+    inc.by = 3;
+    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    s_apply_out(state, out, &seq);
+    svc_out_reset(out);
+    example_def.tick(state, 7000, out);
+    CHECK(svc_out_n_events(out) == 0);
+
+    /* react: an upstream increment becomes UpstreamSeen; other types are ignored */
+    Tp__Example__CounterIncremented up = TP__EXAMPLE__COUNTER_INCREMENTED__INIT;
+    up.counter = "u";
+    up.by = 2;
+    up.value = 9;
+    uint8_t ubuf[64];
+    size_t ulen = tp__example__counter_incremented__pack(&up, ubuf);
+    svc_event_t uev = {41, "counter-u", 3, "CounterIncremented", 0, ubuf, ulen};
+    example_def.react(state, "alpha", &uev, out);
+    CHECK(svc_out_n_events(out) == 1);
+    svc_out_event_at(out, 0, &type, &stream, &payload, &len);
+    Tp__Example__UpstreamSeen *us = tp__example__upstream_seen__unpack(NULL, len, payload);
+    CHECK(us && us->upstream_seq == 41 && us->value == 9 && streq(us->upstream, "alpha"));
+    tp__example__upstream_seen__free_unpacked(us, NULL);
+    svc_out_reset(out);
+    svc_event_t other = {42, "counter-u", 4, "Ticked", 0, NULL, 0};
+    example_def.react(state, "alpha", &other, out);
+    CHECK(svc_out_n_events(out) == 0 && !svc_out_failed(out));
+    uint8_t junk[] = {0xff, 0xff, 0xff};
+    svc_event_t bad = {43, "counter-u", 5, "CounterIncremented", 0, junk, sizeof junk};
+    example_def.react(state, "alpha", &bad, out);
+    CHECK(svc_out_failed(out));
+    svc_out_reset(out);
+
+    char *sum = example_def.summary(state);
+    CHECK(sum && strstr(sum, "\"counters\":2"));
+    free(sum);
+    svc_out_destroy(&out);
+    example_def.state_destroy(&state);
+    CHECK(state == NULL);
+}
+
+/* ---------------------------------------------------------------- runtime */
+
+typedef struct {
+    int64_t now;
+} s_clock_t;
+
+static int64_t s_test_clock(void *arg)
+{
+    return ((s_clock_t *) arg)->now;
+}
+
+static Tp__Reply *s_call(evs_client_t *client, const char *request_id, const char *command,
+                         const ProtobufCMessage *body)
+{
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.request_id = (char *) (request_id ? request_id : "");
+    hdr.actor_role = "operator";
+    Tp__Reply *reply = NULL;
+    if (evs_client_call(client, &hdr, command, body, 10000, &reply) != 0)
+        return NULL;
+    return reply;
+}
+
+static zactor_t *s_start(svc_args_t *args)
+{
+    zactor_t *actor = zactor_new(svc_actor, args);
+    char *status = actor ? zstr_recv(actor) : NULL;
+    bool ok = status && streq(status, "READY");
+    zstr_free(&status);
+    if (!ok)
+        zactor_destroy(&actor);
+    return actor;
+}
+
+static char *s_summary_of(evs_client_t *client)
+{
+    Tp__Reply *r = s_call(client, NULL, "$summary", NULL);
+    char *s = r && r->ok ? strndup((char *) r->body.data, r->body.len) : NULL;
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    return s;
+}
+
+static void s_test_runtime(void)
+{
+    char tmpl[] = "/tmp/tp-svc-test-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    if (!dir)
+        return;
+    zconfig_t *cfg = zconfig_new("root", NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/data", dir);
+    zconfig_put(cfg, "data", path);
+    zconfig_put(cfg, "run", dir);
+    zconfig_put(cfg, "beta/upstreams", "alpha");
+    zconfig_put(cfg, "tick_ms", "20");
+    zconfig_put(cfg, "workers", "2");
+    s_clock_t clock = {1700000000000000};
+    svc_args_t alpha_args = {&example_def, cfg, "alpha", s_test_clock, &clock};
+    svc_args_t beta_args = {&example_def, cfg, "beta", s_test_clock, &clock};
+
+    /* the mirror starts first: it must catch up from nothing and then follow live */
+    zactor_t *beta = s_start(&beta_args);
+    zactor_t *alpha = s_start(&alpha_args);
+    CHECK(alpha && beta);
+    char ep[600];
+    svc_endpoint(cfg, "alpha", "router", ep, sizeof ep);
+    evs_client_t *ca = evs_client_new(ep);
+    svc_endpoint(cfg, "beta", "router", ep, sizeof ep);
+    evs_client_t *cb = evs_client_new(ep);
+
+    /* a command, then the same request id again: same answer, marked replayed, one event */
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "c";
+    inc.by = 4;
+    Tp__Reply *r1 = s_call(ca, "req-1", "example.Increment", &inc.base);
+    Tp__Reply *r2 = s_call(ca, "req-1", "example.Increment", &inc.base);
+    CHECK(r1 && r1->ok && r1->last_seq == 1 && !r1->replayed);
+    CHECK(r2 && r2->ok && r2->last_seq == 1 && r2->replayed);
+    CHECK(r1 && r2 && r1->body.len == r2->body.len &&
+          memcmp(r1->body.data, r2->body.data, r1->body.len) == 0);
+    tp__reply__free_unpacked(r1, NULL);
+    tp__reply__free_unpacked(r2, NULL);
+
+    /* refusals: field errors, unknown command, bad body, missing request id, conflict */
+    inc.by = 0;
+    Tp__Reply *r = s_call(ca, "req-2", "example.Increment", &inc.base);
+    CHECK(r && !r->ok && r->n_errors == 1 && streq(r->errors[0]->field, "by"));
+    tp__reply__free_unpacked(r, NULL);
+    r = s_call(ca, "req-3", "example.Nope", NULL);
+    CHECK(r && !r->ok && streq(r->errors[0]->code, "unknown_command"));
+    tp__reply__free_unpacked(r, NULL);
+    uint8_t junk[] = {0x0a, 0xff};
+    Tp__Reply *rj = NULL;
+    Tp__RequestHeader hj = TP__REQUEST_HEADER__INIT;
+    hj.request_id = "req-4";
+    CHECK(evs_client_call_raw(ca, &hj, "example.Increment", junk, sizeof junk, 5000, &rj) == 0);
+    CHECK(rj && !rj->ok && streq(rj->errors[0]->field, "body"));
+    if (rj)
+        tp__reply__free_unpacked(rj, NULL);
+    inc.by = 1;
+    inc.expected_version = 5;
+    r = s_call(ca, "req-5", "example.Increment", &inc.base);
+    CHECK(r && !r->ok && streq(r->errors[0]->code, "conflict"));
+    tp__reply__free_unpacked(r, NULL);
+    inc.expected_version = 1;
+    r = s_call(ca, "req-6", "example.Increment", &inc.base);
+    CHECK(r && r->ok && r->last_seq == 2);
+    tp__reply__free_unpacked(r, NULL);
+    inc.expected_version = 0;
+
+    /* slow work: the secret is hashed on the worker pool; bad secrets refused there */
+    Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
+    ss.counter = "c";
+    ss.secret = "too short";
+    r = s_call(ca, "req-7", "example.SetSecret", &ss.base);
+    CHECK(r && !r->ok && streq(r->errors[0]->field, "secret"));
+    tp__reply__free_unpacked(r, NULL);
+    ss.secret = "a secret that is long enough";
+    r = s_call(ca, "req-8", "example.SetSecret", &ss.base);
+    CHECK(r && r->ok && r->last_seq == 3);
+    tp__reply__free_unpacked(r, NULL);
+    r = s_call(ca, "req-8", "example.SetSecret", &ss.base);
+    CHECK(r && r->ok && r->replayed && r->last_seq == 3);
+    tp__reply__free_unpacked(r, NULL);
+
+    /* many clients' requests at once land in one group commit, in order */
+    for (int i = 0; i < 200; i++) {
+        inc.by = 1;
+        char rid[32];
+        snprintf(rid, sizeof rid, "bulk-%d", i);
+        Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
+        h.request_id = rid;
+        uint8_t body[64];
+        size_t blen = tp__example__increment__pack(&inc, body);
+        Tp__Request req = TP__REQUEST__INIT;
+        req.header = &h;
+        req.command = "example.Increment";
+        req.body.data = body;
+        req.body.len = blen;
+        uint8_t buf[256];
+        size_t len = tp__request__pack(&req, buf);
+        zmq_send(zsock_resolve(evs_client_sock(ca)), buf, len, 0);
+    }
+    int got = 0;
+    uint64_t last = 0;
+    bool ordered = true;
+    while (got < 200) {
+        zmsg_t *m = zmsg_recv(evs_client_sock(ca));
+        if (!m)
+            break;
+        zframe_t *f = zmsg_first(m);
+        Tp__Reply *br = tp__reply__unpack(NULL, zframe_size(f), zframe_data(f));
+        if (br && br->ok) {
+            ordered &= br->last_seq > last;
+            last = br->last_seq;
+            got++;
+        }
+        if (br)
+            tp__reply__free_unpacked(br, NULL);
+        zmsg_destroy(&m);
+    }
+    /* the timer may slip its Ticked event between two group commits: 203 or 204 */
+    CHECK(got == 200 && ordered && (last == 203 || last == 204));
+
+    /* the query sees it all */
+    Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
+    q.counter = "c";
+    r = s_call(ca, NULL, "example.GetCounter", &q.base);
+    Tp__Example__CounterValue *cv =
+        r && r->ok ? tp__example__counter_value__unpack(NULL, r->body.len, r->body.data) : NULL;
+    CHECK(cv && cv->value == 205 && cv->has_secret);
+    if (cv)
+        tp__example__counter_value__free_unpacked(cv, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+
+    /* the timer: the counter passed the threshold, so a Ticked event follows (once) */
+    zclock_sleep(200);
+    r = s_call(ca, NULL, "$status", NULL);
+    Tp__Heartbeat *hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
+    CHECK(hb && hb->head_seq == 204);
+    if (hb)
+        tp__heartbeat__free_unpacked(hb, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+
+    /* the mirror followed every increment: 202 of them */
+    char *sb = NULL;
+    for (int i = 0; i < 100; i++) {
+        free(sb);
+        sb = s_summary_of(cb);
+        if (sb && strstr(sb, "\"upstreamSeen\":202,"))
+            break;
+        zclock_sleep(50);
+    }
+    CHECK(sb && strstr(sb, "\"upstreamSeen\":202,"));
+    if (s_verbose)
+        printf("mirror: %s\n", sb ? sb : "(none)");
+
+    /* restart both: state rebuilt from the logs equals the state before */
+    char *sa = s_summary_of(ca);
+    zactor_destroy(&alpha);
+    zactor_destroy(&beta);
+    alpha = s_start(&alpha_args);
+    beta = s_start(&beta_args);
+    CHECK(alpha && beta);
+    char *sa2 = s_summary_of(ca);
+    char *sb2 = s_summary_of(cb);
+    CHECK(sa && sa2 && streq(sa, sa2));
+    CHECK(sb && sb2 && streq(sb, sb2));
+    /* and an old request id is still answered from the log, writing nothing */
+    r = s_call(ca, "req-6", "example.Increment", &inc.base);
+    CHECK(r && r->ok && r->replayed && r->last_seq == 2);
+    tp__reply__free_unpacked(r, NULL);
+    r = s_call(ca, NULL, "$status", NULL);
+    hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
+    CHECK(hb && hb->head_seq == 204);
+    if (hb)
+        tp__heartbeat__free_unpacked(hb, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+
+    /* a deadline in the past is refused unread */
+    Tp__RequestHeader late = TP__REQUEST_HEADER__INIT;
+    late.request_id = "late-1";
+    late.deadline_us = clock.now - 1;
+    r = NULL;
+    CHECK(evs_client_call(ca, &late, "example.Increment", &inc.base, 5000, &r) == 0);
+    CHECK(r && !r->ok && streq(r->errors[0]->code, "deadline"));
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+
+    free(sa);
+    free(sa2);
+    free(sb);
+    free(sb2);
+    evs_client_destroy(&ca);
+    evs_client_destroy(&cb);
+    zactor_destroy(&alpha);
+    zactor_destroy(&beta);
+    zconfig_destroy(&cfg);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (streq(argv[i], "--test") && i + 1 < argc)
+            only = argv[++i];
+        else if (streq(argv[i], "-v"))
+            s_verbose = true;
+    }
+    zsys_init();
+    if (!s_verbose)
+        zsys_set_logstream(NULL);
+    if (!only || streq(only, "core"))
+        s_test_core();
+    if (!only || streq(only, "runtime"))
+        s_test_runtime();
+    printf("example_test: %s\n", s_failed ? "FAILED" : "OK");
+    return s_failed ? 1 : 0;
+}

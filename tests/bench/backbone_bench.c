@@ -1,0 +1,170 @@
+/* backbone_bench.c: figures of the event backbone, one `NAME VALUE UNIT` line each:
+ * durable commit rate with one request per commit, with group commit under
+ * 16 pipelined clients, their ratio, and replay speed over 1,000,000 events.
+ * Everything runs in one run on the same kind of folder (TP_BENCH_DIR). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "example.h"
+#include "example.pb-c.h"
+#include "harness.h"
+
+#define GROUP_CLIENTS 16
+#define GROUP_INFLIGHT 64
+#define GROUP_PER_CLIENT 12500   /* 200,000 events in all */
+#define REPLAY_EVENTS 1000000
+
+static const char *s_base(void)
+{
+    const char *d = getenv("TP_BENCH_DIR");
+    return d && *d ? d : ".";
+}
+
+/* One client, one request in flight: every event pays its own fsync. */
+static double s_single(th_t *th, double seconds)
+{
+    char ep[400];
+    th_router(th, "alpha", ep, sizeof ep);
+    evs_client_t *c = evs_client_new(ep);
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "single";
+    inc.by = 1;
+    int64_t t0 = zclock_usecs(), n = 0;
+    while (zclock_usecs() - t0 < (int64_t) (seconds * 1e6)) {
+        Tp__Reply *r = NULL;
+        if (evs_client_call(c, NULL, "example.Increment", &inc.base, 5000, &r) != 0 || !r->ok) {
+            fprintf(stderr, "bench: single request failed\n");
+            exit(1);
+        }
+        tp__reply__free_unpacked(r, NULL);
+        n++;
+    }
+    double rate = (double) n * 1e6 / (double) (zclock_usecs() - t0);
+    evs_client_destroy(&c);
+    return rate;
+}
+
+/* 16 clients, 64 in flight each: the loop batches what is waiting into one commit. */
+static double s_group(th_t *th)
+{
+    char ep[400];
+    th_router(th, "alpha", ep, sizeof ep);
+    th_load_t loads[GROUP_CLIENTS];
+    pthread_t threads[GROUP_CLIENTS];
+    char prefixes[GROUP_CLIENTS][16];
+    int64_t t0 = zclock_usecs();
+    for (int i = 0; i < GROUP_CLIENTS; i++) {
+        snprintf(prefixes[i], sizeof prefixes[i], "g%d", i);
+        loads[i] = (th_load_t) {ep, prefixes[i], GROUP_PER_CLIENT, GROUP_INFLIGHT, 10000, 600000,
+                                calloc(GROUP_PER_CLIENT, sizeof(uint64_t)), 0, 0, 0, 0};
+        pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
+    }
+    int done = 0;
+    for (int i = 0; i < GROUP_CLIENTS; i++) {
+        pthread_join(threads[i], NULL);
+        done += loads[i].acked - loads[i].refused;
+        free(loads[i].acked_seq);
+    }
+    int64_t took = zclock_usecs() - t0;
+    if (done != GROUP_CLIENTS * GROUP_PER_CLIENT) {
+        fprintf(stderr, "bench: only %d of %d group requests answered\n", done,
+                GROUP_CLIENTS * GROUP_PER_CLIENT);
+        exit(1);
+    }
+    return (double) done * 1e6 / (double) took;
+}
+
+/* Writes REPLAY_EVENTS example events (durably, in large batches), then times a
+ * full rebuild: read from LMDB, decode envelope and payload, apply. */
+static double s_replay(const char *dir)
+{
+    evs_t *store = NULL;
+    evs_opts_t opts = {0};
+    opts.service = "example";
+    if (evs_open(dir, &opts, &store) != 0) {
+        fprintf(stderr, "bench: cannot open %s\n", dir);
+        exit(1);
+    }
+    Tp__Example__CounterIncremented ev = TP__EXAMPLE__COUNTER_INCREMENTED__INIT;
+    char counter[32], stream[48];
+    uint8_t payload[64];
+    for (int b = 0; b < REPLAY_EVENTS / 10000; b++) {
+        evs_batch_t *batch = NULL;
+        evs_batch_begin(store, &batch);
+        for (int i = 0; i < 10000; i++) {
+            int k = (b * 10000 + i) % 1000;
+            snprintf(counter, sizeof counter, "counter-%d", k);
+            snprintf(stream, sizeof stream, "counter-counter-%d", k);
+            ev.counter = counter;
+            ev.by = 1;
+            ev.value = b * 10 + i / 1000 + 1;
+            size_t len = tp__example__counter_incremented__pack(&ev, payload);
+            evs_event_t e = {stream, "CounterIncremented", payload, len, NULL, NULL};
+            if (evs_batch_append(batch, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL) != 0) {
+                fprintf(stderr, "bench: append failed\n");
+                exit(1);
+            }
+        }
+        if (evs_batch_commit(batch) != 0) {
+            fprintf(stderr, "bench: commit failed\n");
+            exit(1);
+        }
+        evs_batch_end(&batch);
+    }
+    double best = 0;
+    for (int round = 0; round < 3; round++) {
+        void *state = example_def.state_new();
+        uint64_t applied = 0;
+        int64_t t0 = zclock_usecs();
+        svc_rebuild(&example_def, state, store, UINT64_MAX, INT64_MAX, &applied, NULL, NULL);
+        int64_t took = zclock_usecs() - t0;
+        example_def.state_destroy(&state);
+        if (applied != REPLAY_EVENTS) {
+            fprintf(stderr, "bench: replay applied %lu\n", (unsigned long) applied);
+            exit(1);
+        }
+        double rate = (double) applied * 1e6 / (double) took;
+        if (rate > best)
+            best = rate;
+    }
+    evs_destroy(&store);
+    return best;
+}
+
+int main(void)
+{
+    zsys_init();
+    zsys_set_logstream(NULL);
+    const char *exe = th_env("TP_EXAMPLE");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/bench-XXXXXX", s_base());
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    /* the daemon's data folder on the bench folder's disk */
+    th_t *th = th_new("bench");
+    char data[600];
+    snprintf(data, sizeof data, "%s/data", dir);
+    th_set(th, "data", data);
+    th_set(th, "tick_ms", "60000");
+    if (th_start(th, exe, "alpha", 10000) <= 0)
+        return 1;
+    double single = s_single(th, 3.0);
+    printf("commit_single_events_per_s %.0f events/s\n", single);
+    fflush(stdout);
+    double group = s_group(th);
+    printf("commit_group_events_per_s %.0f events/s\n", group);
+    printf("group_vs_single_ratio %.1f x\n", group / single);
+    fflush(stdout);
+    th_destroy(&th);
+    char rdir[600];
+    snprintf(rdir, sizeof rdir, "%s/replay", dir);
+    double replay = s_replay(rdir);
+    printf("replay_events_per_s %.0f events/s\n", replay);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}

@@ -1,0 +1,349 @@
+/* harness.c: integration-test harness (temporary system, real daemons). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "harness.h"
+#include "example.pb-c.h"
+
+int th_failed = 0;
+
+#define TH_MAX_PROCS 16
+
+struct _th_t {
+    char dir[256];                    /* the temporary folder */
+    char config_path[300];            /* its config file */
+    zconfig_t *config;                /* what is written there */
+    struct {
+        char name[64];
+        pid_t pid;
+    } procs[TH_MAX_PROCS];            /* daemons started */
+    size_t n_procs;
+};
+
+th_t *th_new(const char *name)
+{
+    th_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf(self->dir, sizeof self->dir, "/tmp/tp-%s-XXXXXX", name);
+    if (!mkdtemp(self->dir)) {
+        free(self);
+        return NULL;
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/logs", self->dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/run", self->dir);
+    mkdir(path, 0755);
+    snprintf(self->config_path, sizeof self->config_path, "%s/tp.cfg", self->dir);
+    self->config = zconfig_new("root", NULL);
+    snprintf(path, sizeof path, "%s/data", self->dir);
+    zconfig_put(self->config, "data", path);
+    snprintf(path, sizeof path, "%s/run", self->dir);
+    zconfig_put(self->config, "run", path);
+    zconfig_save(self->config, self->config_path);
+    return self;
+}
+
+void th_destroy(th_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    th_t *self = *self_p;
+    for (size_t i = 0; i < self->n_procs; i++)
+        if (self->procs[i].pid > 0) {
+            kill(self->procs[i].pid, SIGKILL);
+            waitpid(self->procs[i].pid, NULL, 0);
+        }
+    if (!getenv("TP_KEEP")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", self->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", self->dir);
+    }
+    else
+        fprintf(stderr, "harness: kept %s\n", self->dir);
+    zconfig_destroy(&self->config);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *th_dir(th_t *self) { return self->dir; }
+const char *th_config(th_t *self) { return self->config_path; }
+
+void th_set(th_t *self, const char *path, const char *value)
+{
+    zconfig_put(self->config, path, value);
+    zconfig_save(self->config, self->config_path);
+}
+
+void th_data_dir(th_t *self, const char *name, char *out, size_t outsz)
+{
+    svc_data_dir(self->config, name, out, outsz);
+}
+
+void th_router(th_t *self, const char *name, char *out, size_t outsz)
+{
+    svc_endpoint(self->config, name, "router", out, outsz);
+}
+
+static int s_find(th_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->n_procs; i++)
+        if (strcmp(self->procs[i].name, name) == 0)
+            return (int) i;
+    return -1;
+}
+
+pid_t th_start(th_t *self, const char *exe, const char *name, int timeout_ms)
+{
+    int slot = s_find(self, name);
+    if (slot < 0) {
+        if (self->n_procs >= TH_MAX_PROCS)
+            return -1;
+        slot = (int) self->n_procs++;
+        snprintf(self->procs[slot].name, sizeof self->procs[slot].name, "%s", name);
+    }
+    char log[400];
+    snprintf(log, sizeof log, "%s/logs/%s.log", self->dir, name);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+            close(fd);
+        }
+        execl(exe, exe, "-c", self->config_path, "-n", name, (char *) NULL);
+        fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
+        _exit(127);
+    }
+    self->procs[slot].pid = pid;
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (zclock_mono() < deadline) {
+        Tp__Reply *r = th_call(self, name, NULL, "$status", NULL, 200);
+        bool ok = r && r->ok;
+        if (r)
+            tp__reply__free_unpacked(r, NULL);
+        if (ok)
+            return pid;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "harness: %s exited during start (see %s)\n", name, log);
+            self->procs[slot].pid = 0;
+            return -1;
+        }
+    }
+    fprintf(stderr, "harness: %s did not answer within %d ms\n", name, timeout_ms);
+    return -1;
+}
+
+void th_stop(th_t *self, const char *name, int sig)
+{
+    int slot = s_find(self, name);
+    if (slot < 0 || self->procs[slot].pid <= 0)
+        return;
+    kill(self->procs[slot].pid, sig);
+    waitpid(self->procs[slot].pid, NULL, 0);
+    self->procs[slot].pid = 0;
+}
+
+bool th_running(th_t *self, const char *name)
+{
+    int slot = s_find(self, name);
+    if (slot < 0 || self->procs[slot].pid <= 0)
+        return false;
+    return waitpid(self->procs[slot].pid, NULL, WNOHANG) == 0;
+}
+
+Tp__Reply *th_call(th_t *self, const char *name, const char *request_id, const char *command,
+                   const ProtobufCMessage *body, int timeout_ms)
+{
+    char ep[400];
+    th_router(self, name, ep, sizeof ep);
+    evs_client_t *client = evs_client_new(ep);
+    if (!client)
+        return NULL;
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.request_id = (char *) (request_id ? request_id : "");
+    hdr.actor_role = "operator";
+    Tp__Reply *reply = NULL;
+    evs_client_call(client, &hdr, command, body, timeout_ms, &reply);
+    evs_client_destroy(&client);
+    return reply;
+}
+
+char *th_summary(th_t *self, const char *name)
+{
+    Tp__Reply *r = th_call(self, name, NULL, "$summary", NULL, 2000);
+    char *s = r && r->ok ? strndup((const char *) r->body.data, r->body.len) : NULL;
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    return s;
+}
+
+int th_run(char **out, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    int status = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool th_json_str(const char *json, const char *key, char *out, size_t outsz)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    if (!p)
+        return false;
+    p += strlen(pat);
+    size_t i = 0;
+    if (*p == '"') {
+        p++;
+        while (*p && *p != '"' && i + 1 < outsz)
+            out[i++] = *p++;
+    }
+    else
+        while (*p && *p != ',' && *p != '}' && i + 1 < outsz)
+            out[i++] = *p++;
+    out[i] = '\0';
+    return true;
+}
+
+const char *th_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "harness: environment variable %s is not set (run through meson test)\n",
+                name);
+        exit(2);
+    }
+    return v;
+}
+
+static void s_load_send(void *sock, th_load_t *l, int i)
+{
+    char rid[96], counter[96];
+    snprintf(rid, sizeof rid, "%s-%d", l->prefix, i);
+    snprintf(counter, sizeof counter, "%s-%d", l->prefix, i % 16);
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = counter;
+    inc.by = 1;
+    uint8_t body[160];
+    size_t blen = tp__example__increment__pack(&inc, body);
+    Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
+    h.request_id = rid;
+    h.actor_role = "operator";
+    Tp__Request req = TP__REQUEST__INIT;
+    req.header = &h;
+    req.command = "example.Increment";
+    req.body.data = body;
+    req.body.len = blen;
+    uint8_t buf[512];
+    size_t len = tp__request__pack(&req, buf);
+    zmq_send(sock, buf, len, 0);
+}
+
+static zsock_t *s_load_connect(const char *endpoint)
+{
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(s, 0);
+    zsock_set_sndhwm(s, 0);
+    zsock_set_rcvhwm(s, 0);
+    zsock_connect(s, "%s", endpoint);
+    return s;
+}
+
+void *th_load_run(void *arg)
+{
+    th_load_t *l = arg;
+    uint8_t *st = calloc((size_t) l->count, 1);   /* 0 unsent, 1 sent, 2 answered */
+    zsock_t *sock = s_load_connect(l->endpoint);
+    int next = 0, outstanding = 0;
+    int64_t last_reply = zclock_mono();
+    int64_t give_up = zclock_mono() + l->give_up_ms;
+    size_t plen = strlen(l->prefix);
+    while (l->acked < l->count && zclock_mono() < give_up) {
+        while (outstanding < l->inflight && next < l->count) {
+            s_load_send(zsock_resolve(sock), l, next);
+            st[next++] = 1;
+            outstanding++;
+        }
+        zmq_pollitem_t item = {zsock_resolve(sock), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 50) > 0) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            while (zmq_msg_recv(&m, zsock_resolve(sock), ZMQ_DONTWAIT) >= 0) {
+                Tp__Reply *r = tp__reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+                if (r && strncmp(r->request_id, l->prefix, plen) == 0 &&
+                    r->request_id[plen] == '-') {
+                    int i = atoi(r->request_id + plen + 1);
+                    if (i >= 0 && i < l->count && st[i] == 1) {
+                        st[i] = 2;
+                        outstanding--;
+                        l->acked++;
+                        if (r->ok)
+                            l->acked_seq[i] = r->last_seq;
+                        else
+                            l->refused++;
+                        if (r->replayed)
+                            l->replayed++;
+                    }
+                }
+                if (r)
+                    tp__reply__free_unpacked(r, NULL);
+                last_reply = zclock_mono();
+            }
+            zmq_msg_close(&m);
+        }
+        if (outstanding > 0 && zclock_mono() - last_reply > l->timeout_ms) {
+            /* the service is gone or restarted: a new connection, the same request ids */
+            zsock_destroy(&sock);
+            sock = s_load_connect(l->endpoint);
+            for (int i = 0; i < next; i++)
+                if (st[i] == 1) {
+                    s_load_send(zsock_resolve(sock), l, i);
+                    l->resends++;
+                }
+            last_reply = zclock_mono();
+        }
+    }
+    zsock_destroy(&sock);
+    free(st);
+    return NULL;
+}

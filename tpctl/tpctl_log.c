@@ -1,0 +1,423 @@
+/* tpctl_log.c: `tpctl log dump|verify|stats|replay` over a service's event log. */
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "evs.h"
+#include "pbj.h"
+#include "tp.pb-c.h"
+#include "tp_types.h"
+#include "tpctl.h"
+
+typedef struct {
+    const char *dir;
+    uint64_t from, to;
+    const char *stream;
+    const char *type;
+    const char *service;
+    uint64_t to_seq;
+    int64_t to_time;
+    size_t top_streams;
+} s_opts_t;
+
+static int s_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* RFC 3339 UTC ("2026-11-26T12:00:00Z", optional fraction) or microseconds. */
+static int s_parse_time(const char *s, int64_t *out)
+{
+    uint64_t us;
+    if (s_parse_u64(s, &us) == 0) {
+        *out = (int64_t) us;
+        return 0;
+    }
+    struct tm tm = {0};
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest)
+        return -1;
+    int64_t frac = 0;
+    if (*rest == '.') {
+        int digits = 0;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+            if (digits < 6)
+                frac = frac * 10 + (*rest - '0');
+        for (; digits < 6; digits++)
+            frac *= 10;
+    }
+    if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
+        return -1;
+    *out = (int64_t) timegm(&tm) * 1000000 + frac;
+    return 0;
+}
+
+static void s_format_time(int64_t us, char *out, size_t outsz)
+{
+    time_t secs = (time_t) (us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, outsz, "%s.%06" PRId64 "Z", base, us % 1000000);
+}
+
+static int s_open(const char *dir, evs_t **store)
+{
+    evs_opts_t opts = {.flags = EVS_RDONLY};
+    int rc = evs_open(dir, &opts, store);
+    if (rc != 0)
+        fprintf(stderr, "tpctl: cannot open the log in %s: %s\n", dir, evs_strerror(rc));
+    return rc;
+}
+
+/* ------------------------------------------------------------------ dump */
+
+typedef struct {
+    const s_opts_t *o;
+    const char *service;
+    uint64_t printed;
+} s_dump_t;
+
+static json_t *s_hex(const uint8_t *data, size_t len)
+{
+    char *hex = malloc(len * 2 + 1);
+    if (!hex)
+        return json_null();
+    sodium_bin2hex(hex, len * 2 + 1, data, len);
+    json_t *j = json_string(hex);
+    free(hex);
+    return j;
+}
+
+static int s_dump_one(const evs_record_t *rec, void *arg)
+{
+    s_dump_t *d = arg;
+    Tp__Envelope *env = tp__envelope__unpack(NULL, rec->len, rec->data);
+    if (!env) {
+        printf("{\"seq\":%" PRIu64 ",\"error\":\"record does not decode\"}\n", rec->seq);
+        return 0;
+    }
+    if ((d->o->stream && strcmp(env->stream_id, d->o->stream) != 0) ||
+        (d->o->type && strcmp(env->event_type, d->o->type) != 0)) {
+        tp__envelope__free_unpacked(env, NULL);
+        return 0;
+    }
+    char when[48];
+    s_format_time(env->recorded_at_us, when, sizeof when);
+    json_t *j = json_object();
+    json_object_set_new(j, "seq", json_integer((json_int_t) env->seq));
+    json_object_set_new(j, "stream", json_string(env->stream_id));
+    json_object_set_new(j, "version", json_integer((json_int_t) env->stream_version));
+    json_object_set_new(j, "type", json_string(env->event_type));
+    json_object_set_new(j, "id", json_string(env->event_id));
+    json_object_set_new(j, "recordedAt", json_string(when));
+    if (*env->correlation_id)
+        json_object_set_new(j, "correlationId", json_string(env->correlation_id));
+    if (*env->causation_id)
+        json_object_set_new(j, "causationId", json_string(env->causation_id));
+    const ProtobufCMessageDescriptor *desc = tp_types_find(d->service, env->event_type);
+    json_t *payload =
+        desc ? pbj_bytes_to_json(desc, env->payload.data, env->payload.len, 0) : NULL;
+    if (payload)
+        json_object_set_new(j, "payload", payload);
+    else
+        json_object_set_new(j, "payloadHex", s_hex(env->payload.data, env->payload.len));
+    json_object_set_new(j, "prevHash", s_hex(env->prev_hash.data, env->prev_hash.len));
+    json_object_set_new(j, "hash", s_hex(env->hash.data, env->hash.len));
+    char *line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (line) {
+        fputs(line, stdout);
+        fputc('\n', stdout);
+        free(line);
+    }
+    json_decref(j);
+    tp__envelope__free_unpacked(env, NULL);
+    d->printed++;
+    return ferror(stdout) ? -EIO : 0;
+}
+
+static int s_dump(const s_opts_t *o)
+{
+    evs_t *store = NULL;
+    if (s_open(o->dir, &store) != 0)
+        return 1;
+    evs_stat_t st;
+    const char *service = o->service;
+    if (!service && evs_stat(store, &st) == 0 && st.service[0])
+        service = st.service;
+    s_dump_t d = {o, service, 0};
+    int rc = evs_read(store, o->from ? o->from : 1, o->to ? o->to : UINT64_MAX, 0, s_dump_one,
+                      &d);
+    evs_destroy(&store);
+    if (rc != 0) {
+        fprintf(stderr, "tpctl: dump stopped: %s\n", evs_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ verify */
+
+static int s_verify(const s_opts_t *o)
+{
+    evs_t *store = NULL;
+    if (s_open(o->dir, &store) != 0)
+        return 1;
+    evs_verify_t rep;
+    int rc = evs_verify(store, &rep);
+    evs_destroy(&store);
+    if (rc == 0) {
+        printf("{\"ok\":true,\"checked\":%" PRIu64 "}\n", rep.checked);
+        return 0;
+    }
+    if (rc == EVS_CORRUPT) {
+        json_t *j = json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "checked", (json_int_t) rep.checked,
+                              "badSeq", (json_int_t) rep.bad_seq, "reason", rep.reason);
+        char *line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", line);
+        free(line);
+        json_decref(j);
+        fprintf(stderr, "tpctl: log damaged at seq %" PRIu64 ": %s\n", rep.bad_seq, rep.reason);
+        return 1;
+    }
+    fprintf(stderr, "tpctl: verify failed: %s\n", evs_strerror(rc));
+    return 1;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+typedef struct {
+    zhashx_t *types;     /* type -> count (uint64_t stored in the pointer) */
+    zhashx_t *streams;   /* stream -> count */
+    uint64_t events;
+    uint64_t bytes;
+} s_stats_t;
+
+static void s_count(zhashx_t *h, const char *key, size_t len)
+{
+    char k[EVS_MAX_ID + 1];
+    if (len > EVS_MAX_ID)
+        len = EVS_MAX_ID;
+    memcpy(k, key, len);
+    k[len] = '\0';
+    uintptr_t n = (uintptr_t) zhashx_lookup(h, k);
+    if (n)
+        zhashx_update(h, k, (void *) (n + 1));
+    else
+        zhashx_insert(h, k, (void *) (uintptr_t) 1);
+}
+
+static int s_stats_one(const evs_record_t *rec, void *arg)
+{
+    s_stats_t *s = arg;
+    evs_view_t v;
+    if (evs_view(rec->data, rec->len, &v) != 0)
+        return EVS_CORRUPT;
+    s_count(s->types, v.event_type, v.event_type_len);
+    s_count(s->streams, v.stream_id, v.stream_id_len);
+    s->events++;
+    s->bytes += rec->len;
+    return 0;
+}
+
+static int s_stats(const s_opts_t *o)
+{
+    evs_t *store = NULL;
+    if (s_open(o->dir, &store) != 0)
+        return 1;
+    s_stats_t s = {zhashx_new(), zhashx_new(), 0, 0};
+    evs_stat_t st;
+    int rc = evs_stat(store, &st);
+    if (rc == 0)
+        rc = evs_read(store, 1, st.head_seq, 0, s_stats_one, &s);
+    evs_destroy(&store);
+    if (rc != 0) {
+        fprintf(stderr, "tpctl: stats failed: %s\n", evs_strerror(rc));
+        zhashx_destroy(&s.types);
+        zhashx_destroy(&s.streams);
+        return 1;
+    }
+    json_t *j = json_object();
+    json_object_set_new(j, "service", json_string(st.service));
+    json_object_set_new(j, "headSeq", json_integer((json_int_t) st.head_seq));
+    json_object_set_new(j, "headHash", s_hex(st.head_hash, EVS_HASH_SIZE));
+    json_object_set_new(j, "events", json_integer((json_int_t) s.events));
+    json_object_set_new(j, "eventBytes", json_integer((json_int_t) s.bytes));
+    json_object_set_new(j, "streams", json_integer((json_int_t) st.streams));
+    json_object_set_new(j, "requests", json_integer((json_int_t) st.requests));
+    json_object_set_new(j, "mapSize", json_integer((json_int_t) st.map_size));
+    json_object_set_new(j, "usedBytes", json_integer((json_int_t) st.used_bytes));
+    json_t *types = json_object();
+    for (void *n = zhashx_first(s.types); n; n = zhashx_next(s.types))
+        json_object_set_new(types, zhashx_cursor(s.types), json_integer((json_int_t) (uintptr_t) n));
+    json_object_set_new(j, "types", types);
+    /* the largest streams: a partial selection, O(streams * top) */
+    json_t *top = json_array();
+    size_t want = o->top_streams;
+    while (want-- > 0 && zhashx_size(s.streams) > 0) {
+        const char *best = NULL;
+        uintptr_t best_n = 0;
+        for (void *n = zhashx_first(s.streams); n; n = zhashx_next(s.streams)) {
+            if ((uintptr_t) n > best_n) {
+                best_n = (uintptr_t) n;
+                best = zhashx_cursor(s.streams);
+            }
+        }
+        json_array_append_new(top, json_pack("{s:s,s:I}", "stream", best, "events",
+                                             (json_int_t) best_n));
+        zhashx_delete(s.streams, best);
+    }
+    json_object_set_new(j, "largestStreams", top);
+    char *out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    printf("%s\n", out);
+    free(out);
+    json_decref(j);
+    zhashx_destroy(&s.types);
+    zhashx_destroy(&s.streams);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ replay */
+
+typedef struct {
+    uint64_t head;
+    int64_t started;
+    bool tty;
+} s_progress_t;
+
+static void s_progress(uint64_t seq, void *arg)
+{
+    s_progress_t *p = arg;
+    if (!p->tty || !p->head)
+        return;
+    int width = 40;
+    int filled = (int) ((double) seq / (double) p->head * width);
+    if (filled > width)
+        filled = width;
+    fprintf(stderr, "\r[%.*s%*s] %" PRIu64 "/%" PRIu64, filled,
+            "########################################", width - filled, "", seq, p->head);
+    fflush(stderr);
+}
+
+static int s_replay(const s_opts_t *o)
+{
+    evs_t *store = NULL;
+    if (s_open(o->dir, &store) != 0)
+        return 1;
+    evs_stat_t st;
+    int rc = evs_stat(store, &st);
+    const char *name = o->service ? o->service : (rc == 0 ? st.service : NULL);
+    const svc_def_t *def = tpctl_service(name);
+    if (!def) {
+        fprintf(stderr, "tpctl: no service core named '%s' (use --service)\n", name ? name : "");
+        evs_destroy(&store);
+        return 2;
+    }
+    s_progress_t prog = {st.head_seq, zclock_usecs(), isatty(2)};
+    void *state = def->state_new();
+    uint64_t applied = 0;
+    int64_t t0 = zclock_usecs();
+    rc = svc_rebuild(def, state, store, o->to_seq ? o->to_seq : UINT64_MAX,
+                     o->to_time ? o->to_time : INT64_MAX, &applied, s_progress, &prog);
+    int64_t took = zclock_usecs() - t0;
+    if (prog.tty)
+        fprintf(stderr, "\r%60s\r", "");
+    evs_destroy(&store);
+    if (rc != 0) {
+        fprintf(stderr, "tpctl: replay failed after %" PRIu64 " events: %s\n", applied,
+                evs_strerror(rc));
+        def->state_destroy(&state);
+        return 1;
+    }
+    char *summary = def->summary ? def->summary(state) : NULL;
+    json_error_t jerr;
+    json_t *sj = summary ? json_loads(summary, 0, &jerr) : NULL;
+    json_t *j = json_object();
+    json_object_set_new(j, "service", json_string(def->name));
+    json_object_set_new(j, "applied", json_integer((json_int_t) applied));
+    json_object_set_new(j, "headSeq", json_integer((json_int_t) st.head_seq));
+    json_object_set_new(j, "seconds", json_real((double) took / 1e6));
+    json_object_set_new(j, "eventsPerSecond",
+                        json_real(took > 0 ? (double) applied * 1e6 / (double) took : 0));
+    json_object_set_new(j, "state", sj ? sj : json_null());
+    char *line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", line);
+    free(line);
+    json_decref(j);
+    free(summary);
+    def->state_destroy(&state);
+    (void) prog.started;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+int tpctl_log(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: tpctl log dump|verify|stats|replay DIR [options]\n");
+        return 2;
+    }
+    const char *sub = argv[0];
+    s_opts_t o = {0};
+    o.dir = argv[1];
+    o.top_streams = 20;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t n;
+        if (!v) {
+            fprintf(stderr, "tpctl: option %s needs a value\n", a);
+            return 2;
+        }
+        i++;
+        if (streq(a, "--from") && s_parse_u64(v, &o.from) == 0)
+            continue;
+        if (streq(a, "--to") && s_parse_u64(v, &o.to) == 0)
+            continue;
+        if (streq(a, "--to-seq") && s_parse_u64(v, &o.to_seq) == 0)
+            continue;
+        if (streq(a, "--streams") && s_parse_u64(v, &n) == 0) {
+            o.top_streams = (size_t) n;
+            continue;
+        }
+        if (streq(a, "--to-time") && s_parse_time(v, &o.to_time) == 0)
+            continue;
+        if (streq(a, "--stream")) {
+            o.stream = v;
+            continue;
+        }
+        if (streq(a, "--type")) {
+            o.type = v;
+            continue;
+        }
+        if (streq(a, "--service")) {
+            o.service = v;
+            continue;
+        }
+        fprintf(stderr, "tpctl: bad option or value: %s %s\n", a, v);
+        return 2;
+    }
+    if (streq(sub, "dump"))
+        return s_dump(&o);
+    if (streq(sub, "verify"))
+        return s_verify(&o);
+    if (streq(sub, "stats"))
+        return s_stats(&o);
+    if (streq(sub, "replay"))
+        return s_replay(&o);
+    fprintf(stderr, "tpctl: unknown log command '%s'\n", sub);
+    return 2;
+}
