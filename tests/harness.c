@@ -57,11 +57,24 @@ void th_destroy(th_t **self_p)
     if (!self_p || !*self_p)
         return;
     th_t *self = *self_p;
+    /* SIGTERM first so daemons write their closing log lines; SIGKILL after 5 s */
     for (size_t i = 0; i < self->n_procs; i++)
-        if (self->procs[i].pid > 0) {
-            kill(self->procs[i].pid, SIGKILL);
-            waitpid(self->procs[i].pid, NULL, 0);
+        if (self->procs[i].pid > 0)
+            kill(self->procs[i].pid, SIGTERM);
+    for (size_t i = 0; i < self->n_procs; i++) {
+        pid_t pid = self->procs[i].pid;
+        if (pid <= 0)
+            continue;
+        int64_t deadline = zclock_mono() + 5000;
+        while (waitpid(pid, NULL, WNOHANG) == 0) {
+            if (zclock_mono() > deadline) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                break;
+            }
+            zclock_sleep(10);
         }
+    }
     if (!getenv("TP_KEEP")) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", self->dir);

@@ -50,6 +50,10 @@ typedef struct {
     s_pending_t *pending;     /* batch_max slots */
     uint64_t commits;         /* counters for the log line at exit */
     uint64_t events_written;
+    uint64_t requests;        /* requests taken off the ROUTER or back from workers */
+    int64_t us_decide;        /* time spent deciding, committing, answering (us) */
+    int64_t us_commit;
+    int64_t us_answer;
 } s_svc_t;
 
 static int64_t s_real_clock(void *arg)
@@ -599,6 +603,7 @@ static void s_process(s_svc_t *self, size_t n)
         exit(70);
     }
     int64_t now = self->clock(self->clock_arg);
+    int64_t t0 = zclock_usecs();
     for (size_t i = 0; i < n; i++) {
         rc = s_decide_one(self, batch, &self->pending[i], now);
         if (rc != 0) {
@@ -606,8 +611,13 @@ static void s_process(s_svc_t *self, size_t n)
             exit(70);
         }
     }
+    int64_t t1 = zclock_usecs();
     s_commit_or_die(self, &batch);
     evs_batch_end(&batch);
+    int64_t t2 = zclock_usecs();
+    self->requests += n;
+    self->us_decide += t1 - t0;
+    self->us_commit += t2 - t1;
     for (size_t i = 0; i < n; i++) {
         s_pending_t *p = &self->pending[i];
         if (p->deferred)
@@ -616,6 +626,7 @@ static void s_process(s_svc_t *self, size_t n)
             s_send_reply(self, p);
         s_pending_clear(p);
     }
+    self->us_answer += zclock_usecs() - t2;
 }
 
 /* Takes one message off @p sock (the ROUTER, or the workers' PULL) into slot @p p.
@@ -1077,8 +1088,10 @@ void svc_actor(zsock_t *pipe, void *args_)
             }
         }
     }
-    zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written", self->name,
-              self->commits, self->events_written);
+    zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64
+              " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
+              self->name, self->commits, self->events_written, self->requests,
+              self->us_decide / 1000, self->us_commit / 1000, self->us_answer / 1000);
     for (size_t i = 0; i < self->n_subs; i++) {
         evs_sub_stats_t ss;
         evs_sub_stats(self->subs[i], &ss);
