@@ -1,28 +1,9 @@
 /* tp_types.c: registry of the message types, searched by tools (tpctl, codec). */
 #include <string.h>
 #include "tp_types.h"
-#include "tp.pb-c.h"
-#include "example.pb-c.h"
+#include "tp_types_list.h"
 
-const ProtobufCMessageDescriptor *const tp_types_all[] = {
-    &tp__envelope__descriptor,
-    &tp__read_events_request__descriptor,
-    &tp__read_events_reply__descriptor,
-    &tp__heartbeat__descriptor,
-    &tp__request_header__descriptor,
-    &tp__error__descriptor,
-    &tp__request__descriptor,
-    &tp__reply__descriptor,
-    &tp__example__increment__descriptor,
-    &tp__example__set_secret__descriptor,
-    &tp__example__get_counter__descriptor,
-    &tp__example__counter_value__descriptor,
-    &tp__example__counter_incremented__descriptor,
-    &tp__example__secret_set__descriptor,
-    &tp__example__upstream_seen__descriptor,
-    &tp__example__ticked__descriptor,
-    NULL,
-};
+const ProtobufCMessageDescriptor *const tp_types_all[] = {TP_TYPES_LIST};
 
 const ProtobufCMessageDescriptor *tp_types_find(const char *service, const char *type)
 {

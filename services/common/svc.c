@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "evs_bus.h"
 #include "svc.h"
 #include "svc_internal.h"
@@ -48,6 +52,9 @@ typedef struct {
     int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
     svc_out_t *out;           /* reused collector */
     s_pending_t *pending;     /* batch_max slots */
+    uint8_t secret[SVC_SECRET_SIZE];   /* the service's key (secret.key in its folder) */
+    uint8_t random[1024];     /* random bytes handed to commands, refilled when used up */
+    size_t random_used;
     uint64_t commits;         /* counters for the log line at exit */
     uint64_t events_written;
     uint64_t requests;        /* requests taken off the ROUTER or back from workers */
@@ -235,6 +242,51 @@ done:
     if (expects != exp_stack)
         free(expects);
     return rc;
+}
+
+/* SVC_SECRET_SIZE fresh random bytes; one getrandom per 32 commands. */
+static const uint8_t *s_random(s_svc_t *self)
+{
+    if (self->random_used + SVC_SECRET_SIZE > sizeof self->random) {
+        randombytes_buf(self->random, sizeof self->random);
+        self->random_used = 0;
+    }
+    const uint8_t *r = self->random + self->random_used;
+    self->random_used += SVC_SECRET_SIZE;
+    return r;
+}
+
+/* Loads <dir>/secret.key, creating it (0600) with fresh randomness on first start. */
+static int s_load_secret(const char *dir, uint8_t *secret)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/secret.key", dir);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, secret, SVC_SECRET_SIZE);
+        close(fd);
+        if (n != SVC_SECRET_SIZE) {
+            zsys_error("%s: not a %d-byte key", path, SVC_SECRET_SIZE);
+            return -1;
+        }
+        return 0;
+    }
+    if (errno != ENOENT) {
+        zsys_error("cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    randombytes_buf(secret, SVC_SECRET_SIZE);
+    char tmp[620];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    bool ok = fd >= 0 && write(fd, secret, SVC_SECRET_SIZE) == SVC_SECRET_SIZE && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        zsys_error("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ replies */
@@ -451,7 +503,7 @@ static void s_answer_query(s_svc_t *self, s_pending_t *p, const svc_command_t *c
         return;
     }
     svc_out_reset(self->out);
-    svc_ctx_t ctx = {p->req->header, self->clock(self->clock_arg)};
+    svc_ctx_t ctx = {p->req->header, self->clock(self->clock_arg), self->secret, s_random(self)};
     cmd->decide(self->state, &ctx, body, self->out);
     protobuf_c_message_free_unpacked(body, NULL);
     if (svc_out_failed(self->out)) {
@@ -479,16 +531,30 @@ static void s_answer_deferred(s_svc_t *self, s_pending_t *p)
         s_answer_query(self, p, s_find_command(self, c));
 }
 
-/* Hands a command to the worker pool: [routing id][request]. */
-static void s_hand_off(s_svc_t *self, s_pending_t *p)
+/* Hands a command to the worker pool: [routing id][request][lookup]. */
+static void s_hand_off(s_svc_t *self, s_pending_t *p, const svc_command_t *cmd)
 {
+    char *lookup = NULL;
+    if (cmd->lookup) {
+        ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, NULL, p->req->body.len,
+                                                           p->req->body.data);
+        if (body) {
+            lookup = cmd->lookup(self->state, body);
+            protobuf_c_message_free_unpacked(body, NULL);
+        }
+    }
     size_t len = tp__request__get_packed_size(p->req);
     zmsg_t *m = zmsg_new();
     zmsg_addmem(m, p->id, p->id_len);
     zframe_t *f = zframe_new(NULL, len);
     tp__request__pack(p->req, zframe_data(f));
     zmsg_append(m, &f);
+    zmsg_addmem(m, lookup, lookup ? strlen(lookup) + 1 : 0);
     zmsg_send(&m, self->jobs);
+    if (lookup) {
+        sodium_memzero(lookup, strlen(lookup));
+        free(lookup);
+    }
     p->handed_off = true;
 }
 
@@ -546,7 +612,7 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     if (rc != EVS_NOTFOUND)
         return rc;
     if (cmd->prepare && !p->prepared) {
-        s_hand_off(self, p);
+        s_hand_off(self, p, cmd);
         return 0;
     }
     ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, NULL, p->req->body.len,
@@ -557,7 +623,7 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     }
     svc_out_t *out = self->out;
     svc_out_reset(out);
-    svc_ctx_t ctx = {h, now};
+    svc_ctx_t ctx = {h, now, self->secret, s_random(self)};
     cmd->decide(self->state, &ctx, body, out);
     protobuf_c_message_free_unpacked(body, NULL);
     if (svc_out_failed(out)) {
@@ -575,8 +641,10 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
         return EVS_INVALID;
     const char *corr = *h->correlation_id ? h->correlation_id : h->request_id;
     uint64_t first = 0, last = 0;
-    rc = s_append_out(self, batch, out, corr, h->request_id, h->request_id, p->reply,
-                      p->reply_len, &first, &last);
+    /* a reply with a secret in it is not kept in the log's idempotency records */
+    bool keep = !cmd->secret_reply;
+    rc = s_append_out(self, batch, out, corr, h->request_id, keep ? h->request_id : NULL,
+                      keep ? p->reply : NULL, keep ? p->reply_len : 0, &first, &last);
     if (rc == EVS_CONFLICT) {
         s_reply_errors(p, NULL, "conflict", "expectedVersion",
                        "the stream was changed meanwhile; read it again and retry");
@@ -694,6 +762,8 @@ static void s_worker(zsock_t *pipe, void *args)
         zmsg_t *m = zmsg_recv(jobs);
         zframe_t *id = zmsg_pop(m);
         zframe_t *bf = zmsg_pop(m);
+        zframe_t *lf = zmsg_pop(m);
+        const char *lookup = lf && zframe_size(lf) > 0 ? (const char *) zframe_data(lf) : NULL;
         s_pending_t p = {0};
         p.req = bf ? tp__request__unpack(NULL, zframe_size(bf), zframe_data(bf)) : NULL;
         const svc_command_t *cmd = p.req ? s_find_command(&fake, p.req->command) : NULL;
@@ -706,7 +776,7 @@ static void s_worker(zsock_t *pipe, void *args)
         svc_out_reset(out);
         if (!body)
             s_reply_errors(&p, NULL, "invalid", "body", "does not decode");
-        else if (cmd->prepare(body, out) != 0)
+        else if (cmd->prepare(body, lookup, out) != 0)
             s_reply_errors(&p, out, "invalid", NULL, NULL);
         if (p.reply) {
             zmsg_addstr(reply, "R");   /* a refusal to send as it is */
@@ -727,6 +797,9 @@ static void s_worker(zsock_t *pipe, void *args)
         if (body)
             protobuf_c_message_free_unpacked(body, NULL);
         s_pending_clear(&p);
+        if (lf)
+            sodium_memzero(zframe_data(lf), zframe_size(lf));
+        zframe_destroy(&lf);
         zframe_destroy(&bf);
         zmsg_destroy(&m);
     }
@@ -916,6 +989,8 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         zsys_error("%s: cannot open the log in %s: %s", n, dir, evs_strerror(rc));
         return -1;
     }
+    if (s_load_secret(dir, self->secret) != 0)
+        return -1;
     self->state = self->def->state_new();
     uint64_t applied = 0;
     int64_t t0 = zclock_usecs();

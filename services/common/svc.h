@@ -50,11 +50,30 @@ typedef struct {
     size_t payload_len;
 } svc_event_t;
 
+/** Size of the per-service secret and of the per-command random bytes. */
+#define SVC_SECRET_SIZE 32
+
 /** Context of one command. */
 typedef struct {
     const Tp__RequestHeader *header;  /**< never NULL; fields may be empty strings */
     int64_t now_us;                   /**< the runtime's clock when deciding */
+    const uint8_t *secret;            /**< SVC_SECRET_SIZE bytes: the service's own key, kept in
+                                           `<data folder>/secret.key` (never in the log); for
+                                           tokens derived as HMAC(secret, nonce) */
+    const uint8_t *random;            /**< SVC_SECRET_SIZE fresh random bytes for this command
+                                           (nonces), so decide stays a function of its inputs */
 } svc_ctx_t;
+
+/** A mail a core wants sent. Mails are derived from state (an event that calls for a
+ *  mail, not yet followed by the core's "mail sent" event); the runtime sends them off
+ *  the loop and then asks the core for that event. At least once: a crash between
+ *  sending and recording sends it again after restart; never twice otherwise. */
+typedef struct {
+    char id[128];          /**< unique per mail, e.g. "confirm:<nonce hex>" */
+    char to[256];          /**< recipient address */
+    char subject[256];     /**< UTF-8 */
+    char *body;            /**< text/plain UTF-8, malloc'd by the core, freed by the runtime */
+} svc_mail_t;
 
 /** Collects what decide/react/tick produce. Opaque; use the svc_out_ functions. */
 typedef struct _svc_out_t svc_out_t;
@@ -109,8 +128,15 @@ typedef void (svc_decide_fn)(const void *state, const svc_ctx_t *ctx,
                              const ProtobufCMessage *command, svc_out_t *out);
 
 /** Slow, state-free preparation run on a worker thread before decide (e.g. hash a
- *  password into the command). Return 0, or -1 to refuse with the errors in @p out. */
-typedef int (svc_prepare_fn)(ProtobufCMessage *command, svc_out_t *out);
+ *  password into the command). @p lookup is what the command's lookup function
+ *  returned on the loop (NULL when it has none). Return 0, or -1 to refuse with the
+ *  errors in @p out. */
+typedef int (svc_prepare_fn)(ProtobufCMessage *command, const char *lookup, svc_out_t *out);
+
+/** Runs on the loop before a command goes to the worker pool: copies from state what
+ *  the slow step needs (e.g. the stored password hash, or a dummy one so that unknown
+ *  and known accounts take the same time). Returns a malloc'd string or NULL. */
+typedef char *(svc_lookup_fn)(const void *state, const ProtobufCMessage *command);
 
 /** One command or query of a service. */
 typedef struct {
@@ -119,6 +145,10 @@ typedef struct {
     bool query;                                /**< true: read-only, answered after the batch */
     svc_prepare_fn *prepare;                   /**< NULL when none */
     svc_decide_fn *decide;
+    svc_lookup_fn *lookup;                     /**< NULL when none (only with prepare) */
+    bool secret_reply;                         /**< the reply carries a secret (e.g. a session
+                                                    token): it is not kept for idempotency, so a
+                                                    retry runs the command again */
 } svc_command_t;
 
 /** A service definition: the pure core as a table. */
@@ -139,6 +169,11 @@ typedef struct {
     const char *const *upstreams;
     /** One-line JSON summary of the state, for `tpctl log replay` (may be NULL). */
     char *(*summary)(const void *state);
+    /** Mails waiting to be sent, at most @p max into @p out; returns how many (may be NULL). */
+    size_t (*mails_pending)(const void *state, const uint8_t *secret, svc_mail_t *out,
+                            size_t max);
+    /** The event that records mail @p mail_id as sent (may be NULL when mails_pending is). */
+    void (*mail_sent)(const void *state, const char *mail_id, int64_t now_us, svc_out_t *out);
 } svc_def_t;
 
 /** Clock: returns microseconds since the Unix epoch. */

@@ -152,7 +152,7 @@ static void s_decide_increment(const void *state, const svc_ctx_t *ctx,
 }
 
 /* Runs on a worker thread: the secret never reaches the loop or the log in clear. */
-static int s_prepare_secret(ProtobufCMessage *msg, svc_out_t *out)
+static int s_prepare_secret(ProtobufCMessage *msg, const char *lookup, svc_out_t *out)
 {
     Tp__Example__SetSecret *cmd = (Tp__Example__SetSecret *) msg;
     size_t n = strlen(cmd->secret);
@@ -289,9 +289,12 @@ static char *s_summary(const void *state)
 }
 
 static const svc_command_t s_commands[] = {
-    {"Increment", &tp__example__increment__descriptor, false, NULL, s_decide_increment},
-    {"SetSecret", &tp__example__set_secret__descriptor, false, s_prepare_secret, s_decide_secret},
-    {"GetCounter", &tp__example__get_counter__descriptor, true, NULL, s_query_counter},
+    {"Increment", &tp__example__increment__descriptor, false, NULL, s_decide_increment, NULL,
+     false},
+    {"SetSecret", &tp__example__set_secret__descriptor, false, s_prepare_secret, s_decide_secret,
+     NULL, false},
+    {"GetCounter", &tp__example__get_counter__descriptor, true, NULL, s_query_counter, NULL,
+     false},
 };
 
 const svc_def_t example_def = {

@@ -56,7 +56,8 @@ static void s_test_core(void)
     void *state = example_def.state_new();
     svc_out_t *out = svc_out_new();
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    svc_ctx_t ctx = {&hdr, 1000};
+    uint8_t secret[SVC_SECRET_SIZE] = {1}, rnd[SVC_SECRET_SIZE] = {2};
+    svc_ctx_t ctx = {&hdr, 1000, secret, rnd};
     uint64_t seq = 0;
 
     /* Increment: refusals, each naming its field, and nothing produced */
@@ -121,14 +122,14 @@ static void s_test_core(void)
     Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
     ss.counter = "c-1";
     ss.secret = strdup("short");
-    CHECK(s_cmd("SetSecret")->prepare(&ss.base, out) == -1 && s_has_error(out, "invalid", "secret"));
+    CHECK(s_cmd("SetSecret")->prepare(&ss.base, NULL, out) == -1 && s_has_error(out, "invalid", "secret"));
     svc_out_reset(out);
     s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
     CHECK(s_has_error(out, "internal", "secret") && svc_out_n_events(out) == 0);
     svc_out_reset(out);
     free(ss.secret);
     ss.secret = strdup("a long enough secret");
-    CHECK(s_cmd("SetSecret")->prepare(&ss.base, out) == 0);
+    CHECK(s_cmd("SetSecret")->prepare(&ss.base, NULL, out) == 0);
     CHECK(strncmp(ss.secret, "$argon2id$", 10) == 0);
     s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
     CHECK(!svc_out_failed(out) && svc_out_n_events(out) == 1);
