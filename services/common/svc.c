@@ -12,6 +12,7 @@
 #include "evs_bus.h"
 #include "svc.h"
 #include "svc_internal.h"
+#include "svc_mail.h"
 
 #define S_ID_MAX 256          /* longest ROUTER routing id we keep */
 #define S_MSG_MAX (4 << 20)   /* largest request accepted (bytes) */
@@ -55,6 +56,10 @@ typedef struct {
     uint8_t secret[SVC_SECRET_SIZE];   /* the service's key (secret.key in its folder) */
     uint8_t random[1024];     /* random bytes handed to commands, refilled when used up */
     size_t random_used;
+    zactor_t *mailer;         /* sends mails off the loop (NULL when the core has none) */
+    zhashx_t *mail_inflight;  /* mail id -> 0 while being sent, else retry time (mono ms) */
+    svc_mail_cfg_t mail_cfg;  /* strings borrowed from the config */
+    char outbox[512];
     uint64_t commits;         /* counters for the log line at exit */
     uint64_t events_written;
     uint64_t requests;        /* requests taken off the ROUTER or back from workers */
@@ -904,16 +909,13 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
 
 /* ------------------------------------------------------------------ timers */
 
-static void s_tick(s_svc_t *self)
+/* Appends and commits what a timer or a mail confirmation produced. */
+static void s_commit_out(s_svc_t *self, const char *what)
 {
-    if (!self->def->tick)
-        return;
-    svc_out_reset(self->out);
-    self->def->tick(self->state, self->clock(self->clock_arg), self->out);
     if (self->out->n_events == 0)
         return;
     if (svc_out_failed(self->out)) {
-        zsys_warning("%s: tick refused: %s", self->name,
+        zsys_warning("%s: %s refused: %s", self->name, what,
                      self->out->n_errors ? self->out->errors[0].message : "?");
         return;
     }
@@ -921,14 +923,14 @@ static void s_tick(s_svc_t *self)
     uint64_t first = 0, last = 0;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc == 0)
-        rc = s_append_out(self, batch, self->out, "tick", "tick", NULL, NULL, 0, &first, &last);
+        rc = s_append_out(self, batch, self->out, what, what, NULL, NULL, 0, &first, &last);
     if (rc == EVS_CONFLICT || rc == EVS_INVALID) {
-        zsys_warning("%s: tick not written: %s", self->name, evs_strerror(rc));
+        zsys_warning("%s: %s not written: %s", self->name, what, evs_strerror(rc));
         evs_batch_end(&batch);
         return;
     }
     if (rc != 0) {
-        zsys_error("%s: tick write failed: %s; stopping", self->name, evs_strerror(rc));
+        zsys_error("%s: %s write failed: %s; stopping", self->name, what, evs_strerror(rc));
         exit(70);
     }
     s_apply_appended(self, batch, first, last);
@@ -937,10 +939,103 @@ static void s_tick(s_svc_t *self)
     evs_batch_end(&batch);
 }
 
+static void s_tick(s_svc_t *self)
+{
+    if (!self->def->tick)
+        return;
+    svc_out_reset(self->out);
+    self->def->tick(self->state, self->clock(self->clock_arg), self->out);
+    s_commit_out(self, "tick");
+}
+
+/* ------------------------------------------------------------------ mail */
+
+/* The mailer: one mail at a time, [id][to][subject][body] in, [id][error or ""] out. */
+static void s_mailer(zsock_t *pipe, void *args)
+{
+    const svc_mail_cfg_t *cfg = args;
+    zsock_signal(pipe, 0);
+    while (true) {
+        zmsg_t *m = zmsg_recv(pipe);
+        if (!m)
+            break;
+        char *id = zmsg_popstr(m);
+        if (!id || streq(id, "$TERM")) {
+            zstr_free(&id);
+            zmsg_destroy(&m);
+            break;
+        }
+        svc_mail_t mail;
+        memset(&mail, 0, sizeof mail);
+        snprintf(mail.id, sizeof mail.id, "%s", id);
+        char *to = zmsg_popstr(m), *subject = zmsg_popstr(m);
+        mail.body = zmsg_popstr(m);
+        snprintf(mail.to, sizeof mail.to, "%s", to ? to : "");
+        snprintf(mail.subject, sizeof mail.subject, "%s", subject ? subject : "");
+        char err[512] = "";
+        svc_mail_send(cfg, &mail, err, sizeof err);
+        zstr_sendm(pipe, id);
+        zstr_send(pipe, err);
+        zstr_free(&id);
+        zstr_free(&to);
+        zstr_free(&subject);
+        zstr_free(&mail.body);
+        zmsg_destroy(&m);
+    }
+}
+
+/* Hands every pending mail that is not already on its way to the mailer. */
+static void s_mail_poll(s_svc_t *self)
+{
+    if (!self->mailer)
+        return;
+    svc_mail_t mails[16];
+    size_t n = self->def->mails_pending(self->state, self->secret, mails, 16);
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < n; i++) {
+        bool known = zhashx_lookup(self->mail_inflight, mails[i].id) != NULL;
+        int64_t retry_at = known ? (int64_t) (intptr_t) zhashx_lookup(self->mail_inflight,
+                                                                       mails[i].id)
+                                 : 0;
+        if (!known || (retry_at > 1 && now >= retry_at)) {
+            zhashx_update(self->mail_inflight, mails[i].id, (void *) (intptr_t) 1);
+            zmsg_t *m = zmsg_new();
+            zmsg_addstr(m, mails[i].id);
+            zmsg_addstr(m, mails[i].to);
+            zmsg_addstr(m, mails[i].subject);
+            zmsg_addstr(m, mails[i].body ? mails[i].body : "");
+            zmsg_send(&m, self->mailer);
+        }
+        free(mails[i].body);
+    }
+}
+
+/* The mailer's answer: record the mail as sent, or retry it later. */
+static void s_mail_done(s_svc_t *self)
+{
+    char *id = zstr_recv(self->mailer);
+    char *err = id ? zstr_recv(self->mailer) : NULL;
+    if (id && err && !*err) {
+        svc_out_reset(self->out);
+        self->def->mail_sent(self->state, id, self->clock(self->clock_arg), self->out);
+        s_commit_out(self, "mail");
+        zhashx_delete(self->mail_inflight, id);
+    }
+    else if (id) {
+        zsys_warning("%s: mail %s not sent: %s; retrying in 30 s", self->name, id,
+                     err ? err : "?");
+        zhashx_update(self->mail_inflight, id, (void *) (intptr_t) (zclock_mono() + 30000));
+    }
+    zstr_free(&id);
+    zstr_free(&err);
+}
+
 /* ------------------------------------------------------------------ actor */
 
 static void s_svc_destroy(s_svc_t *self)
 {
+    zactor_destroy(&self->mailer);
+    zhashx_destroy(&self->mail_inflight);
     for (size_t i = 0; i < self->n_workers; i++)
         zactor_destroy(&self->workers[i]);
     free(self->workers);
@@ -1083,6 +1178,28 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         zsys_info("%s: following %s from seq %" PRIu64, n, up, cp + 1);
     }
     free(list);
+    if (self->def->mails_pending && self->def->mail_sent) {
+        zconfig_t *c = self->config;
+        self->mail_cfg.smtp_url = svc_config_get(c, n, "smtp_url", NULL);
+        self->mail_cfg.user = svc_config_get(c, n, "smtp_user", NULL);
+        self->mail_cfg.password = svc_config_get(c, n, "smtp_password", NULL);
+        self->mail_cfg.tls = svc_config_get(c, n, "smtp_tls", "require");
+        self->mail_cfg.from = svc_config_get(c, n, "mail_from", "portal@localhost");
+        const char *outbox = svc_config_get(c, n, "outbox", NULL);
+        if (outbox)
+            snprintf(self->outbox, sizeof self->outbox, "%s", outbox);
+        else
+            snprintf(self->outbox, sizeof self->outbox, "%s/outbox",
+                     c ? zconfig_get(c, "data", "data") : "data");
+        self->mail_cfg.outbox = self->outbox;
+        self->mail_inflight = zhashx_new();
+        self->mailer = zactor_new(s_mailer, &self->mail_cfg);
+        if (!self->mailer || !self->mail_inflight)
+            return -1;
+        zpoller_add(self->poller, self->mailer);
+        zsys_info("%s: mail goes to %s", n,
+                  self->mail_cfg.smtp_url ? self->mail_cfg.smtp_url : self->outbox);
+    }
     self->next_tick = zclock_mono() + self->tick_ms;
     self->next_heartbeat = zclock_mono();
     return 0;
@@ -1119,6 +1236,7 @@ void svc_actor(zsock_t *pipe, void *args_)
         }
         if (now >= self->next_tick) {
             s_tick(self);
+            s_mail_poll(self);   /* also retries mails that failed */
             self->next_tick = now + self->tick_ms;
         }
         int64_t wait = self->next_tick < self->next_heartbeat ? self->next_tick
@@ -1146,8 +1264,14 @@ void svc_actor(zsock_t *pipe, void *args_)
                     break;
                 n++;
             }
-            if (n)
+            if (n) {
                 s_process(self, n);
+                s_mail_poll(self);
+            }
+            continue;
+        }
+        if (self->mailer && which == (zsock_t *) self->mailer) {
+            s_mail_done(self);
             continue;
         }
         for (size_t i = 0; which && i < self->n_subs; i++) {
@@ -1160,6 +1284,7 @@ void svc_actor(zsock_t *pipe, void *args_)
                                ra.upstream, evs_strerror(rc));
                     exit(70);
                 }
+                s_mail_poll(self);
             }
         }
     }
