@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "evs.h"
+#include "evs_sha256.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -419,6 +420,7 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
         return EVS_INVALID;
     if (sodium_init() < 0)
         return -EIO;
+    evs_sha256_accelerated();   /* decide the implementation before any thread hashes */
     bool rdonly = opts->flags & EVS_RDONLY;
     int mrc = rdonly ? 0 : s_mkdirs(dir);
     if (mrc != 0)
@@ -672,7 +674,7 @@ static int s_check_record(uint64_t key, const MDB_val *val, const uint8_t *prev,
     else if (chain.hash_len != EVS_HASH_SIZE || chain.hash_off + 2 + EVS_HASH_SIZE != val->mv_size)
         why = "hash missing or not the last field";
     else {
-        crypto_hash_sha256(hash, val->mv_data, chain.hash_off);
+        evs_sha256(hash, val->mv_data, chain.hash_off);
         if (memcmp(hash, chain.hash, EVS_HASH_SIZE))
             why = "hash mismatch (record changed)";
     }
@@ -997,7 +999,7 @@ static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
     tp__envelope__pack(&env, buf);
     buf[n] = S_HASH_TAG;
     buf[n + 1] = EVS_HASH_SIZE;
-    crypto_hash_sha256(buf + n + 2, buf, n);
+    evs_sha256(buf + n + 2, buf, n);
     char *key = (char *)buf + n + 2 + EVS_HASH_SIZE;
     memcpy(key, ev->stream_id, id_len);
 

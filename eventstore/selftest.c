@@ -3,6 +3,7 @@
 #include <string.h>
 #include "evs.h"
 #include "evs_bus.h"
+#include "evs_sha256.h"
 
 typedef struct {
     const char *name;
@@ -12,6 +13,7 @@ typedef struct {
 static const s_test_t s_tests[] = {
     {"evs", evs_test},
     {"evs_bus", evs_bus_test},
+    {"evs_sha256", evs_sha256_test},
 };
 
 int main(int argc, char **argv)
