@@ -18,7 +18,14 @@ static void s_usage(FILE *f)
             "  tpctl log replay DIR [--service NAME] [--to-seq SEQ] [--to-time TIME]\n"
             "      rebuilds the service's state from its log (up to a seq or a time:\n"
             "      RFC 3339 like 2026-11-26T12:00:00Z, or microseconds since the epoch)\n"
-            "      and prints a summary\n");
+            "      and prints a summary\n"
+            "\n"
+            "Commands to running services (endpoints from -c CONFIG, $TP_CONFIG or var/tp.cfg):\n"
+            "  tpctl [-c CONFIG] call SERVICE COMMAND ['JSON'] [--role ROLE] [--as ACCOUNT]\n"
+            "      any command or query, e.g. tpctl call order ListShops; the reply as JSON;\n"
+            "      the role defaults to operator\n"
+            "  tpctl [-c CONFIG] status SERVICE\n"
+            "      the service's head sequence (readiness)\n");
 }
 
 int main(int argc, char **argv)
@@ -27,8 +34,18 @@ int main(int argc, char **argv)
         s_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    const char *config = NULL;
+    if (strcmp(argv[1], "-c") == 0 && argc > 3) {
+        config = argv[2];
+        argc -= 2;
+        argv += 2;
+    }
     if (strcmp(argv[1], "log") == 0)
         return tpctl_log(argc - 2, argv + 2);
+    if (strcmp(argv[1], "call") == 0)
+        return tpctl_call(argc - 2, argv + 2, config);
+    if (strcmp(argv[1], "status") == 0 && argc == 3)
+        return tpctl_call_json(config, argv[2], "$status", NULL, "operator", NULL, NULL);
     fprintf(stderr, "tpctl: unknown command '%s'\n", argv[1]);
     s_usage(stderr);
     return 2;
