@@ -91,3 +91,19 @@ typedef struct {
 
 /** Thread body for th_load_t (pthread signature). */
 void *th_load_run(void *arg);
+
+/** Starts a real SMTP server (Debian's python3-aiosmtpd) on a free loopback port,
+ *  storing what it receives in the Maildir <dir>/maildir; stopped by th_destroy.
+ *  Returns the port, or -1. */
+int th_smtp_start(th_t *self);
+
+/** Waits up to @p timeout_ms for a mail to @p to in the SMTP server's Maildir (or, when
+ *  @p folder is not NULL, for an .eml file in that outbox folder) whose decoded text
+ *  contains @p needle; returns the whole message with the body decoded (caller frees),
+ *  or NULL. */
+char *th_mail_wait(th_t *self, const char *folder, const char *to, const char *needle,
+                   int timeout_ms);
+
+/** Copies into @p out the first run of URL-safe token characters after @p marker in
+ *  @p text (e.g. marker "token="); returns false when there is none. */
+bool th_token_after(const char *text, const char *marker, char *out, size_t outsz);

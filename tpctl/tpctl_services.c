@@ -1,6 +1,9 @@
-/* tpctl_services.c: the service cores tpctl knows, for replay. */
+/* tpctl_services.c: the service cores tpctl knows: for replay, and for the reply
+ * types of commands. */
 #include <string.h>
+#include "account.h"
 #include "example.h"
+#include "identification.h"
 #include "tp_types.h"
 #include "tpctl.h"
 
@@ -11,40 +14,41 @@ typedef struct {
 
 static const s_entry_t s_services[] = {
     {"example", &example_def},
+    {"account", &account_def},
+    {"identification", &identification_def},
 };
+#define S_N_SERVICES (sizeof s_services / sizeof s_services[0])
 
-const char *const tpctl_service_names[] = {"example", NULL};
+const char *const tpctl_service_names[] = {"example", "account", "identification", NULL};
 
-/* Reply types by command (the runtime's command tables name only the command type). */
-typedef struct {
-    const char *service, *command, *reply;
-} s_reply_t;
+const svc_def_t *tpctl_service(const char *name)
+{
+    for (size_t i = 0; name && i < S_N_SERVICES; i++)
+        if (strcmp(s_services[i].name, name) == 0)
+            return s_services[i].def;
+    return NULL;
+}
 
-static const s_reply_t s_replies[] = {
-    {"example", "Increment", "tp.example.CounterValue"},
-    {"example", "SetSecret", "tp.example.CounterValue"},
-    {"example", "GetCounter", "tp.example.CounterValue"},
-};
+static const ProtobufCMessageDescriptor *s_reply_in(const svc_def_t *def, const char *command)
+{
+    for (size_t i = 0; i < def->n_commands; i++)
+        if (strcmp(def->commands[i].name, command) == 0)
+            return def->commands[i].reply;
+    return NULL;
+}
 
 const ProtobufCMessageDescriptor *tpctl_reply_type(const char *service, const char *command)
 {
     if (strcmp(command, "$status") == 0)
         return tp_types_find(NULL, "tp.Heartbeat");
-    for (size_t i = 0; i < sizeof s_replies / sizeof s_replies[0]; i++)
-        if (strcmp(s_replies[i].service, service) == 0 &&
-            strcmp(s_replies[i].command, command) == 0)
-            return tp_types_find(NULL, s_replies[i].reply);
-    /* an instance of another name: the command name alone */
-    for (size_t i = 0; i < sizeof s_replies / sizeof s_replies[0]; i++)
-        if (strcmp(s_replies[i].command, command) == 0)
-            return tp_types_find(NULL, s_replies[i].reply);
-    return NULL;
-}
-
-const svc_def_t *tpctl_service(const char *name)
-{
-    for (size_t i = 0; name && i < sizeof s_services / sizeof s_services[0]; i++)
-        if (strcmp(s_services[i].name, name) == 0)
-            return s_services[i].def;
+    const svc_def_t *def = tpctl_service(service);
+    if (def)
+        return s_reply_in(def, command);
+    /* an instance of another name (the example service run as "alpha"): by command name */
+    for (size_t i = 0; i < S_N_SERVICES; i++) {
+        const ProtobufCMessageDescriptor *d = s_reply_in(s_services[i].def, command);
+        if (d)
+            return d;
+    }
     return NULL;
 }

@@ -1086,6 +1086,7 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     }
     if (s_load_secret(dir, self->secret) != 0)
         return -1;
+    self->random_used = sizeof self->random;   /* empty: the first command refills it */
     self->state = self->def->state_new();
     uint64_t applied = 0;
     int64_t t0 = zclock_usecs();

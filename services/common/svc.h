@@ -149,6 +149,8 @@ typedef struct {
     bool secret_reply;                         /**< the reply carries a secret (e.g. a session
                                                     token): it is not kept for idempotency, so a
                                                     retry runs the command again */
+    const ProtobufCMessageDescriptor *reply;   /**< the reply message type (NULL: none), so
+                                                    tools and the gateway decode replies */
 } svc_command_t;
 
 /** A service definition: the pure core as a table. */

@@ -290,11 +290,11 @@ static char *s_summary(const void *state)
 
 static const svc_command_t s_commands[] = {
     {"Increment", &tp__example__increment__descriptor, false, NULL, s_decide_increment, NULL,
-     false},
+     false, &tp__example__counter_value__descriptor},
     {"SetSecret", &tp__example__set_secret__descriptor, false, s_prepare_secret, s_decide_secret,
-     NULL, false},
+     NULL, false, &tp__example__counter_value__descriptor},
     {"GetCounter", &tp__example__get_counter__descriptor, true, NULL, s_query_counter, NULL,
-     false},
+     false, &tp__example__counter_value__descriptor},
 };
 
 const svc_def_t example_def = {

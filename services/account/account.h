@@ -1,0 +1,94 @@
+/* account.h: the account service's pure core (tp-account): registration and
+ * confirmation, sessions, password reset, shop codes, officers, deletion.
+ *
+ * Commands ("account.<Name>", messages in proto/account.proto):
+ *
+ *   Register, ResendConfirmation, RequestPasswordReset   anonymous; always the same
+ *       `Accepted` reply for a well-formed request, whether or not the address is
+ *       registered. Register hashes the password (Argon2id) in `prepare` every time.
+ *   Confirm, CompletePasswordReset   anonymous; the token from the mail. Refusals:
+ *       "invalid_token" (unknown, used, superseded) or "expired", field "token".
+ *   Login   anonymous; a `SessionInfo` with the session token (secret_reply: the token
+ *       is never kept in the idempotency records). The password is verified in
+ *       `prepare` against what `lookup` copied from state (a dummy hash of the same
+ *       cost for unknown addresses, so the time is the same).
+ *       A wrong password or an unknown address is RECORDED (LoginFailed, for durable
+ *       throttling) and therefore answered as an ok reply: SessionInfo with an empty
+ *       session_token and account_id and refusal = "invalid_credentials" (the gateway
+ *       turns it into that error). Throttled attempts ("throttled") and a correct
+ *       password for an unconfirmed account ("not_confirmed") are ordinary errors.
+ *   Logout, TouchSession, ResolveSession (query)   by session token; an unknown or
+ *       expired session is "unauthenticated" (field "sessionToken"); Logout of an
+ *       unknown session is fine. TouchSession is a command: it needs a fresh request id.
+ *   RedeemShopCode (customer: actor_account)   ok reply `ShopRedeemed`. An unknown or
+ *       disabled code is recorded (ShopCodeRejected, for throttling) and answered as an
+ *       ok reply with an EMPTY shop_id and refusal = "unknown_shop_code" (the gateway
+ *       turns it into a 400 error "unknown_shop_code" on field "code"): a refused
+ *       command cannot write, and throttling has to survive a restart.
+ *   WhoAmI (query, actor_account)   SessionInfo without token.
+ *   AppointOfficer, RevokeOfficer, DeleteAccount, FindAccount (query)   operator only.
+ *
+ * Sessions: the token is 32 random bytes (base64url); only its SHA-256 is kept. A
+ * session ends ACCOUNT_SESSION_ABSOLUTE_US after login, or ACCOUNT_SESSION_IDLE_US
+ * after its last recorded activity. Activity is recorded without an event per
+ * request: ResolveSession answers touch_due = true once the last record is
+ * ACCOUNT_SESSION_TOUCH_US old, and the gateway then sends TouchSession (one
+ * SessionTouched event per session per 5 minutes at most). A gateway that never
+ * touches gets sessions that end 30 minutes after login. The tick ends expired
+ * sessions (SessionEnded "expired") to keep the state small.
+ *
+ * Tokens in mails: HMAC-SHA256(service secret, "<purpose>:" + nonce), base64url;
+ * the log holds the nonce and the token's SHA-256 only, so a mail can be rebuilt
+ * after a restart and a stolen log does not give working links. A confirmation link
+ * activates the password of the registration it was sent for (up to
+ * 3 links live per account), so whoever registers someone else's address first
+ * cannot slip his password into the account its owner confirms.
+ *
+ * Throttling is counted from logged events (LoginFailed, ShopCodeRejected), so it
+ * survives restarts and replays. Once ACCOUNT_LOGIN_MAX_FAILS logins failed for one
+ * e-mail address (registered or not: existence stays hidden), or
+ * ACCOUNT_ADDR_MAX_FAILS from one client address, within ACCOUNT_LOGIN_WINDOW_US,
+ * further logins are refused ("throttled") until the oldest failure leaves the
+ * window; a successful login clears the address's count. Likewise
+ * ACCOUNT_REDEEM_MAX_REJECTS rejected shop codes per account within
+ * ACCOUNT_REDEEM_WINDOW_US refuse every redemption ("throttled", field "code").
+ * Mails: at most ACCOUNT_MAIL_MAX per account within ACCOUNT_MAIL_WINDOW_US; further
+ * requests get the same answer but no mail (no mail bombing through the portal).
+ *
+ * Mails (mails_pending / mail_sent): confirmation ("confirm:<nonce hex>"), password
+ * reset ("reset:<nonce hex>") and "someone registered your address"
+ * ("known-email:<nonce hex>"), in the account's language (DE or EN), plain text.
+ * A mail is pending from the event that calls for it until its MailSent, or until
+ * its link is used, superseded or expired (the tick writes TokenExpired).
+ */
+#ifndef ACCOUNT_H
+#define ACCOUNT_H
+#include "svc.h"
+
+/** The account core. Subscribes to "order" (ShopCreated / ShopChanged). */
+extern const svc_def_t account_def;
+
+/** Base of the links in mails. A constant for now: the runtime will pass the
+ *  configured public URL of the portal later. */
+#define ACCOUNT_BASE_URL_DEFAULT "http://localhost:8080"
+
+#define ACCOUNT_MINUTE_US           (60 * INT64_C(1000000))
+#define ACCOUNT_CONFIRM_VALID_US    (24 * 60 * ACCOUNT_MINUTE_US)
+#define ACCOUNT_RESET_VALID_US      (30 * ACCOUNT_MINUTE_US)
+#define ACCOUNT_SESSION_ABSOLUTE_US (12 * 60 * ACCOUNT_MINUTE_US)
+#define ACCOUNT_SESSION_IDLE_US     (30 * ACCOUNT_MINUTE_US)
+#define ACCOUNT_SESSION_TOUCH_US    (5 * ACCOUNT_MINUTE_US)
+/** Sessions per account; a login beyond it ends the oldest ("superseded"). */
+#define ACCOUNT_MAX_SESSIONS       10
+#define ACCOUNT_LOGIN_MAX_FAILS    5
+#define ACCOUNT_ADDR_MAX_FAILS     20
+#define ACCOUNT_LOGIN_WINDOW_US    (15 * ACCOUNT_MINUTE_US)
+#define ACCOUNT_REDEEM_MAX_REJECTS 10
+#define ACCOUNT_REDEEM_WINDOW_US   (60 * ACCOUNT_MINUTE_US)
+#define ACCOUNT_MAIL_MAX           5
+#define ACCOUNT_MAIL_WINDOW_US     (60 * ACCOUNT_MINUTE_US)
+
+/** Argon2id cost: OWASP's minimum (19 MiB, 2 passes, 1 lane). */
+#define ACCOUNT_PWHASH_OPSLIMIT 2
+#define ACCOUNT_PWHASH_MEMLIMIT (19 * 1024 * 1024)
+#endif

@@ -1,0 +1,150 @@
+/* account_internal.h: the account core's state and helpers shared by account.c,
+ * account_session.c, account_state.c, account_summary.c, account_util.c and
+ * account_mail.c (not for other modules). */
+#ifndef ACCOUNT_INTERNAL_H
+#define ACCOUNT_INTERNAL_H
+#include "account.h"
+#include "account.pb-c.h"
+
+#define ACC_ID_SIZE       32 /* "acc-" + 16 hex + NUL, with room */
+#define ACC_HEX_SIZE      65 /* SHA-256 in hex + NUL */
+#define ACC_NONCE_SIZE    16 /* 128-bit nonces for tokens and mail ids */
+#define ACC_NONCE_MAX     32 /* longest nonce accepted from the log */
+#define ACC_CONFIRM_SLOTS 3  /* live confirmation tokens per account */
+#define ACC_WINDOW_MAX    20 /* largest throttling window (ACCOUNT_ADDR_MAX_FAILS) */
+#define ACC_EMAIL_MAX     254
+#define ACC_PASSWORD_MIN  12
+#define ACC_PASSWORD_MAX  128
+#define ACC_CODE_MAX      64
+
+typedef enum { ACC_UNCONFIRMED, ACC_ACTIVE, ACC_DELETED } acc_status_t;
+
+/* The times of the last few occurrences of something (failed logins, mails).
+ * A zero slot is empty; times are epoch microseconds, always positive. */
+typedef struct {
+    int64_t at[ACC_WINDOW_MAX];
+} acc_window_t;
+
+typedef struct {
+    char id[ACC_ID_SIZE]; /* "acc-" + 16 hex */
+    char *email;          /* normalized; NULL once deleted */
+    char *password_hash;  /* Argon2id string; NULL once deleted */
+    char language[4];     /* "de" or "en" */
+    acc_status_t status;
+    int64_t registered_at_us;
+    char confirm[ACC_CONFIRM_SLOTS][ACC_HEX_SIZE]; /* live confirmation tokens, oldest first */
+    char reset[ACC_HEX_SIZE];                      /* the live reset token, "" when none */
+    zlistx_t *shops;                               /* shop ids redeemed, in order (strings) */
+    zlistx_t *officer_of;                          /* shop ids this account is an officer of */
+    zlistx_t *sessions;                            /* live session hashes (hex), oldest first */
+    acc_window_t rejected;                         /* ShopCodeRejected times */
+    acc_window_t mails;                            /* times of events that called for a mail */
+} acc_account_t;
+
+typedef struct {
+    char hash[ACC_HEX_SIZE]; /* SHA-256 of the token, hex (the key) */
+    char account_id[ACC_ID_SIZE];
+    bool reset; /* purpose "reset", else "confirm" */
+    int64_t expires_at_us;
+    char *password_hash; /* confirm: the password it activates (owned); may be NULL */
+    char mail_id[128];   /* the mail that carries it */
+} acc_token_t;
+
+typedef struct {
+    char hash[ACC_HEX_SIZE]; /* SHA-256 of the session token, hex (the key) */
+    char account_id[ACC_ID_SIZE];
+    int64_t started_at_us;
+    int64_t touched_at_us; /* last recorded activity (start or SessionTouched) */
+    int64_t expires_at_us; /* absolute expiry */
+    char *client_addr;     /* where the login came from (owned) */
+} acc_session_t;
+
+typedef struct {
+    char *shop_id;
+    char *code;     /* as the operator set it */
+    char *code_key; /* normalized (trimmed, lower-case) code, "" when none */
+    char *name;
+    bool disabled;
+} acc_shop_t;
+
+typedef struct {
+    char id[128];     /* "<kind>:<nonce hex>" (the key) */
+    const char *kind; /* "confirm", "reset", "known-email" (static) */
+    char account_id[ACC_ID_SIZE];
+    uint8_t nonce[ACC_NONCE_MAX];
+    size_t nonce_len;
+    char token_hash[ACC_HEX_SIZE]; /* the token this mail carries, "" for known-email */
+    int64_t expires_at_us;         /* when the token expires; INT64_MAX for known-email */
+} acc_mail_t;
+
+typedef struct {
+    zhashx_t *accounts;    /* id -> acc_account_t (owned) */
+    zhashx_t *by_email;    /* email -> acc_account_t (borrowed); live accounts only */
+    zhashx_t *tokens;      /* token hash hex -> acc_token_t (owned) */
+    zhashx_t *sessions;    /* session hash hex -> acc_session_t (owned) */
+    zhashx_t *shops;       /* shop id -> acc_shop_t (owned) */
+    zhashx_t *codes;       /* normalized code -> acc_shop_t (borrowed) */
+    zhashx_t *mails;       /* mail id -> acc_mail_t (owned): mails not yet sent */
+    zhashx_t *fails_email; /* SHA-256 hex of an address -> acc_window_t (owned) */
+    zhashx_t *fails_addr;  /* client address -> acc_window_t (owned) */
+    int64_t swept_at_us;   /* last time stale throttling windows were dropped */
+    uint64_t events;       /* events applied */
+} acc_state_t;
+
+/* ---- account_state.c: state, lookups, apply; account_summary.c: summary */
+void *acc_state_new(void);
+void acc_state_destroy(void **state_p);
+void acc_apply(void *state, const svc_event_t *ev);
+char *acc_summary(const void *state);
+const acc_account_t *acc_find(const acc_state_t *st, const char *id);
+/** The live (not deleted) account of a normalized address. */
+const acc_account_t *acc_find_email(const acc_state_t *st, const char *email);
+/** Occurrences in @p w later than @p since. */
+size_t acc_window_count(const acc_window_t *w, int64_t since);
+/** A session that is still valid at @p now (of an active account), or NULL. */
+const acc_session_t *acc_session_live(const acc_state_t *st, const char *hash_hex, int64_t now);
+/** The idle deadline of @p s (never after its absolute expiry). */
+int64_t acc_session_idle_end(const acc_session_t *s);
+
+/* ---- account_util.c: pure helpers */
+/** Trims and lower-cases @p in into @p out; true when it is a sane address
+ *  (ASCII, one @, local part <= 64 of atext and dots, a domain of >= 2 labels). */
+bool acc_email_normalize(const char *in, char *out, size_t outsz);
+/** Trims and lower-cases a shop code; false when empty or longer than ACC_CODE_MAX. */
+bool acc_code_normalize(const char *in, char *out, size_t outsz);
+/** Lower-case hex of SHA-256 over @p len bytes (out: ACC_HEX_SIZE). */
+void acc_sha256_hex(const void *data, size_t len, char *out);
+void acc_hex(const uint8_t *data, size_t len, char *out, size_t outsz);
+/** Number of UTF-8 characters of @p s, or -1 when it is not valid UTF-8. */
+long acc_utf8_chars(const char *s);
+
+/* ---- account.c: helpers of the commands, shared with account_session.c */
+/** Replies the uniform `Accepted` with @p text. */
+void acc_accepted(svc_out_t *out, const char *text);
+/** Normalizes @p in into @p email (ACC_EMAIL_MAX + 1); else an "invalid" error on "email". */
+bool acc_check_email(const char *in, char *email, svc_out_t *out);
+/** False (and an "internal" error) when ctx->random is missing or all zeros. */
+bool acc_random_ok(const svc_ctx_t *ctx, svc_out_t *out);
+/** True when @p s is an Argon2id hash string (a password went through prepare). */
+bool acc_prepared_hash(const char *s);
+/** SHA-256 of a token as received, raw (32 bytes) and hex; false when it cannot be one. */
+bool acc_token_hash_of(const char *token, uint8_t *raw, char *hex);
+/** The acting account (header.actor_account) when it is active, else NULL. */
+const acc_account_t *acc_actor(const acc_state_t *st, const svc_ctx_t *ctx);
+/** Replies a SessionInfo for @p a: @p token only for Login; expiry from @p s (may be NULL). */
+void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char *token,
+                       const acc_session_t *s, int64_t now, svc_out_t *out);
+
+/* ---- account_session.c: Login, Logout, TouchSession, ResolveSession, WhoAmI */
+char *acc_lookup_login(const void *state, const ProtobufCMessage *msg);
+int acc_prepare_login(ProtobufCMessage *msg, const char *lookup, svc_out_t *out);
+svc_decide_fn acc_login, acc_logout, acc_touch, acc_resolve, acc_whoami;
+
+/* ---- account_mail.c: mails and tokens */
+/** Token for @p purpose ("confirm", "reset") and @p nonce: base64url of
+ *  HMAC-SHA256(secret, purpose ":" nonce), 43 characters (out: >= 64 bytes). */
+void acc_token_derive(const uint8_t *secret, const char *purpose, const uint8_t *nonce,
+                      size_t nonce_len, char *out, size_t outsz);
+size_t acc_mails_pending(const void *state, const uint8_t *secret, svc_mail_t *out, size_t max);
+void acc_mail_sent(const void *state, const char *mail_id, int64_t now_us, svc_out_t *out);
+#endif
