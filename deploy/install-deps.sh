@@ -10,7 +10,7 @@ PKGS=(
   libzmq3-dev libczmq-dev libprotobuf-c-dev liblmdb-dev libcurl4-openssl-dev
   libsodium-dev libmicrohttpd-dev libjansson-dev libcairo2-dev
   # tools used by the tests and benchmarks
-  lmdb-utils qpdf python3 python3-aiosmtpd procps psmisc
+  lmdb-utils qpdf poppler-utils python3 python3-aiosmtpd procps psmisc
 )
 
 missing=()

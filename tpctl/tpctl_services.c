@@ -4,6 +4,7 @@
 #include "account.h"
 #include "example.h"
 #include "identification.h"
+#include "order.h"
 #include "tp_types.h"
 #include "tpctl.h"
 
@@ -16,10 +17,12 @@ static const s_entry_t s_services[] = {
     {"example", &example_def},
     {"account", &account_def},
     {"identification", &identification_def},
+    {"order", &order_def},
 };
 #define S_N_SERVICES (sizeof s_services / sizeof s_services[0])
 
-const char *const tpctl_service_names[] = {"example", "account", "identification", NULL};
+const char *const tpctl_service_names[] = {"example", "account", "identification", "order",
+                                           NULL};
 
 const svc_def_t *tpctl_service(const char *name)
 {
