@@ -12,12 +12,14 @@ bash deploy/build.sh
 mkdir -p "$HOME_DIR/data" "$HOME_DIR/run" "$HOME_DIR/logs"
 if [ ! -f "$HOME_DIR/tp.cfg" ]; then
   sed -e "s|^data = .*|data = $HOME_DIR/data|" -e "s|^run = .*|run = $HOME_DIR/run|" \
-    deploy/trustportal.cfg > "$HOME_DIR/tp.cfg"
+    -e "s|^outbox = .*|outbox = $HOME_DIR/outbox|" deploy/trustportal.cfg > "$HOME_DIR/tp.cfg"
 fi
 
 # name:executable, in dependency order
 SERVICES=(
-  "example:$TOP/build/services/example/tp-example"
+  "order:$TOP/build/services/order/tp-order"
+  "identification:$TOP/build/services/identification/tp-identification"
+  "account:$TOP/build/services/account/tp-account"
 )
 
 stopping=0
@@ -53,9 +55,11 @@ for s in "${SERVICES[@]}"; do
 done
 
 sleep 1
-echo "trustportal is running (Ctrl-C stops it)."
-echo "  event logs:  $HOME_DIR/data/<service>/   (inspect: build/tpctl/tpctl log stats $HOME_DIR/data/example)"
+echo "trustportal is running (Ctrl-C stops it): ${SERVICES[*]%%:*}"
+echo "  event logs:   $HOME_DIR/data/<service>/   (build/tpctl/tpctl log stats $HOME_DIR/data/order)"
+echo "  mail outbox:  $HOME_DIR/outbox/   (each mail as an .eml file; no SMTP server configured)"
 echo "  service logs: $HOME_DIR/logs/"
-echo "  config:      $HOME_DIR/tp.cfg"
-echo "  portal:      not built yet (the HTTP gateway is an open issue); services: ${SERVICES[*]%%:*}"
+echo "  config:       $HOME_DIR/tp.cfg   (tpctl -c $HOME_DIR/tp.cfg call order ListShops)"
+echo "  demo shop code: DEMO-SHOP-2026"
+echo "  portal:       not built yet (the HTTP gateway is an open issue)"
 wait
