@@ -327,6 +327,8 @@ static int s_replay(const s_opts_t *o)
     }
     s_progress_t prog = {st.head_seq, zclock_usecs(), isatty(2)};
     void *state = def->state_new();
+    if (def->configure)
+        def->configure(state, NULL, def->name);
     uint64_t applied = 0;
     int64_t t0 = zclock_usecs();
     rc = svc_rebuild(def, state, store, o->to_seq ? o->to_seq : UINT64_MAX,

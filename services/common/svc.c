@@ -294,6 +294,20 @@ static int s_load_secret(const char *dir, uint8_t *secret)
     return 0;
 }
 
+/* Logs what the core asked to be logged. */
+static void s_flush_logs(s_svc_t *self, svc_out_t *out)
+{
+    for (size_t i = 0; i < out->n_logs; i++) {
+        const char *l = out->logs[i];
+        if (l[0] == 'E')
+            zsys_error("%s: %s", self->name, l + 1);
+        else if (l[0] == 'W')
+            zsys_warning("%s: %s", self->name, l + 1);
+        else
+            zsys_info("%s: %s", self->name, l + 1);
+    }
+}
+
 /* ------------------------------------------------------------------ replies */
 
 static void s_set_reply(s_pending_t *p, const Tp__Reply *reply)
@@ -631,17 +645,23 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     svc_ctx_t ctx = {h, now, self->secret, s_random(self)};
     cmd->decide(self->state, &ctx, body, out);
     protobuf_c_message_free_unpacked(body, NULL);
-    if (svc_out_failed(out)) {
+    s_flush_logs(self, out);
+    bool refused = svc_out_failed(out);
+    if (refused && !(out->keep_events && out->n_events > 0)) {
         s_reply_errors(p, out, "invalid", NULL, NULL);
         return 0;
     }
-    Tp__Reply reply = TP__REPLY__INIT;
-    reply.request_id = h->request_id;
-    reply.ok = true;
-    reply.body.data = out->reply;
-    reply.body.len = out->reply_len;
-    reply.last_seq = out->n_events ? evs_batch_head(batch) + out->n_events : 0;
-    s_set_reply(p, &reply);
+    if (refused)
+        s_reply_errors(p, out, "invalid", NULL, NULL);   /* recorded refusal: errors + events */
+    else {
+        Tp__Reply reply = TP__REPLY__INIT;
+        reply.request_id = h->request_id;
+        reply.ok = true;
+        reply.body.data = out->reply;
+        reply.body.len = out->reply_len;
+        reply.last_seq = out->n_events ? evs_batch_head(batch) + out->n_events : 0;
+        s_set_reply(p, &reply);
+    }
     if (!p->reply)
         return EVS_INVALID;
     const char *corr = *h->correlation_id ? h->correlation_id : h->request_id;
@@ -872,6 +892,7 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
         }
         svc_out_reset(self->out);
         self->def->react(self->state, ra->upstream, &ev, self->out);
+        s_flush_logs(self, self->out);
         if (svc_out_failed(self->out)) {
             zsys_warning("%s: reaction to %s seq %" PRIu64 " (%s) refused: %s", self->name,
                          ra->upstream, ev.seq, ev.event_type,
@@ -912,6 +933,7 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
 /* Appends and commits what a timer or a mail confirmation produced. */
 static void s_commit_out(s_svc_t *self, const char *what)
 {
+    s_flush_logs(self, self->out);
     if (self->out->n_events == 0)
         return;
     if (svc_out_failed(self->out)) {
@@ -1088,6 +1110,8 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         return -1;
     self->random_used = sizeof self->random;   /* empty: the first command refills it */
     self->state = self->def->state_new();
+    if (self->def->configure)
+        self->def->configure(self->state, self->config, n);
     uint64_t applied = 0;
     int64_t t0 = zclock_usecs();
     rc = svc_rebuild(self->def, self->state, self->store, UINT64_MAX, INT64_MAX, &applied, NULL,

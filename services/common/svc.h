@@ -102,6 +102,18 @@ void svc_out_error(svc_out_t *out, const char *code, const char *field, const ch
 /** @brief Set the reply message (serialized at once; caller keeps @p reply). */
 void svc_out_reply(svc_out_t *out, const ProtobufCMessage *reply);
 
+/**
+ * @brief Write this command's events even though it is refused: the reply carries the
+ * errors, the events record the attempt (e.g. a wrong password counted for throttling,
+ * which must survive a restart). Without this call a refusal writes nothing.
+ */
+void svc_out_keep_events(svc_out_t *out);
+
+/** @brief Ask the runtime to log a line (the cores do no I/O themselves), e.g. an alarm
+ *  of a timer. @param[in] level 'E' error, 'W' warning, 'I' info. */
+void svc_out_log(svc_out_t *out, char level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /** @brief True when an error was added. */
 bool svc_out_failed(const svc_out_t *out);
 
@@ -176,6 +188,12 @@ typedef struct {
                             size_t max);
     /** The event that records mail @p mail_id as sent (may be NULL when mails_pending is). */
     void (*mail_sent)(const void *state, const char *mail_id, int64_t now_us, svc_out_t *out);
+    /** Settings from the config, read once at start before the rebuild (may be NULL).
+     *  @p config may be NULL (tools replaying a log): use the defaults then. Read values
+     *  with svc_config_get(config, name, key, default). Settings steer decisions (a delay,
+     *  a link's base URL); what was decided is in the events, so a replay with other
+     *  settings rebuilds the same state. */
+    void (*configure)(void *state, zconfig_t *config, const char *name);
 } svc_def_t;
 
 /** Clock: returns microseconds since the Unix epoch. */

@@ -28,6 +28,9 @@ struct _svc_out_t {
     svc_out_error_t *errors;    /* refusals */
     size_t n_errors, cap_errors;
     bool any_error;             /* set even when an error could not be stored */
+    bool keep_events;           /* refused, but the events are written (svc_out_keep_events) */
+    char **logs;                /* lines to log: first char the level */
+    size_t n_logs, cap_logs;
     uint8_t *reply;             /* serialized reply message */
     size_t reply_len;
 };

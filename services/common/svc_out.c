@@ -37,11 +37,14 @@ void svc_out_reset(svc_out_t *out)
         free(out->errors[i].field);
         free(out->errors[i].message);
     }
+    for (size_t i = 0; i < out->n_logs; i++)
+        free(out->logs[i]);
     free(out->reply);
     out->reply = NULL;
     out->reply_len = 0;
-    out->n_events = out->n_expects = out->n_errors = 0;
+    out->n_events = out->n_expects = out->n_errors = out->n_logs = 0;
     out->any_error = false;
+    out->keep_events = false;
 }
 
 void svc_out_destroy(svc_out_t **out_p)
@@ -53,6 +56,7 @@ void svc_out_destroy(svc_out_t **out_p)
     free(out->events);
     free(out->expects);
     free(out->errors);
+    free(out->logs);
     free(out);
     *out_p = NULL;
 }
@@ -122,6 +126,26 @@ void svc_out_reply(svc_out_t *out, const ProtobufCMessage *reply)
         return;
     }
     protobuf_c_message_pack(reply, out->reply);
+}
+
+void svc_out_keep_events(svc_out_t *out)
+{
+    out->keep_events = true;
+}
+
+void svc_out_log(svc_out_t *out, char level, const char *fmt, ...)
+{
+    if (!s_grow((void **) &out->logs, &out->cap_logs, out->n_logs, sizeof *out->logs))
+        return;
+    char msg[512];
+    msg[0] = level;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + 1, sizeof msg - 1, fmt, ap);
+    va_end(ap);
+    char *line = strdup(msg);
+    if (line)
+        out->logs[out->n_logs++] = line;
 }
 
 bool svc_out_failed(const svc_out_t *out)
