@@ -653,6 +653,17 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 
 /* ------------------------------------------------------------------ the table */
 
+/* The portal's public URL for the links in mails ("base_url", no trailing slash). */
+static void s_configure(void *state, zconfig_t *config, const char *name)
+{
+    acc_state_t *st = state;
+    const char *url = svc_config_get(config, name, "base_url", ACCOUNT_BASE_URL_DEFAULT);
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    snprintf(st->base_url, sizeof st->base_url, "%.*s", (int) n, url);
+}
+
 #define S_CMD(name, type, query, prepare, decide, lookup, secret, reply)                           \
     {                                                                                              \
         name, &tp__account__##type##__descriptor, query, prepare, decide, lookup, secret,          \
@@ -692,6 +703,7 @@ const svc_def_t account_def = {
     .tick = s_tick,
     .upstreams = s_upstreams,
     .summary = acc_summary,
+    .configure = s_configure,
     .mails_pending = acc_mails_pending,
     .mail_sent = acc_mail_sent,
 };

@@ -68,8 +68,8 @@
 /** The account core. Subscribes to "order" (ShopCreated / ShopChanged). */
 extern const svc_def_t account_def;
 
-/** Base of the links in mails. A constant for now: the runtime will pass the
- *  configured public URL of the portal later. */
+/** Base of the links in mails unless the setting "base_url" (the portal's public URL)
+ *  says otherwise. */
 #define ACCOUNT_BASE_URL_DEFAULT "http://localhost:8080"
 
 #define ACCOUNT_MINUTE_US           (60 * INT64_C(1000000))

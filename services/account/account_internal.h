@@ -89,6 +89,7 @@ typedef struct {
     zhashx_t *fails_addr;  /* client address -> acc_window_t (owned) */
     int64_t swept_at_us;   /* last time stale throttling windows were dropped */
     uint64_t events;       /* events applied */
+    char base_url[256];         /* the portal's public URL, for links in mails (setting "base_url") */
 } acc_state_t;
 
 /* ---- account_state.c: state, lookups, apply; account_summary.c: summary */

@@ -111,7 +111,7 @@ static bool s_build(const acc_state_t *st, const acc_mail_t *m, const uint8_t *s
     if (!a || a->status == ACC_DELETED || !a->email)
         return false;
     bool de = !streq(a->language, "en");
-    const char *base = ACCOUNT_BASE_URL_DEFAULT;
+    const char *base = st->base_url[0] ? st->base_url : ACCOUNT_BASE_URL_DEFAULT;
     char token[64] = "";
     bool known = streq(m->kind, "known-email");
     if (!known) {
