@@ -95,7 +95,27 @@ void evs_bus_new_id(char *out)
 struct _evs_client_t {
     char *endpoint;   /* the service's ROUTER endpoint */
     zsock_t *dealer;  /* recreated after a time-out */
+    zcert_t *cert;    /* CURVE: the client's certificate, or NULL */
+    char server_key[41]; /* CURVE: the server's public key (Z85) */
 };
+
+/* A fresh DEALER, with CURVE when the client has a certificate. */
+static zsock_t *s_client_socket(evs_client_t *self)
+{
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    if (!s)
+        return NULL;
+    zsock_set_linger(s, 0);
+    zsock_set_sndhwm(s, 0);
+    zsock_set_rcvhwm(s, 0);
+    if (self->cert) {
+        zcert_apply(self->cert, s);
+        zsock_set_curve_serverkey(s, self->server_key);
+    }
+    if (zsock_connect(s, "%s", self->endpoint) != 0)
+        zsock_destroy(&s);
+    return s;
+}
 
 evs_client_t *evs_client_new(const char *endpoint)
 {
@@ -103,18 +123,32 @@ evs_client_t *evs_client_new(const char *endpoint)
     if (!self)
         return NULL;
     self->endpoint = strdup(endpoint);
-    self->dealer = zsock_new(ZMQ_DEALER);
-    if (!self->endpoint || !self->dealer)
-        goto fail;
-    zsock_set_linger(self->dealer, 0);
-    zsock_set_sndhwm(self->dealer, 0);
-    zsock_set_rcvhwm(self->dealer, 0);
-    if (zsock_connect(self->dealer, "%s", endpoint) != 0)
-        goto fail;
+    if (!self->endpoint || !(self->dealer = s_client_socket(self)))
+        evs_client_destroy(&self);
     return self;
-fail:
-    evs_client_destroy(&self);
-    return NULL;
+}
+
+evs_client_t *evs_client_new_curve(const char *endpoint, const char *client_cert,
+                                   const char *server_key)
+{
+    evs_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup(endpoint);
+    self->cert = zcert_load(client_cert);
+    if (strlen(server_key) == 40)
+        snprintf(self->server_key, sizeof self->server_key, "%s", server_key);
+    else {
+        zcert_t *server = zcert_load(server_key);
+        if (server)
+            snprintf(self->server_key, sizeof self->server_key, "%s",
+                     zcert_public_txt(server));
+        zcert_destroy(&server);
+    }
+    if (!self->endpoint || !self->cert || !self->server_key[0] ||
+        !(self->dealer = s_client_socket(self)))
+        evs_client_destroy(&self);
+    return self;
 }
 
 void evs_client_destroy(evs_client_t **self_p)
@@ -123,6 +157,7 @@ void evs_client_destroy(evs_client_t **self_p)
         return;
     evs_client_t *self = *self_p;
     zsock_destroy(&self->dealer);
+    zcert_destroy(&self->cert);
     free(self->endpoint);
     free(self);
     *self_p = NULL;
@@ -136,13 +171,8 @@ zsock_t *evs_client_sock(evs_client_t *self)
 static int s_client_reconnect(evs_client_t *self)
 {
     zsock_destroy(&self->dealer);
-    self->dealer = zsock_new(ZMQ_DEALER);
-    if (!self->dealer)
-        return -1;
-    zsock_set_linger(self->dealer, 0);
-    zsock_set_sndhwm(self->dealer, 0);
-    zsock_set_rcvhwm(self->dealer, 0);
-    return zsock_connect(self->dealer, "%s", self->endpoint);
+    self->dealer = s_client_socket(self);
+    return self->dealer ? 0 : -1;
 }
 
 int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
@@ -150,6 +180,8 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
                         int timeout_ms, Tp__Reply **reply)
 {
     *reply = NULL;
+    if (!self->dealer && s_client_reconnect(self) != 0)
+        return -1;
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
     if (header)
         hdr = *header;

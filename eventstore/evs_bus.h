@@ -69,6 +69,18 @@ typedef struct _evs_client_t evs_client_t;
  */
 evs_client_t *evs_client_new(const char *endpoint);
 
+/**
+ * @brief Connect a client over CURVE (an authenticated, encrypted endpoint such as a
+ * service's producer endpoint).
+ * @param[in] client_cert a zcert file with the client's secret key (its public key must
+ *            be in the server's allowed clients folder)
+ * @param[in] server_key the server's public key, Z85 (40 characters), or a zcert file
+ *            of the server's public certificate
+ * @return the client, or NULL when a certificate cannot be read or the endpoint is bad
+ */
+evs_client_t *evs_client_new_curve(const char *endpoint, const char *client_cert,
+                                   const char *server_key);
+
 /** Destroy; sets *self_p to NULL; safe twice. */
 void evs_client_destroy(evs_client_t **self_p);
 

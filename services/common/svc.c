@@ -14,7 +14,10 @@
 #include "svc_internal.h"
 #include "svc_mail.h"
 
-#define S_ID_MAX 256          /* longest ROUTER routing id we keep */
+#define S_ID_MAX 256          /* longest ROUTER routing id we keep, plus one byte naming
+                                 the socket it came in on (S_VIA_*) */
+#define S_VIA_ROUTER 'R'      /* the internal request socket */
+#define S_VIA_PRODUCER 'P'    /* the authenticated producer endpoint */
 #define S_MSG_MAX (4 << 20)   /* largest request accepted (bytes) */
 
 /* One request taken off the ROUTER (or back from a worker). */
@@ -38,6 +41,8 @@ typedef struct {
     zsock_t *pipe;            /* to the actor's owner */
     zsock_t *pub;             /* publishes committed events */
     zsock_t *router;          /* commands and queries */
+    zsock_t *producer;        /* the producers' endpoint (CURVE), or NULL */
+    zactor_t *auth;           /* zauth for the producer endpoint */
     zsock_t *jobs;            /* PUSH to workers */
     zsock_t *done;            /* PULL from workers */
     zactor_t **workers;       /* the worker pool */
@@ -372,9 +377,14 @@ static void s_send_reply(s_svc_t *self, s_pending_t *p)
 {
     if (!p->reply)
         return;
-    void *h = zsock_resolve(self->router);
+    if (p->id_len < 1)
+        return;
+    zsock_t *via = p->id[0] == S_VIA_PRODUCER ? self->producer : self->router;
+    if (!via)
+        return;
+    void *h = zsock_resolve(via);
     /* a client that went away just loses its answer; never block the loop on it */
-    if (zmq_send(h, p->id, p->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+    if (zmq_send(h, p->id + 1, p->id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send(h, p->reply, p->reply_len, ZMQ_DONTWAIT);
 }
 
@@ -724,6 +734,28 @@ static void s_process(s_svc_t *self, size_t n)
 
 /* Takes one message off @p sock (the ROUTER, or the workers' PULL) into slot @p p.
  * Returns 1 when one was taken, 0 when none was waiting. */
+/* Requests on the producer endpoint act as producers whatever their header says: the
+ * CURVE key they connected with (ZAP User-Id) names them. */
+static void s_as_producer(Tp__Request *req, const char *user_id)
+{
+    if (!req->header) {
+        req->header = malloc(sizeof *req->header);
+        if (!req->header)
+            return;
+        tp__request_header__init(req->header);
+    }
+    Tp__RequestHeader *h = req->header;
+    char account[96];
+    snprintf(account, sizeof account, "producer:%.16s", user_id && *user_id ? user_id : "?");
+    /* the strings belong to the unpacked message: replace them as protobuf-c would */
+    if (h->actor_role != protobuf_c_empty_string)
+        free(h->actor_role);
+    if (h->actor_account != protobuf_c_empty_string)
+        free(h->actor_account);
+    h->actor_role = strdup("producer");
+    h->actor_account = strdup(account);
+}
+
 static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
 {
     void *h = zsock_resolve(sock);
@@ -745,11 +777,15 @@ static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
         ok = false;
     }
     memset(p, 0, sizeof *p);
-    p->id_len = zmq_msg_size(&id) <= S_ID_MAX ? zmq_msg_size(&id) : 0;
-    memcpy(p->id, zmq_msg_data(&id), p->id_len);
+    bool producer = sock == self->producer;
+    size_t idn = zmq_msg_size(&id) < S_ID_MAX ? zmq_msg_size(&id) : 0;
+    p->id[0] = producer ? S_VIA_PRODUCER : S_VIA_ROUTER;
+    memcpy(p->id + 1, zmq_msg_data(&id), idn);
+    p->id_len = idn + 1;
     if (ok)
         p->req = tp__request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
-    p->prepared = sock == self->done;
+    if (p->req && producer)
+        s_as_producer(p->req, zmq_msg_gets(&body, "User-Id"));
     zmq_msg_close(&id);
     zmq_msg_close(&body);
     return 1;
@@ -1067,6 +1103,8 @@ static void s_svc_destroy(s_svc_t *self)
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
+    zsock_destroy(&self->producer);
+    zactor_destroy(&self->auth);
     zsock_destroy(&self->jobs);
     zsock_destroy(&self->done);
     if (self->state && self->def->state_destroy)
@@ -1074,6 +1112,56 @@ static void s_svc_destroy(s_svc_t *self)
     svc_out_destroy(&self->out);
     free(self->pending);
     evs_destroy(&self->store);
+}
+
+/* The producers' endpoint: a second ROUTER, CURVE only, for clients whose public
+ * certificates are in the folder `producer_clients`; its secret certificate is
+ * `producer_cert` (zcert format; created on first start when missing). */
+static int s_start_producer(s_svc_t *self)
+{
+    const char *n = self->name;
+    const char *ep = svc_config_get(self->config, n, "producer", NULL);
+    if (!ep)
+        return 0;
+    const char *cert_path = svc_config_get(self->config, n, "producer_cert", NULL);
+    const char *clients = svc_config_get(self->config, n, "producer_clients", NULL);
+    if (!cert_path || !clients) {
+        zsys_error("%s: producer endpoint %s needs producer_cert and producer_clients", n, ep);
+        return -1;
+    }
+    zcert_t *cert = zcert_load(cert_path);
+    if (!cert) {
+        /* first start: make the server's certificate (the secret stays in this file) */
+        cert = zcert_new();
+        zcert_set_meta(cert, "name", "%s producer endpoint", n);
+        if (!cert || zcert_save(cert, cert_path) != 0) {
+            zsys_error("%s: cannot write %s", n, cert_path);
+            zcert_destroy(&cert);
+            return -1;
+        }
+        zsys_info("%s: made the producer endpoint's certificate %s", n, cert_path);
+    }
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth) {
+        zcert_destroy(&cert);
+        return -1;
+    }
+    zstr_sendx(self->auth, "CURVE", clients, NULL);
+    zsock_wait(self->auth);
+    self->producer = zsock_new(ZMQ_ROUTER);
+    zsock_set_rcvhwm(self->producer, 0);
+    zsock_set_sndhwm(self->producer, 0);
+    zsock_set_maxmsgsize(self->producer, S_MSG_MAX);
+    zcert_apply(cert, self->producer);
+    zsock_set_curve_server(self->producer, 1);
+    zcert_destroy(&cert);
+    if (zsock_bind(self->producer, "%s", ep) < 0) {
+        zsys_error("%s: cannot bind the producer endpoint %s: %s", n, ep,
+                   zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    zsys_info("%s: producers' endpoint %s (CURVE, clients in %s)", n, ep, clients);
+    return 0;
 }
 
 static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
@@ -1141,6 +1229,9 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         return -1;
     }
 
+    if (s_start_producer(self) != 0)
+        return -1;
+
     /* worker pool, over inproc sockets private to this actor */
     snprintf(wargs->jobs_ep, sizeof wargs->jobs_ep, "inproc://svc-%s-%p-jobs", n, (void *) self);
     snprintf(wargs->done_ep, sizeof wargs->done_ep, "inproc://svc-%s-%p-done", n, (void *) self);
@@ -1179,6 +1270,8 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         }
     }
     self->poller = zpoller_new(self->pipe, self->router, self->done, NULL);
+    if (self->producer)
+        zpoller_add(self->poller, self->producer);
     int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
     for (char *save = NULL, *up = list ? strtok_r(list, ", ", &save) : NULL; up;
          up = strtok_r(NULL, ", ", &save)) {
@@ -1278,10 +1371,14 @@ void svc_actor(zsock_t *pipe, void *args_)
         }
         if (!which && zpoller_terminated(self->poller))
             break;
-        if (which == self->router || which == self->done) {
+        if (which == self->router || which == self->done ||
+            (which && which == self->producer)) {
             /* group commit: everything already waiting, up to batch_max */
             size_t n = 0;
             while (n < self->batch_max && s_take(self, self->router, &self->pending[n]))
+                n++;
+            while (self->producer && n < self->batch_max &&
+                   s_take(self, self->producer, &self->pending[n]))
                 n++;
             while (n < self->batch_max) {
                 zmq_pollitem_t item = {zsock_resolve(self->done), 0, ZMQ_POLLIN, 0};

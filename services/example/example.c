@@ -216,6 +216,16 @@ static void s_query_counter(const void *state, const svc_ctx_t *ctx,
     svc_out_reply(out, &reply.base);
 }
 
+/* The caller as the runtime hands it over (tests of the producer endpoint). */
+static void s_query_caller(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
+                           svc_out_t *out)
+{
+    Tp__Example__Caller reply = TP__EXAMPLE__CALLER__INIT;
+    reply.role = ctx->header->actor_role;
+    reply.account = ctx->header->actor_account;
+    svc_out_reply(out, &reply.base);
+}
+
 /* Mirror role: every upstream increment is recorded here with its upstream seq. */
 static void s_react(const void *state, const char *upstream, const svc_event_t *ev,
                     svc_out_t *out)
@@ -295,6 +305,8 @@ static const svc_command_t s_commands[] = {
      NULL, false, &tp__example__counter_value__descriptor},
     {"GetCounter", &tp__example__get_counter__descriptor, true, NULL, s_query_counter, NULL,
      false, &tp__example__counter_value__descriptor},
+    {"WhoCalls", &tp__example__who_calls__descriptor, true, NULL, s_query_caller, NULL, false,
+     &tp__example__caller__descriptor},
 };
 
 const svc_def_t example_def = {

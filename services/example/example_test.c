@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "evs_bus.h"
 #include "example.h"
@@ -434,6 +435,72 @@ static void s_test_runtime(void)
     CHECK(system(cmd) == 0);
 }
 
+/* The producer endpoint: CURVE with allowed client keys; whatever a client claims, it
+ * acts as a producer named by its key; an unknown key gets no answer. */
+static void s_test_producer(void)
+{
+    char tmpl[] = "/tmp/tp-svc-curve-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    if (!dir)
+        return;
+    char path[700], clients[512], server_cert[512], client_cert[512], stranger_cert[512];
+    snprintf(clients, sizeof clients, "%s/clients", dir);
+    CHECK(mkdir(clients, 0700) == 0);
+    snprintf(server_cert, sizeof server_cert, "%s/producer.cert", dir);
+    snprintf(client_cert, sizeof client_cert, "%s/line-1.cert", dir);
+    snprintf(stranger_cert, sizeof stranger_cert, "%s/stranger.cert", dir);
+    zcert_t *client = zcert_new();
+    CHECK(zcert_save(client, client_cert) == 0);
+    snprintf(path, sizeof path, "%s/line-1.cert", clients);
+    CHECK(zcert_save_public(client, path) == 0);
+    zcert_t *stranger = zcert_new();
+    CHECK(zcert_save(stranger, stranger_cert) == 0);
+    int port = 20000 + (int) (getpid() % 20000);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    zconfig_t *cfg = zconfig_new("root", NULL);
+    snprintf(path, sizeof path, "%s/data", dir);
+    zconfig_put(cfg, "data", path);
+    zconfig_put(cfg, "run", dir);
+    zconfig_put(cfg, "alpha/producer", ep);
+    zconfig_put(cfg, "alpha/producer_cert", server_cert);
+    zconfig_put(cfg, "alpha/producer_clients", clients);
+    svc_args_t args = {&example_def, cfg, "alpha", NULL, NULL};
+    zactor_t *alpha = s_start(&args);
+    CHECK(alpha != NULL);
+    evs_client_t *c = evs_client_new_curve(ep, client_cert, server_cert);
+    CHECK(c != NULL);
+    Tp__Example__WhoCalls who = TP__EXAMPLE__WHO_CALLS__INIT;
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.actor_role = "operator";   /* claimed, not granted */
+    hdr.actor_account = "root";
+    Tp__Reply *r = NULL;
+    CHECK(c && evs_client_call(c, &hdr, "example.WhoCalls", &who.base, 5000, &r) == 0);
+    Tp__Example__Caller *caller =
+        r && r->ok ? tp__example__caller__unpack(NULL, r->body.len, r->body.data) : NULL;
+    char expect[64];
+    snprintf(expect, sizeof expect, "producer:%.16s", zcert_public_txt(client));
+    CHECK(caller && streq(caller->role, "producer") && streq(caller->account, expect));
+    if (caller)
+        tp__example__caller__free_unpacked(caller, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    /* a key the service does not know: the handshake fails, nothing is answered */
+    evs_client_t *s = evs_client_new_curve(ep, stranger_cert, server_cert);
+    r = NULL;
+    CHECK(s && evs_client_call(s, &hdr, "example.WhoCalls", &who.base, 700, &r) == -1 && !r);
+    evs_client_destroy(&s);
+    evs_client_destroy(&c);
+    zactor_destroy(&alpha);
+    zcert_destroy(&client);
+    zcert_destroy(&stranger);
+    zconfig_destroy(&cfg);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(int argc, char **argv)
 {
     const char *only = NULL;
@@ -450,6 +517,8 @@ int main(int argc, char **argv)
         s_test_core();
     if (!only || streq(only, "runtime"))
         s_test_runtime();
+    if (!only || streq(only, "producer"))
+        s_test_producer();
     printf("example_test: %s\n", s_failed ? "FAILED" : "OK");
     return s_failed ? 1 : 0;
 }
