@@ -6,6 +6,7 @@
 #include <string.h>
 #include "example.h"
 #include "example.pb-c.h"
+#include "svc_digest.h"
 
 typedef struct {
     int64_t value;        /* current value */
@@ -270,25 +271,18 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 static char *s_summary(const void *state)
 {
     const s_state_t *st = state;
-    zlistx_t *keys = zhashx_keys(st->counters);
-    zlistx_set_comparator(keys, (zlistx_comparator_fn *) strcmp);
-    zlistx_sort(keys);
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    zlistx_t *keys = svc_sorted_keys(st->counters);
+    svc_digest_t d;
+    svc_digest_init(&d);
     int64_t total = 0;
     for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys)) {
         const s_counter_t *c = s_find(st, k);
-        char line[256];
-        int n = snprintf(line, sizeof line, "%s=%" PRId64 "/%" PRIu64 "/%d/%d/%" PRId64 "/%" PRIu64 "\n",
-                         k, c->value, c->version, c->has_secret, c->ticked, c->mirrored,
-                         c->mirror_seen);
-        crypto_hash_sha256_update(&h, (const uint8_t *) line, (size_t) n);
+        svc_digest_line(&d, "%s=%" PRId64 "/%" PRIu64 "/%d/%d/%" PRId64 "/%" PRIu64, k, c->value,
+                        c->version, c->has_secret, c->ticked, c->mirrored, c->mirror_seen);
         total += c->value;
     }
-    uint8_t digest[32];
-    crypto_hash_sha256_final(&h, digest);
     char hex[65];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    svc_digest_hex(&d, hex);
     char *json = zsys_sprintf("{\"events\":%" PRIu64 ",\"counters\":%zu,\"total\":%" PRId64
                               ",\"upstreamSeen\":%" PRIu64 ",\"lastUpstreamSeq\":%" PRIu64
                               ",\"digest\":\"%s\"}",
