@@ -1233,15 +1233,21 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         return -1;
 
     /* worker pool, over inproc sockets private to this actor */
-    snprintf(wargs->jobs_ep, sizeof wargs->jobs_ep, "inproc://svc-%s-%p-jobs", n, (void *) self);
-    snprintf(wargs->done_ep, sizeof wargs->done_ep, "inproc://svc-%s-%p-done", n, (void *) self);
+    /* a new name for every actor: a restarted actor may get the same address while
+     * ZeroMQ still holds the old inproc names */
+    static int s_actor_count = 0;
+    int instance = __atomic_add_fetch(&s_actor_count, 1, __ATOMIC_RELAXED);
+    snprintf(wargs->jobs_ep, sizeof wargs->jobs_ep, "inproc://svc-%s-%d-jobs", n, instance);
+    snprintf(wargs->done_ep, sizeof wargs->done_ep, "inproc://svc-%s-%d-done", n, instance);
     wargs->def = self->def;
     wargs->name = self->name;
     self->jobs = zsock_new(ZMQ_PUSH);
     self->done = zsock_new(ZMQ_PULL);
     if (!self->jobs || !self->done || zsock_bind(self->jobs, "%s", wargs->jobs_ep) < 0 ||
-        zsock_bind(self->done, "%s", wargs->done_ep) < 0)
+        zsock_bind(self->done, "%s", wargs->done_ep) < 0) {
+        zsys_error("%s: cannot bind the worker pool's sockets: %s", n, zmq_strerror(zmq_errno()));
         return -1;
+    }
     bool any_prepare = false;
     for (size_t i = 0; i < self->def->n_commands; i++)
         any_prepare |= self->def->commands[i].prepare != NULL;

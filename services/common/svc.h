@@ -127,6 +127,13 @@ int svc_out_event_at(const svc_out_t *out, size_t i, const char **type, const ch
 /** @brief Error i (for tests). */
 int svc_out_error_at(const svc_out_t *out, size_t i, const char **code, const char **field,
                      const char **message);
+/** @brief Lines the core asked to log (for tests): how many, and line i ("E...", "W...",
+ *  "I...": the level, then the text). */
+size_t svc_out_n_logs(const svc_out_t *out);
+const char *svc_out_log_at(const svc_out_t *out, size_t i);
+/** @brief True when svc_out_keep_events() was called (for tests). */
+bool svc_out_keeps_events(const svc_out_t *out);
+
 /** @brief The reply bytes (for tests); NULL when none. */
 const uint8_t *svc_out_reply_bytes(const svc_out_t *out, size_t *len);
 

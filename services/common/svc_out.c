@@ -193,6 +193,21 @@ int svc_out_error_at(const svc_out_t *out, size_t i, const char **code, const ch
     return 0;
 }
 
+size_t svc_out_n_logs(const svc_out_t *out)
+{
+    return out->n_logs;
+}
+
+const char *svc_out_log_at(const svc_out_t *out, size_t i)
+{
+    return i < out->n_logs ? out->logs[i] : NULL;
+}
+
+bool svc_out_keeps_events(const svc_out_t *out)
+{
+    return out->keep_events;
+}
+
 const uint8_t *svc_out_reply_bytes(const svc_out_t *out, size_t *len)
 {
     if (len)
