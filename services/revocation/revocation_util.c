@@ -1,0 +1,132 @@
+/* revocation_util.c: the revocation core's pure helpers: numbers, ids, text, reasons. */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include "revocation_internal.h"
+
+/* Numbers are read off letters and cards and typed in by people in a hurry: case,
+ * spaces and separators ("TP-2026-000042", "tp 2026 000042") must not matter. */
+bool rvk_number_normalize(const char *in, char *out, size_t outsz)
+{
+    size_t n = 0;
+    if (!in || outsz == 0 || strlen(in) > 4 * RVK_NUMBER_MAX)
+        return false;
+    for (const char *c = in; *c; c++) {
+        if (!isalnum((unsigned char) *c) || (unsigned char) *c >= 0x80)
+            continue;
+        if (n + 1 >= outsz || n >= RVK_NUMBER_MAX)
+            return false;
+        out[n++] = (char) toupper((unsigned char) *c);
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+void rvk_sha256_hex(const char *s, char *out)
+{
+    uint8_t raw[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(raw, (const uint8_t *) s, strlen(s));
+    sodium_bin2hex(out, RVK_HEX_SIZE, raw, sizeof raw);
+}
+
+bool rvk_valid_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > RVK_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* protobuf-c does not check UTF-8, and these strings end up in JSON, logs and the
+ * evidence an auditor reads. */
+long rvk_text_len(const char *s, bool lines)
+{
+    static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+    long chars = 0;
+    const unsigned char *p = (const unsigned char *) s;
+    while (*p) {
+        uint32_t cp;
+        int extra;
+        if (*p < 0x80) {
+            cp = *p;
+            extra = 0;
+        }
+        else if ((*p & 0xe0) == 0xc0) {
+            cp = *p & 0x1f;
+            extra = 1;
+        }
+        else if ((*p & 0xf0) == 0xe0) {
+            cp = *p & 0x0f;
+            extra = 2;
+        }
+        else if ((*p & 0xf8) == 0xf0) {
+            cp = *p & 0x07;
+            extra = 3;
+        }
+        else
+            return -1;
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xc0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (*p & 0x3f);
+        }
+        if (cp < least[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1;
+        bool control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+        if (control && !(lines && (cp == '\n' || cp == '\r' || cp == '\t')))
+            return -1;
+        chars++;
+    }
+    return chars;
+}
+
+void rvk_product_stream(char *out, size_t outsz, const char *order_id)
+{
+    snprintf(out, outsz, "product-%s", order_id);
+}
+
+static bool s_reason_valid(const char *reason)
+{
+    return reason && (streq(reason, "card_lost") || streq(reason, "suspected_misuse") ||
+                      streq(reason, "other"));
+}
+
+void rvk_check_reason(svc_out_t *out, const char *reason, const char *comment)
+{
+    if (!s_reason_valid(reason))
+        svc_out_error(out, "invalid", "reason",
+                      "must be one of card_lost, suspected_misuse, other");
+    long n = rvk_text_len(rvk_s(comment), true);
+    if (n < 0 || n > REVOCATION_COMMENT_MAX)
+        svc_out_error(out, "invalid", "comment",
+                      "must be at most %d characters of text (no control characters)",
+                      REVOCATION_COMMENT_MAX);
+}
+
+bool rvk_check_revocable(const rvk_product_t *p, const char *field, svc_out_t *out)
+{
+    if (!p->product_id) {
+        svc_out_error(out, "not_found", field,
+                      "the card of this order has not been shipped yet: there is nothing to "
+                      "revoke; please contact customer support to stop the order");
+        return false;
+    }
+    if (p->request && !p->request->completed) {
+        svc_out_error(out, "conflict", field,
+                      "already being revoked (request %s); revocation is irreversible and "
+                      "completes within minutes",
+                      p->request->requested->request_id);
+        return false;
+    }
+    if (p->request) {
+        svc_out_error(out, "conflict", field, "already revoked (request %s)",
+                      p->request->requested->request_id);
+        return false;
+    }
+    return true;
+}
