@@ -1,5 +1,6 @@
 /* order.c: the order core's commands (shops, orders, back-office facts), its
- * reactions to the identification service, its tick, and the service table. */
+ * reactions to the identification service, its tick, and the service table (the
+ * reactions to the production service are in order_production.c). */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -515,6 +516,10 @@ static void s_react_result(const ord_state_t *st, const svc_event_t *ev, bool su
 static void s_react(const void *state, const char *upstream, const svc_event_t *ev,
                     svc_out_t *out)
 {
+    if (upstream && streq(upstream, "production") && ev->event_type) {
+        ord_react_production(state, ev, out);
+        return;
+    }
     if (!upstream || !streq(upstream, "identification") || !ev->event_type)
         return;
     if (streq(ev->event_type, "CaseOpened"))
@@ -561,7 +566,7 @@ static const svc_command_t s_commands[] = {
      false, &tp__order__shop_list__descriptor},
 };
 
-static const char *const s_upstreams[] = {"identification", NULL};
+static const char *const s_upstreams[] = {"identification", "production", NULL};
 
 const svc_def_t order_def = {
     .name = "order",

@@ -24,15 +24,24 @@
  * Reactions (upstream "identification"): CaseOpened -> PostIdentNumberAssigned (PostIdent);
  * IdentificationSucceeded / IdentificationFailed -> IdentificationRecorded.
  *
+ * Reactions (upstream "production", order_production.c), each at most once per order and
+ * ignored for orders not known here:
+ *   JobOpened    -> ProductionStarted  the "production" step is in progress (started_at_us)
+ *   CardProduced -> OrderProduced      the "production" step is done
+ *   CardShipped  -> OrderShipped       "versendet"; tracking number and the product id
+ *                                      ("prd-<order id>") shown in the order
+ *   JobCompleted -> OrderDelivered     card and PIN letter delivered: "fertig", archived
+ *                                      (ListOrders with archived=true lists it, the active
+ *                                      list no longer does)
+ *
  * Release: an order is released for production (OrderReleasedForProduction, exactly once)
  * when the signed application was received, the identification succeeded and no data
  * problem is open; whichever of the three comes last releases it in the same command or
  * reaction.
  *
- * Status, derived from the order's facts (so that the production service's facts can be
- * added later without a stored status to migrate): "offen"; "wartend" while a data
- * problem is open; "in_produktion" once released; "versendet" once shipped; "fertig"
- * once delivered (then archived).
+ * Status, derived from the order's facts (no stored status to migrate): "offen";
+ * "wartend" while a data problem is open; "in_produktion" once released; "versendet"
+ * once shipped; "fertig" once delivered (then archived).
  *
  * Seed: on first start the catalog (signature card, seal card, and the products only
  * orderable elsewhere) and a demo shop are written as events, once: by the first tick,
@@ -45,7 +54,7 @@
 #define ORDER_H
 #include "svc.h"
 
-/** The order core. Upstreams: {"identification", NULL}. */
+/** The order core. Upstreams: {"identification", "production", NULL}. */
 extern const svc_def_t order_def;
 
 /** The demo shop seeded on first start, so a local run has a shop code to redeem. It

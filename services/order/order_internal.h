@@ -35,12 +35,13 @@ typedef struct {
     char *problem;                  /* reason of the open, or the last, data problem */
     int64_t problem_at_us;
     int64_t released_at_us;         /* 0 until OrderReleasedForProduction */
-    /* Facts of the production service (a later issue): zero until its events are
-     * folded in here; the status and the steps already derive from them. */
-    int64_t produced_at_us;
-    int64_t shipped_at_us;
-    int64_t delivered_at_us;
-    char *tracking_number;
+    /* Followed from the production service (order_production.c); zero until then */
+    int64_t production_started_at_us; /* ProductionStarted: the job was opened */
+    int64_t produced_at_us;         /* OrderProduced: the card was produced */
+    int64_t shipped_at_us;          /* OrderShipped: versendet */
+    int64_t delivered_at_us;        /* OrderDelivered: card and PIN letter, fertig */
+    char *tracking_number;          /* the card's registered mail */
+    char *card_product_id;          /* "prd-<order id>": the card in "Meine Produkte" */
 } ord_order_t;
 
 typedef struct {
@@ -133,6 +134,12 @@ void ord_check_organization(svc_out_t *out, const Tp__Order__Organization *o);
 bool ord_organization_given(const Tp__Order__Organization *o);
 /** True for the five identification methods. */
 bool ord_method_known(const char *method);
+
+/* ------------------------------------------------------------------ production */
+
+/** Reacts to an event of the production service (JobOpened, CardProduced, CardShipped,
+ *  JobCompleted); other types are ignored. */
+void ord_react_production(const ord_state_t *st, const svc_event_t *ev, svc_out_t *out);
 
 /* ------------------------------------------------------------------ queries */
 

@@ -21,7 +21,7 @@ typedef struct {
 } s_view_t;
 
 static void s_step(s_view_t *sv, const char *name, int64_t done_at, int64_t failed_at,
-                   const char *detail)
+                   const char *detail, int64_t started_at)
 {
     Tp__Order__Step *s = &sv->steps[sv->v.n_steps];
     tp__order__step__init(s);
@@ -31,6 +31,7 @@ static void s_step(s_view_t *sv, const char *name, int64_t done_at, int64_t fail
     s->failed = failed_at != 0;
     s->failed_at_us = failed_at;
     s->detail = (char *) ord_s(detail);
+    s->started_at_us = started_at;
     sv->step_p[sv->v.n_steps++] = s;
 }
 
@@ -64,6 +65,7 @@ static void s_view_fill(s_view_t *sv, const ord_state_t *st, const ord_order_t *
     v->ident_method = p->ident_method;
     v->postident_number = (char *) ord_s(o->postident_number);
     v->tracking_number = (char *) ord_s(o->tracking_number);
+    v->card_product_id = (char *) ord_s(o->card_product_id);
     v->placed_at_us = o->placed_at_us;
     v->applicant = p->applicant;
     v->organization = p->organization;
@@ -71,15 +73,15 @@ static void s_view_fill(s_view_t *sv, const ord_state_t *st, const ord_order_t *
     const Tp__Order__Shop *shop = ord_shop(ord_catalog(st), p->shop_id);
     v->shop_name = shop ? shop->name : "";
     v->steps = sv->step_p;
-    s_step(sv, "application", o->application_at_us, 0, NULL);
+    s_step(sv, "application", o->application_at_us, 0, NULL, 0);
     bool failed = o->ident == ORD_IDENT_FAILED;
     s_step(sv, "identification", o->ident == ORD_IDENT_SUCCEEDED ? o->ident_at_us : 0,
-           failed ? o->ident_at_us : 0, failed ? o->ident_reason : NULL);
+           failed ? o->ident_at_us : 0, failed ? o->ident_reason : NULL, 0);
     s_step(sv, "datacheck", o->released_at_us, o->problem_open ? o->problem_at_us : 0,
-           o->problem_open ? o->problem : NULL);
-    s_step(sv, "production", o->produced_at_us, 0, NULL);
-    s_step(sv, "shipping", o->shipped_at_us, 0, o->tracking_number);
-    s_step(sv, "delivery", o->delivered_at_us, 0, NULL);
+           o->problem_open ? o->problem : NULL, 0);
+    s_step(sv, "production", o->produced_at_us, 0, NULL, o->production_started_at_us);
+    s_step(sv, "shipping", o->shipped_at_us, 0, o->tracking_number, 0);
+    s_step(sv, "delivery", o->delivered_at_us, 0, NULL, 0);
     v->documents = sv->doc_p;
     s_doc(sv, o, "application");
     s_doc(sv, o, "checklist");

@@ -241,6 +241,7 @@ static void s_order_free(void **item)
     free(o->ident_reason);
     free(o->problem);
     free(o->tracking_number);
+    free(o->card_product_id);
     free(o);
     *item = NULL;
 }
@@ -334,6 +335,35 @@ static void s_apply_placed(ord_state_t *st, const svc_event_t *ev)
         return;                                                                      \
     }
 
+/* What the order took over from its production job (order_production.c). */
+static void s_apply_production_event(ord_state_t *st, const svc_event_t *ev)
+{
+    const char *t = ev->event_type;
+    if (streq(t, "ProductionStarted")) {
+        S_ORDER_EVENT(Tp__Order__ProductionStarted, tp__order__production_started, e)
+        o->production_started_at_us = s_time(e->at_us, ev);
+        tp__order__production_started__free_unpacked(e, NULL);
+    }
+    else if (streq(t, "OrderProduced")) {
+        S_ORDER_EVENT(Tp__Order__OrderProduced, tp__order__order_produced, e)
+        o->produced_at_us = s_time(e->at_us, ev);
+        tp__order__order_produced__free_unpacked(e, NULL);
+    }
+    else if (streq(t, "OrderShipped")) {
+        S_ORDER_EVENT(Tp__Order__OrderShipped, tp__order__order_shipped, e)
+        o->shipped_at_us = s_time(e->at_us, ev);
+        s_set(&o->tracking_number, e->tracking_number);
+        s_set(&o->card_product_id, e->card_product_id);
+        tp__order__order_shipped__free_unpacked(e, NULL);
+    }
+    else if (streq(t, "OrderDelivered")) {
+        S_ORDER_EVENT(Tp__Order__OrderDelivered, tp__order__order_delivered, e)
+        o->delivered_at_us = s_time(e->at_us, ev);
+        tp__order__order_delivered__free_unpacked(e, NULL);
+    }
+    /* Unknown types are ignored: apply must accept every event ever written. */
+}
+
 static void s_apply_order_event(ord_state_t *st, const svc_event_t *ev)
 {
     const char *t = ev->event_type;
@@ -372,8 +402,8 @@ static void s_apply_order_event(ord_state_t *st, const svc_event_t *ev)
         o->released_at_us = s_time(e->at_us, ev);
         tp__order__order_released_for_production__free_unpacked(e, NULL);
     }
-    /* Unknown types are ignored: apply must accept every event ever written, and
-     * later versions add the production service's facts here. */
+    else
+        s_apply_production_event(st, ev);
 }
 
 void ord_apply(void *state, const svc_event_t *ev)
@@ -507,11 +537,13 @@ char *ord_summary(const void *state)
         released += o->released_at_us != 0;
         snprintf(line, sizeof line,
                  "o|%s|%s|%s|%s|%s|%s|%" PRId64 "|%s|%" PRId64 "|%d|%" PRId64 "|%s|%d|%s|%" PRId64
-                 "|%" PRId64,
+                 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s|%s",
                  k, o->placed->account_id, o->placed->product_id, o->placed->shop_id,
                  o->placed->ident_method, status, o->placed_at_us, ord_s(o->postident_number),
                  o->application_at_us, (int) o->ident, o->ident_at_us, ord_s(o->ident_reason),
-                 o->problem_open, ord_s(o->problem), o->problem_at_us, o->released_at_us);
+                 o->problem_open, ord_s(o->problem), o->problem_at_us, o->released_at_us,
+                 o->production_started_at_us, o->produced_at_us, o->shipped_at_us,
+                 o->delivered_at_us, ord_s(o->tracking_number), ord_s(o->card_product_id));
         s_hash_line(&h, line);
     }
     zlistx_destroy(&keys);

@@ -1,6 +1,7 @@
 /* order_test.c: unit tests of the order core, event by event: seed, shops, orders
  * and every refusal, the identification reactions, the release, scoping, replay.
- * The documents are tested in order_test_docs.c. */
+ * The documents are tested in order_test_docs.c, following the production service in
+ * order_test_production.c. */
 #include <inttypes.h>
 #include <sodium.h>
 #include <string.h>
@@ -714,7 +715,7 @@ int main(int argc, char **argv)
     ot_out = svc_out_new();
     ot_state = order_def.state_new();
     CHECK(order_def.upstreams && streq(order_def.upstreams[0], "identification") &&
-          !order_def.upstreams[1]);
+          streq(order_def.upstreams[1], "production") && !order_def.upstreams[2]);
     for (size_t i = 0; i < order_def.n_commands; i++)
         CHECK(order_def.commands[i].name && order_def.commands[i].body &&
               order_def.commands[i].decide && order_def.commands[i].reply);
@@ -729,6 +730,7 @@ int main(int argc, char **argv)
         ot_test_release_orders();
         ot_test_scoping();
         ot_test_documents();
+        ot_test_production();
         s_test_replay();
     }
     if (!only || streq(only, "runtime"))
