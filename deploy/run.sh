@@ -20,6 +20,8 @@ SERVICES=(
   "order:$TOP/build/services/order/tp-order"
   "identification:$TOP/build/services/identification/tp-identification"
   "account:$TOP/build/services/account/tp-account"
+  "production:$TOP/build/services/production/tp-production"
+  "revocation:$TOP/build/services/revocation/tp-revocation"
 )
 
 stopping=0
