@@ -1,4 +1,4 @@
-/* tpctl.c: the operator CLI: inspect, verify and replay event logs. */
+/* tpctl.c: the operator CLI: event logs, commands to running services, back office. */
 #include <stdio.h>
 #include <string.h>
 #include "tpctl.h"
@@ -25,7 +25,14 @@ static void s_usage(FILE *f)
             "      any command or query, e.g. tpctl call order ListShops; the reply as JSON;\n"
             "      the role defaults to operator\n"
             "  tpctl [-c CONFIG] status SERVICE\n"
-            "      the service's head sequence (readiness)\n");
+            "      the service's head sequence (readiness)\n"
+            "\n"
+            "Back office (role operator; the PostIdent feed as producer). Each prints the reply\n"
+            "as JSON; exit 0 ok, 1 refused or no answer, 2 bad usage; every one takes\n"
+            "--request-id ID, so that a retry is answered without doing it twice:\n");
+    tpctl_ops_usage(f, NULL);
+    fprintf(f, "\nProducer facts (role producer; the reply as JSON, exit codes as above):\n");
+    tpctl_produce_usage(f);
 }
 
 int main(int argc, char **argv)
@@ -46,6 +53,10 @@ int main(int argc, char **argv)
         return tpctl_call(argc - 2, argv + 2, config);
     if (strcmp(argv[1], "status") == 0 && argc == 3)
         return tpctl_call_json(config, argv[2], "$status", NULL, "operator", NULL, NULL);
+    if (tpctl_ops_group(argv[1]))
+        return tpctl_ops(argc - 1, argv + 1, config);
+    if (strcmp(argv[1], "produce") == 0)
+        return tpctl_produce(argc - 1, argv + 1, config);
     fprintf(stderr, "tpctl: unknown command '%s'\n", argv[1]);
     s_usage(stderr);
     return 2;

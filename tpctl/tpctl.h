@@ -1,6 +1,7 @@
 /* tpctl.h: shared declarations of the operator CLI's parts. */
 #ifndef TPCTL_H
 #define TPCTL_H
+#include <jansson.h>
 #include "svc.h"
 
 /** `tpctl log ...`; returns the process exit code. */
@@ -20,6 +21,45 @@ int tpctl_call(int argc, char **argv, const char *config_path);
 int tpctl_call_json(const char *config_path, const char *service, const char *command,
                     const char *json_text, const char *role, const char *actor,
                     const char *request_id);
+
+/**
+ * @brief Sends one command given as JSON and hands back the reply undecoded.
+ * @param[out] reply_p the reply (caller frees with tp__reply__free_unpacked), NULL unless 0
+ * @return 0 answered (ok or refused: see (*reply_p)->ok), 1 no answer (config unreadable,
+ *         time-out; said on stderr), 2 bad input (unknown command, JSON that does not
+ *         parse or does not fit the command's message; said on stderr)
+ */
+int tpctl_call_reply(const char *config_path, const char *service, const char *command,
+                     const char *json_text, const char *role, const char *actor,
+                     const char *request_id, Tp__Reply **reply_p);
+
+/**
+ * @brief Prints a reply as indented JSON on stdout: ok, lastSeq, replayed, and the errors
+ * or the body decoded by the command's reply type.
+ * @param[in] body_override when not NULL, printed as "reply" instead of the decoded body
+ *            (borrowed), e.g. a summary of a document written to a file
+ * @return the exit code: 0 when the reply is ok, else 1
+ */
+int tpctl_print_reply(const Tp__Reply *r, const char *service, const char *command,
+                      json_t *body_override);
+
+/** `tpctl shop|officer|account|order|ident ...`: the named back-office commands (argv[0]
+ *  is the group); returns the process exit code (0 ok, 1 refused or no answer, 2 bad
+ *  usage). */
+int tpctl_ops(int argc, char **argv, const char *config_path);
+
+/** True when @p group names a group of tpctl_ops(). */
+bool tpctl_ops_group(const char *group);
+
+/** Prints the usage lines of the back-office commands (of one group, or all when NULL). */
+void tpctl_ops_usage(FILE *f, const char *group);
+
+/** `tpctl produce KIND ...`: the producers' facts (argv[0] is "produce"); returns the
+ *  process exit code (0 ok, 1 refused or no answer, 2 bad usage). */
+int tpctl_produce(int argc, char **argv, const char *config_path);
+
+/** Prints the usage lines of `tpctl produce`. */
+void tpctl_produce_usage(FILE *f);
 
 /** Names of every known service, NULL-terminated. */
 extern const char *const tpctl_service_names[];

@@ -1,5 +1,6 @@
 /* tpctl_call.c: operator commands to running services: `tpctl call` (any command,
  * JSON in, JSON out) and the named back-office commands built on it. */
+#include <assert.h>
 #include <czmq.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -24,8 +25,8 @@ static zconfig_t *s_config(const char *path)
     return c;
 }
 
-/* Prints a reply as JSON: the body decoded by @p reply_type, or the errors. */
-static int s_print_reply(const Tp__Reply *r, const char *service, const char *command)
+int tpctl_print_reply(const Tp__Reply *r, const char *service, const char *command,
+                      json_t *body_override)
 {
     json_t *out = json_object();
     json_object_set_new(out, "ok", json_boolean(r->ok));
@@ -41,6 +42,8 @@ static int s_print_reply(const Tp__Reply *r, const char *service, const char *co
                                                   r->errors[i]->message));
         json_object_set_new(out, "errors", errs);
     }
+    else if (body_override)
+        json_object_set(out, "reply", body_override);
     else if (r->body.len) {
         /* the reply type is found by trying the service's message types in turn would be
          * ambiguous; tpctl knows it from the command table of the service's reply names */
@@ -57,10 +60,12 @@ static int s_print_reply(const Tp__Reply *r, const char *service, const char *co
     return r->ok ? 0 : 1;
 }
 
-int tpctl_call_json(const char *config_path, const char *service, const char *command,
-                    const char *json_text, const char *role, const char *actor,
-                    const char *request_id)
+int tpctl_call_reply(const char *config_path, const char *service, const char *command,
+                     const char *json_text, const char *role, const char *actor,
+                     const char *request_id, Tp__Reply **reply_p)
 {
+    assert(reply_p);
+    *reply_p = NULL;
     /* the service's own package first; an instance of another name (e.g. the example
      * service run as "alpha") falls back to any package */
     const ProtobufCMessageDescriptor *desc =
@@ -91,6 +96,11 @@ int tpctl_call_json(const char *config_path, const char *service, const char *co
         }
         body_len = protobuf_c_message_get_packed_size(msg);
         body = malloc(body_len ? body_len : 1);
+        if (!body) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            fprintf(stderr, "tpctl: out of memory\n");
+            return 1;
+        }
         protobuf_c_message_pack(msg, body);
         protobuf_c_message_free_unpacked(msg, NULL);
     }
@@ -112,16 +122,28 @@ int tpctl_call_json(const char *config_path, const char *service, const char *co
     char wire[256];
     snprintf(wire, sizeof wire, command[0] == '$' ? "%s%.0s" : "%s.%s",
              command[0] == '$' ? command : service, command);
-    Tp__Reply *reply = NULL;
-    int rc = client ? evs_client_call_raw(client, &hdr, wire, body, body_len, 10000, &reply) : -1;
+    int rc = client ? evs_client_call_raw(client, &hdr, wire, body, body_len, 10000, reply_p)
+                    : -1;
     free(body);
     evs_client_destroy(&client);
     zconfig_destroy(&config);
-    if (rc != 0) {
+    if (rc != 0 || !*reply_p) {
         fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, ep);
         return 1;
     }
-    rc = s_print_reply(reply, service, command);
+    return 0;
+}
+
+int tpctl_call_json(const char *config_path, const char *service, const char *command,
+                    const char *json_text, const char *role, const char *actor,
+                    const char *request_id)
+{
+    Tp__Reply *reply = NULL;
+    int rc = tpctl_call_reply(config_path, service, command, json_text, role, actor, request_id,
+                              &reply);
+    if (rc != 0)
+        return rc;
+    rc = tpctl_print_reply(reply, service, command, NULL);
     tp__reply__free_unpacked(reply, NULL);
     return rc;
 }

@@ -5,6 +5,8 @@
 #include "example.h"
 #include "identification.h"
 #include "order.h"
+#include "production.h"
+#include "revocation.h"
 #include "tp_types.h"
 #include "tpctl.h"
 
@@ -18,11 +20,13 @@ static const s_entry_t s_services[] = {
     {"account", &account_def},
     {"identification", &identification_def},
     {"order", &order_def},
+    {"production", &production_def},
+    {"revocation", &revocation_def},
 };
 #define S_N_SERVICES (sizeof s_services / sizeof s_services[0])
 
 const char *const tpctl_service_names[] = {"example", "account", "identification", "order",
-                                           NULL};
+                                           "production", "revocation", NULL};
 
 const svc_def_t *tpctl_service(const char *name)
 {
