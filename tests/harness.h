@@ -37,6 +37,17 @@ void th_router(th_t *self, const char *name, char *out, size_t outsz);
  */
 pid_t th_start(th_t *self, const char *exe, const char *name, int timeout_ms);
 
+/**
+ * @brief Start @p argv (argv[0] is the executable) as daemon @p name, stdout and stderr
+ * to logs/NAME.log (appended), without waiting for it to be ready; th_stop() and
+ * th_destroy() end it like the others. For daemons that are not services (the gateway).
+ * @return its pid, or -1
+ */
+pid_t th_spawn(th_t *self, const char *name, char *const argv[]);
+
+/** A free TCP port on 127.0.0.1 (bound and released: free at that moment), or -1. */
+int th_free_port(void);
+
 /** Sends @p sig to the daemon @p name and waits for it to end. */
 void th_stop(th_t *self, const char *name, int sig);
 
@@ -68,7 +79,6 @@ extern int th_failed;
             th_failed++;                                                             \
         }                                                                            \
     } while (0)
-#endif
 
 /** A pipelined load client (run it in a thread with th_load_run): sends `count`
  *  example.Increment commands with request ids "<prefix>-<i>", at most `inflight`
@@ -107,3 +117,59 @@ char *th_mail_wait(th_t *self, const char *folder, const char *to, const char *n
 /** Copies into @p out the first run of URL-safe token characters after @p marker in
  *  @p text (e.g. marker "token="); returns false when there is none. */
 bool th_token_after(const char *text, const char *marker, char *out, size_t outsz);
+
+/* ------------------------------------------------------------------ the domain services */
+
+/** Who a call comes from: the header's actor_role, actor_account and client_addr
+ *  (NULL = empty). th_call() is { "operator", NULL, NULL }. */
+typedef struct {
+    const char *role;
+    const char *account;
+    const char *client_addr;
+} th_actor_t;
+
+/** One call as @p as; a fresh request id when @p request_id is NULL. NULL on time-out. */
+Tp__Reply *th_call_as(th_t *self, const char *name, const th_actor_t *as, const char *request_id,
+                      const char *command, const ProtobufCMessage *body, int timeout_ms);
+
+/** Same with a body already serialized (junk, another command's bytes, huge ones). */
+Tp__Reply *th_call_raw_as(th_t *self, const char *name, const th_actor_t *as,
+                          const char *request_id, const char *command, const uint8_t *body,
+                          size_t body_len, int timeout_ms);
+
+/** The head seq of service @p name from "$status"; UINT64_MAX when it does not answer. */
+uint64_t th_head(th_t *self, const char *name);
+
+/** The executable of service @p name: $TP_ACCOUNT, $TP_ORDER, $TP_IDENTIFICATION,
+ *  $TP_PRODUCTION or $TP_REVOCATION (anything else: $TP_EXAMPLE). */
+const char *th_exe_of(const char *name);
+
+/** Starts order, identification and account (each waited for). False when one did not. */
+bool th_start_services(th_t *self, int timeout_ms);
+
+/** SIGKILL service @p name, then start it again; false when it does not come back. */
+bool th_restart(th_t *self, const char *name, int timeout_ms);
+
+/** The "digest" of the service's "$summary" into @p out (>= 80 bytes); false when none. */
+bool th_digest(th_t *self, const char *name, char *out, size_t outsz);
+
+/** Waits until @p name has caught up with what is in flight: its digest stays the same
+ *  for @p still_ms, and its checkpoint of every other daemon of this system it follows
+ *  has reached that daemon's head. The digest into @p out. False on time-out. */
+bool th_settle(th_t *self, const char *name, char *out, size_t outsz, int still_ms,
+               int timeout_ms);
+
+/** Checks (TH_CHECK) that `tpctl log replay` of @p name's folder gives the live digest,
+ *  and that `tpctl log verify` passes. Retries while the live state moves. */
+void th_check_replay(th_t *self, const char *name);
+
+/** True when @p r is a refusal (ok = false) with an error of @p code (NULL: any) on
+ *  @p field (NULL: any non-empty field). */
+bool th_refused(const Tp__Reply *r, const char *code, const char *field);
+
+/** One line about @p r on stderr (for the log of a failed check). */
+void th_reply_log(const char *what, const Tp__Reply *r);
+
+/** Frees a reply; sets *r_p to NULL; safe on NULL. */
+void th_reply_free(Tp__Reply **r_p);
+#endif

@@ -188,9 +188,12 @@ void acc_logout(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage 
         svc_out_error(out, "invalid", "sessionToken", "is required");
         return;
     }
+    if (!acc_token_hash_of(cmd->session_token, raw, hex)) {
+        svc_out_error(out, "invalid", "sessionToken", "is not a session token");
+        return;
+    }
     /* an unknown or already ended session: logged out all the same */
-    const acc_session_t *s =
-        acc_token_hash_of(cmd->session_token, raw, hex) ? zhashx_lookup(st->sessions, hex) : NULL;
+    const acc_session_t *s = zhashx_lookup(st->sessions, hex);
     if (s) {
         Tp__Account__SessionEnded ev = TP__ACCOUNT__SESSION_ENDED__INIT;
         ev.account_id = (char *) s->account_id;

@@ -333,12 +333,13 @@ static const char *s_request_id(const s_pending_t *p)
 }
 
 /* A refusal with the errors in @p out, or a single error. */
-static void s_reply_errors(s_pending_t *p, const svc_out_t *out, const char *code,
-                           const char *field, const char *message)
+static void s_reply_errors_at(s_pending_t *p, const svc_out_t *out, const char *code,
+                              const char *field, const char *message, uint64_t last_seq)
 {
     Tp__Reply reply = TP__REPLY__INIT;
     reply.request_id = (char *) s_request_id(p);
     reply.ok = false;
+    reply.last_seq = last_seq;
     Tp__Error one = TP__ERROR__INIT;
     Tp__Error *one_p = &one;
     Tp__Error **list = NULL;
@@ -371,6 +372,12 @@ static void s_reply_errors(s_pending_t *p, const svc_out_t *out, const char *cod
         free(list[0]);
         free(list);
     }
+}
+
+static void s_reply_errors(s_pending_t *p, const svc_out_t *out, const char *code,
+                           const char *field, const char *message)
+{
+    s_reply_errors_at(p, out, code, field, message, 0);
 }
 
 static void s_send_reply(s_svc_t *self, s_pending_t *p)
@@ -661,8 +668,8 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
         s_reply_errors(p, out, "invalid", NULL, NULL);
         return 0;
     }
-    if (refused)
-        s_reply_errors(p, out, "invalid", NULL, NULL);   /* recorded refusal: errors + events */
+    if (refused)   /* a recorded refusal: the errors, and the seq its events got */
+        s_reply_errors_at(p, out, "invalid", NULL, NULL, evs_batch_head(batch) + out->n_events);
     else {
         Tp__Reply reply = TP__REPLY__INIT;
         reply.request_id = h->request_id;

@@ -308,6 +308,15 @@ void ord_query_get_catalog(const void *state, const svc_ctx_t *ctx,
         svc_out_error(out, "invalid", "shopIds", "at most %d shops", S_MAX_SHOPS_ASKED);
         return;
     }
+    /* an id no shop can have is a malformed request, not an unknown shop */
+    for (size_t i = 0; i < q->n_shop_ids; i++)
+        if (!ord_id_valid(q->shop_ids[i])) {
+            char field[32];
+            snprintf(field, sizeof field, "shopIds[%zu]", i);
+            svc_out_error(out, "invalid", field, "must be 3 to 64 characters of a-z, 0-9 and -");
+        }
+    if (svc_out_failed(out))
+        return;
     size_t n = zlistx_size(cat->product_ids);
     Tp__Order__Product **orderable = calloc(n ? n : 1, sizeof *orderable);
     Tp__Order__Product **elsewhere = calloc(n ? n : 1, sizeof *elsewhere);

@@ -1,0 +1,83 @@
+/* gw_config.h: the gateway's settings, read once at start from the system config.
+ *
+ * Keys live under `gateway/` in the system config (ZPL, the file given with -c), each
+ * with a built-in default (deploy/trustportal.cfg documents them):
+ *
+ *   listen          address to bind                     127.0.0.1
+ *   port            TCP port                            8080
+ *   threads         libmicrohttpd worker threads        4
+ *   public_origin   scheme://host[:port] browsers use   http://localhost:8080
+ *   cookie_secure   1: the session cookie is Secure     1   (0 only for plain-http localhost)
+ *   web_root        folder of the portal's files        gateway/web
+ *   body_max        largest request body, bytes         65536
+ *   url_max         longest request URI, bytes          2048
+ *   header_max      memory per connection (headers and buffers), bytes   32768
+ *   conn_timeout_s  idle connection time-out, seconds   30
+ *   per_ip_max      concurrent connections per client address            64
+ *   timeout_ms      time-out of one service call        2000
+ *   slow_timeout_ms time-out of calls that hash a password (Argon2id)    5000
+ *   ready_timeout_ms time-out of the readiness probe per service          500
+ *   down_ms         a service that timed out is treated as down this long 1000
+ *   session_cache_ms how long a resolved session is reused per thread    2000
+ *   services        services probed by /readyz      account,order,identification,production,revocation
+ *   secret_file     32-byte key for CSRF tokens and namespaces; created (0600) when missing
+ *                                                       <data>/gateway/secret.key
+ *
+ * Service endpoints come from the services' own sections (svc_endpoint()).
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** The services the gateway talks to; index into gw_config_t.endpoint. */
+typedef enum {
+    GW_SVC_ACCOUNT = 0,
+    GW_SVC_ORDER,
+    GW_SVC_IDENTIFICATION,
+    GW_SVC_PRODUCTION,
+    GW_SVC_REVOCATION,
+    GW_SVC_COUNT
+} gw_svc_t;
+
+/** Size of the gateway's secret key. */
+#define GW_SECRET_SIZE 32
+
+/** The settings. Plain data, filled by gw_config_load(); read-only afterwards, so every
+ *  thread may read it without a lock. */
+typedef struct {
+    char listen[64];                        /**< bind address */
+    int port;                               /**< TCP port */
+    int threads;                            /**< worker threads (>= 1) */
+    char public_origin[256];                /**< e.g. "https://portal.example.org" */
+    bool cookie_secure;                     /**< Secure attribute on the session cookie */
+    char web_root[512];                     /**< static files */
+    size_t body_max;                        /**< bytes */
+    size_t url_max;                         /**< bytes */
+    size_t header_max;                      /**< MHD_OPTION_CONNECTION_MEMORY_LIMIT */
+    unsigned conn_timeout_s;                /**< MHD_OPTION_CONNECTION_TIMEOUT */
+    unsigned per_ip_max;                    /**< MHD_OPTION_PER_IP_CONNECTION_LIMIT */
+    int timeout_ms;                         /**< one service call */
+    int slow_timeout_ms;                    /**< calls that hash a password */
+    int ready_timeout_ms;                   /**< readiness probe per service */
+    int down_ms;                            /**< fail fast this long after a time-out */
+    int session_cache_ms;                   /**< per-thread session cache lifetime */
+    char endpoint[GW_SVC_COUNT][256];       /**< ROUTER endpoint of each service */
+    bool ready_check[GW_SVC_COUNT];         /**< probed by /readyz */
+    uint8_t secret[GW_SECRET_SIZE];         /**< HMAC key (CSRF tokens, anonymous namespaces) */
+} gw_config_t;
+
+/** @brief The service's name ("account", ...); NULL for an index out of range. */
+const char *gw_svc_name(gw_svc_t svc);
+
+/**
+ * @brief Read the settings from @p config (may be NULL: all defaults) into @p out.
+ * Loads or creates the secret key file.
+ * @return 0, or -1 when a value is unusable or the key cannot be read or written (the
+ *         reason is logged with zsys_error)
+ */
+int gw_config_load(zconfig_t *config, gw_config_t *out);
+#endif

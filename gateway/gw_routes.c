@@ -1,0 +1,326 @@
+/* gw_routes.c: the route table, matching, and the steps every route shares. */
+#include <string.h>
+#include "account.pb-c.h"
+#include "gw_api.h"
+#include "gw_json.h"
+#include "gw_routes.h"
+#include "gw_static.h"
+#include "identification.pb-c.h"
+#include "order.pb-c.h"
+#include "pbj.h"
+#include "production.pb-c.h"
+#include "revocation.pb-c.h"
+
+#define D(x) (&tp__##x##__descriptor)
+#define ACC GW_SVC_ACCOUNT
+#define ORD GW_SVC_ORDER
+#define IDT GW_SVC_IDENTIFICATION
+#define PRD GW_SVC_PRODUCTION
+#define REV GW_SVC_REVOCATION
+#define SES GW_R_SESSION
+
+/* Every route of the API; gateway/openapi.yaml documents exactly these (a test checks). */
+static const gw_route_t s_routes[] = {
+    {"GET", "/healthz", gw_api_healthz, ACC, NULL, NULL, NULL, 0, 200},
+    {"GET", "/readyz", gw_api_readyz, ACC, NULL, NULL, NULL, 0, 200},
+    /* accounts and sessions */
+    {"POST", "/api/v1/accounts", gw_routes_generic, ACC, "account.Register",
+     D(account__register), D(account__accepted), GW_R_SLOW, 202},
+    {"POST", "/api/v1/accounts/confirm", gw_routes_generic, ACC, "account.Confirm",
+     D(account__confirm), D(account__accepted), 0, 200},
+    {"POST", "/api/v1/accounts/confirmation", gw_routes_generic, ACC,
+     "account.ResendConfirmation", D(account__resend_confirmation), D(account__accepted), 0,
+     202},
+    {"POST", "/api/v1/session", gw_api_login, ACC, "account.Login", D(account__login),
+     D(account__session_info), GW_R_SLOW, 200},
+    {"DELETE", "/api/v1/session", gw_api_logout, ACC, "account.Logout", NULL,
+     D(account__accepted), SES, 204},
+    {"GET", "/api/v1/me", gw_api_me, ACC, NULL, NULL, D(account__session_info), SES, 200},
+    {"POST", "/api/v1/password/forgot", gw_routes_generic, ACC, "account.RequestPasswordReset",
+     D(account__request_password_reset), D(account__accepted), 0, 202},
+    {"POST", "/api/v1/password/reset", gw_routes_generic, ACC, "account.CompletePasswordReset",
+     D(account__complete_password_reset), D(account__accepted), GW_R_SLOW, 200},
+    /* catalog and shops */
+    {"GET", "/api/v1/catalog", gw_api_catalog, ORD, "order.GetCatalog", NULL,
+     D(order__catalog), GW_R_SESSION_OPT, 200},
+    {"GET", "/api/v1/shops", gw_api_shops, ORD, "order.GetCatalog", NULL, D(order__catalog),
+     SES, 200},
+    {"POST", "/api/v1/shops", gw_api_redeem, ACC, "account.RedeemShopCode",
+     D(account__redeem_shop_code), D(account__shop_redeemed), SES, 201},
+    /* orders */
+    {"POST", "/api/v1/orders", gw_api_place_order, ORD, "order.PlaceOrder",
+     D(order__place_order), D(order__order_view), SES | GW_R_SLOW, 201},
+    {"GET", "/api/v1/orders", gw_routes_generic, ORD, "order.ListOrders", D(order__list_orders),
+     D(order__order_list), SES, 200},
+    {"GET", "/api/v1/orders/{orderId}", gw_routes_generic, ORD, "order.GetOrder",
+     D(order__get_order), D(order__order_view), SES, 200},
+    {"GET", "/api/v1/orders/{orderId}/documents/{kind}", gw_api_document, ORD,
+     "order.GetDocument", D(order__get_document), D(order__document), SES, 200},
+    /* products and revocation */
+    {"GET", "/api/v1/products", gw_routes_generic, PRD, "production.ListProducts",
+     D(production__list_products), D(production__product_list), SES, 200},
+    {"GET", "/api/v1/products/{productId}", gw_routes_generic, PRD, "production.GetProduct",
+     D(production__get_product), D(production__product_view), SES, 200},
+    {"POST", "/api/v1/products/{productId}/revocation", gw_routes_generic, REV,
+     "revocation.RequestRevocation", D(revocation__request_revocation),
+     D(revocation__revocation_view), SES, 202},
+    {"POST", "/api/v1/revocations", gw_api_revoke, REV, "revocation.RevokeWithPassword",
+     D(revocation__revoke_with_password), D(revocation__revocation_answer), GW_R_SLOW, 202},
+    {"GET", "/api/v1/revocation-list", gw_routes_generic, REV, "revocation.GetRevocationList",
+     D(revocation__get_revocation_list), D(revocation__revocation_list), 0, 200},
+    /* officers */
+    {"GET", "/api/v1/officer/cases", gw_routes_generic, IDT, "identification.ListCases",
+     D(identification__list_cases), D(identification__case_list), SES | GW_R_OFFICER, 200},
+    {"GET", "/api/v1/officer/cases/{orderId}", gw_api_officer_case, IDT,
+     "identification.GetCase", D(identification__get_case), D(identification__case),
+     SES | GW_R_OFFICER, 200},
+    {"POST", "/api/v1/officer/cases/{orderId}/result", gw_api_officer_result, IDT,
+     "identification.RecordResult", D(identification__record_result),
+     D(identification__case), SES | GW_R_OFFICER, 200},
+};
+#define S_N_ROUTES (sizeof s_routes / sizeof s_routes[0])
+
+void gw_routes_print(FILE *out)
+{
+    for (size_t i = 0; i < S_N_ROUTES; i++)
+        fprintf(out, "%s %s\n", s_routes[i].method, s_routes[i].path);
+}
+
+/* Matches @p url against @p pattern, filling the request's path parameters.
+ * A parameter matches one non-empty segment shorter than its buffer (160 bytes). */
+static bool s_match(const char *pattern, const char *url, gw_req_t *req)
+{
+    const char *p = pattern, *u = url;
+    int n = 0;
+    while (*p && *u) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            size_t ul = strcspn(u, "/");
+            size_t nl = pe ? (size_t) (pe - p - 1) : 0;
+            if (!pe || ul == 0 || ul >= sizeof req->params[0].value || n >= GW_MAX_PARAMS ||
+                nl >= sizeof req->params[0].name)
+                return false;
+            memcpy(req->params[n].name, p + 1, nl);
+            req->params[n].name[nl] = '\0';
+            memcpy(req->params[n].value, u, ul);
+            req->params[n].value[ul] = '\0';
+            n++;
+            p = pe + 1;
+            u += ul;
+            continue;
+        }
+        if (*p != *u)
+            return false;
+        p++;
+        u++;
+    }
+    if (*p || *u)
+        return false;
+    req->n_params = n;
+    return true;
+}
+
+Tp__Reply *gw_routes_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx,
+                          const char *command, const ProtobufCMessage *msg)
+{
+    Tp__Reply *r = NULL;
+    int rc = gw_backend_call(route->svc, &ctx->actor, command, msg, ctx->timeout_ms, &r);
+    if (rc != GW_CALL_OK) {
+        gw_json_call_failed(req, route->svc, rc);
+        return NULL;
+    }
+    if (!r->ok) {
+        gw_json_reply_errors(req, r);
+        tp__reply__free_unpacked(r, NULL);
+        return NULL;
+    }
+    return r;
+}
+
+void gw_routes_ok(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply, json_t *json)
+{
+    if (!json) {
+        gw_json_error(req, 502, "internal", "", "the %s service sent a reply that does not decode",
+                      gw_svc_name(route->svc));
+        return;
+    }
+    const gw_header_t replayed[] = {{"Idempotent-Replayed", "true"}};
+    bool rp = reply && reply->replayed;
+    gw_json_respond(req, route->status, json, rp ? replayed : NULL, rp ? 1 : 0);
+}
+
+void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
+{
+    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
+    if (!r)
+        return;
+    gw_routes_ok(req, route, r, route->reply ? gw_json_from_reply(route->reply, r, NULL)
+                                             : json_object());
+    tp__reply__free_unpacked(r, NULL);
+}
+
+/* ------------------------------------------------------------------ shared steps */
+
+static bool s_key_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+/* Step 5: the request id from Idempotency-Key; -1 after responding 400. */
+static int s_request_id(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
+{
+    const char *key = gw_req_header(req, "Idempotency-Key");
+    if (!key || strcmp(req->method, "POST") != 0)
+        return 0;
+    size_t n = strlen(key);
+    bool ok = n >= 1 && n <= 100;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s_key_char(key[i]);
+    if (!ok) {
+        gw_json_error(req, 400, "invalid", "Idempotency-Key",
+                      "must be 1..100 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'");
+        return -1;
+    }
+    char ns[96];
+    if (ctx->has_session)
+        snprintf(ns, sizeof ns, "%s", ctx->session.info->account_id);
+    else
+        gw_session_anon_ns(req, ns, sizeof ns);
+    int len = snprintf(ctx->request_id, sizeof ctx->request_id, "%s:%s:%s", ns,
+                       route->command ? route->command : route->path, key);
+    if (len < 0 || len > 200) {
+        gw_json_error(req, 400, "invalid", "Idempotency-Key", "is too long");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    json_t *json;
+} s_args_t;
+
+static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                             const char *value)
+{
+    s_args_t *a = cls;
+    if (!key || !*key)
+        return MHD_YES;
+    json_t *v = !value ? json_true()
+                : strcmp(value, "true") == 0  ? json_true()
+                : strcmp(value, "false") == 0 ? json_false()
+                                              : json_string(value);
+    if (v)
+        json_object_set_new(a->json, key, v);   /* json_string of bad UTF-8 is NULL: skipped */
+    return MHD_YES;
+}
+
+/* Step 6: the command message; -1 after responding. */
+static int s_message(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
+{
+    if (!route->body)
+        return 0;
+    bool post = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0;
+    json_t *json = post ? gw_json_body(req) : json_object();
+    if (!json)
+        return -1;
+    if (!post) {
+        s_args_t a = {json};
+        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, s_arg, &a);
+    }
+    for (int i = 0; i < req->n_params; i++) {
+        /* the path wins over the body, under either spelling of the name */
+        char snake[64];
+        size_t k = 0;
+        for (const char *c = req->params[i].name; *c && k + 2 < sizeof snake; c++) {
+            if (*c >= 'A' && *c <= 'Z') {
+                snake[k++] = '_';
+                snake[k++] = (char) (*c - 'A' + 'a');
+            }
+            else
+                snake[k++] = *c;
+        }
+        snake[k] = '\0';
+        json_object_del(json, snake);
+        json_t *v = json_string(req->params[i].value);
+        if (!v) {
+            json_decref(json);
+            gw_json_error(req, 400, "invalid", req->params[i].name, "not valid UTF-8");
+            return -1;
+        }
+        json_object_set_new(json, req->params[i].name, v);
+    }
+    ctx->msg = gw_json_to_msg(req, route->body, json, post ? 0 : PBJ_IGNORE_UNKNOWN);
+    json_decref(json);
+    return ctx->msg ? 0 : -1;
+}
+
+static void s_run(gw_req_t *req, const gw_route_t *route)
+{
+    gw_ctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.timeout_ms = route->flags & GW_R_SLOW ? req->config->slow_timeout_ms
+                                              : req->config->timeout_ms;
+    bool write = gw_req_is_write(req);
+    if (write && gw_session_check_origin(req) != 0)
+        return;
+    if (route->flags & (GW_R_SESSION | GW_R_SESSION_OPT)) {
+        int rc = gw_session_resolve(req, &ctx.session);
+        if (rc < 0)
+            return;
+        ctx.has_session = rc == 0;
+        if (!ctx.has_session && (route->flags & GW_R_SESSION)) {
+            gw_json_error(req, 401, "unauthenticated", "", "please log in");
+            return;
+        }
+    }
+    if (write && ctx.has_session && gw_session_check_csrf(req, &ctx.session) != 0)
+        goto done;
+    if ((route->flags & GW_R_OFFICER) && !gw_session_is_officer(&ctx.session, NULL)) {
+        gw_json_error(req, 403, "forbidden", "", "only officers of a shop may do this");
+        goto done;
+    }
+    if (s_request_id(req, route, &ctx) != 0 || s_message(req, route, &ctx) != 0)
+        goto done;
+    ctx.actor.request_id = ctx.request_id;
+    ctx.actor.client_addr = req->client_addr;
+    if (ctx.has_session) {
+        ctx.actor.actor_account = ctx.session.info->account_id;
+        ctx.actor.actor_role = route->flags & GW_R_OFFICER ? "officer" : "customer";
+    }
+    route->handler(req, route, &ctx);
+done:
+    if (ctx.msg)
+        protobuf_c_message_free_unpacked(ctx.msg, NULL);
+    gw_session_clear(&ctx.session);
+}
+
+void gw_routes_dispatch(gw_req_t *req)
+{
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    char allow[64] = "";
+    for (size_t i = 0; i < S_N_ROUTES; i++) {
+        if (!s_match(s_routes[i].path, req->url, req))
+            continue;
+        if (strcmp(s_routes[i].method, method) == 0) {
+            s_run(req, &s_routes[i]);
+            return;
+        }
+        size_t al = strlen(allow);
+        snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", s_routes[i].method);
+    }
+    req->n_params = 0;
+    if (allow[0]) {
+        const gw_header_t h[] = {{"Allow", allow}};
+        gw_json_respond(req, 405,
+                        json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "method_not_allowed",
+                                  "field", "", "message", "method not allowed here"),
+                        h, 1);
+        return;
+    }
+    if (strncmp(req->url, "/api/", 5) == 0 || strcmp(req->url, "/api") == 0) {
+        gw_json_error(req, 404, "not_found", "", "no such API route");
+        return;
+    }
+    gw_static_serve(req);
+}

@@ -1,0 +1,322 @@
+/* gw_server.c: libmicrohttpd glue: request contexts, body limits, responses. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include "gw_json.h"
+#include "gw_routes.h"
+#include "gw_server.h"
+
+struct _gw_server_t {
+    const gw_config_t *config;   /* borrowed */
+    struct MHD_Daemon *daemon;   /* libmicrohttpd */
+    int port;                    /* bound port */
+};
+
+/* Sent with every response. No inline script or style anywhere: the portal's files
+ * are plain files from 'self'. */
+static const gw_header_t s_security[] = {
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+    {"Cross-Origin-Resource-Policy", "same-origin"},
+    {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
+};
+
+/* ------------------------------------------------------------------ responses */
+
+static int s_queue(gw_req_t *req, unsigned status, struct MHD_Response *resp, const char *ctype,
+                   const gw_header_t *extra, size_t n_extra)
+{
+    if (!resp)
+        return -1;
+    bool cache_set = false;
+    for (size_t i = 0; i < sizeof s_security / sizeof s_security[0]; i++)
+        MHD_add_response_header(resp, s_security[i].name, s_security[i].value);
+    if (req->config->cookie_secure)
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+    for (size_t i = 0; i < n_extra; i++) {
+        if (!extra[i].name || !extra[i].value)
+            continue;
+        if (strcasecmp(extra[i].name, "Cache-Control") == 0)
+            cache_set = true;
+        MHD_add_response_header(resp, extra[i].name, extra[i].value);
+    }
+    if (!cache_set)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (ctype)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (req->set_cookie[0])
+        MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
+    enum MHD_Result rc = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    req->responded = true;
+    return rc == MHD_YES ? 0 : -1;
+}
+
+int gw_respond(gw_req_t *req, unsigned status, const char *ctype, const void *body, size_t len,
+               const gw_header_t *extra, size_t n_extra)
+{
+    if (req->responded)
+        return -1;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *) (body ? body : ""), MHD_RESPMEM_MUST_COPY);
+    return s_queue(req, status, resp, ctype, extra, n_extra);
+}
+
+int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, size_t size,
+                  const gw_header_t *extra, size_t n_extra)
+{
+    if (req->responded) {
+        close(fd);
+        return -1;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd(size, fd);
+    if (!resp)
+        close(fd);
+    return s_queue(req, status, resp, ctype, extra, n_extra);
+}
+
+const char *gw_req_header(gw_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *gw_req_arg(gw_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *gw_req_param(const gw_req_t *req, const char *name)
+{
+    for (int i = 0; i < req->n_params; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+bool gw_req_is_write(const gw_req_t *req)
+{
+    return strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+           strcmp(req->method, "OPTIONS") != 0;
+}
+
+/* ------------------------------------------------------------------ request life cycle */
+
+/* Called by libmicrohttpd with the raw URI before anything else: allocates the
+ * request's context (its return value becomes the handler's *con_cls) and notes what
+ * the decoded URL no longer shows (its length, encoded dots and slashes). */
+static void *s_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    gw_req_t *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->raw_url_len = strlen(uri);
+    size_t path_len = strcspn(uri, "?");
+    for (size_t i = 0; i + 2 < path_len; i++) {
+        if (uri[i] != '%')
+            continue;
+        char a = uri[i + 1], b = uri[i + 2];
+        bool dot = a == '2' && (b == 'e' || b == 'E');
+        bool slash = (a == '2' && (b == 'f' || b == 'F')) || (a == '5' && (b == 'c' || b == 'C'));
+        bool nul = a == '0' && b == '0';
+        if (dot || slash || nul)
+            req->raw_encoded_dot = true;
+    }
+    return req;
+}
+
+static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
+{
+    gw_req_t *req = *con_cls;
+    if (!req)
+        return;
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+static void s_client_addr(gw_req_t *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(req->client_addr, sizeof req->client_addr, "unknown");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, req->client_addr,
+                  sizeof req->client_addr);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, req->client_addr,
+                  sizeof req->client_addr);
+}
+
+/* Appends upload data; false once the body passed the limit (the rest is dropped). */
+static bool s_take_body(gw_req_t *req, const char *data, size_t n)
+{
+    size_t max = req->config->body_max;
+    if (req->too_large || n > max || req->body_len + n > max) {
+        req->too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->body_len = req->body_cap = 0;
+        req->body_discarded += n;
+        return false;
+    }
+    if (req->body_len + n + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 1024;
+        while (cap < req->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(req->body, cap);
+        if (!nb) {
+            req->too_large = true;
+            return false;
+        }
+        req->body = nb;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, n);
+    req->body_len += n;
+    req->body[req->body_len] = '\0';
+    return true;
+}
+
+static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                const char *method, const char *version,
+                                const char *upload_data, size_t *upload_data_size,
+                                void **con_cls)
+{
+    gw_server_t *self = cls;
+    gw_req_t *req = *con_cls;
+    if (!req)
+        return MHD_NO;   /* out of memory in s_uri_log: drop the connection */
+    if (!req->started) {
+        /* headers only: answer what can be refused without reading the body */
+        req->started = true;
+        req->conn = conn;
+        req->config = self->config;
+        req->method = method;
+        req->url = url;
+        s_client_addr(req);
+        if (req->raw_url_len > self->config->url_max) {
+            gw_json_error(req, MHD_HTTP_URI_TOO_LONG, "uri_too_long", "",
+                          "the request URI is longer than %zu bytes", self->config->url_max);
+            return MHD_YES;
+        }
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || end == cl || n > self->config->body_max) {
+                req->too_large = true;
+                gw_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", "",
+                              "the request body is larger than %zu bytes",
+                              self->config->body_max);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->responded)
+            return MHD_YES;
+        if (!s_take_body(req, upload_data, n) && req->body_discarded > 16 * self->config->body_max)
+            return MHD_NO;   /* a client that keeps streaming a refused body is cut off */
+        return MHD_YES;
+    }
+    if (req->responded)
+        return MHD_YES;
+    if (req->too_large)
+        gw_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", "",
+                      "the request body is larger than %zu bytes", self->config->body_max);
+    else
+        gw_routes_dispatch(req);
+    if (!req->responded)
+        gw_json_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "no response");
+    return MHD_YES;
+}
+
+static void s_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    zsys_warning("gateway: libmicrohttpd: %s", line);
+}
+
+/* ------------------------------------------------------------------ server */
+
+gw_server_t *gw_server_new(const gw_config_t *config)
+{
+    gw_server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = config;
+    struct sockaddr_in a4 = {0};
+    struct sockaddr_in6 a6 = {0};
+    struct sockaddr *sa = NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, config->listen, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t) config->port);
+        sa = (struct sockaddr *) &a4;
+    }
+    else if (inet_pton(AF_INET6, config->listen, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t) config->port);
+        sa = (struct sockaddr *) &a6;
+        flags |= MHD_USE_IPv6;
+    }
+    else {
+        zsys_error("gateway: listen address '%s' is not an IPv4 or IPv6 address", config->listen);
+        free(self);
+        return NULL;
+    }
+    self->daemon = MHD_start_daemon(
+        flags, (uint16_t) config->port, NULL, NULL, s_access, self,
+        MHD_OPTION_EXTERNAL_LOGGER, s_log, self,
+        MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned) config->threads,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, config->header_max,
+        MHD_OPTION_CONNECTION_TIMEOUT, config->conn_timeout_s,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, config->per_ip_max,
+        MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_END);
+    if (!self->daemon) {
+        zsys_error("gateway: cannot listen on %s:%d", config->listen, config->port);
+        free(self);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = di ? di->port : config->port;
+    return self;
+}
+
+int gw_server_port(gw_server_t *self)
+{
+    return self->port;
+}
+
+void gw_server_destroy(gw_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gw_server_t *self = *self_p;
+    if (self->daemon)
+        MHD_stop_daemon(self->daemon);
+    free(self);
+    *self_p = NULL;
+}

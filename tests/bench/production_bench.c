@@ -1,0 +1,451 @@
+/* production_bench.c: the producers' feed under load (issue 4), all five daemons real,
+ * prints `NAME VALUE UNIT` lines:
+ *
+ *   producer_facts_per_s   16 producers (threads, each its own CURVE connection to the
+ *                          production service's producer endpoint, 64 facts in flight
+ *                          each) send the six facts of TP_BENCH_JOBS released jobs
+ *                          (default 3,500: 21,000 facts); every fact acknowledged only
+ *                          once durable (group commit)
+ *   fact_ack_p50_ms/_p99_ms   at 1,000 facts/s (paced, RecordCardShipped and
+ *                          RecordPinLetterShipped alternating): send -> acknowledgement
+ *   fact_to_order_p50_ms/_p99_ms/_max_ms   the same facts: from a RecordCardShipped's
+ *                          acknowledgement to the order service's OrderShipped arriving on
+ *                          its PUB socket (committed: GetOrder shows "versendet"), over
+ *                          TP_BENCH_LATENCY_JOBS jobs (default 1,000)
+ *
+ * The jobs are released the real way: PlaceOrder (Argon2id of the revocation password on
+ * the order service's worker pool: the slow part of the setup), a NotarIdent result and
+ * the signed application. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pipeline.h"
+#include "prodflow.h"
+
+#define PRODUCERS 16
+#define INFLIGHT  64
+
+typedef struct {
+    int n;                /* jobs of the throughput phase */
+    int l;                /* jobs of the latency phase, after them */
+    char (*orders)[24];   /* order id of each job */
+    zhashx_t *index;      /* order id -> job index + 1 */
+    fl_order_t order;     /* the PlaceOrder every order is placed with */
+    int64_t from_us, to_us;
+    int64_t *t_send, *t_ack, *t_event; /* per latency job (µs, zclock_usecs) */
+    volatile bool stop;
+    char pub[400];
+} s_bench_t;
+
+/* One thread's part of the throughput phase: jobs t, t + 16, ...; fact i is stage
+ * i / jobs of job i % jobs: each stage reaches every job of the thread before the next
+ * stage starts, so no fact overtakes its predecessor. */
+typedef struct {
+    s_bench_t *b;
+    int t, jobs;
+    int base;             /* the phase's first job */
+    int stride;           /* threads */
+    int first_stage;
+} s_part_t;
+
+static const char *const s_cmds[6] = {
+    "production.RecordCertificates",     "production.RecordCardProduced",
+    "production.RecordCardShipped",      "production.RecordPinLetterShipped",
+    "production.RecordCardDelivered",    "production.RecordPinLetterDelivered"};
+
+/* Fact @p stage of job @p j into @p body. */
+static size_t s_fact(s_bench_t *b, int j, int stage, uint8_t *body)
+{
+    const char *order = b->orders[j];
+    char fact[48], serial[2][24], number[24];
+    snprintf(fact, sizeof fact, "bench:%d:%d", j, stage);
+    Tp__Production__Certificate c[2] = {TP__PRODUCTION__CERTIFICATE__INIT,
+                                        TP__PRODUCTION__CERTIFICATE__INIT};
+    Tp__Production__Certificate *cp[2] = {&c[0], &c[1]};
+    Tp__Production__RecordCertificates certs = TP__PRODUCTION__RECORD_CERTIFICATES__INIT;
+    Tp__Production__RecordCardProduced card = TP__PRODUCTION__RECORD_CARD_PRODUCED__INIT;
+    Tp__Production__RecordCardShipped ship = TP__PRODUCTION__RECORD_CARD_SHIPPED__INIT;
+    switch (stage) {
+    case 0:
+        for (int k = 0; k < 2; k++) {
+            snprintf(serial[k], sizeof serial[k], "be%08x%02x", (unsigned) j, (unsigned) k);
+            c[k].serial = serial[k];
+            c[k].kind = (char *) (k ? "authentication" : "signature");
+            c[k].valid_from_us = b->from_us;
+            c[k].valid_to_us = b->to_us;
+            c[k].subject = "CN=Erika Mustermann";
+        }
+        certs.fact_id = fact, certs.order_id = (char *) order;
+        certs.certificates = cp, certs.n_certificates = 2;
+        return tp__production__record_certificates__pack(&certs, body);
+    case 1:
+        snprintf(number, sizeof number, "BC%08d", j);
+        card.fact_id = fact, card.order_id = (char *) order, card.card_number = number;
+        return tp__production__record_card_produced__pack(&card, body);
+    case 2:
+    case 3:
+        /* the card's and the PIN letter's numbers differ (they travel apart) */
+        snprintf(number, sizeof number, "%s%08dDE", stage == 2 ? "RR" : "RP", j);
+        ship.fact_id = fact, ship.order_id = (char *) order, ship.tracking_number = number;
+        /* RecordPinLetterShipped has the same fields and tags */
+        return tp__production__record_card_shipped__pack(&ship, body);
+    default:
+        /* RecordCardDelivered and RecordPinLetterDelivered: fact_id, order_id */
+        card.fact_id = fact, card.order_id = (char *) order;
+        return tp__production__record_card_produced__pack(&card, body);
+    }
+}
+
+static bool s_build_part(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
+{
+    s_part_t *p = arg;
+    int stage = p->first_stage + i / p->jobs;
+    int j = p->base + p->t + (i % p->jobs) * p->stride;
+    req->command = s_cmds[stage];
+    req->role = "producer";
+    req->body_len = s_fact(p->b, j, stage, body);
+    return req->body_len <= cap;
+}
+
+/* Runs @p threads loaders over the facts [first_stage, first_stage + stages) of jobs
+ * [base, base + jobs); facts acknowledged ok per second, or -1. */
+static double s_facts(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, int first_stage,
+                      int stages, int threads, const char *prefix)
+{
+    s_part_t parts[PRODUCERS];
+    pl_load_t loads[PRODUCERS];
+    pthread_t tid[PRODUCERS];
+    char router[400], prefixes[PRODUCERS][32];
+    th_router(pf->th, "production", router, sizeof router);
+    for (int t = 0; t < threads; t++) {
+        parts[t] = (s_part_t) {b, t, jobs / threads + (t < jobs % threads), base, threads,
+                               first_stage};
+        snprintf(prefixes[t], sizeof prefixes[t], "%s%d", prefix, t);
+        loads[t] = (pl_load_t) {0};
+        loads[t].endpoint = curve ? pf->producer_ep : router;
+        loads[t].client_cert = curve ? pf->client_cert : NULL;
+        loads[t].server_cert = curve ? pf->server_cert : NULL;
+        loads[t].prefix = prefixes[t];
+        loads[t].count = parts[t].jobs * stages;
+        loads[t].inflight = INFLIGHT;
+        loads[t].timeout_ms = 10000;
+        loads[t].give_up_ms = 300000;
+        loads[t].build = s_build_part;
+        loads[t].arg = &parts[t];
+        pthread_create(&tid[t], NULL, pl_run, &loads[t]);
+    }
+    int64_t start = INT64_MAX, end = 0;
+    int ok = 0, refused = 0, resends = 0, total = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(tid[t], NULL);
+        start = loads[t].started_us < start ? loads[t].started_us : start;
+        end = loads[t].finished_us > end ? loads[t].finished_us : end;
+        ok += loads[t].acked - loads[t].refused;
+        refused += loads[t].refused;
+        resends += loads[t].resends;
+        total += loads[t].count;
+    }
+    if (refused || resends || ok != total)
+        fprintf(stderr, "production_bench: %d of %d facts ok, %d refused, %d resent\n", ok, total,
+                refused, resends);
+    return ok == total && end > start ? ok * 1e6 / (double) (end - start) : -1;
+}
+
+/* ------------------------------------------------------------------ releasing jobs */
+
+static bool s_build_place(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
+{
+    s_bench_t *b = arg;
+    static char accounts[50][32];
+    snprintf(accounts[i % 50], sizeof accounts[0], "acc-bench-%02d", i % 50);
+    req->command = "order.PlaceOrder";
+    req->role = "customer";
+    req->account = accounts[i % 50];
+    req->body_len = protobuf_c_message_get_packed_size(&b->order.cmd.base);
+    return req->body_len <= cap && protobuf_c_message_pack(&b->order.cmd.base, body);
+}
+
+static void s_placed(void *arg, int i, const Tp__Reply *r, int64_t at_us)
+{
+    s_bench_t *b = arg;
+    Tp__Order__OrderView *v = fl_view(r);
+    if (v) {
+        snprintf(b->orders[i], sizeof b->orders[i], "%s", v->order_id);
+        zhashx_insert(b->index, v->order_id, (void *) (intptr_t) (i + 1));
+        tp__order__order_view__free_unpacked(v, NULL);
+    }
+}
+
+static bool s_build_result(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
+{
+    s_bench_t *b = arg;
+    Tp__Identification__RecordResult rr = TP__IDENTIFICATION__RECORD_RESULT__INIT;
+    rr.order_id = b->orders[i];
+    rr.succeeded = true;
+    rr.evidence_ref = "UR 1234/2026";
+    rr.identified_by = "Notarin Dr. Muster";
+    req->command = "identification.RecordResult";
+    req->role = "operator";
+    req->account = "op-bench";
+    req->body_len = tp__identification__record_result__pack(&rr, body);
+    return b->orders[i][0] && req->body_len <= cap;
+}
+
+static bool s_build_application(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
+{
+    s_bench_t *b = arg;
+    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
+    ar.order_id = b->orders[i];
+    req->command = "order.RecordApplicationReceived";
+    req->role = "operator";
+    req->account = "op-bench";
+    req->body_len = tp__order__record_application_received__pack(&ar, body);
+    return b->orders[i][0] && req->body_len <= cap;
+}
+
+/* Waits until the "$summary" member @p key of @p service reaches @p want. */
+static bool s_wait_count(pf_t *pf, const char *service, const char *key, long want,
+                         int timeout_ms)
+{
+    int64_t deadline = zclock_mono() + timeout_ms;
+    long have = -1;
+    while (zclock_mono() < deadline) {
+        char *s = th_summary(pf->th, service), n[32] = "";
+        th_json_str(s, key, n, sizeof n);
+        free(s);
+        have = atol(n);
+        if (have >= want)
+            return true;
+        zclock_sleep(100);
+    }
+    fprintf(stderr, "production_bench: %s %s is %ld, not %ld\n", service, key, have, want);
+    return false;
+}
+
+/* Places, identifies and releases n + l orders; orders released per second, or -1. */
+static double s_release(s_bench_t *b, pf_t *pf)
+{
+    int total = b->n + b->l;
+    char ep[2][400];
+    th_router(pf->th, "order", ep[0], sizeof ep[0]);
+    th_router(pf->th, "identification", ep[1], sizeof ep[1]);
+    int64_t t0 = zclock_usecs();
+    pl_load_t place = {.endpoint = ep[0], .prefix = "place", .count = total, .inflight = 64,
+                       .timeout_ms = 30000, .give_up_ms = 600000, .build = s_build_place,
+                       .on_reply = s_placed, .arg = b};
+    pl_run(&place);
+    if (place.refused || place.acked != total) {
+        fprintf(stderr, "production_bench: %d orders placed, %d refused\n", place.acked,
+                place.refused);
+        return -1;
+    }
+    if (!s_wait_count(pf, "identification", "cases", total, 60000))
+        return -1;
+    /* identification results and signed applications, both at once: whichever of the
+     * two comes last releases the order */
+    pl_load_t results = {.endpoint = ep[1], .prefix = "ident", .count = total, .inflight = 64,
+                         .timeout_ms = 30000, .give_up_ms = 300000, .build = s_build_result,
+                         .arg = b};
+    pl_load_t apps = results;
+    apps.endpoint = ep[0];
+    apps.prefix = "app";
+    apps.build = s_build_application;
+    pthread_t t1;
+    pthread_create(&t1, NULL, pl_run, &results);
+    pl_run(&apps);
+    pthread_join(t1, NULL);
+    if (results.refused || apps.refused) {
+        fprintf(stderr, "production_bench: %d results, %d applications refused\n",
+                results.refused, apps.refused);
+        return -1;
+    }
+    if (!s_wait_count(pf, "production", "jobs", total, 120000))
+        return -1;
+    return total * 1e6 / (double) (zclock_usecs() - t0);
+}
+
+/* ------------------------------------------------------------------ latency */
+
+static bool s_build_paced(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
+{
+    s_bench_t *b = arg;
+    int k = i / 2, stage = 2 + i % 2; /* card shipped (timed), PIN letter shipped */
+    req->command = s_cmds[stage];
+    req->role = "producer";
+    req->body_len = s_fact(b, b->n + k, stage, body);
+    if (stage == 2)
+        b->t_send[k] = zclock_usecs();
+    return req->body_len <= cap;
+}
+
+static void s_paced_reply(void *arg, int i, const Tp__Reply *r, int64_t at_us)
+{
+    s_bench_t *b = arg;
+    if (i % 2 == 0 && r->ok)
+        b->t_ack[i / 2] = at_us;
+}
+
+/* The order service's PUB socket: when each OrderShipped arrives. */
+static void *s_listen(void *arg)
+{
+    s_bench_t *b = arg;
+    zsock_t *sub = zsock_new_sub(b->pub, "order.OrderShipped");
+    while (sub && !b->stop) {
+        zmq_pollitem_t it = {zsock_resolve(sub), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 50) <= 0)
+            continue;
+        zmsg_t *m = zmsg_recv(sub);
+        int64_t at = zclock_usecs();
+        zframe_t *env_frame = m && zmsg_size(m) == 3 ? zmsg_last(m) : NULL;
+        Tp__Envelope *env =
+            env_frame ? tp__envelope__unpack(NULL, zframe_size(env_frame), zframe_data(env_frame))
+                      : NULL;
+        Tp__Order__OrderShipped *os =
+            env ? tp__order__order_shipped__unpack(NULL, env->payload.len, env->payload.data)
+                : NULL;
+        intptr_t idx = os ? (intptr_t) zhashx_lookup(b->index, os->order_id) : 0;
+        int k = (int) idx - 1 - b->n;
+        if (idx && k >= 0 && k < b->l && !b->t_event[k])
+            b->t_event[k] = at;
+        if (os)
+            tp__order__order_shipped__free_unpacked(os, NULL);
+        if (env)
+            tp__envelope__free_unpacked(env, NULL);
+        zmsg_destroy(&m);
+    }
+    zsock_destroy(&sub);
+    return NULL;
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts @p v (n values, µs) and prints p50, p99 (and max) as NAME_pXX_ms lines. */
+static void s_percentiles(const char *name, int64_t *v, int n, bool with_max)
+{
+    if (n == 0) {
+        printf("%s_p50_ms -1 ms\n%s_p99_ms -1 ms\n", name, name);
+        return;
+    }
+    qsort(v, (size_t) n, sizeof *v, s_cmp);
+    printf("%s_p50_ms %.3f ms\n", name, v[n / 2] / 1000.0);
+    printf("%s_p99_ms %.3f ms\n", name, v[(n * 99) / 100] / 1000.0);
+    if (with_max)
+        printf("%s_max_ms %.3f ms\n", name, v[n - 1] / 1000.0);
+}
+
+/* Paced facts; prints the acknowledgement and fact-to-order latencies. */
+static void s_latency(s_bench_t *b, pf_t *pf)
+{
+    char digest[128];
+    th_settle(pf->th, "order", digest, sizeof digest, 500, 60000);
+    th_settle(pf->th, "revocation", digest, sizeof digest, 500, 60000);
+    pthread_t listener;
+    pthread_create(&listener, NULL, s_listen, b);
+    zclock_sleep(500); /* the subscription reaches the publisher */
+    pl_load_t paced = {.endpoint = pf->producer_ep, .client_cert = pf->client_cert,
+                       .server_cert = pf->server_cert, .prefix = "paced", .count = 2 * b->l,
+                       .inflight = 2 * b->l, .pace_per_s = 1000, .timeout_ms = 10000,
+                       .give_up_ms = 120000, .build = s_build_paced,
+                       .on_reply = s_paced_reply, .arg = b};
+    pl_run(&paced);
+    int64_t deadline = zclock_mono() + 5000;
+    while (zclock_mono() < deadline && !b->t_event[b->l - 1])
+        zclock_sleep(50);
+    zclock_sleep(200);
+    b->stop = true;
+    pthread_join(listener, NULL);
+    int64_t *ack = calloc((size_t) b->l, sizeof *ack), *lat = calloc((size_t) b->l, sizeof *lat);
+    int na = 0, nl = 0, early = 0, missing = 0;
+    for (int k = 0; ack && lat && k < b->l; k++) {
+        if (b->t_ack[k] && b->t_send[k])
+            ack[na++] = b->t_ack[k] - b->t_send[k];
+        if (b->t_ack[k] && b->t_event[k]) {
+            /* the event can beat the acknowledgement to this process: 0 then */
+            early += b->t_event[k] < b->t_ack[k];
+            lat[nl++] = b->t_event[k] > b->t_ack[k] ? b->t_event[k] - b->t_ack[k] : 0;
+        }
+        else
+            missing++;
+    }
+    double secs = (paced.finished_us - paced.started_us) / 1e6;
+    fprintf(stderr,
+            "production_bench: paced %d facts in %.2f s (%.0f/s), %d refused; %d shipped facts "
+            "timed, %d events before their ack, %d without ack or event\n",
+            paced.acked, secs, secs > 0 ? paced.acked / secs : 0, paced.refused, nl, early,
+            missing);
+    s_percentiles("fact_ack", ack, na, false);
+    s_percentiles("fact_to_order", lat, nl, true);
+    free(ack);
+    free(lat);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int s_env_int(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    return v && atoi(v) > 0 ? atoi(v) : dflt;
+}
+
+int main(void)
+{
+    zsys_init();
+    zsys_set_logstream(NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    s_bench_t b = {0};
+    b.n = s_env_int("TP_BENCH_JOBS", 3500);
+    b.l = s_env_int("TP_BENCH_LATENCY_JOBS", 1000);
+    int total = b.n + b.l;
+    b.orders = calloc((size_t) total, sizeof *b.orders);
+    b.t_send = calloc((size_t) b.l, sizeof(int64_t));
+    b.t_ack = calloc((size_t) b.l, sizeof(int64_t));
+    b.t_event = calloc((size_t) b.l, sizeof(int64_t));
+    b.index = zhashx_new();
+    fl_order_init(&b.order, "signature-card", NULL, "notarident");
+    int64_t now = zclock_time() * 1000;
+    b.from_us = now - 86400LL * 1000000;
+    b.to_us = now + 3 * 365LL * 86400 * 1000000;
+    pf_t pf = {0};
+    pf.activation_delay_s = "86400"; /* the default: no activations during the run */
+    bool up = b.orders && b.t_send && b.t_ack && b.t_event && pf_setup(&pf, "prodbench");
+    zconfig_t *cfg = up ? zconfig_load(th_config(pf.th)) : NULL;
+    if (!cfg) {
+        fprintf(stderr, "production_bench: the system did not come up\n");
+        th_destroy(&pf.th);
+        return 1;
+    }
+    svc_endpoint(cfg, "order", "pub", b.pub, sizeof b.pub);
+    zconfig_destroy(&cfg);
+    int rc = 1;
+    int64_t t0 = zclock_mono();
+    double released = s_release(&b, &pf);
+    fprintf(stderr, "production_bench: %d jobs released in %.1f s\n", total,
+            (zclock_mono() - t0) / 1000.0);
+    if (released > 0) {
+        printf("orders_released_per_s %.1f orders/s\n", released);
+        double rate = s_facts(&b, &pf, true, 0, b.n, 0, 6, PRODUCERS, "f");
+        printf("producer_facts_per_s %.0f facts/s\n", rate);
+        printf("producer_facts_count %d facts\n", 6 * b.n);
+        char want[32];
+        snprintf(want, sizeof want, "%d", 6 * b.n);
+        bool all = s_wait_count(&pf, "production", "facts", 6L * b.n, 10000);
+        /* the latency jobs: certificates and card, then the paced shipments */
+        double prep = s_facts(&b, &pf, true, b.n, b.l, 0, 2, 4, "p");
+        if (all && rate > 0 && prep > 0) {
+            s_latency(&b, &pf);
+            rc = 0;
+        }
+    }
+    th_destroy(&pf.th);
+    zhashx_destroy(&b.index);
+    free(b.orders);
+    free(b.t_send);
+    free(b.t_ack);
+    free(b.t_event);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/* gateway_api.h: what the parts of the gateway_api test share: the system under test,
+ * three browsers (customers A and B, officer O), and the ids A's orders got. */
+#ifndef GATEWAY_API_H
+#define GATEWAY_API_H
+#include "flow.h"
+#include "gw_client.h"
+
+typedef struct {
+    th_t *th;
+    char base[64];          /* http://127.0.0.1:PORT */
+    gwc_t *anon;            /* no session */
+    gwc_t *a, *b, *o;       /* customer A, customer B (officer of another shop), officer O */
+    char a_order[32];       /* A's seal card (PostIdent) in the demo shop */
+    char a_case[32];        /* A's signature card (OfficerIdent), its case left open */
+    bool production;        /* tp-production runs (else its routes must be 503) */
+    bool revocation;        /* tp-revocation runs */
+} gt_t;
+
+/** An order body as JSON (caller frees): @p product in @p shop (NULL = none) with
+ *  @p method, valid data; a seal card gets the organization. */
+char *gt_order_json(const char *product, const char *shop, const char *method);
+
+/** The failures every route shares: no session, CSRF (Origin and token), wrong JSON,
+ *  oversized bodies, throttling, and another account's resources (a matrix over routes
+ *  and methods). */
+void gt_failures(gt_t *t);
+#endif

@@ -1,0 +1,299 @@
+/* gw_client.c: a libcurl client of tp-gateway for the tests; the gateway's start. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "gw_client.h"
+
+int gwc_requests = 0;
+
+struct _gwc_t {
+    CURL *curl;              /* one connection, kept alive between requests */
+    char base[128];
+    char origin[128];        /* "" = no Origin header */
+    char csrf[128];          /* "" = no X-CSRF-Token */
+    char session[320];       /* "" = no cookie */
+};
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} s_buf_t;
+
+/* True when @p extra names header @p name ("Name:" or "Name: value"): then the
+ * client's own value of it is not sent. */
+static bool s_overridden(const char *const *extra, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strncasecmp(extra[i], name, n) == 0 && extra[i][n] == ':')
+            return true;
+    return false;
+}
+
+static size_t s_write(char *ptr, size_t size, size_t n, void *arg)
+{
+    s_buf_t *b = arg;
+    size_t add = size * n;
+    if (b->len + add + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + add + 1)
+            cap *= 2;
+        char *nd = realloc(b->data, cap);
+        if (!nd)
+            return 0;
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, add);
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+gwc_t *gwc_new(const char *base)
+{
+    static bool inited = false;
+    if (!inited) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        inited = true;
+    }
+    gwc_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->curl = curl_easy_init();
+    snprintf(self->base, sizeof self->base, "%s", base);
+    snprintf(self->origin, sizeof self->origin, "%s", base);
+    return self;
+}
+
+void gwc_destroy(gwc_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    curl_easy_cleanup((*self_p)->curl);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void gwc_set_origin(gwc_t *self, const char *origin)
+{
+    snprintf(self->origin, sizeof self->origin, "%s", origin ? origin : "");
+}
+
+void gwc_set_csrf(gwc_t *self, const char *token)
+{
+    snprintf(self->csrf, sizeof self->csrf, "%s", token ? token : "");
+}
+
+void gwc_set_session(gwc_t *self, const char *token)
+{
+    snprintf(self->session, sizeof self->session, "%s", token ? token : "");
+}
+
+const char *gwc_session(gwc_t *self)
+{
+    return self->session;
+}
+
+bool gwc_header(const gwc_resp_t *r, const char *name, char *out, size_t outsz)
+{
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t) (eol - p) : strlen(p);
+        if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = (size_t) (p + ll - v);
+            while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+                vl--;
+            if (vl >= outsz)
+                vl = outsz - 1;
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return true;
+        }
+        p = eol ? eol + 1 : p + ll;
+    }
+    return false;
+}
+
+/* Every response: the security headers; API responses also Cache-Control: no-store. */
+static void s_check_security(const gwc_resp_t *r, const char *path)
+{
+    char v[400];
+    bool csp = gwc_header(r, "Content-Security-Policy", v, sizeof v) &&
+               strstr(v, "default-src 'self'") && strstr(v, "script-src 'self'") &&
+               strstr(v, "frame-ancestors 'none'") && strstr(v, "object-src 'none'") &&
+               !strstr(v, "unsafe-inline");
+    bool nosniff = gwc_header(r, "X-Content-Type-Options", v, sizeof v) &&
+                   strcmp(v, "nosniff") == 0;
+    bool frame = gwc_header(r, "X-Frame-Options", v, sizeof v) && strcmp(v, "DENY") == 0;
+    bool referrer = gwc_header(r, "Referrer-Policy", v, sizeof v) &&
+                    (strcmp(v, "no-referrer") == 0 || strcmp(v, "same-origin") == 0);
+    bool api = strncmp(path, "/api/", 5) == 0 || strncmp(path, "/healthz", 8) == 0 ||
+               strncmp(path, "/readyz", 7) == 0;
+    bool cache = !api || (gwc_header(r, "Cache-Control", v, sizeof v) &&
+                          strcmp(v, "no-store") == 0);
+    if (!(csp && nosniff && frame && referrer && cache))
+        fprintf(stderr, "security headers missing on %s (%ld):\n%s\n", path, r->status,
+                r->headers ? r->headers : "");
+    TH_CHECK(csp && nosniff && frame && referrer && cache);
+}
+
+long gwc_req_raw(gwc_t *self, const char *method, const char *path, const char *body, size_t len,
+                 const char *const *extra, gwc_resp_t *out)
+{
+    memset(out, 0, sizeof *out);
+    CURL *c = self->curl;
+    curl_easy_reset(c);
+    char url[8192];
+    snprintf(url, sizeof url, "%s%s", self->base, path);
+    s_buf_t hb = {0}, bb = {0};
+    struct curl_slist *h = NULL;
+    char line[512];
+    if (body && !s_overridden(extra, "Content-Type"))
+        h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    if (self->origin[0] && !s_overridden(extra, "Origin")) {
+        snprintf(line, sizeof line, "Origin: %s", self->origin);
+        h = curl_slist_append(h, line);
+    }
+    if (self->csrf[0] && !s_overridden(extra, "X-CSRF-Token")) {
+        snprintf(line, sizeof line, "X-CSRF-Token: %s", self->csrf);
+        h = curl_slist_append(h, line);
+    }
+    if (self->session[0] && !s_overridden(extra, "Cookie")) {
+        snprintf(line, sizeof line, "Cookie: tp_session=%s", self->session);
+        h = curl_slist_append(h, line);
+    }
+    for (size_t i = 0; extra && extra[i]; i++)
+        h = curl_slist_append(h, extra[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_write);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    gwc_requests++;
+    curl_slist_free_all(h);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    else
+        fprintf(stderr, "%s %s: %s\n", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &out->secs);
+    out->headers = hb.data ? hb.data : strdup("");
+    out->body = bb.data ? bb.data : strdup("");
+    out->len = bb.len;
+    char ct[128];
+    if (gwc_header(out, "Content-Type", ct, sizeof ct) && strstr(ct, "application/json"))
+        out->json = json_loadb(out->body, out->len, 0, NULL);
+    char cookie[300];
+    if (gwc_header(out, "Set-Cookie", cookie, sizeof cookie) &&
+        strncmp(cookie, "tp_session=", 11) == 0) {
+        size_t n = strcspn(cookie + 11, ";");
+        cookie[11 + n] = '\0';
+        gwc_set_session(self, cookie + 11);
+    }
+    /* 431 comes from libmicrohttpd itself: the headers did not fit the connection's
+     * memory, so no handler (and no security header) was involved */
+    if (out->status && out->status != 431)
+        s_check_security(out, path);
+    return out->status;
+}
+
+long gwc_req(gwc_t *self, const char *method, const char *path, const char *body,
+             const char *const *extra, gwc_resp_t *out)
+{
+    return gwc_req_raw(self, method, path, body, body ? strlen(body) : 0, extra, out);
+}
+
+void gwc_resp_free(gwc_resp_t *r)
+{
+    free(r->headers);
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+const char *gwc_str(const gwc_resp_t *r, const char *key)
+{
+    const char *s = json_string_value(json_object_get(r->json, key));
+    return s ? s : "";
+}
+
+const char *gwc_err_code(const gwc_resp_t *r)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+    return s ? s : "";
+}
+
+const char *gwc_err_field(const gwc_resp_t *r)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(r->json, "error"), "field"));
+    return s ? s : "";
+}
+
+void gwc_log(const char *what, const gwc_resp_t *r)
+{
+    fprintf(stderr, "  %s: %ld %.*s\n", what, r->status, (int) (r->len > 600 ? 600 : r->len),
+            r->body ? r->body : "");
+}
+
+bool gwc_is(const gwc_resp_t *r, long status, const char *code, const char *field)
+{
+    bool ok = r->status == status && (!code || strcmp(gwc_err_code(r), code) == 0) &&
+              (!field || strcmp(gwc_err_field(r), field) == 0);
+    if (!ok) {
+        fprintf(stderr, "  expected %ld %s %s, got:\n", status, code ? code : "",
+                field ? field : "");
+        gwc_log("response", r);
+    }
+    return ok;
+}
+
+bool gwc_start_gateway(th_t *th, const char *services, char *base, size_t basesz)
+{
+    int port = th_free_port();
+    if (port <= 0)
+        return false;
+    char v[64];
+    snprintf(v, sizeof v, "%d", port);
+    th_set(th, "gateway/port", v);
+    th_set(th, "gateway/listen", "127.0.0.1");
+    th_set(th, "gateway/cookie_secure", "0");
+    snprintf(base, basesz, "http://127.0.0.1:%d", port);
+    th_set(th, "gateway/public_origin", base);
+    th_set(th, "gateway/web_root", th_env("TP_WEB_ROOT"));
+    th_set(th, "gateway/services", services);
+    char *argv[] = {(char *) th_env("TP_GATEWAY"), "-c", (char *) th_config(th), NULL};
+    if (th_spawn(th, "gateway", argv) <= 0)
+        return false;
+    gwc_t *c = gwc_new(base);
+    bool up = false;
+    for (int i = 0; i < 100 && !up; i++) {
+        gwc_resp_t r;
+        up = gwc_req(c, "GET", "/healthz", NULL, NULL, &r) == 200;
+        gwc_resp_free(&r);
+        if (!up)
+            zclock_sleep(50);
+    }
+    gwc_destroy(&c);
+    if (!up)
+        fprintf(stderr, "gateway did not come up (see %s/logs/gateway.log)\n", th_dir(th));
+    return up;
+}
