@@ -12,7 +12,8 @@ bash deploy/build.sh
 mkdir -p "$HOME_DIR/data" "$HOME_DIR/run" "$HOME_DIR/logs"
 if [ ! -f "$HOME_DIR/tp.cfg" ]; then
   sed -e "s|^data = .*|data = $HOME_DIR/data|" -e "s|^run = .*|run = $HOME_DIR/run|" \
-    -e "s|^outbox = .*|outbox = $HOME_DIR/outbox|" deploy/trustportal.cfg > "$HOME_DIR/tp.cfg"
+    -e "s|^outbox = .*|outbox = $HOME_DIR/outbox|" \
+    -e "s|^    web_root = .*|    web_root = $TOP/gateway/web|" deploy/trustportal.cfg > "$HOME_DIR/tp.cfg"
 fi
 
 # name:executable, in dependency order
@@ -22,6 +23,7 @@ SERVICES=(
   "account:$TOP/build/services/account/tp-account"
   "production:$TOP/build/services/production/tp-production"
   "revocation:$TOP/build/services/revocation/tp-revocation"
+  "gateway:$TOP/build/gateway/tp-gateway"
 )
 
 stopping=0
@@ -29,7 +31,11 @@ pids=()
 supervise() {
   local name=$1 exe=$2
   while [ $stopping -eq 0 ]; do
-    "$exe" -c "$HOME_DIR/tp.cfg" -n "$name" >>"$HOME_DIR/logs/$name.log" 2>&1 &
+    if [ "$name" = gateway ]; then
+      "$exe" -c "$HOME_DIR/tp.cfg" >>"$HOME_DIR/logs/$name.log" 2>&1 &
+    else
+      "$exe" -c "$HOME_DIR/tp.cfg" -n "$name" >>"$HOME_DIR/logs/$name.log" 2>&1 &
+    fi
     local pid=$!
     echo $pid > "$HOME_DIR/run/$name.pid"
     wait $pid || true
@@ -63,5 +69,7 @@ echo "  mail outbox:  $HOME_DIR/outbox/   (each mail as an .eml file; no SMTP se
 echo "  service logs: $HOME_DIR/logs/"
 echo "  config:       $HOME_DIR/tp.cfg   (tpctl -c $HOME_DIR/tp.cfg call order ListShops)"
 echo "  demo shop code: DEMO-SHOP-2026"
-echo "  portal:       not built yet (the HTTP gateway is an open issue)"
+PORT=$(sed -n 's/^    port = //p' "$HOME_DIR/tp.cfg" | head -1)
+echo ""
+echo "  portal:       http://localhost:${PORT:-8080}/"
 wait

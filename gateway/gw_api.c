@@ -123,6 +123,9 @@ void gw_api_shops(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
         return;
     json_t *cat = gw_json_from_reply(route->reply, r, NULL);
     json_t *shops = cat ? json_object_get(cat, "shops") : NULL;
+    size_t i;
+    json_t *shop;
+    json_array_foreach(shops, i, shop) json_object_del(shop, "code");   /* never shown */
     gw_routes_ok(req, route, r,
                  cat ? json_pack("{s:O}", "shops", shops ? shops : json_array()) : NULL);
     json_decref(cat);

@@ -208,6 +208,12 @@ bool th_running(th_t *self, const char *name)
     return waitpid(self->procs[slot].pid, NULL, WNOHANG) == 0;
 }
 
+pid_t th_pid(th_t *self, const char *name)
+{
+    int slot = s_find(self, name);
+    return slot < 0 ? 0 : self->procs[slot].pid;
+}
+
 Tp__Reply *th_call(th_t *self, const char *name, const char *request_id, const char *command,
                    const ProtobufCMessage *body, int timeout_ms)
 {

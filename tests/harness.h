@@ -54,6 +54,9 @@ void th_stop(th_t *self, const char *name, int sig);
 /** True while the daemon @p name runs. */
 bool th_running(th_t *self, const char *name);
 
+/** The pid of daemon @p name (e.g. to pause it with SIGSTOP), or 0 when none. */
+pid_t th_pid(th_t *self, const char *name);
+
 /** One call to a service, waiting up to timeout_ms. NULL on time-out. */
 Tp__Reply *th_call(th_t *self, const char *name, const char *request_id, const char *command,
                    const ProtobufCMessage *body, int timeout_ms);

@@ -115,7 +115,9 @@ void *pl_run(void *arg)
         int wait_ms = 50;
         if (gap_us && next < l->count) {
             int64_t due = l->started_us + (int64_t) (next * gap_us) - zclock_usecs();
-            wait_ms = due <= 0 ? 0 : (int) (due / 1000);
+            /* rounded up: a late send catches up (all due ones go at once), a busy wait
+             * would take a core from the daemons measured */
+            wait_ms = due <= 0 ? 0 : (int) ((due + 999) / 1000);
         }
         zmq_pollitem_t item = {zsock_resolve(sock), 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, wait_ms) > 0) {

@@ -2,7 +2,8 @@
  * route's success path (register -> mailed token -> confirm -> login -> me -> catalog ->
  * shop code -> order -> list -> get -> documents -> officer -> logout), an idempotent
  * retry, static files, health and readiness, a stopped service answering 503 on its
- * routes only and recovering; the shared failures are in gateway_api_fail.c. */
+ * routes only and recovering, a slow one 504; products and revocation are in
+ * gateway_api_products.c, the failures every route shares in gateway_api_fail.c. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,7 @@ static void s_orders(gt_t *t)
     gwc_req(t->b, "POST", "/api/v1/orders", plain, key, &r);
     TH_CHECK(gwc_is(&r, 201, NULL, NULL) && gwc_str(&r, "orderId")[0] &&
              strcmp(gwc_str(&r, "orderId"), t->a_order) != 0);
+    snprintf(t->b_order, sizeof t->b_order, "%s", gwc_str(&r, "orderId"));
     gwc_resp_free(&r);
     TH_CHECK(s_count_orders(t->b, false) == 1 && s_count_orders(t->a, false) == 1);
     /* a shop the account did not redeem */
@@ -473,32 +475,6 @@ static void s_officers(gt_t *t)
     gwc_resp_free(&r);
 }
 
-static void s_products(gt_t *t)
-{
-    gwc_resp_t r;
-    gwc_req(t->a, "GET", "/api/v1/products", NULL, NULL, &r);
-    if (t->production)
-        TH_CHECK(gwc_is(&r, 200, NULL, NULL) && json_is_array(json_object_get(r.json, "products")));
-    else
-        TH_CHECK(gwc_is(&r, 503, "service_unavailable", NULL));
-    gwc_resp_free(&r);
-    gwc_req(t->anon, "GET", "/api/v1/revocation-list", NULL, NULL, &r);
-    if (t->revocation)
-        TH_CHECK(gwc_is(&r, 200, NULL, NULL) && json_is_array(json_object_get(r.json, "entries")));
-    else
-        TH_CHECK(gwc_is(&r, 503, "service_unavailable", NULL));
-    gwc_resp_free(&r);
-    gwc_req(t->anon, "POST", "/api/v1/revocations",
-            "{\"number\":\"TP-2099-999999\",\"password\":\"no such password\","
-            "\"reason\":\"card_lost\"}",
-            NULL, &r);
-    if (t->revocation)
-        TH_CHECK(gwc_is(&r, 401, "invalid_credentials", NULL));
-    else
-        TH_CHECK(gwc_is(&r, 503, "service_unavailable", NULL));
-    gwc_resp_free(&r);
-}
-
 /* Stops @p name (SIGTERM): its routes answer 503 fast, the account routes still work,
  * /readyz names it; started again, its routes work again. */
 static pid_t s_stopped(gt_t *t, gwc_t *c, const char *name, const char *path)
@@ -607,6 +583,7 @@ int main(void)
     }
     /* production and revocation are optional: their routes are 503 while they do not run */
     const char *prd = getenv("TP_PRODUCTION"), *rev = getenv("TP_REVOCATION");
+    th_set(t.th, "revocation/processing_delay_s", "1");
     t.production = prd && *prd && th_start(t.th, prd, "production", 15000) > 0;
     t.revocation = rev && *rev && th_start(t.th, rev, "revocation", 15000) > 0;
     if (t.production)
@@ -626,7 +603,7 @@ int main(void)
     s_shops_and_catalog(&t);
     s_orders(&t);
     s_officers(&t);
-    s_products(&t);
+    gt_products(&t);
     gt_failures(&t);
     pid_t order_pid = s_stopped(&t, t.a, "order", "/api/v1/orders");
     if (order_pid > 0)

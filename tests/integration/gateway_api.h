@@ -12,6 +12,7 @@ typedef struct {
     gwc_t *a, *b, *o;       /* customer A, customer B (officer of another shop), officer O */
     char a_order[32];       /* A's seal card (PostIdent) in the demo shop */
     char a_case[32];        /* A's signature card (OfficerIdent), its case left open */
+    char b_order[32];       /* B's signature card (PostIdent, no shop) */
     bool production;        /* tp-production runs (else its routes must be 503) */
     bool revocation;        /* tp-revocation runs */
 } gt_t;
@@ -19,6 +20,11 @@ typedef struct {
 /** An order body as JSON (caller frees): @p product in @p shop (NULL = none) with
  *  @p method, valid data; a seal card gets the organization. */
 char *gt_order_json(const char *product, const char *shop, const char *method);
+
+/** Products and revocation: A's and B's cards shipped (operator and producer steps as
+ *  tpctl would), revoked by the owner and without login, listed; without the production
+ *  and revocation daemons their routes must answer 503. */
+void gt_products(gt_t *t);
 
 /** The failures every route shares: no session, CSRF (Origin and token), wrong JSON,
  *  oversized bodies, throttling, and another account's resources (a matrix over routes

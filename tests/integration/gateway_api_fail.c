@@ -18,7 +18,9 @@ typedef struct {
     unsigned kind;
 } s_route_t;
 
-/* Every route of the API (openapi_routes checks that this is all of them there). */
+/* Every route that can refuse in one of these ways: all but the public GETs (healthz,
+ * readyz, catalog, revocation list), which need no session, take no body, change
+ * nothing and name nobody's resource. */
 static const s_route_t s_routes[] = {
     {"POST", "/api/v1/accounts", K_BODY},
     {"POST", "/api/v1/accounts/confirm", K_BODY},

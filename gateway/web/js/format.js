@@ -27,11 +27,17 @@ export function stepList(order) {
   const steps = order.steps || [];
   return h('ol', { class: 'steps' }, steps.map((s) => {
     let state = 'pending';
-    let when = '';
-    if (s.failed) { state = 'failed'; when = isSet(s.failedAtUs) ? t('step.failedAt', { time: fmtDateTime(s.failedAtUs) }) : ''; }
-    else if (s.done) { state = 'done'; when = isSet(s.doneAtUs) ? t('step.doneAt', { time: fmtDateTime(s.doneAtUs) }) : ''; }
-    else if (isSet(s.startedAtUs)) { state = 'running'; when = t('step.runningSince', { time: fmtDateTime(s.startedAtUs) }); }
-    const stateText = { done: t('step.done'), pending: t('step.pending'), running: t('step.running'), failed: t('step.failed') }[state];
+    let text = t('step.pending');
+    if (s.failed) {
+      state = 'failed';
+      text = isSet(s.failedAtUs) ? t('step.failedAt', { time: fmtDateTime(s.failedAtUs) }) : t('step.failed');
+    } else if (s.done) {
+      state = 'done';
+      text = isSet(s.doneAtUs) ? t('step.doneAt', { time: fmtDateTime(s.doneAtUs) }) : t('step.done');
+    } else if (isSet(s.startedAtUs)) {
+      state = 'running';
+      text = t('step.runningSince', { time: fmtDateTime(s.startedAtUs) });
+    }
     let detail = null;
     if (s.detail && s.name === 'shipping') detail = t('step.tracking', { n: s.detail });
     else if (s.detail && s.failed) detail = s.detail;
@@ -39,12 +45,11 @@ export function stepList(order) {
       h('span', { class: 'step-icon', 'aria-hidden': 'true' }),
       h('span', { class: 'step-body' },
         h('span', { class: 'step-name', text: t(`step.${s.name}`) }),
-        h('span', { class: 'step-state' }, stateText, when ? ` – ${when}` : ''),
+        h('span', { class: 'step-state', text }),
         detail ? h('span', { class: 'step-detail', text: detail }) : null));
   }));
 }
 
-const catalogNames = new Map();
 /** Remembers product names from a catalog. */
 export function learnCatalog(cat) {
   for (const p of [...(cat.products || []), ...(cat.notOrderable || []), ...(cat.offers || []).flatMap((o) => o.products || [])])

@@ -448,11 +448,12 @@ function renderDone(main, ctx) {
   const o = W.result;
   const m = o.identMethod || W.draft.identMethod;
   const docs = h('div', { class: 'done-docs', 'aria-live': 'polite' });
-  const fill = (ord) => {
+  const showDocs = (ord) => {
     fill(docs, documentLinks(ord, documentUrl),
+      ord.postidentNumber ? h('p', {}, h('strong', { text: `${t('order.postident')}: ` }), ord.postidentNumber) : null,
       m === 'postident' && !(ord.documents || []).some((d) => d.kind === 'coupon') ? h('p', { class: 'muted', text: t('order.couponPending') }) : null);
   };
-  fill(o);
+  showDocs(o);
   main.append(h('div', { class: 'panel panel-success done' },
     h('h1', { tabindex: '-1', text: t('wiz.done.title') }),
     h('p', { class: 'lead', text: t('wiz.done.intro', { id: o.orderId }) }),
@@ -474,7 +475,7 @@ function renderDone(main, ctx) {
         const ord = await api('GET', `/orders/${encodeURIComponent(o.orderId)}`);
         if (!ctx.alive()) return;
         W.result = ord;
-        fill(ord);
+        showDocs(ord);
         if ((ord.documents || []).some((d) => d.kind === 'coupon')) return;
       } catch { /* try again */ }
       setTimeout(poll, 1000);
