@@ -15,6 +15,8 @@
  *
  * TP_BENCH_ISOLATED=1 pauses the other four daemons (SIGSTOP) while the facts go in and
  * prints producer_facts_isolated_per_s instead: the production service alone.
+ * TP_BENCH_PLAIN=1 sends them over the plain request socket (role producer) instead of
+ * the CURVE endpoint: producer_facts_plain_per_s.
  *
  * The jobs are released the real way: PlaceOrder (Argon2id of the revocation password on
  * the order service's worker pool: the slow part of the setup), a NotarIdent result and
@@ -443,12 +445,13 @@ int main(void)
         for (int i = 0; isolated && i < 4; i++)
             if ((pids[i] = th_pid(pf.th, others[i])) > 0) /* never 0: the process group */
                 kill(pids[i], SIGSTOP);
-        double rate = s_facts(&b, &pf, true, 0, b.n, 0, 6, PRODUCERS, "f");
+        bool plain = s_env_int("TP_BENCH_PLAIN", 0) == 1;
+        double rate = s_facts(&b, &pf, !plain, 0, b.n, 0, 6, PRODUCERS, "f");
         for (int i = 0; isolated && i < 4; i++)
             if (pids[i] > 0)
                 kill(pids[i], SIGCONT);
-        printf("%s %.0f facts/s\n",
-               isolated ? "producer_facts_isolated_per_s" : "producer_facts_per_s", rate);
+        printf("producer_facts%s%s_per_s %.0f facts/s\n", plain ? "_plain" : "",
+               isolated ? "_isolated" : "", rate);
         printf("producer_facts_count %d facts\n", 6 * b.n);
         bool all = s_wait_count(&pf, "production", "facts", 6L * b.n, 10000);
         /* the latency jobs: certificates and card, then the paced shipments */
