@@ -11,7 +11,14 @@ PKGS=(
   libsodium-dev libmicrohttpd-dev libjansson-dev libcairo2-dev
   # tools used by the tests and benchmarks
   lmdb-utils qpdf poppler-utils python3 python3-aiosmtpd procps psmisc
+  # the browser tests: Debian's Chromium (driven by playwright-core from npm) and fonts
+  chromium fonts-dejavu-core fonts-liberation
 )
+
+# Node.js and npm for the browser-test driver, from Debian unless the machine has them
+if ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

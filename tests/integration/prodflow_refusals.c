@@ -187,9 +187,9 @@ void pf_refuse_revocations(pf_t *pf)
     /* each wrote its RevocationAttemptFailed: tp.proto says Reply.last_seq is "the highest
      * seq this request wrote", so the refusals should name seq head+1 and head+2 */
     if (!(wrong && wrong->last_seq == head + 1 && unknown && unknown->last_seq == head + 2))
-        fprintf(stderr, "BUG: recorded refusals answer last_seq %llu and %llu, but wrote seq "
-                        "%llu and %llu (services/common/svc.c: s_decide_one replies with "
-                        "s_reply_errors, which sets no last_seq)\n",
+        fprintf(stderr, "recorded refusals answer last_seq %llu and %llu, but wrote seq "
+                        "%llu and %llu (services/common/svc.c, s_decide_one: a recorded "
+                        "refusal's reply must carry the seq of its events)\n",
                 (unsigned long long) (wrong ? wrong->last_seq : 0),
                 (unsigned long long) (unknown ? unknown->last_seq : 0),
                 (unsigned long long) head + 1, (unsigned long long) head + 2);

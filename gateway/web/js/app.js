@@ -2,7 +2,7 @@
 // a small hash router (#/login, #/orders/<id>, ...) that renders one page at a time.
 import { h, clear, notice } from './dom.js';
 import { t, lang, setLang } from './i18n.js';
-import { session, loadSession, logout, setUnauthenticatedHandler } from './api.js';
+import { session, loadSession, logout, setUnauthenticatedHandler, ApiError } from './api.js';
 import * as auth from './pages/auth.js';
 import * as dashboard from './pages/dashboard.js';
 import * as orders from './pages/orders.js';
@@ -127,7 +127,7 @@ function renderHeader(path) {
         h('span', { class: 'brand-text' }, h('span', { class: 'brand-name', text: t('app.name') }), h('span', { class: 'brand-tagline', text: t('app.tagline') }))),
       h('div', { class: 'topbar-tools' },
         langSwitch(),
-        h('a', { class: 'emergency-link', href: '#/revoke', 'data-route': 'revoke' }, h('span', { class: 'emergency-icon', 'aria-hidden': 'true' }), t('nav.revoke')),
+        h('a', { class: 'emergency-link', href: '#/revoke', 'data-route': 'revoke', 'aria-current': path === 'revoke' ? 'page' : null }, h('span', { class: 'emergency-icon', 'aria-hidden': 'true' }), t('nav.revoke')),
         user))),
     h('nav', { class: 'mainnav', 'aria-label': t('nav.label') }, h('div', { class: 'container mainnav-inner' },
       menuBtn,
@@ -151,6 +151,7 @@ function renderFooter() {
 
 async function doLogout() {
   try { await logout(); } catch { /* the session ends here anyway */ }
+  wizard.reset();
   flash('success', t('login.loggedOut'));
   go('login');
 }
@@ -224,6 +225,7 @@ async function render({ keepFocus = false } = {}) {
       main.append(h('h1', { tabindex: '-1', text: t('officer.title') }), notice('info', t('officer.notOfficer')));
     } else await m.route.page(main, ctx);
   } catch (e) {
+    if (!(e instanceof ApiError)) console.error('portal: page failed', e);   // a bug, not an answer
     if (seq !== renderSeq) return;
     main.append(notice('error', errorOf(e)));
   }

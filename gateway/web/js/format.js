@@ -50,6 +50,7 @@ export function stepList(order) {
   }));
 }
 
+const catalogNames = new Map();
 /** Remembers product names from a catalog. */
 export function learnCatalog(cat) {
   for (const p of [...(cat.products || []), ...(cat.notOrderable || []), ...(cat.offers || []).flatMap((o) => o.products || [])])

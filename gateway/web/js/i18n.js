@@ -76,6 +76,7 @@ export function countryName(code) {
 /** The localized text of one API error {code, field, message}; @p context picks variants ("revoke"). */
 export function errorText(e, context) {
   const code = e.code || '';
+  if (code === 'local') return e.message;   // found in the browser, already in the language
   if (context && has(`err.${code}.${context}`)) return t(`err.${code}.${context}`);
   if (code && code !== 'invalid' && code !== 'internal' && has(`err.${code}`)) return t(`err.${code}`);
   const msg = (e.message || '').trim();

@@ -1,7 +1,7 @@
 // auth.js: log in, register, confirm the e-mail address (the mailed link), re-send the
 // confirmation, forgot password, reset password.
 import { h, fill, field, radios, notice, errorSummary, showErrors, clearErrors, setFieldError, busy } from '../dom.js';
-import { t, lang } from '../i18n.js';
+import { t, lang, errorText } from '../i18n.js';
 import { api, login } from '../api.js';
 
 function heading(ctx, key) {
@@ -131,7 +131,7 @@ export async function confirmPage(main, ctx) {
     main.append(resendForm(''));
   } else {
     confirmations.delete(token);
-    fill(status, notice('error', t(`err.${r.e.code}`) !== `err.${r.e.code}` ? t(`err.${r.e.code}`) : t('err.generic')));
+    fill(status, notice('error', errorText(r.e)));
   }
 }
 

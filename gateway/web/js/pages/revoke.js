@@ -68,5 +68,5 @@ export async function page(main, ctx) {
       showErrors(f, e.code === 'invalid_credentials' ? { code: e.code, field: 'password', message: e.message } : e, { context: 'revoke' });
     }
   }
-  panel.append(h('p', { class: 'muted' }, t('revoke.phone'), ' ', h('a', { href: SUPPORT.phoneHref, text: SUPPORT.phone })));
+  panel.append(h('p', { class: 'muted revoke-phone' }, t('revoke.phone'), ' ', h('a', { href: SUPPORT.phoneHref, text: SUPPORT.phone })));
 }

@@ -29,7 +29,8 @@ function newDraft() {
 
 const W = { draft: null, step: 'product', errors: [], result: null, owner: '' };
 
-function reset() {
+/** Forgets the draft (at logout: nothing typed stays in memory for the next person). */
+export function reset() {
   W.draft = newDraft();
   W.step = 'product';
   W.errors = [];
