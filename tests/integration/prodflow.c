@@ -571,7 +571,7 @@ bool pf_run(pf_t *pf)
                 TH_CHECK(v && streq(v->card_number, pf->cards[idx]) && v->n_certificates == 2);
                 TH_CHECK(v && v->shipped_at_us > 0 && (v->activated_at_us ||
                                                        v->activates_at_us ==
-                                                           v->shipped_at_us + 2000000));
+                                                           v->shipped_at_us + PF_ACTIVATION_US));
                 if (v)
                     tp__production__product_view__free_unpacked(v, NULL);
             }
@@ -582,7 +582,7 @@ bool pf_run(pf_t *pf)
     for (int idx = 0; idx < PF_N; idx++) {
         Tp__Production__ProductView *v = pf_wait_product(pf, idx, PRODUCTION_GUELTIG, 15000);
         TH_CHECK(v && v->active && !v->inactive_reason[0]);
-        TH_CHECK(v && v->activated_at_us >= v->shipped_at_us + 2000000);
+        TH_CHECK(v && v->activated_at_us >= v->shipped_at_us + PF_ACTIVATION_US);
         if (v)
             tp__production__product_view__free_unpacked(v, NULL);
     }

@@ -20,7 +20,8 @@ enum {
 };
 
 /** Seconds from shipping to activation, and from a revocation request to its completion. */
-#define PF_ACTIVATION_S "2"
+#define PF_ACTIVATION_S  "2"
+#define PF_ACTIVATION_US 2000000
 #define PF_PROCESSING_S "1"
 
 /** A system of the five daemons and the flow's state. */
