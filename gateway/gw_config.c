@@ -156,7 +156,9 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
         s_copy(out->public_origin, sizeof out->public_origin, "public_origin",
                s_get(config, "public_origin", "http://localhost:8080")) ||
         s_copy(out->web_root, sizeof out->web_root, "web_root",
-               s_get(config, "web_root", "gateway/web")))
+               s_get(config, "web_root", "gateway/web")) ||
+        s_copy(out->trusted_proxy, sizeof out->trusted_proxy, "trusted_proxy",
+               s_get(config, "trusted_proxy", "")))
         return -1;
     /* the origin is compared byte for byte with the Origin header: no trailing slash */
     size_t olen = strlen(out->public_origin);

@@ -7,6 +7,8 @@
  *   port            TCP port                            8080
  *   threads         libmicrohttpd worker threads        4
  *   public_origin   scheme://host[:port] browsers use   http://localhost:8080
+ *   trusted_proxy   address of a reverse proxy whose X-Forwarded-For names the client
+ *                   (its last entry); requests from elsewhere use the TCP peer   (none)
  *   cookie_secure   1: the session cookie is Secure     1   (0 only for plain-http localhost)
  *   web_root        folder of the portal's files        gateway/web
  *   body_max        largest request body, bytes         65536
@@ -53,6 +55,7 @@ typedef struct {
     int port;                               /**< TCP port */
     int threads;                            /**< worker threads (>= 1) */
     char public_origin[256];                /**< e.g. "https://portal.example.org" */
+    char trusted_proxy[64];                 /**< "" = none; else the proxy's address */
     bool cookie_secure;                     /**< Secure attribute on the session cookie */
     char web_root[512];                     /**< static files */
     size_t body_max;                        /**< bytes */

@@ -157,6 +157,29 @@ static void s_client_addr(gw_req_t *req)
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, req->client_addr,
                   sizeof req->client_addr);
+    /* behind the configured reverse proxy the client is the last X-Forwarded-For entry
+     * (the one the proxy wrote); from anywhere else the header is ignored, since a
+     * client could put anything there to dodge throttling */
+    const char *proxy = req->config->trusted_proxy;
+    if (!*proxy || strcmp(proxy, req->client_addr) != 0)
+        return;
+    const char *xff =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (!xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    char addr[INET6_ADDRSTRLEN];
+    size_t n = strcspn(last, " \t");
+    if (n == 0 || n >= sizeof addr)
+        return;
+    memcpy(addr, last, n);
+    addr[n] = '\0';
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1)
+        snprintf(req->client_addr, sizeof req->client_addr, "%s", addr);
 }
 
 /* Appends upload data; false once the body passed the limit (the rest is dropped). */
