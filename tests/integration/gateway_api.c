@@ -522,9 +522,35 @@ static pid_t s_stopped(gt_t *t, gwc_t *c, const char *name, const char *path)
 
 /* A service that does not answer (SIGSTOP): 504 after the time-out, then 503 at once
  * while it is remembered as down, the other services unaffected; back after SIGCONT. */
+/* True once every thread of @p pid is stopped: kill() only asks, and a thread running on
+ * the other core may still answer one more request. */
+static bool s_is_stopped(pid_t pid)
+{
+    for (int i = 0; i < 200; i++) {
+        char path[64], state = '?';
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            /* "pid (comm) S ...": the state follows the last ')' */
+            char line[512];
+            if (fgets(line, sizeof line, f)) {
+                const char *p = strrchr(line, ')');
+                if (p && p[1] == ' ')
+                    state = p[2];
+            }
+            fclose(f);
+        }
+        if (state == 'T' || state == 't')
+            return true;
+        zclock_sleep(5);
+    }
+    return false;
+}
+
 static void s_slow(gt_t *t, pid_t pid)
 {
     kill(pid, SIGSTOP);
+    TH_CHECK(s_is_stopped(pid));
     gwc_resp_t r;
     gwc_req(t->a, "GET", "/api/v1/orders", NULL, NULL, &r);
     TH_CHECK(gwc_is(&r, 504, "service_timeout", NULL) && r.secs > 1.5 && r.secs < 4.0);
