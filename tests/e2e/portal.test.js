@@ -338,6 +338,15 @@ describe('officer', () => {
     const accountId = (found.reply || found).accountId;
     assert.ok(accountId);
     sys.call('account', 'AppointOfficer', { accountId, shopId: 'shop-demo' });
+    // the identification service learns officers from the account service's events:
+    // wait until it lets this one list the shop's cases, so the page never sees a 403
+    await sys.until('the identification service knows the officer', async () => {
+      try {
+        sys.tpctl('call', 'identification', 'ListCases', JSON.stringify({ shopId: 'shop-demo' }),
+          '--role', 'officer', '--as', accountId);
+        return true;
+      } catch { return false; }
+    });
     await sys.until('the officer appointment', async () => {
       await o.reload();
       await ready(o);
