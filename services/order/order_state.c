@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_digest.h"
 #include "order_internal.h"
 
 /* ------------------------------------------------------------------ seed */
@@ -473,12 +474,6 @@ void ord_state_destroy(void **state_p)
 
 /* ------------------------------------------------------------------ summary */
 
-static void s_hash_line(crypto_hash_sha256_state *h, const char *line)
-{
-    crypto_hash_sha256_update(h, (const uint8_t *) line, strlen(line));
-    crypto_hash_sha256_update(h, (const uint8_t *) "\n", 1);
-}
-
 static void s_join(char *out, size_t outsz, char **list, size_t n)
 {
     size_t used = 0;
@@ -487,48 +482,38 @@ static void s_join(char *out, size_t outsz, char **list, size_t n)
         used += (size_t) snprintf(out + used, outsz - used, "%s%s", i ? "," : "", list[i]);
 }
 
-static zlistx_t *s_sorted_keys(zhashx_t *hash)
-{
-    zlistx_t *keys = zhashx_keys(hash);
-    if (keys) {
-        zlistx_set_comparator(keys, (zlistx_comparator_fn *) strcmp);
-        zlistx_sort(keys);
-    }
-    return keys;
-}
-
 /* Deterministic summary: counts and a SHA-256 over the sorted catalog and orders
  * (everything that decides something), so a replay can be compared line by line. */
 char *ord_summary(const void *state)
 {
     const ord_state_t *st = state;
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    svc_digest_t h;
+    svc_digest_init(&h);
     char line[2048], a[512], b[256];
-    zlistx_t *keys = s_sorted_keys(st->catalog.products);
+    zlistx_t *keys = svc_sorted_keys(st->catalog.products);
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         const Tp__Order__Product *p = zhashx_lookup(st->catalog.products, k);
         s_join(a, sizeof a, p->ident_methods, p->n_ident_methods);
         snprintf(line, sizeof line, "p|%s|%s|%s|%d|%s|%d|%d|%s", k, p->name_de, p->name_en,
                  p->orderable, p->external_url, p->organization_required,
                  p->organization_optional, a);
-        s_hash_line(&h, line);
+        svc_digest_line(&h, "%s", line);
     }
     zlistx_destroy(&keys);
-    keys = s_sorted_keys(st->catalog.shops);
+    keys = svc_sorted_keys(st->catalog.shops);
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         const Tp__Order__Shop *s = zhashx_lookup(st->catalog.shops, k);
         s_join(a, sizeof a, s->product_ids, s->n_product_ids);
         s_join(b, sizeof b, s->extra_ident_methods, s->n_extra_ident_methods);
         snprintf(line, sizeof line, "s|%s|%s|%s|%s|%s|%d", k, s->code, s->name, a, b,
                  s->disabled);
-        s_hash_line(&h, line);
+        svc_digest_line(&h, "%s", line);
     }
     zlistx_destroy(&keys);
     size_t by_status[5] = {0}, released = 0;
     static const char *const names[5] = {ORD_OFFEN, ORD_WARTEND, ORD_IN_PRODUKTION,
                                          ORD_VERSENDET, ORD_FERTIG};
-    keys = s_sorted_keys(st->orders);
+    keys = svc_sorted_keys(st->orders);
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         const ord_order_t *o = zhashx_lookup(st->orders, k);
         const char *status = ord_status(o);
@@ -544,13 +529,11 @@ char *ord_summary(const void *state)
                  o->problem_open, ord_s(o->problem), o->problem_at_us, o->released_at_us,
                  o->production_started_at_us, o->produced_at_us, o->shipped_at_us,
                  o->delivered_at_us, ord_s(o->tracking_number), ord_s(o->card_product_id));
-        s_hash_line(&h, line);
+        svc_digest_line(&h, "%s", line);
     }
     zlistx_destroy(&keys);
-    uint8_t digest[32];
-    crypto_hash_sha256_final(&h, digest);
     char hex[65];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    svc_digest_hex(&h, hex);
     return zsys_sprintf("{\"events\":%" PRIu64 ",\"seeded\":%s,\"products\":%zu,\"shops\":%zu,"
                         "\"orders\":%zu,\"offen\":%zu,\"wartend\":%zu,\"inProduktion\":%zu,"
                         "\"versendet\":%zu,\"fertig\":%zu,\"released\":%zu,\"lastOrderNumber\":%"

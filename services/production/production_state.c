@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_digest.h"
 #include "production_internal.h"
 
 /* ------------------------------------------------------------------ lookups */
@@ -372,23 +373,7 @@ void prd_state_destroy(void **state_p)
 
 /* ------------------------------------------------------------------ summary */
 
-static void s_hash_line(crypto_hash_sha256_state *h, const char *line)
-{
-    crypto_hash_sha256_update(h, (const uint8_t *) line, strlen(line));
-    crypto_hash_sha256_update(h, (const uint8_t *) "\n", 1);
-}
-
-static zlistx_t *s_sorted_keys(zhashx_t *hash)
-{
-    zlistx_t *keys = zhashx_keys(hash);
-    if (keys) {
-        zlistx_set_comparator(keys, (zlistx_comparator_fn *) strcmp);
-        zlistx_sort(keys);
-    }
-    return keys;
-}
-
-static void s_hash_job(crypto_hash_sha256_state *h, const prd_job_t *j)
+static void s_hash_job(svc_digest_t *h, const prd_job_t *j)
 {
     char line[2048];
     snprintf(line, sizeof line,
@@ -399,12 +384,12 @@ static void s_hash_job(crypto_hash_sha256_state *h, const prd_job_t *j)
              prd_s(j->tracking_number), j->shipped_at_us, prd_s(j->pin_tracking_number),
              j->pin_shipped_at_us, j->card_delivered_at_us, j->pin_delivered_at_us,
              j->completed_at_us);
-    s_hash_line(h, line);
+    svc_digest_line(h, "%s", line);
     for (size_t i = 0; j->certs && i < j->certs->n_certificates; i++) {
         const Tp__Production__Certificate *c = j->certs->certificates[i];
         snprintf(line, sizeof line, "c|%s|%s|%" PRId64 "|%" PRId64 "|%s", c->serial, c->kind,
                  c->valid_from_us, c->valid_to_us, c->subject);
-        s_hash_line(h, line);
+        svc_digest_line(h, "%s", line);
     }
     if (j->product_id) {
         snprintf(line, sizeof line,
@@ -412,7 +397,7 @@ static void s_hash_job(crypto_hash_sha256_state *h, const prd_job_t *j)
                  j->product_id, prd_product_status(j), j->valid_from_us, j->valid_to_us,
                  j->activated_at_us, j->revocation_at_us, prd_s(j->revocation_request_id),
                  j->revoked_at_us);
-        s_hash_line(h, line);
+        svc_digest_line(h, "%s", line);
     }
 }
 
@@ -422,14 +407,14 @@ static void s_hash_job(crypto_hash_sha256_state *h, const prd_job_t *j)
 char *prd_summary(const void *state)
 {
     const prd_state_t *st = state;
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    svc_digest_t h;
+    svc_digest_init(&h);
     static const char *const jnames[5] = {PRD_OPENED, PRD_CERTIFICATES, PRD_PRODUCED, PRD_SHIPPED,
                                           PRD_DELIVERED};
     static const char *const pnames[4] = {PRODUCTION_NICHT_FREIGESCHALTET, PRODUCTION_GUELTIG,
                                           PRODUCTION_SPERRUNG, PRODUCTION_GESPERRT};
     size_t jobs[5] = {0}, products[4] = {0};
-    zlistx_t *keys = s_sorted_keys(st->jobs);
+    zlistx_t *keys = svc_sorted_keys(st->jobs);
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         const prd_job_t *j = zhashx_lookup(st->jobs, k);
         s_hash_job(&h, j);
@@ -441,17 +426,15 @@ char *prd_summary(const void *state)
             products[i] += streq(ps, pnames[i]);
     }
     zlistx_destroy(&keys);
-    keys = s_sorted_keys(st->facts);
+    keys = svc_sorted_keys(st->facts);
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         char line[512];
         snprintf(line, sizeof line, "f|%s|%s", k, (const char *) zhashx_lookup(st->facts, k));
-        s_hash_line(&h, line);
+        svc_digest_line(&h, "%s", line);
     }
     zlistx_destroy(&keys);
-    uint8_t digest[32];
-    crypto_hash_sha256_final(&h, digest);
     char hex[65];
-    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    svc_digest_hex(&h, hex);
     return zsys_sprintf("{\"events\":%" PRIu64 ",\"jobs\":%zu,\"opened\":%zu,"
                         "\"certificates\":%zu,\"produced\":%zu,\"shipped\":%zu,"
                         "\"delivered\":%zu,\"products\":%zu,\"nichtFreigeschaltet\":%zu,"
