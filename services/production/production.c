@@ -403,6 +403,36 @@ static void s_completed(const s_fact_t *f, const prd_job_t *after)
     }
 }
 
+/* One of the two deliveries (card, PIN letter): refused twice or before its shipping;
+ * the job completes with the second. @p ev is the event, already holding the fact. */
+static void s_delivery(s_fact_t *f, bool card, ProtobufCMessage *ev)
+{
+    const prd_job_t *job = s_fact_job(f);
+    if (!job)
+        return;
+    int64_t done = card ? job->card_delivered_at_us : job->pin_delivered_at_us;
+    int64_t shipped = card ? job->shipped_at_us : job->pin_shipped_at_us;
+    if (done) {
+        S_CONFLICT(f->out, card ? "card already delivered" : "PIN letter already delivered");
+        return;
+    }
+    if (!shipped) {
+        S_CONFLICT(f->out, card ? "card delivered before it was shipped"
+                                : "PIN letter delivered before it was shipped");
+        return;
+    }
+    s_emit(f->out, "job", f->order_id, ev);
+    prd_job_t after = *job;
+    if (card)
+        after.card_delivered_at_us = f->ctx->now_us;
+    else
+        after.pin_delivered_at_us = f->ctx->now_us;
+    s_completed(f, &after);
+    if (after.card_delivered_at_us && after.pin_delivered_at_us)
+        after.completed_at_us = f->ctx->now_us;
+    s_ack(f, f->order_id, prd_job_status(&after), false);
+}
+
 static void s_decide_delivered(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
                                svc_out_t *out)
 {
@@ -411,28 +441,11 @@ static void s_decide_delivered(const void *state, const svc_ctx_t *ctx, const Pr
     s_fact_t f = {state, ctx, out, cmd->fact_id, cmd->order_id};
     if (!s_fact_start(&f))
         return;
-    const prd_job_t *job = s_fact_job(&f);
-    if (!job)
-        return;
-    if (job->card_delivered_at_us) {
-        S_CONFLICT(out, "card already delivered");
-        return;
-    }
-    if (!job->shipped_at_us) {
-        S_CONFLICT(out, "card delivered before it was shipped");
-        return;
-    }
     Tp__Production__CardDelivered ev = TP__PRODUCTION__CARD_DELIVERED__INIT;
     ev.fact_id = (char *) f.fact_id;
     ev.order_id = (char *) f.order_id;
     ev.at_us = ctx->now_us;
-    s_emit(out, "job", f.order_id, &ev.base);
-    prd_job_t after = *job;
-    after.card_delivered_at_us = ctx->now_us;
-    s_completed(&f, &after);
-    if (after.pin_delivered_at_us)
-        after.completed_at_us = ctx->now_us;
-    s_ack(&f, f.order_id, prd_job_status(&after), false);
+    s_delivery(&f, true, &ev.base);
 }
 
 static void s_decide_pin_delivered(const void *state, const svc_ctx_t *ctx,
@@ -443,28 +456,11 @@ static void s_decide_pin_delivered(const void *state, const svc_ctx_t *ctx,
     s_fact_t f = {state, ctx, out, cmd->fact_id, cmd->order_id};
     if (!s_fact_start(&f))
         return;
-    const prd_job_t *job = s_fact_job(&f);
-    if (!job)
-        return;
-    if (job->pin_delivered_at_us) {
-        S_CONFLICT(out, "PIN letter already delivered");
-        return;
-    }
-    if (!job->pin_shipped_at_us) {
-        S_CONFLICT(out, "PIN letter delivered before it was shipped");
-        return;
-    }
     Tp__Production__PinLetterDelivered ev = TP__PRODUCTION__PIN_LETTER_DELIVERED__INIT;
     ev.fact_id = (char *) f.fact_id;
     ev.order_id = (char *) f.order_id;
     ev.at_us = ctx->now_us;
-    s_emit(out, "job", f.order_id, &ev.base);
-    prd_job_t after = *job;
-    after.pin_delivered_at_us = ctx->now_us;
-    s_completed(&f, &after);
-    if (after.card_delivered_at_us)
-        after.completed_at_us = ctx->now_us;
-    s_ack(&f, f.order_id, prd_job_status(&after), false);
+    s_delivery(&f, false, &ev.base);
 }
 
 /* ------------------------------------------------------------------ reactions */
