@@ -692,6 +692,9 @@ static const svc_command_t s_commands[] = {
 
 static const char *const s_upstreams[] = {"order", NULL};
 
+/* what react acts on; every other upstream event is skipped without a commit */
+static const char *const s_reacts_to[] = {"ShopCreated", "ShopChanged", NULL};
+
 const svc_def_t account_def = {
     .name = "account",
     .state_new = acc_state_new,
@@ -702,6 +705,7 @@ const svc_def_t account_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = s_upstreams,
+    .reacts_to = s_reacts_to,
     .summary = acc_summary,
     .configure = s_configure,
     .mails_pending = acc_mails_pending,

@@ -49,6 +49,9 @@ typedef struct {
     size_t n_workers;
     evs_sub_t **subs;         /* one per upstream */
     size_t n_subs;
+    uint64_t *ckpt_pending;   /* per upstream: a checkpoint past skipped events that no
+                                 commit has carried yet (0: none) */
+    int64_t ckpt_due;         /* zclock_mono() by which they must be committed (0: none) */
     zpoller_t *poller;
     svc_clock_fn *clock;      /* injectable clock */
     void *clock_arg;
@@ -213,14 +216,39 @@ static int s_publish_one(const evs_record_t *rec, void *arg)
  * and state in memory is already ahead of the log. */
 static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
 {
-    int rc = evs_batch_commit(*batch_p);
+    int rc = 0;
+    /* checkpoints past skipped upstream events ride along with whatever commits next */
+    for (size_t i = 0; rc == 0 && i < self->n_subs; i++)
+        if (self->ckpt_pending[i])
+            rc = evs_batch_checkpoint(*batch_p, evs_sub_upstream(self->subs[i]),
+                                      self->ckpt_pending[i]);
+    if (rc == 0)
+        rc = evs_batch_commit(*batch_p);
     if (rc != 0) {
         zsys_error("%s: commit failed: %s; stopping (state rebuilds from the log at restart)",
                    self->name, evs_strerror(rc));
         exit(70);
     }
     self->commits++;
+    for (size_t i = 0; i < self->n_subs; i++)
+        self->ckpt_pending[i] = 0;
+    self->ckpt_due = 0;
     evs_batch_each(*batch_p, s_publish_one, self);
+}
+
+/* Commits the checkpoints past skipped upstream events on their own. */
+static void s_commit_checkpoints(s_svc_t *self)
+{
+    if (!self->ckpt_due)
+        return;
+    evs_batch_t *batch = NULL;
+    int rc = evs_batch_begin(self->store, &batch);
+    if (rc != 0) {
+        zsys_error("%s: cannot begin a write: %s; stopping", self->name, evs_strerror(rc));
+        exit(70);
+    }
+    s_commit_or_die(self, &batch);
+    evs_batch_end(&batch);
 }
 
 /* Appends the collected events of @p out; returns 0, EVS_CONFLICT or fatal codes. */
@@ -914,13 +942,41 @@ static int s_take_done(s_svc_t *self, s_pending_t *p)
 typedef struct {
     s_svc_t *self;
     const char *upstream;
+    size_t index;             /* of its subscription */
 } s_react_arg_t;
+
+/* Whether react can act on events of @p type (svc_def_t.reacts_to). */
+static bool s_reacts_to(const svc_def_t *def, const char *type, size_t len)
+{
+    if (!def->react)
+        return false;
+    if (!def->reacts_to)
+        return true;
+    for (size_t i = 0; def->reacts_to[i]; i++)
+        if (strlen(def->reacts_to[i]) == len && memcmp(def->reacts_to[i], type, len) == 0)
+            return true;
+    return false;
+}
 
 /* Reacts to a run of upstream records: effects and the checkpoint in one commit. */
 static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
 {
     s_react_arg_t *ra = arg;
     s_svc_t *self = ra->self;
+    /* a run with nothing react can act on needs no commit now: its checkpoint waits for
+     * the next one (see svc_def_t.reacts_to) */
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++) {
+        evs_view_t v;
+        any = evs_view(recs[i].data, recs[i].len, &v) != 0 ||
+              s_reacts_to(self->def, v.event_type, v.event_type_len);
+    }
+    if (!any) {
+        self->ckpt_pending[ra->index] = recs[n - 1].seq;
+        if (!self->ckpt_due)
+            self->ckpt_due = zclock_mono() + SVC_CHECKPOINT_DELAY_MS;
+        return 0;
+    }
     evs_batch_t *batch = NULL;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc != 0)
@@ -928,6 +984,10 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
     for (size_t i = 0; i < n && self->def->react; i++) {
         char strbuf[2][EVS_MAX_ID + 1];
         svc_event_t ev;
+        evs_view_t v;
+        if (evs_view(recs[i].data, recs[i].len, &v) == 0 &&
+            !s_reacts_to(self->def, v.event_type, v.event_type_len))
+            continue;
         if (s_event_from_record(&recs[i], &ev, strbuf) != 0) {
             zsys_error("%s: upstream %s seq %" PRIu64 " does not decode; skipped", self->name,
                        ra->upstream, recs[i].seq);
@@ -966,6 +1026,7 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
         evs_batch_end(&batch);
         return rc;
     }
+    self->ckpt_pending[ra->index] = 0;   /* the one just written is newer */
     s_commit_or_die(self, &batch);
     evs_batch_end(&batch);
     return 0;
@@ -1107,6 +1168,7 @@ static void s_svc_destroy(s_svc_t *self)
     for (size_t i = 0; i < self->n_subs; i++)
         evs_sub_destroy(&self->subs[i]);
     free(self->subs);
+    free(self->ckpt_pending);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
@@ -1303,6 +1365,14 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
             return -1;
         }
         self->subs = grown;
+        uint64_t *pend = realloc(self->ckpt_pending, (self->n_subs + 1) * sizeof *pend);
+        if (!pend) {
+            evs_sub_destroy(&sub);
+            free(list);
+            return -1;
+        }
+        self->ckpt_pending = pend;
+        self->ckpt_pending[self->n_subs] = 0;
         self->subs[self->n_subs++] = sub;
         zpoller_add(self->poller, evs_sub_live_sock(sub));
         zpoller_add(self->poller, evs_sub_read_sock(sub));
@@ -1370,8 +1440,12 @@ void svc_actor(zsock_t *pipe, void *args_)
             s_mail_poll(self);   /* also retries mails that failed */
             self->next_tick = now + self->tick_ms;
         }
+        if (self->ckpt_due && now >= self->ckpt_due)
+            s_commit_checkpoints(self);
         int64_t wait = self->next_tick < self->next_heartbeat ? self->next_tick
                                                               : self->next_heartbeat;
+        if (self->ckpt_due && self->ckpt_due < wait)
+            wait = self->ckpt_due;
         wait -= zclock_mono();
         zsock_t *which = zpoller_wait(self->poller, wait > 0 ? (int) wait : 0);
         if (which == pipe) {
@@ -1412,7 +1486,7 @@ void svc_actor(zsock_t *pipe, void *args_)
         for (size_t i = 0; which && i < self->n_subs; i++) {
             evs_sub_t *sub = self->subs[i];
             if (which == evs_sub_live_sock(sub) || which == evs_sub_read_sock(sub)) {
-                s_react_arg_t ra = {self, evs_sub_upstream(sub)};
+                s_react_arg_t ra = {self, evs_sub_upstream(sub), i};
                 int rc = evs_sub_handle(sub, which, s_react_run, &ra);
                 if (rc != 0) {
                     zsys_error("%s: cannot commit reaction to %s: %s; stopping", self->name,
@@ -1423,6 +1497,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             }
         }
     }
+    s_commit_checkpoints(self);
     zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64
               " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
               self->name, self->commits, self->events_written, self->requests,

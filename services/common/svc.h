@@ -172,6 +172,10 @@ typedef struct {
                                                     tools and the gateway decode replies */
 } svc_command_t;
 
+/** How long a checkpoint past skipped upstream events (svc_def_t.reacts_to) may wait
+ *  for another commit to carry it before it is committed on its own. */
+#define SVC_CHECKPOINT_DELAY_MS 1000
+
 /** A service definition: the pure core as a table. */
 typedef struct {
     const char *name;                          /**< default instance name, e.g. "order" */
@@ -188,6 +192,12 @@ typedef struct {
     void (*tick)(const void *state, int64_t now_us, svc_out_t *out);
     /** Upstream services this one subscribes to, NULL-terminated (may be NULL). */
     const char *const *upstreams;
+    /** The upstream event types react can act on, NULL-terminated (NULL: every type).
+     *  Events of other types never reach react, whatever the state, so they need no
+     *  commit of their own: the checkpoint past them is written with the service's next
+     *  commit, or on its own at most SVC_CHECKPOINT_DELAY_MS later (and at a clean stop).
+     *  After a crash in between they are read again and skipped again. */
+    const char *const *reacts_to;
     /** One-line JSON summary of the state, for `tpctl log replay` (may be NULL). */
     char *(*summary)(const void *state);
     /** Mails waiting to be sent, at most @p max into @p out; returns how many (may be NULL). */

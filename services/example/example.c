@@ -303,6 +303,9 @@ static const svc_command_t s_commands[] = {
      &tp__example__caller__descriptor},
 };
 
+/* what react acts on; every other upstream event is skipped without a commit */
+static const char *const s_reacts_to[] = {"CounterIncremented", NULL};
+
 const svc_def_t example_def = {
     .name = "example",
     .state_new = s_state_new,
@@ -313,5 +316,6 @@ const svc_def_t example_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = NULL,
+    .reacts_to = s_reacts_to,
     .summary = s_summary,
 };

@@ -558,6 +558,10 @@ static const svc_command_t s_commands[] = {
 
 static const char *const s_upstreams[] = {"order", "account", NULL};
 
+/* what react acts on; every other upstream event is skipped without a commit */
+static const char *const s_reacts_to[] = {"OrderPlaced", "OfficerAppointed", "OfficerRevoked",
+    "AccountDeleted", NULL};
+
 const svc_def_t identification_def = {
     .name = "identification",
     .state_new = s_state_new,
@@ -568,5 +572,6 @@ const svc_def_t identification_def = {
     .react = s_react,
     .tick = NULL,
     .upstreams = s_upstreams,
+    .reacts_to = s_reacts_to,
     .summary = s_summary,
 };

@@ -568,6 +568,10 @@ static const svc_command_t s_commands[] = {
 
 static const char *const s_upstreams[] = {"identification", "production", NULL};
 
+/* what react acts on; every other upstream event is skipped without a commit */
+static const char *const s_reacts_to[] = {"JobOpened", "CardProduced", "CardShipped",
+    "JobCompleted", "CaseOpened", "IdentificationSucceeded", "IdentificationFailed", NULL};
+
 const svc_def_t order_def = {
     .name = "order",
     .state_new = ord_state_new,
@@ -578,5 +582,6 @@ const svc_def_t order_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = s_upstreams,
+    .reacts_to = s_reacts_to,
     .summary = ord_summary,
 };

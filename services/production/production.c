@@ -620,6 +620,10 @@ static const svc_command_t s_commands[] = {
 
 static const char *const s_upstreams[] = {"order", "revocation", NULL};
 
+/* what react acts on; every other upstream event is skipped without a commit */
+static const char *const s_reacts_to[] = {"OrderReleasedForProduction", "RevocationRequested",
+    "RevocationCompleted", NULL};
+
 const svc_def_t production_def = {
     .name = "production",
     .state_new = prd_state_new,
@@ -630,6 +634,7 @@ const svc_def_t production_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = s_upstreams,
+    .reacts_to = s_reacts_to,
     .summary = prd_summary,
     .configure = s_configure,
 };

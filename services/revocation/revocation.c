@@ -201,6 +201,10 @@ static const svc_command_t s_commands[] = {
 
 static const char *const s_upstreams[] = {"order", "production", "account", NULL};
 
+/* what react acts on; every other upstream event is skipped without a commit */
+static const char *const s_reacts_to[] = {"OrderPlaced", "CertificatesCreated", "CardProduced",
+    "CardShipped", "OfficerAppointed", "OfficerRevoked", "AccountDeleted", NULL};
+
 const svc_def_t revocation_def = {
     .name = "revocation",
     .state_new = rvk_state_new,
@@ -211,6 +215,7 @@ const svc_def_t revocation_def = {
     .react = rvk_react,
     .tick = rvk_tick,
     .upstreams = s_upstreams,
+    .reacts_to = s_reacts_to,
     .summary = rvk_summary,
     .configure = rvk_configure,
 };
