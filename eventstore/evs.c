@@ -42,7 +42,14 @@ struct _evs_t {
     bool rdonly;            /* opened with EVS_RDONLY */
     evs_batch_t *batch;     /* the open batch, NULL when none */
     int reading;            /* read callbacks running: the map must not move */
+    bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
+    size_t psize;           /* LMDB's page size */
+    off_t file_size;        /* size of data.mdb as we last extended or saw it */
 };
+
+/* Room kept written (zeros) after LMDB's last page: at least S_AHEAD_MIN, and an
+ * eighth of what is used, so a big log extends its file rarely. */
+#define S_AHEAD_MIN (4u << 20)
 
 /* One write of a batch, kept so the batch can be redone after the map grew. */
 typedef enum { S_OP_EVENT, S_OP_REQUEST, S_OP_CHECKPOINT } s_op_kind_t;
@@ -351,6 +358,33 @@ static int s_grow(evs_t *self)
     return mdb_env_set_mapsize(self->env, info.me_mapsize * 2);
 }
 
+/* Keeps the data file longer than what LMDB uses, with real zeros written and synced.
+ * A commit that appends pages past the end of the file changes its size, so its
+ * fdatasync must also commit the file system's journal; one that writes inside the file
+ * need not: about half the time per durable commit on ext4, and far fewer slow ones.
+ * LMDB ignores the file's length (its meta page says where the data ends). */
+static void s_keep_ahead(evs_t *self)
+{
+    MDB_envinfo info;
+    if (!self->keep_ahead || mdb_env_info(self->env, &info) != 0)
+        return;
+    off_t used = (off_t) (info.me_last_pgno + 1) * (off_t) self->psize;
+    off_t room = used / 8 > S_AHEAD_MIN ? used / 8 : S_AHEAD_MIN;
+    if (self->file_size - used >= room / 2)
+        return;
+    int fd;
+    if (mdb_env_get_fd(self->env, &fd) != 0)
+        return;
+    static const uint8_t zeros[1 << 16];
+    off_t from = self->file_size > used ? self->file_size : used;
+    off_t to = used + room;
+    for (off_t at = from; at < to; at += (off_t) sizeof zeros)
+        if (pwrite(fd, zeros, sizeof zeros, at) != (ssize_t) sizeof zeros)
+            return;   /* no room on the disk: LMDB will report it at its next commit */
+    if (fdatasync(fd) == 0)
+        self->file_size = to;
+}
+
 static int s_open_rw(evs_t *self, const char *service)
 {
     for (;;) {
@@ -453,6 +487,18 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
     rc = rdonly ? s_open_ro(self, opts->service) : s_open_rw(self, opts->service);
     if (rc)
         goto fail;
+    if (!rdonly && !(opts->flags & EVS_NOSYNC)) {
+        MDB_stat st;
+        struct stat fst;
+        int fd;
+        if (mdb_env_stat(self->env, &st) == 0 && mdb_env_get_fd(self->env, &fd) == 0 &&
+            fstat(fd, &fst) == 0) {
+            self->keep_ahead = true;
+            self->psize = st.ms_psize;
+            self->file_size = fst.st_size;
+            s_keep_ahead(self);
+        }
+    }
     *out = self;
     return 0;
 fail:
@@ -1186,6 +1232,8 @@ int evs_batch_commit(evs_batch_t *b)
         b->txn = NULL;
     }
     b->state = rc ? S_FAILED : S_COMMITTED;
+    if (rc == 0)
+        s_keep_ahead(b->evs);
     return s_rc(rc);
 }
 
