@@ -10,6 +10,8 @@
 #include <limits.h>
 #include <ftw.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,9 @@ struct _evs_t {
     MDB_dbi meta;           /* format, service, head, checkpoints */
     bool rdonly;            /* opened with EVS_RDONLY */
     evs_batch_t *batch;     /* the open batch, NULL when none */
-    int reading;            /* read callbacks running: the map must not move */
+    evs_batch_t *sealed;    /* sealed batches not yet ended, newest first */
+    atomic_int reading;     /* read callbacks running: the map must not move */
+    pthread_rwlock_t maplock; /* read txns hold it shared; moving the map, exclusive */
     bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
     size_t psize;           /* LMDB's page size */
     off_t file_size;        /* size of data.mdb as we last extended or saw it */
@@ -71,12 +75,29 @@ typedef struct s_chunk {
     uint8_t data[];         /* the bytes */
 } s_chunk_t;
 
-typedef enum { S_OPEN, S_COMMITTED, S_FAILED } s_state_t;
+typedef enum { S_OPEN, S_SEALED, S_COMMITTED, S_FAILED } s_state_t;
+
+/* A small open-addressing table from a byte string (kept in the batch's arena) to a
+ * u64: a batch's own stream versions and request ids, seen before it is written. */
+typedef struct {
+    const char *key;        /* NULL: empty slot */
+    size_t len;
+    uint64_t val;
+} s_slot_t;
+typedef struct {
+    s_slot_t *slots;
+    size_t cap;             /* a power of two, or 0 */
+    size_t n;
+} s_tab_t;
 
 struct _evs_batch_t {
     evs_t *evs;             /* the store written to */
-    MDB_txn *txn;           /* the write txn; NULL once committed or failed */
-    s_state_t state;        /* open, committed or failed */
+    MDB_txn *txn;           /* while open: a read txn for lookups, kept reset between
+                               them (s_snap_begin), so the map may move meanwhile */
+    s_state_t state;        /* open, sealed, committed or failed */
+    evs_batch_t *older;     /* next older in evs->sealed */
+    s_tab_t versions;       /* stream id -> its version after this batch */
+    s_tab_t requests;       /* request id -> index of its S_OP_REQUEST op */
     int64_t now_us;         /* recorded_at_us of all its events */
     uint64_t base_seq;      /* head when the batch began */
     uint64_t seq;           /* head including this batch's appends */
@@ -125,6 +146,84 @@ static int s_txn_begin(evs_t *self, unsigned flags, MDB_txn **txn)
         }
     }
     return rc;
+}
+
+/* Read callbacks running on this thread (any store): a commit from inside one must
+ * not wait for the map lock its own read holds. */
+static _Thread_local int s_reading_here;
+
+/* A read txn, holding the map lock shared so that a commit on another thread cannot
+ * move the map under it. End it with s_ro_end(). */
+static int s_ro_begin(evs_t *self, MDB_txn **txn)
+{
+    pthread_rwlock_rdlock(&self->maplock);
+    int rc = s_txn_begin(self, MDB_RDONLY, txn);
+    if (rc)
+        pthread_rwlock_unlock(&self->maplock);
+    return rc;
+}
+
+static void s_ro_end(evs_t *self, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&self->maplock);
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t s_hash_bytes(const char *k, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)k[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static s_slot_t *s_tab_find(const s_tab_t *t, const char *k, size_t n)
+{
+    if (!t->cap)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = s_hash_bytes(k, n) & mask;; i = (i + 1) & mask) {
+        s_slot_t *s = &t->slots[i];
+        if (!s->key)
+            return NULL;
+        if (s->len == n && memcmp(s->key, k, n) == 0)
+            return s;
+    }
+}
+
+/* Sets @p k (stable memory) to @p val; -ENOMEM when the table cannot grow. */
+static int s_tab_put(s_tab_t *t, const char *k, size_t n, uint64_t val)
+{
+    s_slot_t *found = s_tab_find(t, k, n);
+    if (found) {
+        found->val = val;
+        return 0;
+    }
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        s_slot_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -ENOMEM;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slots[i].key)
+                continue;
+            size_t j = s_hash_bytes(t->slots[i].key, t->slots[i].len) & (cap - 1);
+            while (slots[j].key)
+                j = (j + 1) & (cap - 1);
+            slots[j] = t->slots[i];
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    size_t mask = t->cap - 1;
+    size_t i = s_hash_bytes(k, n) & mask;
+    while (t->slots[i].key)
+        i = (i + 1) & mask;
+    t->slots[i] = (s_slot_t){k, n, val};
+    t->n++;
+    return 0;
 }
 
 static int s_get_u64(MDB_txn *txn, MDB_dbi dbi, MDB_val key, uint64_t *out)
@@ -347,15 +446,18 @@ static int s_check_meta(evs_t *self, MDB_txn *txn, const char *service, bool wri
 
 static int s_grow(evs_t *self)
 {
-    if (self->reading)
-        return EBUSY;   /* a batch written from a read callback: the map cannot move */
+    if (s_reading_here && atomic_load(&self->reading))
+        return EBUSY;   /* committed from a read callback: the map cannot move */
+    /* no read txn of this process may be open while the map moves */
+    pthread_rwlock_wrlock(&self->maplock);
     MDB_envinfo info;
     int rc = mdb_env_info(self->env, &info);
-    if (rc)
-        return rc;
-    if (info.me_mapsize > SIZE_MAX / 2)
-        return ENOMEM;
-    return mdb_env_set_mapsize(self->env, info.me_mapsize * 2);
+    if (rc == 0 && info.me_mapsize > SIZE_MAX / 2)
+        rc = ENOMEM;
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(self->env, info.me_mapsize * 2);
+    pthread_rwlock_unlock(&self->maplock);
+    return rc;
 }
 
 /* Keeps the data file longer than what LMDB uses, with real zeros written and synced.
@@ -464,6 +566,7 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
     if (!self)
         return -ENOMEM;
     self->rdonly = rdonly;
+    pthread_rwlock_init(&self->maplock, NULL);
     size_t initial = opts->initial_map ? opts->initial_map : S_DEFAULT_MAP;
     unsigned flags = MDB_NOTLS | (rdonly ? MDB_RDONLY : 0)
                    | (opts->flags & EVS_NOSYNC ? MDB_NOSYNC : 0);
@@ -512,9 +615,10 @@ void evs_destroy(evs_t **self_p)
     evs_t *self = *self_p;
     if (!self)
         return;
-    assert(!self->batch);       /* evs_batch_end() it first */
+    assert(!self->batch && !self->sealed);   /* evs_batch_end() them first */
     if (self->env)
         mdb_env_close(self->env);
+    pthread_rwlock_destroy(&self->maplock);
     free(self);
     *self_p = NULL;
 }
@@ -527,11 +631,11 @@ int evs_head(evs_t *self, uint64_t *seq, uint8_t *hash)
     assert(self);
     assert(seq);
     MDB_txn *txn;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     rc = s_get_head(self, txn, seq, hash);
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return s_rc(rc);
 }
 
@@ -544,11 +648,11 @@ int evs_read(evs_t *self, uint64_t from_seq, uint64_t to_seq, size_t max,
         return 0;
     MDB_txn *txn;
     MDB_cursor *cur;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     if ((rc = mdb_cursor_open(txn, self->events, &cur))) {
-        mdb_txn_abort(txn);
+        s_ro_end(self, txn);
         return s_rc(rc);
     }
     int result = 0;
@@ -565,15 +669,17 @@ int evs_read(evs_t *self, uint64_t from_seq, uint64_t to_seq, size_t max,
         if (rec.seq > to_seq)
             break;
         self->reading++;
+        s_reading_here++;
         result = fn(&rec, arg);
         self->reading--;
+        s_reading_here--;
         if (result != 0 || (max && ++count >= max))
             break;
     }
     if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
         result = s_rc(rc);
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return result;
 }
 
@@ -588,7 +694,7 @@ int evs_read_stream(evs_t *self, const char *stream_id, uint64_t from_version,
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     uint64_t version;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     rc = s_get_u64(txn, self->streams, (MDB_val){id_len, (void *)stream_id}, &version);
@@ -618,8 +724,10 @@ int evs_read_stream(evs_t *self, const char *stream_id, uint64_t from_version,
         rec.data = ev.mv_data;
         rec.len = ev.mv_size;
         self->reading++;
+        s_reading_here++;
         rc = fn(&rec, arg);
         self->reading--;
+        s_reading_here--;
         if (rc != 0)
             goto done;          /* the callback's value, returned as is */
     }
@@ -629,7 +737,7 @@ int evs_read_stream(evs_t *self, const char *stream_id, uint64_t from_version,
 done:
     if (cur)
         mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return rc;
 }
 
@@ -641,11 +749,11 @@ int evs_stream_version(evs_t *self, const char *stream_id, uint64_t *version)
     if (!s_id_ok(stream_id))
         return EVS_INVALID;
     MDB_txn *txn;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     rc = s_version(self, txn, stream_id, version);
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return s_rc(rc);
 }
 
@@ -659,13 +767,13 @@ int evs_checkpoint(evs_t *self, const char *upstream, uint64_t *seq)
     char kbuf[EVS_MAX_ID + 3];
     MDB_val key = {s_cp_key(kbuf, upstream, strlen(upstream)), kbuf};
     MDB_txn *txn;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     rc = s_get_u64(txn, self->meta, key, seq);
     if (rc == MDB_NOTFOUND)
         rc = 0;
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return s_rc(rc);
 }
 
@@ -680,7 +788,7 @@ int evs_request_get(evs_t *self, const char *request_id, uint8_t **result, size_
         return EVS_INVALID;
     MDB_val key = {strlen(request_id), (void *)request_id}, val;
     MDB_txn *txn;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     rc = mdb_get(txn, self->requests, &key, &val);
@@ -695,7 +803,7 @@ int evs_request_get(evs_t *self, const char *request_id, uint8_t **result, size_
         else
             rc = -ENOMEM;
     }
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return s_rc(rc);
 }
 
@@ -739,7 +847,7 @@ int evs_verify(evs_t *self, evs_verify_t *report)
     MDB_cursor *cur = NULL;
     uint8_t prev[EVS_HASH_SIZE] = {0}, head_hash[EVS_HASH_SIZE];
     uint64_t expect = 1, head;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     if ((rc = mdb_cursor_open(txn, self->events, &cur)))
@@ -790,7 +898,7 @@ int evs_verify(evs_t *self, evs_verify_t *report)
 done:
     if (cur)
         mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return s_rc(rc);
 }
 
@@ -802,7 +910,7 @@ int evs_stat(evs_t *self, evs_stat_t *st)
     MDB_txn *txn;
     MDB_stat es, ss, rs, envst;
     MDB_envinfo info;
-    int rc = s_txn_begin(self, MDB_RDONLY, &txn);
+    int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
     /* Each event has one "id\0version" key in streams, so the rest are stream
@@ -825,7 +933,7 @@ int evs_stat(evs_t *self, evs_stat_t *st)
     st->map_size = info.me_mapsize;
     st->used_bytes = (info.me_last_pgno + 1) * (size_t)envst.ms_psize;
 done:
-    mdb_txn_abort(txn);
+    s_ro_end(self, txn);
     return s_rc(rc);
 }
 
@@ -882,9 +990,9 @@ static s_op_t *s_push_op(evs_batch_t *b)
     return &b->ops[b->n_ops++];
 }
 
-static int s_apply(evs_batch_t *b, const s_op_t *op)
+/* Writes one op into the write txn @p txn. */
+static int s_apply(evs_t *self, MDB_txn *txn, const s_op_t *op)
 {
-    evs_t *self = b->evs;
     uint8_t kbuf[EVS_MAX_ID + 9];
     MDB_val key, val;
     int rc;
@@ -892,60 +1000,45 @@ static int s_apply(evs_batch_t *b, const s_op_t *op)
     case S_OP_EVENT:
         key = (MDB_val){sizeof op->seq, (void *)&op->seq};
         val = (MDB_val){op->len, (void *)op->data};
-        rc = mdb_put(b->txn, self->events, &key, &val, MDB_APPEND);
+        rc = mdb_put(txn, self->events, &key, &val, MDB_APPEND);
         if (rc == MDB_KEYEXIST)
             return EVS_CORRUPT;     /* records beyond the head in meta */
         if (rc)
             return rc;
         key = (MDB_val){op->key_len, (void *)op->key};
         val = (MDB_val){sizeof op->version, (void *)&op->version};
-        if ((rc = mdb_put(b->txn, self->streams, &key, &val, 0)))
+        if ((rc = mdb_put(txn, self->streams, &key, &val, 0)))
             return rc;
         key = (MDB_val){s_index_key(kbuf, op->key, op->key_len, op->version), kbuf};
         val = (MDB_val){sizeof op->seq, (void *)&op->seq};
-        return mdb_put(b->txn, self->streams, &key, &val, 0);
+        return mdb_put(txn, self->streams, &key, &val, 0);
     case S_OP_REQUEST:
         key = (MDB_val){op->key_len, (void *)op->key};
         val = (MDB_val){op->len, (void *)op->data};
-        return mdb_put(b->txn, self->requests, &key, &val, 0);
+        return mdb_put(txn, self->requests, &key, &val, 0);
     case S_OP_CHECKPOINT:
         key = (MDB_val){s_cp_key((char *)kbuf, op->key, op->key_len), kbuf};
         val = (MDB_val){sizeof op->seq, (void *)&op->seq};
-        return mdb_put(b->txn, self->meta, &key, &val, 0);
+        return mdb_put(txn, self->meta, &key, &val, 0);
     }
     return EVS_INVALID;
 }
 
-/* The map is full: grow it and redo every write so far in a new txn. The
- * ops hold the exact bytes written before, so seqs and hashes stay the same. */
-static int s_regrow(evs_batch_t *b)
+/* A fresh snapshot for one lookup of an open batch; end it with s_snap_end() before
+ * returning to the caller, so no lock is held between calls. */
+static int s_snap_begin(evs_batch_t *b)
 {
-    if (b->txn) {
-        mdb_txn_abort(b->txn);
-        b->txn = NULL;
-    }
-    for (;;) {
-        int rc = s_grow(b->evs);
-        if (rc == 0)
-            rc = s_txn_begin(b->evs, 0, &b->txn);
-        if (rc)
-            return rc;
-        for (size_t i = 0; i < b->n_ops && rc == 0; i++)
-            rc = s_apply(b, &b->ops[i]);
-        if (rc == 0)
-            return 0;
-        mdb_txn_abort(b->txn);
-        b->txn = NULL;
-        if (rc != MDB_MAP_FULL)
-            return rc;
-    }
+    pthread_rwlock_rdlock(&b->evs->maplock);
+    int rc = b->txn ? mdb_txn_renew(b->txn) : s_txn_begin(b->evs, MDB_RDONLY, &b->txn);
+    if (rc)
+        pthread_rwlock_unlock(&b->evs->maplock);
+    return rc;
 }
 
-/* Writes the op just pushed (the last one), growing the map when needed. */
-static int s_do_last(evs_batch_t *b)
+static void s_snap_end(evs_batch_t *b)
 {
-    int rc = s_apply(b, &b->ops[b->n_ops - 1]);
-    return rc == MDB_MAP_FULL ? s_regrow(b) : rc;
+    mdb_txn_reset(b->txn);
+    pthread_rwlock_unlock(&b->evs->maplock);
 }
 
 int evs_batch_begin(evs_t *self, evs_batch_t **out)
@@ -962,10 +1055,17 @@ int evs_batch_begin(evs_t *self, evs_batch_t **out)
         return -ENOMEM;
     b->evs = self;
     b->random_used = sizeof b->random;
-    int rc = s_txn_begin(self, 0, &b->txn);
+    int rc = 0;
+    if (self->sealed) {
+        /* it follows the newest batch not yet written */
+        b->seq = self->sealed->seq;
+        memcpy(b->hash, self->sealed->hash, EVS_HASH_SIZE);
+    }
+    else if ((rc = s_snap_begin(b)) == 0) {
+        rc = s_get_head(self, b->txn, &b->seq, b->hash);
+        s_snap_end(b);
+    }
     if (rc)
-        goto fail;
-    if ((rc = s_get_head(self, b->txn, &b->seq, b->hash)))
         goto fail;
     b->base_seq = b->seq;
     struct timespec ts;
@@ -981,6 +1081,61 @@ fail:
     return s_rc(rc);
 }
 
+/* A stream's version as batch @p b sees it: its own appends, then those of the sealed
+ * batches not yet ended (newest first), then the log as of its snapshot. */
+static int s_batch_version(evs_batch_t *b, const char *id, size_t len, uint64_t *version)
+{
+    for (evs_batch_t *x = b; x; x = x == b ? b->evs->sealed : x->older) {
+        const s_slot_t *s = s_tab_find(&x->versions, id, len);
+        if (s) {
+            *version = s->val;
+            return 0;
+        }
+    }
+    int rc = s_snap_begin(b);
+    if (rc)
+        return rc;
+    rc = s_get_u64(b->txn, b->evs->streams, (MDB_val){len, (void *)id}, version);
+    s_snap_end(b);
+    if (rc == MDB_NOTFOUND) {
+        *version = 0;
+        rc = 0;
+    }
+    return rc;
+}
+
+/* A kept request result as batch @p b sees it (same order as s_batch_version). */
+static int s_batch_request(evs_batch_t *b, const char *id, size_t len, const uint8_t **result,
+                           size_t *result_len)
+{
+    for (evs_batch_t *x = b; x; x = x == b ? b->evs->sealed : x->older) {
+        const s_slot_t *s = s_tab_find(&x->requests, id, len);
+        if (s) {
+            *result = x->ops[s->val].data;
+            *result_len = x->ops[s->val].len;
+            return 0;
+        }
+    }
+    MDB_val key = {len, (void *)id}, val;
+    int rc = s_snap_begin(b);
+    if (rc)
+        return rc;
+    rc = mdb_get(b->txn, b->evs->requests, &key, &val);
+    if (rc == 0) {
+        /* a copy: the map may move once the lock is let go */
+        uint8_t *copy = s_alloc(b, val.mv_size ? val.mv_size : 1);
+        if (copy) {
+            memcpy(copy, val.mv_data, val.mv_size);
+            *result = copy;
+            *result_len = val.mv_size;
+        }
+        else
+            rc = -ENOMEM;
+    }
+    s_snap_end(b);
+    return rc;
+}
+
 int evs_batch_request_get(evs_batch_t *b, const char *request_id,
                           const uint8_t **result, size_t *len)
 {
@@ -993,17 +1148,9 @@ int evs_batch_request_get(evs_batch_t *b, const char *request_id,
         return EVS_BAD_BATCH;
     if (!s_id_ok(request_id))
         return EVS_INVALID;
-    MDB_val key = {strlen(request_id), (void *)request_id}, val;
-    int rc = mdb_get(b->txn, b->evs->requests, &key, &val);
+    int rc = s_batch_request(b, request_id, strlen(request_id), result, len);
     if (rc)
         return rc == MDB_NOTFOUND ? EVS_NOTFOUND : s_rc(rc);
-    /* A copy: the txn's pages move when the map grows or the batch commits. */
-    uint8_t *copy = s_alloc(b, val.mv_size);
-    if (!copy)
-        return -ENOMEM;
-    memcpy(copy, val.mv_data, val.mv_size);
-    *result = copy;
-    *len = val.mv_size;
     return 0;
 }
 
@@ -1011,7 +1158,7 @@ static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
 {
     size_t id_len = strlen(ev->stream_id);
     uint64_t version;
-    int rc = s_version(b->evs, b->txn, ev->stream_id, &version);
+    int rc = s_batch_version(b, ev->stream_id, id_len, &version);
     if (rc)
         return rc;
     char event_id[2 * 16 + 1];
@@ -1050,13 +1197,13 @@ static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
     memcpy(key, ev->stream_id, id_len);
 
     s_op_t *op = s_push_op(b);
-    if (!op)
+    if (!op || s_tab_put(&b->versions, key, id_len, env.stream_version) != 0)
         return -ENOMEM;
     *op = (s_op_t){S_OP_EVENT, env.seq, env.stream_version, key, id_len,
                    buf, n + 2 + EVS_HASH_SIZE};
     b->seq = env.seq;
     memcpy(b->hash, buf + n + 2, EVS_HASH_SIZE);
-    return s_do_last(b);
+    return 0;
 }
 
 int evs_batch_append(evs_batch_t *b,
@@ -1089,8 +1236,9 @@ int evs_batch_append(evs_batch_t *b,
 
     int rc;
     if (request_id) {
-        MDB_val key = {strlen(request_id), (void *)request_id}, val;
-        rc = mdb_get(b->txn, b->evs->requests, &key, &val);
+        const uint8_t *kept;
+        size_t kept_len;
+        rc = s_batch_request(b, request_id, strlen(request_id), &kept, &kept_len);
         if (rc == 0)
             return EVS_CONFLICT;    /* its result is kept already: a retry */
         if (rc != MDB_NOTFOUND)
@@ -1100,7 +1248,8 @@ int evs_batch_append(evs_batch_t *b,
         uint64_t version;
         if (expect[i].expected == EVS_ANY)
             continue;
-        if ((rc = s_version(b->evs, b->txn, expect[i].stream_id, &version)))
+        const char *id = expect[i].stream_id;
+        if ((rc = s_batch_version(b, id, strlen(id), &version)))
             goto fail;
         if (version != (uint64_t)expect[i].expected)
             return EVS_CONFLICT;
@@ -1113,17 +1262,16 @@ int evs_batch_append(evs_batch_t *b,
     if (request_id) {
         size_t id_len = strlen(request_id);
         uint8_t *buf = s_alloc(b, id_len + result_len);
+        if (buf)
+            memcpy(buf, request_id, id_len);
         s_op_t *op = buf ? s_push_op(b) : NULL;
-        if (!op) {
+        if (!op || s_tab_put(&b->requests, (char *)buf, id_len, b->n_ops - 1) != 0) {
             rc = -ENOMEM;
             goto fail;
         }
-        memcpy(buf, request_id, id_len);
         if (result_len)
             memcpy(buf + id_len, result, result_len);
         *op = (s_op_t){S_OP_REQUEST, 0, 0, (char *)buf, id_len, buf + id_len, result_len};
-        if ((rc = s_do_last(b)))
-            goto fail;
     }
     if (n_events) {
         if (first_seq)
@@ -1147,15 +1295,13 @@ int evs_batch_checkpoint(evs_batch_t *b, const char *upstream, uint64_t seq)
     size_t len = strlen(upstream);
     char *key = (char *)s_alloc(b, len);
     s_op_t *op = key ? s_push_op(b) : NULL;
-    int rc = -ENOMEM;
-    if (op) {
-        memcpy(key, upstream, len);
-        *op = (s_op_t){S_OP_CHECKPOINT, seq, 0, key, len, NULL, 0};
-        rc = s_do_last(b);
-    }
-    if (rc)
+    if (!op) {
         b->state = S_FAILED;
-    return s_rc(rc);
+        return -ENOMEM;
+    }
+    memcpy(key, upstream, len);
+    *op = (s_op_t){S_OP_CHECKPOINT, seq, 0, key, len, NULL, 0};
+    return 0;
 }
 
 uint64_t evs_batch_head(evs_batch_t *b)
@@ -1199,38 +1345,70 @@ int evs_batch_record(evs_batch_t *b, uint64_t seq, evs_record_t *rec)
     return EVS_NOTFOUND;
 }
 
-static int s_put_head(evs_batch_t *b)
+static int s_put_head(evs_batch_t *b, MDB_txn *txn)
 {
     if (b->seq == b->base_seq)
         return 0;
     MDB_val key = S_KEY("head_seq"), val = {sizeof b->seq, &b->seq};
-    int rc = mdb_put(b->txn, b->evs->meta, &key, &val, 0);
+    int rc = mdb_put(txn, b->evs->meta, &key, &val, 0);
     if (rc)
         return rc;
     key = S_KEY("head_hash");
     val = (MDB_val){EVS_HASH_SIZE, b->hash};
-    return mdb_put(b->txn, b->evs->meta, &key, &val, 0);
+    return mdb_put(txn, b->evs->meta, &key, &val, 0);
+}
+
+int evs_batch_seal(evs_batch_t *b)
+{
+    assert(b);
+    if (b->state != S_OPEN)
+        return b->state == S_SEALED ? 0 : EVS_BAD_BATCH;
+    evs_t *self = b->evs;
+    if (b->txn)
+        mdb_txn_abort(b->txn);   /* reset: holds no snapshot */
+    b->txn = NULL;
+    b->state = S_SEALED;
+    self->batch = NULL;
+    b->older = self->sealed;
+    self->sealed = b;
+    return 0;
+}
+
+/* The whole batch in one write txn: the ops in order, then the head. */
+static int s_write(evs_batch_t *b)
+{
+    evs_t *self = b->evs;
+    MDB_txn *txn;
+    int rc = s_txn_begin(self, 0, &txn);
+    if (rc)
+        return rc;
+    /* it must follow exactly what is in the log: a batch before it that failed or was
+     * ended unwritten makes it unwritable */
+    uint64_t head = 0;
+    rc = s_get_head(self, txn, &head, NULL);
+    if (rc == 0 && head != b->base_seq)
+        rc = EVS_BAD_BATCH;
+    for (size_t i = 0; rc == 0 && i < b->n_ops; i++)
+        rc = s_apply(self, txn, &b->ops[i]);
+    if (rc == 0)
+        rc = s_put_head(b, txn);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn);     /* frees the txn, even on failure */
 }
 
 int evs_batch_commit(evs_batch_t *b)
 {
     assert(b);
-    if (b->state != S_OPEN)
+    if (b->state == S_OPEN)
+        evs_batch_seal(b);
+    if (b->state != S_SEALED)
         return EVS_BAD_BATCH;
     int rc;
-    for (;;) {
-        rc = s_put_head(b);
-        if (rc == 0) {
-            rc = mdb_txn_commit(b->txn);    /* frees the txn, even on failure */
-            b->txn = NULL;
-        }
-        if (rc != MDB_MAP_FULL || (rc = s_regrow(b)) != 0)
-            break;
-    }
-    if (b->txn) {
-        mdb_txn_abort(b->txn);
-        b->txn = NULL;
-    }
+    while ((rc = s_write(b)) == MDB_MAP_FULL && (rc = s_grow(b->evs)) == 0)
+        ;
     b->state = rc ? S_FAILED : S_COMMITTED;
     if (rc == 0)
         s_keep_ahead(b->evs);
@@ -1243,15 +1421,26 @@ void evs_batch_end(evs_batch_t **batch_p)
     evs_batch_t *b = *batch_p;
     if (!b)
         return;
+    evs_t *self = b->evs;
     if (b->txn)
-        mdb_txn_abort(b->txn);
+        mdb_txn_abort(b->txn);   /* reset: holds no snapshot */
+    if (self->batch == b)
+        self->batch = NULL;
+    /* once ended, later batches find its writes in the log (or never, if it was not
+     * written: then they cannot be written either) */
+    for (evs_batch_t **p = &self->sealed; *p; p = &(*p)->older)
+        if (*p == b) {
+            *p = b->older;
+            break;
+        }
     while (b->chunks) {
         s_chunk_t *next = b->chunks->next;
         free(b->chunks);
         b->chunks = next;
     }
     free(b->ops);
-    b->evs->batch = NULL;
+    free(b->versions.slots);
+    free(b->requests.slots);
     free(b);
     *batch_p = NULL;
 }
@@ -1807,6 +1996,14 @@ static int s_append_from_read(const evs_record_t *rec, void *arg)
     return 0;
 }
 
+static int s_commit_from_read(const evs_record_t *rec, void *arg)
+{
+    (void)rec;
+    s_nested_t *n = arg;
+    n->rc = evs_batch_commit(n->batch);
+    return 0;
+}
+
 /* Growth from a tiny map, across batches and in the middle of one big batch. */
 static int s_test_growth(const char *base)
 {
@@ -1855,8 +2052,9 @@ static int s_test_growth(const char *base)
         S_CHECK(first == 1001 + 100 * (uint64_t)a && last == first + 99);
         S_CHECK_RC(evs_batch_checkpoint(b, "up2", (uint64_t)a), 0);
     }
+    /* nothing is written before the commit */
     S_CHECK_RC(evs_stat(evs, &st), 0);
-    S_CHECK(st.map_size > map0 && st.head_seq == 1000);
+    S_CHECK(st.head_seq == 1000);
     const uint8_t *r;
     size_t rl;
     S_CHECK_RC(evs_batch_request_get(b, "big-req-0", &r, &rl), 0);
@@ -1875,7 +2073,8 @@ static int s_test_growth(const char *base)
     }
     s_coll_reset(&read);
     S_CHECK_RC(evs_stat(evs, &st), 0);
-    S_CHECK(st.head_seq == 5000 && st.streams == 17 && st.requests == 60);
+    S_CHECK(st.head_seq == 5000 && st.streams == 17 && st.requests == 60 &&
+            st.map_size > map0);
     S_CHECK_RC(evs_verify(evs, &rep), 0);
     S_CHECK(rep.checked == 5000);
     evs_destroy(&evs);
@@ -1910,18 +2109,29 @@ static int s_test_growth(const char *base)
         printf(" * replay (read+view+apply): %.2f M events/s\n", (double)rp.events / secs / 1e6);
     evs_destroy(&evs);
 
-    /* A batch that must grow the map while a read callback runs fails cleanly. */
+    /* Appends from a read callback write nothing yet; a commit there that must grow
+     * the map fails cleanly (-EBUSY, nothing written); the same appends commit later. */
     snprintf(dir, sizeof dir, "%s/nested", base);
     S_CHECK_RC(s_make_log(dir, &opts, 1), 0);
     S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
     S_CHECK_RC(evs_batch_begin(evs, &b), 0);
     s_nested_t nested = {b, 0};
     S_CHECK_RC(evs_read(evs, 1, 1, 0, s_append_from_read, &nested), 0);
+    S_CHECK_RC(nested.rc, 0);
+    S_CHECK_RC(evs_read(evs, 1, 1, 0, s_commit_from_read, &nested), 0);
     S_CHECK_RC(nested.rc, -EBUSY);
     S_CHECK_RC(evs_batch_commit(b), EVS_BAD_BATCH);
     evs_batch_end(&b);
     S_CHECK_RC(evs_verify(evs, &rep), 0);
     S_CHECK(rep.checked == 1);
+    S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+    nested = (s_nested_t){b, 0};
+    S_CHECK_RC(evs_read(evs, 1, 1, 0, s_append_from_read, &nested), 0);
+    S_CHECK_RC(nested.rc, 0);
+    S_CHECK_RC(evs_batch_commit(b), 0);
+    evs_batch_end(&b);
+    S_CHECK_RC(evs_verify(evs, &rep), 0);
+    S_CHECK(rep.checked == 201);
     evs_destroy(&evs);
     free(res);
     free(evv);
@@ -2221,6 +2431,95 @@ fail:
     return 1;
 }
 
+/* A commit on another thread, as the service runtime runs it. */
+static void *s_commit_thread(void *arg)
+{
+    s_nested_t *n = arg;
+    n->rc = evs_batch_commit(n->batch);
+    return NULL;
+}
+
+/* Sealed batches: the next one sees their appends, requests and head before they are
+ * written; they commit in order on another thread, also while the map grows; one
+ * whose predecessor failed cannot commit. */
+static int s_test_pipeline(const char *base)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/pipeline", base);
+    evs_opts_t opts = {0, 64 << 10, "svc"};
+    evs_t *evs = NULL;
+    evs_batch_t *a = NULL, *b = NULL, *c = NULL;
+    evs_verify_t rep;
+    uint64_t first, last, v;
+    const uint8_t *r;
+    size_t rl;
+    static const uint8_t big[2000];
+    S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
+
+    S_CHECK_RC(evs_batch_begin(evs, &a), 0);
+    evs_event_t e = S_EV("s-1", "T", "one", "c", "c");
+    evs_expect_t none = {"s-1", EVS_NO_STREAM};
+    S_CHECK_RC(evs_batch_append(a, &e, 1, &none, 1, "ra", (const uint8_t *)"A", 1, &first,
+                                &last), 0);
+    /* enough to make the 64 KiB map grow while it commits */
+    evs_event_t fat = {"fat", "Fat", big, sizeof big, NULL, NULL};
+    for (int i = 0; i < 100; i++)
+        S_CHECK_RC(evs_batch_append(a, &fat, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
+    S_CHECK_RC(evs_batch_seal(a), 0);
+    S_CHECK_RC(evs_batch_seal(a), 0);
+    S_CHECK_RC(evs_batch_append(a, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), EVS_BAD_BATCH);
+
+    /* b follows a: head, versions and requests of a as if written */
+    S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+    S_CHECK(evs_batch_head(b) == 101);
+    S_CHECK_RC(evs_batch_request_get(b, "ra", &r, &rl), 0);
+    S_CHECK(rl == 1 && r[0] == 'A');
+    S_CHECK_RC(evs_batch_append(b, &e, 1, NULL, 0, "ra", (const uint8_t *)"B", 1, NULL, NULL),
+               EVS_CONFLICT);
+    S_CHECK_RC(evs_batch_append(b, &e, 1, &none, 1, NULL, NULL, 0, NULL, NULL), EVS_CONFLICT);
+    s_nested_t na = {a, -1};
+    pthread_t t;
+    S_CHECK(pthread_create(&t, NULL, s_commit_thread, &na) == 0);
+    evs_expect_t one = {"s-1", 1};
+    for (int i = 0; i < 50; i++) {   /* appends and reads while a commits */
+        S_CHECK_RC(evs_batch_append(b, &e, 1, i ? NULL : &one, i ? 0 : 1, NULL, NULL, 0, &first,
+                                    &last), 0);
+        S_CHECK(first == 102 + (uint64_t)i);
+        S_CHECK_RC(evs_stream_version(evs, "s-2", &v), 0);
+    }
+    pthread_join(t, NULL);
+    S_CHECK_RC(na.rc, 0);
+    /* a is written and ended: b now finds it in the log */
+    evs_batch_end(&a);
+    S_CHECK_RC(evs_batch_request_get(b, "ra", &r, &rl), 0);
+    S_CHECK(rl == 1 && r[0] == 'A');
+    S_CHECK_RC(evs_batch_append(b, &e, 1, &(evs_expect_t){"s-1", 51}, 1, "rb",
+                                (const uint8_t *)"B", 1, NULL, NULL), 0);
+    S_CHECK_RC(evs_batch_seal(b), 0);
+
+    /* c follows b; b is ended unwritten, so c cannot be written */
+    S_CHECK_RC(evs_batch_begin(evs, &c), 0);
+    S_CHECK(evs_batch_head(c) == 152);
+    S_CHECK_RC(evs_batch_request_get(c, "rb", &r, &rl), 0);
+    S_CHECK_RC(evs_batch_append(c, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
+    evs_batch_end(&b);
+    S_CHECK_RC(evs_batch_request_get(c, "rb", &r, &rl), EVS_NOTFOUND);
+    S_CHECK_RC(evs_batch_commit(c), EVS_BAD_BATCH);
+    evs_batch_end(&c);
+    S_CHECK_RC(evs_verify(evs, &rep), 0);
+    S_CHECK(rep.checked == 101);
+    S_CHECK_RC(evs_stream_version(evs, "s-1", &v), 0);
+    S_CHECK(v == 1);
+    evs_destroy(&evs);
+    return 0;
+fail:
+    evs_batch_end(&c);
+    evs_batch_end(&b);
+    evs_batch_end(&a);
+    evs_destroy(&evs);
+    return 1;
+}
+
 int evs_test(bool verbose)
 {
     s_verbose = verbose;
@@ -2233,14 +2532,16 @@ int evs_test(bool verbose)
     }
     if (verbose)
         printf("in %s\n", base);
-    static const char *names[] = {"view", "basic", "growth", "reader process", "corruption"};
+    static const char *names[] = {"view", "basic", "growth", "reader process", "corruption",
+                                  "pipeline"};
     int failed = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         int rc = i == 0 ? s_test_view()
                : i == 1 ? s_test_basic(base)
                : i == 2 ? s_test_growth(base)
                : i == 3 ? s_test_reader_process(base)
-               : s_test_corruption(base);
+               : i == 4 ? s_test_corruption(base)
+               : s_test_pipeline(base);
         if (rc)
             fprintf(stderr, "evs_test: %s FAILED\n", names[i]);
         else if (verbose)

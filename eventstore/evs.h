@@ -19,11 +19,14 @@
  * serialized with `hash` empty; the chain makes any edit, removal, reordering
  * or truncation detectable by evs_verify().
  *
- * Writes go through a batch (evs_batch_t): one write transaction that takes
- * any number of requests, each appending events to one or more streams with an
- * expected version, and commits them all with one fsync. A request whose
+ * Writes go through a batch (evs_batch_t) that takes any number of requests,
+ * each appending events to one or more streams with an expected version, and
+ * commits them all in one write transaction with one fsync. A request whose
  * version check fails is refused alone; the others in the batch go on. This is
- * what the services' group commit is built on.
+ * what the services' group commit is built on. A batch is built in memory (its
+ * lookups see a read snapshot of the log plus every batch sealed and not yet
+ * ended) and written at commit, so the next batch can be built while the
+ * previous one commits on another thread (evs_batch_seal()).
  *
  * Durability: full fsync on every commit by default. When the map is full the
  * store grows it (doubling) and redoes the transaction by itself; callers
@@ -31,8 +34,11 @@
  * open. A commit that fails is reported and nothing of it is acknowledged.
  *
  * Threads: an evs_t opened for writing belongs to one thread (the service
- * loop). Any number of other processes may open the same folder read-only
- * (EVS_RDONLY) at the same time, e.g. `tpctl log dump` on a running service.
+ * loop), with one exception: evs_batch_commit() of a sealed batch may run on
+ * another thread, one commit at a time, while the owner goes on reading and
+ * building the next batch. Any number of other processes may open the same
+ * folder read-only (EVS_RDONLY) at the same time, e.g. `tpctl log dump` on a
+ * running service.
  *
  * Memory: pointers handed to callbacks point into the LMDB map and stay valid
  * only during the callback.
@@ -230,7 +236,8 @@ int evs_verify(evs_t *self, evs_verify_t *report);
 int evs_stat(evs_t *self, evs_stat_t *st);
 
 /**
- * @brief Start a write batch (one LMDB write transaction). Only one at a time.
+ * @brief Start a write batch. Only one is open at a time; it follows the newest
+ * sealed batch not yet ended, or the log's head.
  * @param[out] out the batch
  * @return 0, EVS_RDONLY_ERR, EVS_BAD_BATCH when another batch is open, or an LMDB code
  */
@@ -238,7 +245,8 @@ int evs_batch_begin(evs_t *self, evs_batch_t **out);
 
 /**
  * @brief Look up a request id inside the batch (sees requests added earlier in it).
- * @param[out] result borrowed, valid until the batch ends; *len its size
+ * @param[out] result borrowed, valid until this batch ends (or the sealed batch
+ *             that wrote it, when that ends first); *len its size
  * @return 0 when found, EVS_NOTFOUND, EVS_INVALID (bad id), EVS_BAD_BATCH (after
  *         commit or failure), or an LMDB code
  */
@@ -299,13 +307,28 @@ int evs_batch_each(evs_batch_t *batch, evs_record_fn *fn, void *arg);
 int evs_batch_record(evs_batch_t *batch, uint64_t seq, evs_record_t *rec);
 
 /**
- * @brief Commit the batch with one fsync (unless EVS_NOSYNC).
+ * @brief Close an open batch for appends and let the next one begin.
  *
- * On MDB_MAP_FULL the map is doubled and the whole batch redone, invisibly.
- * On any other failure nothing of the batch is durable; the caller must not
- * acknowledge any of it (a service stops and rebuilds from its log).
- * The batch stays readable through evs_batch_each() until evs_batch_end().
- * @return 0 or an error code
+ * Until it is ended, later batches see its appends, request results and head
+ * as if they were in the log. Commit sealed batches in the order they were
+ * sealed; one whose predecessor failed or was ended unwritten cannot commit
+ * (EVS_BAD_BATCH).
+ * @return 0 (also when already sealed), EVS_BAD_BATCH when committed or failed
+ */
+int evs_batch_seal(evs_batch_t *batch);
+
+/**
+ * @brief Write the batch in one write transaction with one fsync (unless
+ * EVS_NOSYNC); seals it first when it is still open.
+ *
+ * May run on another thread than the store's owner for a sealed batch (one
+ * commit at a time). On MDB_MAP_FULL the map is doubled and the whole batch
+ * redone, invisibly. On any other failure nothing of the batch is durable; the
+ * caller must not acknowledge any of it (a service stops and rebuilds from its
+ * log). The batch stays readable through evs_batch_each() until evs_batch_end().
+ * @return 0, EVS_BAD_BATCH (failed before, or its predecessor is not in the
+ *         log), -EBUSY (the map must grow but a read callback of this thread
+ *         holds it), or an error code
  */
 int evs_batch_commit(evs_batch_t *batch);
 
