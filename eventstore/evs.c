@@ -1310,6 +1310,12 @@ uint64_t evs_batch_head(evs_batch_t *b)
     return b->seq;
 }
 
+bool evs_batch_empty(const evs_batch_t *b)
+{
+    assert(b);
+    return b->n_ops == 0;
+}
+
 int evs_batch_each(evs_batch_t *b, evs_record_fn *fn, void *arg)
 {
     assert(b);

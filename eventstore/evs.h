@@ -293,6 +293,12 @@ int evs_batch_checkpoint(evs_batch_t *batch, const char *upstream, uint64_t seq)
 uint64_t evs_batch_head(evs_batch_t *batch);
 
 /**
+ * @brief Whether the batch holds nothing to write (no event, request result or
+ * checkpoint).
+ */
+bool evs_batch_empty(const evs_batch_t *batch);
+
+/**
  * @brief Call @p fn for each record the batch appended (in order), before or
  * after commit; the data stays valid until evs_batch_end(). Used to publish
  * exactly what was committed.

@@ -29,6 +29,7 @@ typedef struct {
     uint8_t *reply;           /* the answer to send, owned */
     size_t reply_len;
     bool deferred;            /* query or $read: answered after the commit */
+    bool reads_state;         /* deferred, and answered from the state in memory */
     bool handed_off;          /* sent to a worker; no answer now */
 } s_pending_t;
 
@@ -56,11 +57,21 @@ typedef struct {
     svc_clock_fn *clock;      /* injectable clock */
     void *clock_arg;
     size_t batch_max;         /* requests per group commit */
+    bool pipeline;            /* decide the next group while one commits */
     int64_t tick_ms;          /* tick period */
     int64_t next_tick;        /* zclock_mono() of the next tick */
     int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
     svc_out_t *out;           /* reused collector */
-    s_pending_t *pending;     /* batch_max slots */
+    s_pending_t *pending;     /* batch_max slots: the group being taken and decided */
+    zactor_t *committer;      /* writes sealed batches (evs_batch_commit) off the loop */
+    evs_batch_t *open;        /* the group being decided (requests pending[0..open_n)) */
+    size_t open_n;
+    bool open_barrier;        /* it has answers to give from the state */
+    evs_batch_t *inflight;    /* the group handed to it and not finished, or NULL */
+    s_pending_t *inflight_pending;   /* its requests (batch_max slots) */
+    size_t inflight_n;
+    bool inflight_barrier;    /* it has answers to give from the state: the next group
+                                 must not be decided before they are given */
     uint8_t secret[SVC_SECRET_SIZE];   /* the service's key (secret.key in its folder) */
     uint8_t random[1024];     /* random bytes handed to commands, refilled when used up */
     size_t random_used;
@@ -214,25 +225,41 @@ static int s_publish_one(const evs_record_t *rec, void *arg)
 
 /* Commits a batch or ends the process: an unacknowledged failure must not be hidden,
  * and state in memory is already ahead of the log. */
-static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
+/* Puts the checkpoints past skipped upstream events into @p batch: they ride along
+ * with whatever commits next. */
+static int s_add_checkpoints(s_svc_t *self, evs_batch_t *batch)
 {
     int rc = 0;
-    /* checkpoints past skipped upstream events ride along with whatever commits next */
     for (size_t i = 0; rc == 0 && i < self->n_subs; i++)
         if (self->ckpt_pending[i])
-            rc = evs_batch_checkpoint(*batch_p, evs_sub_upstream(self->subs[i]),
+            rc = evs_batch_checkpoint(batch, evs_sub_upstream(self->subs[i]),
                                       self->ckpt_pending[i]);
-    if (rc == 0)
-        rc = evs_batch_commit(*batch_p);
-    if (rc != 0) {
-        zsys_error("%s: commit failed: %s; stopping (state rebuilds from the log at restart)",
-                   self->name, evs_strerror(rc));
-        exit(70);
-    }
-    self->commits++;
     for (size_t i = 0; i < self->n_subs; i++)
         self->ckpt_pending[i] = 0;
     self->ckpt_due = 0;
+    return rc;
+}
+
+static void s_commit_failed(s_svc_t *self, int rc)
+{
+    zsys_error("%s: commit failed: %s; stopping (state rebuilds from the log at restart)",
+               self->name, evs_strerror(rc));
+    exit(70);
+}
+
+static void s_wait_inflight(s_svc_t *self);
+static void s_drain(s_svc_t *self);
+
+/* Commits a batch on the loop (after the group in flight) and publishes it. */
+static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
+{
+    assert(!self->inflight && !self->open);   /* s_drain() first */
+    int rc = s_add_checkpoints(self, *batch_p);
+    if (rc == 0)
+        rc = evs_batch_commit(*batch_p);
+    if (rc != 0)
+        s_commit_failed(self, rc);
+    self->commits++;
     evs_batch_each(*batch_p, s_publish_one, self);
 }
 
@@ -241,6 +268,9 @@ static void s_commit_checkpoints(s_svc_t *self)
 {
     if (!self->ckpt_due)
         return;
+    s_drain(self);
+    if (!self->ckpt_due)
+        return;   /* the groups carried them */
     evs_batch_t *batch = NULL;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc != 0) {
@@ -643,6 +673,7 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     const char *c = p->req->command;
     if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary")) {
         p->deferred = true;
+        p->reads_state = streq(c, "$summary");
         return 0;
     }
     const svc_command_t *cmd = s_find_command(self, c);
@@ -652,6 +683,7 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     }
     if (cmd->query) {
         p->deferred = true;
+        p->reads_state = true;
         return 0;
     }
     if (!*h->request_id || strlen(h->request_id) > EVS_MAX_ID) {
@@ -731,40 +763,131 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     return 0;
 }
 
-/* Decides every pending request in one batch, commits once, then answers. */
-static void s_process(s_svc_t *self, size_t n)
+/* The committer: writes each sealed batch it is handed, answers [rc][microseconds]. */
+static void s_committer(zsock_t *pipe, void *args)
 {
-    evs_batch_t *batch = NULL;
-    int rc = evs_batch_begin(self->store, &batch);
-    if (rc != 0) {
-        zsys_error("%s: cannot begin a write: %s; stopping", self->name, evs_strerror(rc));
-        exit(70);
-    }
-    int64_t now = self->clock(self->clock_arg);
-    int64_t t0 = zclock_usecs();
-    for (size_t i = 0; i < n; i++) {
-        rc = s_decide_one(self, batch, &self->pending[i], now);
-        if (rc != 0) {
-            zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
-            exit(70);
+    zsock_signal(pipe, 0);
+    while (true) {
+        zmsg_t *m = zmsg_recv(pipe);
+        if (!m)
+            break;
+        zframe_t *f = zmsg_first(m);
+        if (!f || zframe_streq(f, "$TERM") || zframe_size(f) != sizeof(evs_batch_t *)) {
+            zmsg_destroy(&m);
+            break;
         }
+        evs_batch_t *batch;
+        memcpy(&batch, zframe_data(f), sizeof batch);
+        zmsg_destroy(&m);
+        int64_t t0 = zclock_usecs();
+        int rc = evs_batch_commit(batch);
+        zsock_send(pipe, "i8", rc, (uint64_t) (zclock_usecs() - t0));
     }
-    int64_t t1 = zclock_usecs();
-    s_commit_or_die(self, &batch);
-    evs_batch_end(&batch);
-    int64_t t2 = zclock_usecs();
-    self->requests += n;
-    self->us_decide += t1 - t0;
-    self->us_commit += t2 - t1;
+}
+
+/* Answers a group whose commit is durable: publishes its events, then replies. */
+static void s_finish(s_svc_t *self, evs_batch_t **batch_p, s_pending_t *pending, size_t n)
+{
+    int64_t t0 = zclock_usecs();
+    evs_batch_each(*batch_p, s_publish_one, self);
     for (size_t i = 0; i < n; i++) {
-        s_pending_t *p = &self->pending[i];
+        s_pending_t *p = &pending[i];
         if (p->deferred)
             s_answer_deferred(self, p);
         if (!p->handed_off)
             s_send_reply(self, p);
         s_pending_clear(p);
     }
-    self->us_answer += zclock_usecs() - t2;
+    evs_batch_end(batch_p);
+    self->us_answer += zclock_usecs() - t0;
+}
+
+/* Waits for the group in flight to be written, then answers it. */
+static void s_wait_inflight(s_svc_t *self)
+{
+    if (!self->inflight)
+        return;
+    int rc = -1;
+    uint64_t us = 0;
+    if (zsock_recv(self->committer, "i8", &rc, &us) != 0)
+        rc = EVS_BAD_BATCH;
+    if (rc != 0)
+        s_commit_failed(self, rc);
+    self->commits++;
+    self->us_commit += (int64_t) us;
+    s_finish(self, &self->inflight, self->inflight_pending, self->inflight_n);
+    self->inflight_n = 0;
+    self->inflight_barrier = false;
+}
+
+/* Seals the open group and hands it to the committer (nothing may be in flight); a
+ * group with nothing to write is answered at once. */
+static void s_submit(s_svc_t *self)
+{
+    if (!self->open)
+        return;
+    assert(!self->inflight);
+    int rc = s_add_checkpoints(self, self->open);
+    if (rc == 0)
+        rc = evs_batch_seal(self->open);
+    if (rc != 0) {
+        zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
+        exit(70);
+    }
+    size_t n = self->open_n;
+    bool barrier = self->open_barrier;
+    self->open_n = 0;
+    self->open_barrier = false;
+    if (evs_batch_empty(self->open)) {
+        /* nothing to write (queries, refusals, replays of what is durable): answer now */
+        s_finish(self, &self->open, self->pending, n);
+        return;
+    }
+    s_pending_t *swap = self->inflight_pending;
+    self->inflight_pending = self->pending;
+    self->pending = swap;
+    self->inflight_n = n;
+    self->inflight_barrier = barrier;
+    self->inflight = self->open;
+    self->open = NULL;
+    zsock_send(self->committer, "b", &self->inflight, sizeof self->inflight);
+    if (!self->pipeline)
+        s_wait_inflight(self);
+}
+
+/* Writes and answers everything decided so far (before a write outside the groups). */
+static void s_drain(s_svc_t *self)
+{
+    s_wait_inflight(self);
+    if (self->open) {
+        s_submit(self);
+        s_wait_inflight(self);
+    }
+}
+
+/* Decides requests pending[from, to) into the open group (begun when none is open).
+ * Group commit: the group takes everything that arrives while the group before it is
+ * written (one fsync), and is handed over when that one is durable. */
+static void s_decide(s_svc_t *self, size_t from, size_t to)
+{
+    int rc = 0;
+    if (!self->open && (rc = evs_batch_begin(self->store, &self->open)) != 0) {
+        zsys_error("%s: cannot begin a write: %s; stopping", self->name, evs_strerror(rc));
+        exit(70);
+    }
+    int64_t now = self->clock(self->clock_arg);
+    int64_t t0 = zclock_usecs();
+    for (size_t i = from; i < to; i++) {
+        rc = s_decide_one(self, self->open, &self->pending[i], now);
+        if (rc != 0) {
+            zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
+            exit(70);
+        }
+        self->open_barrier |= self->pending[i].reads_state;
+    }
+    self->open_n = to;
+    self->requests += to - from;
+    self->us_decide += zclock_usecs() - t0;
 }
 
 /* Takes one message off @p sock (the ROUTER, or the workers' PULL) into slot @p p.
@@ -977,6 +1100,7 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
             self->ckpt_due = zclock_mono() + SVC_CHECKPOINT_DELAY_MS;
         return 0;
     }
+    s_drain(self);
     evs_batch_t *batch = NULL;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc != 0)
@@ -1045,6 +1169,7 @@ static void s_commit_out(s_svc_t *self, const char *what)
                      self->out->n_errors ? self->out->errors[0].message : "?");
         return;
     }
+    s_drain(self);
     evs_batch_t *batch = NULL;
     uint64_t first = 0, last = 0;
     int rc = evs_batch_begin(self->store, &batch);
@@ -1113,7 +1238,8 @@ static void s_mailer(zsock_t *pipe, void *args)
 /* Hands every pending mail that is not already on its way to the mailer. */
 static void s_mail_poll(s_svc_t *self)
 {
-    if (!self->mailer)
+    /* mails follow committed events only */
+    if (!self->mailer || self->inflight || self->open)
         return;
     svc_mail_t mails[16];
     size_t n = self->def->mails_pending(self->state, self->secret, mails, 16);
@@ -1160,6 +1286,8 @@ static void s_mail_done(s_svc_t *self)
 
 static void s_svc_destroy(s_svc_t *self)
 {
+    s_drain(self);
+    zactor_destroy(&self->committer);
     zactor_destroy(&self->mailer);
     zhashx_destroy(&self->mail_inflight);
     for (size_t i = 0; i < self->n_workers; i++)
@@ -1180,6 +1308,7 @@ static void s_svc_destroy(s_svc_t *self)
         self->def->state_destroy(&self->state);
     svc_out_destroy(&self->out);
     free(self->pending);
+    free(self->inflight_pending);
     evs_destroy(&self->store);
 }
 
@@ -1244,12 +1373,15 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     self->batch_max = (size_t) atoi(svc_config_get(self->config, n, "batch_max", "1024"));
     if (self->batch_max < 1)
         self->batch_max = 1;
+    self->pipeline = atoi(svc_config_get(self->config, n, "pipeline", "1")) != 0;
     self->tick_ms = atoll(svc_config_get(self->config, n, "tick_ms", "1000"));
     if (self->tick_ms < 1)
         self->tick_ms = 1000;
     self->pending = calloc(self->batch_max, sizeof *self->pending);
+    self->inflight_pending = calloc(self->batch_max, sizeof *self->inflight_pending);
     self->out = svc_out_new();
-    if (!self->pending || !self->out)
+    self->committer = zactor_new(s_committer, NULL);
+    if (!self->pending || !self->inflight_pending || !self->out || !self->committer)
         return -1;
 
     char dir[512];
@@ -1344,7 +1476,7 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
             strcat(list, self->def->upstreams[i]);
         }
     }
-    self->poller = zpoller_new(self->pipe, self->router, self->done, NULL);
+    self->poller = zpoller_new(self->pipe, self->router, self->done, self->committer, NULL);
     if (self->producer)
         zpoller_add(self->poller, self->producer);
     int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
@@ -1460,8 +1592,14 @@ void svc_actor(zsock_t *pipe, void *args_)
             break;
         if (which == self->router || which == self->done ||
             (which && which == self->producer)) {
-            /* group commit: everything already waiting, up to batch_max */
-            size_t n = 0;
+            /* answers from the state see exactly what was committed before them, and a
+             * full group waits for the one in flight */
+            if (self->inflight && (self->inflight_barrier || self->open_n >= self->batch_max)) {
+                s_wait_inflight(self);
+                s_submit(self);
+            }
+            /* everything already waiting, up to batch_max in the group */
+            size_t from = self->open_n, n = from;
             while (n < self->batch_max && s_take(self, self->router, &self->pending[n]))
                 n++;
             while (self->producer && n < self->batch_max &&
@@ -1473,10 +1611,17 @@ void svc_actor(zsock_t *pipe, void *args_)
                     break;
                 n++;
             }
-            if (n) {
-                s_process(self, n);
-                s_mail_poll(self);
-            }
+            if (n > from)
+                s_decide(self, from, n);
+            if (!self->inflight)
+                s_submit(self);
+            s_mail_poll(self);
+            continue;
+        }
+        if (which == (zsock_t *) self->committer) {
+            s_wait_inflight(self);
+            s_submit(self);
+            s_mail_poll(self);
             continue;
         }
         if (self->mailer && which == (zsock_t *) self->mailer) {
@@ -1497,6 +1642,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             }
         }
     }
+    s_drain(self);
     s_commit_checkpoints(self);
     zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64
               " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
