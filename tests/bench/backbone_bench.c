@@ -1,6 +1,9 @@
 /* backbone_bench.c: figures of the event backbone, one `NAME VALUE UNIT` line each:
  * durable commit rate with one request per commit, with group commit under
  * 16 pipelined clients, their ratio, and replay speed over 1,000,000 events.
+ * As a baseline in the same run, group commit without the runtime's pipelining
+ * (a second daemon with `pipeline = 0`: one group at a time on the loop), in
+ * alternating rounds with the pipelined daemon so that both see the same machine.
  * Everything runs in one run on the same kind of folder (TP_BENCH_DIR). */
 #include <pthread.h>
 #include <signal.h>
@@ -13,7 +16,8 @@
 
 #define GROUP_CLIENTS 16
 #define GROUP_INFLIGHT 64
-#define GROUP_PER_CLIENT 12500   /* 200,000 events in all */
+#define GROUP_PER_CLIENT 6250    /* 100,000 events a round */
+#define GROUP_ROUNDS 2           /* rounds per daemon, alternating */
 #define REPLAY_EVENTS 1000000
 
 static const char *s_base(void)
@@ -47,16 +51,16 @@ static double s_single(th_t *th, double seconds)
 }
 
 /* 16 clients, 64 in flight each: the loop batches what is waiting into one commit. */
-static double s_group(th_t *th)
+static double s_group(th_t *th, const char *name, int round)
 {
     char ep[400];
-    th_router(th, "alpha", ep, sizeof ep);
+    th_router(th, name, ep, sizeof ep);
     th_load_t loads[GROUP_CLIENTS];
     pthread_t threads[GROUP_CLIENTS];
     char prefixes[GROUP_CLIENTS][16];
     int64_t t0 = zclock_usecs();
     for (int i = 0; i < GROUP_CLIENTS; i++) {
-        snprintf(prefixes[i], sizeof prefixes[i], "g%d", i);
+        snprintf(prefixes[i], sizeof prefixes[i], "g%d-%d", round, i);
         loads[i] = (th_load_t) {ep, prefixes[i], GROUP_PER_CLIENT, GROUP_INFLIGHT, 10000, 600000,
                                 calloc(GROUP_PER_CLIENT, sizeof(uint64_t)), 0, 0, 0, 0};
         pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
@@ -150,14 +154,23 @@ int main(void)
     snprintf(data, sizeof data, "%s/data", dir);
     th_set(th, "data", data);
     th_set(th, "tick_ms", "60000");
-    if (th_start(th, exe, "alpha", 10000) <= 0)
+    th_set(th, "beta/pipeline", "0");
+    if (th_start(th, exe, "alpha", 10000) <= 0 || th_start(th, exe, "beta", 10000) <= 0)
         return 1;
     double single = s_single(th, 3.0);
     printf("commit_single_events_per_s %.0f events/s\n", single);
     fflush(stdout);
-    double group = s_group(th);
+    /* rates of each round, as the harmonic mean over rounds of equal size */
+    double t_piped = 0, t_plain = 0;
+    for (int r = 0; r < GROUP_ROUNDS; r++) {
+        t_plain += 1.0 / s_group(th, "beta", r);
+        t_piped += 1.0 / s_group(th, "alpha", r);
+    }
+    double group = GROUP_ROUNDS / t_piped, plain = GROUP_ROUNDS / t_plain;
     printf("commit_group_events_per_s %.0f events/s\n", group);
     printf("group_vs_single_ratio %.1f x\n", group / single);
+    printf("commit_group_unpipelined_events_per_s %.0f events/s\n", plain);
+    printf("pipelined_vs_unpipelined_ratio %.2f x\n", group / plain);
     fflush(stdout);
     th_destroy(&th);
     char rdir[600];
