@@ -16,7 +16,8 @@
  * TP_BENCH_ISOLATED=1 pauses the other four daemons (SIGSTOP) while the facts go in and
  * prints producer_facts_isolated_per_s instead: the production service alone.
  * TP_BENCH_PLAIN=1 sends them over the plain request socket (role producer) instead of
- * the CURVE endpoint: producer_facts_plain_per_s.
+ * the CURVE endpoint: producer_facts_plain_per_s. TP_BENCH_PIPELINE=0 runs every
+ * service with `pipeline = 0` (one group at a time), for comparison.
  *
  * The jobs are released the real way: PlaceOrder (Argon2id of the revocation password on
  * the order service's worker pool: the slow part of the setup), a NotarIdent result and

@@ -30,6 +30,10 @@ bool pf_setup(pf_t *pf, const char *name)
     th_set(th, "production/activation_delay_s",
            pf->activation_delay_s ? pf->activation_delay_s : PF_ACTIVATION_S);
     th_set(th, "revocation/processing_delay_s", PF_PROCESSING_S);
+    /* the benchmark's diagnostic: TP_BENCH_PIPELINE=0 runs every service unpipelined */
+    const char *pipeline = getenv("TP_BENCH_PIPELINE");
+    if (pipeline && *pipeline)
+        th_set(th, "pipeline", pipeline);
     /* the producer endpoint: the server's certificate, one producer line's key allowed */
     char clients[512], path[700];
     snprintf(clients, sizeof clients, "%s/producers", th_dir(th));
