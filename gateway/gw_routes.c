@@ -317,6 +317,13 @@ done:
     gw_session_clear(&ctx.session);
 }
 
+/* Task body: the matched route's shared steps and handler. */
+static void s_run_task(void *arg)
+{
+    gw_req_t *req = arg;
+    s_run(req, req->route);
+}
+
 void gw_routes_dispatch(gw_req_t *req)
 {
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
@@ -325,7 +332,8 @@ void gw_routes_dispatch(gw_req_t *req)
         if (!s_match(s_routes[i].path, req->url, req))
             continue;
         if (strcmp(s_routes[i].method, method) == 0) {
-            s_run(req, &s_routes[i]);
+            req->route = &s_routes[i];
+            gw_req_run_task(req, s_run_task);   /* may wait for services */
             return;
         }
         size_t al = strlen(allow);
