@@ -8,6 +8,7 @@
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,33 +255,40 @@ static inline bool s_put(writer_t *w, const char *s, size_t n)
 }
 
 //  Text: the comma before a value or member name that follows another.
-static bool s_sep(writer_t *w)
+static inline bool s_sep(writer_t *w)
 {
     char last = w->len ? w->buf[w->len - 1] : '{';
     return last == '{' || last == '[' || last == ':' || s_put(w, ",", 1);
+}
+
+//  Text: a byte a JSON string cannot hold as it is: a control character, '"', '\\',
+//  or the start of a multi-byte UTF-8 sequence (checked, then copied).
+static inline bool s_special(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
 //  Text: a JSON string as jansson writes it (compact, UTF-8 kept as is, control
 //  characters escaped); each byte of a bad UTF-8 sequence becomes U+FFFD.
 static bool s_put_string(writer_t *w, const char *s, size_t len)
 {
+    const unsigned char *u = (const unsigned char *)s;
     if (!s_put(w, "\"", 1))
         return false;
-    size_t run = 0; /* bytes copied as they are, not yet written */
+    size_t start = 0; /* first byte not yet written */
     for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            run++, i++;
+        if (!s_special(u[i])) {
+            i++;
             continue;
         }
-        size_t n = c < 0x80 ? 1 : s_utf8_seq((const unsigned char *)s + i, len - i);
+        unsigned char c = u[i];
+        size_t n = c < 0x80 ? 1 : s_utf8_seq(u + i, len - i);
         if (n > 1) {
-            run += n, i += n;
+            i += n;
             continue;
         }
-        if (!s_put(w, s + i - run, run))
+        if (!s_put(w, s + start, i - start))
             return false;
-        run = 0;
         char esc[8];
         const char *out = esc;
         size_t on = 2;
@@ -301,9 +309,9 @@ static bool s_put_string(writer_t *w, const char *s, size_t len)
         }
         if (!s_put(w, out, on))
             return false;
-        i++;
+        start = ++i;
     }
-    return s_put(w, s + len - run, run) && s_put(w, "\"", 1);
+    return s_put(w, s + start, len - start) && s_put(w, "\"", 1);
 }
 
 //  Tree: hangs v under the innermost open container (or makes it the root). Takes v.
@@ -332,6 +340,31 @@ static bool s_w_key(writer_t *w, const char *name)
         return true;
     }
     return s_sep(w) && s_put_string(w, name, strlen(name)) && s_put(w, ":", 1);
+}
+
+//  Text: the member name of a field, lowerCamelCase unless PBJ_ORIGINAL_NAMES, as
+//  pbj_camel() makes it, written straight into the buffer (proto field names are
+//  identifiers: nothing to escape). False where pbj_camel() fails (too long).
+static bool s_w_field_name(writer_t *w, const char *proto_name, bool camel)
+{
+    size_t n = strlen(proto_name);
+    if (n >= 256 || !s_sep(w) || (w->len + n + 4 > w->cap && !s_grow(w, n + 3)))
+        return false;
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    bool upper = false;
+    for (const char *p = proto_name; *p; p++) {
+        if (camel && *p == '_') {
+            upper = true;
+            continue;
+        }
+        *o++ = (upper && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+        upper = false;
+    }
+    *o++ = '"';
+    *o++ = ':';
+    w->len = (size_t)(o - w->buf);
+    return true;
 }
 
 static bool s_w_open(writer_t *w, bool array)
@@ -365,13 +398,43 @@ static bool s_w_string(writer_t *w, const char *s)
     return s_attach(w, s_string_to_json(s));
 }
 
+//  Decimal digits of v (with '-' when negative) ending at end; returns the start.
+static char *s_decimal(char *end, uint64_t magnitude, bool negative)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (negative)
+        *--p = '-';
+    return p;
+}
+
+static uint64_t s_magnitude(int64_t v)
+{
+    return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+}
+
 static bool s_w_integer(writer_t *w, json_int_t v)
 {
     if (!w->text)
         return s_attach(w, json_integer(v));
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, v);
-    return s_sep(w) && s_put(w, buf, (size_t)n);
+    char *p = s_decimal(buf + sizeof buf, s_magnitude(v), v < 0);
+    return s_sep(w) && s_put(w, p, (size_t)(buf + sizeof buf - p));
+}
+
+//  A 64-bit integer: a JSON string of its decimal digits.
+static bool s_w_int64(writer_t *w, uint64_t magnitude, bool negative)
+{
+    char buf[24];
+    char *end = buf + sizeof buf - 1;
+    *end = '\0';
+    char *p = s_decimal(end, magnitude, negative);
+    if (!w->text)
+        return s_attach(w, json_string(p));
+    return s_sep(w) && s_put(w, "\"", 1) && s_put(w, p, (size_t)(end - p)) && s_put(w, "\"", 1);
 }
 
 //  Doubles: NaN and the infinities as strings; a finite one as jansson writes it.
@@ -420,7 +483,6 @@ static bool s_write_msg(writer_t *w, const ProtobufCMessage *msg, unsigned flags
 static bool s_write_value(writer_t *w, const ProtobufCFieldDescriptor *f, const void *p,
                           unsigned flags, int depth)
 {
-    char num[24];
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -429,13 +491,12 @@ static bool s_write_value(writer_t *w, const ProtobufCFieldDescriptor *f, const 
     case PROTOBUF_C_TYPE_FIXED32: return s_w_integer(w, *(const uint32_t *)p);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        snprintf(num, sizeof num, "%" PRId64, *(const int64_t *)p);
-        return s_w_string(w, num);
+    case PROTOBUF_C_TYPE_SFIXED64: {
+        int64_t v = *(const int64_t *)p;
+        return s_w_int64(w, s_magnitude(v), v < 0);
+    }
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        snprintf(num, sizeof num, "%" PRIu64, *(const uint64_t *)p);
-        return s_w_string(w, num);
+    case PROTOBUF_C_TYPE_FIXED64: return s_w_int64(w, *(const uint64_t *)p, false);
     case PROTOBUF_C_TYPE_FLOAT: {
         float v = *(const float *)p;
         return s_w_double(w, isfinite(v) ? s_float_widen(v) : (double)v);
@@ -492,14 +553,22 @@ static bool s_write_msg(writer_t *w, const ProtobufCMessage *msg, unsigned flags
         if (!present
             && (!(flags & PBJ_EMIT_DEFAULTS) || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)))
             continue;
-        char camel[256];
-        const char *name = f->name;
-        if (!(flags & PBJ_ORIGINAL_NAMES)) {
-            if (pbj_camel(f->name, camel, sizeof camel))
+        bool camel_case = !(flags & PBJ_ORIGINAL_NAMES);
+        if (w->text) {
+            if (!s_w_field_name(w, f->name, camel_case))
                 return false;
-            name = camel;
+        } else {
+            char camel[256];
+            const char *name = f->name;
+            if (camel_case) {
+                if (pbj_camel(f->name, camel, sizeof camel))
+                    return false;
+                name = camel;
+            }
+            if (!s_w_key(w, name))
+                return false;
         }
-        if (!s_w_key(w, name) || !s_write_field(w, msg, f, flags, depth))
+        if (!s_write_field(w, msg, f, flags, depth))
             return false;
     }
     return s_w_close(w, false);
@@ -552,14 +621,74 @@ json_t *pbj_bytes_to_json(const ProtobufCMessageDescriptor *desc, const uint8_t 
     return json;
 }
 
+//  A bump allocator for a message that is unpacked, written once and dropped: its
+//  many small allocations come from a buffer on the stack, then from bigger blocks,
+//  and are all released at once.
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    max_align_t data[];
+} arena_block_t;
+
+typedef struct {
+    arena_block_t *blocks;     /* malloc'ed, newest first */
+    size_t used;               /* of first */
+    max_align_t first[2048];   /* 16 KiB on the stack */
+} arena_t;
+
+static void *s_arena_alloc(void *arg, size_t size)
+{
+    arena_t *a = arg;
+    size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+    size_t n_first = sizeof a->first / sizeof a->first[0];
+    if (a->used + need <= n_first) {
+        void *p = &a->first[a->used];
+        a->used += need;
+        return p;
+    }
+    arena_block_t *b = a->blocks;
+    if (!b || b->used + need > b->size) {
+        size_t cells = need > 4096 ? need : 4096;
+        b = malloc(sizeof *b + cells * sizeof(max_align_t));
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->size = cells;
+        b->next = a->blocks;
+        a->blocks = b;
+    }
+    void *p = &b->data[b->used];
+    b->used += need;
+    return p;
+}
+
+static void s_arena_free(void *arg, void *p)
+{
+    (void)arg, (void)p; /* all at once, in s_arena_release */
+}
+
+static void s_arena_release(arena_t *a)
+{
+    while (a->blocks) {
+        arena_block_t *b = a->blocks;
+        a->blocks = b->next;
+        free(b);
+    }
+}
+
 char *pbj_bytes_to_text(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                         unsigned flags, size_t *text_len)
 {
-    ProtobufCMessage *msg = s_unpack(desc, data, len);
-    if (!msg)
+    static const uint8_t empty[1];
+    if (!s_desc_ok(desc) || (!data && len))
         return NULL;
-    char *text = pbj_to_text(msg, flags, text_len);
-    protobuf_c_message_free_unpacked(msg, NULL);
+    arena_t arena;
+    arena.blocks = NULL;
+    arena.used = 0;
+    ProtobufCAllocator alloc = {s_arena_alloc, s_arena_free, &arena};
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, data ? data : empty);
+    char *text = msg ? pbj_to_text(msg, flags, text_len) : NULL;
+    s_arena_release(&arena);
     return text;
 }
 
@@ -1067,9 +1196,20 @@ static bool s_text_same(const ProtobufCMessage *msg, unsigned flags)
 {
     json_t *json = pbj_to_json(msg, flags);
     char *want = json ? json_dumps(json, JSON_COMPACT) : NULL;
-    size_t len = 0;
+    size_t len = 0, wire_len = 0;
     char *got = pbj_to_text(msg, flags, &len);
-    bool ok = want && got && strcmp(want, got) == 0 && len == strlen(got);
+    /* and through the wire (unpacked into an arena) */
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(n + 1);
+    char *wire = NULL;
+    if (buf) {
+        protobuf_c_message_pack(msg, buf);
+        wire = pbj_bytes_to_text(msg->descriptor, buf, n, flags, &wire_len);
+        free(buf);
+    }
+    bool ok = want && got && strcmp(want, got) == 0 && len == strlen(got) && wire
+           && strcmp(wire, want) == 0 && wire_len == len;
+    free(wire);
     if (!ok)
         fprintf(stderr, "pbj_test: text %s\npbj_test: dump %s\n", got ? got : "NULL",
                 want ? want : "NULL");
@@ -1164,6 +1304,17 @@ static void s_test_full(tester_t *t)
     free(text);
     e->f_string = keep;
     CHECK(t, pbj_to_text(NULL, 0, NULL) == NULL);
+    /* a message that unpacks into more than the arena's first buffer */
+    size_t keep_n = e->n_r_string;
+    char **keep_r = e->r_string;
+    char *many[3000];
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++)
+        many[i] = i % 2 ? "a string of some length, here and there" : "";
+    e->r_string = many;
+    e->n_r_string = sizeof many / sizeof many[0];
+    CHECK(t, s_text_same(msg, 0));
+    e->r_string = keep_r;
+    e->n_r_string = keep_n;
 
     json_t *snake = pbj_to_json(msg, PBJ_ORIGINAL_NAMES);
     json_t *app = json_object_get(snake, "applicant");
