@@ -228,6 +228,12 @@ typedef struct {
     int top;                             /* index of the innermost, -1 none */
     json_t *root;                        /* tree: the outermost value */
     const char *key;                     /* tree: member name of the next value */
+    struct {                             /* text: the member names of message types seen */
+        const ProtobufCMessageDescriptor *desc;
+        uint32_t *end;                   /* field i's `"name":` ends at end[i] in text */
+        char *text;                      /* and starts where field i-1's ends (or at 0) */
+    } names[16];
+    int n_names;
 } writer_t;
 
 //  Text: room for n more bytes and the NUL.
@@ -277,6 +283,22 @@ static bool s_put_string(writer_t *w, const char *s, size_t len)
         return false;
     size_t start = 0; /* first byte not yet written */
     for (size_t i = 0; i < len;) {
+        /* eight bytes at a time while none of them is special */
+        while (i + 8 <= len) {
+            uint64_t x;
+            memcpy(&x, u + i, 8);
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+            uint64_t hit = (x & highs)                          /* >= 0x80 */
+                         | ((x - ones * 0x20) & ~x & highs)     /* < 0x20 */
+                         | ((q - ones) & ~q & highs)            /* '"' */
+                         | ((b - ones) & ~b & highs);           /* '\\' */
+            if (hit)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         if (!s_special(u[i])) {
             i++;
             continue;
@@ -352,9 +374,13 @@ static bool s_w_field_name(writer_t *w, const char *proto_name, bool camel)
         return false;
     char *o = w->buf + w->len;
     *o++ = '"';
+    const char *us = camel ? memchr(proto_name, '_', n) : NULL;
+    size_t plain = us ? (size_t)(us - proto_name) : n; /* copied as it is */
+    memcpy(o, proto_name, plain);
+    o += plain;
     bool upper = false;
-    for (const char *p = proto_name; *p; p++) {
-        if (camel && *p == '_') {
+    for (const char *p = proto_name + plain; *p; p++) {
+        if (*p == '_') {
             upper = true;
             continue;
         }
@@ -540,11 +566,50 @@ static bool s_write_field(writer_t *w, const ProtobufCMessage *msg,
     return s_w_close(w, true);
 }
 
+//  Text: the `"name":` of every field of desc, made once per pbj_to_text() call (a
+//  list repeats its message types many times); NULL when there is no room, when
+//  memory runs out, or when a name is too long for pbj_camel(): the caller then
+//  writes each name on its own (and fails where pbj_camel() would).
+static int s_names(writer_t *w, const ProtobufCMessageDescriptor *desc, bool camel)
+{
+    for (int k = 0; k < w->n_names; k++)
+        if (w->names[k].desc == desc)
+            return k;
+    int k = w->n_names;
+    size_t total = 0;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        size_t n = strlen(desc->fields[i].name);
+        if (n >= 256)
+            return -1;
+        total += n + 3;
+    }
+    if (k >= (int)(sizeof w->names / sizeof w->names[0]) || total > UINT32_MAX)
+        return -1;
+    uint32_t *end = malloc(desc->n_fields * sizeof *end + total + 1);
+    if (!end)
+        return -1;
+    writer_t tmp = {.text = true, .buf = (char *)(end + desc->n_fields), .cap = total + 1};
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        /* fits without growing: cap is exactly what the names take, plus one */
+        if (!s_w_field_name(&tmp, desc->fields[i].name, camel)) {
+            free(end);
+            return -1;
+        }
+        end[i] = (uint32_t)tmp.len;
+    }
+    w->names[k].desc = desc;
+    w->names[k].end = end;
+    w->names[k].text = tmp.buf;
+    w->n_names++;
+    return k;
+}
+
 static bool s_write_msg(writer_t *w, const ProtobufCMessage *msg, unsigned flags, int depth)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     if (depth > PBJ_MAX_DEPTH || !s_desc_ok(desc) || !s_w_open(w, false))
         return false;
+    int names = w->text ? s_names(w, desc, !(flags & PBJ_ORIGINAL_NAMES)) : -1;
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         bool present = f->label == PROTOBUF_C_LABEL_REPEATED
@@ -554,7 +619,12 @@ static bool s_write_msg(writer_t *w, const ProtobufCMessage *msg, unsigned flags
             && (!(flags & PBJ_EMIT_DEFAULTS) || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)))
             continue;
         bool camel_case = !(flags & PBJ_ORIGINAL_NAMES);
-        if (w->text) {
+        if (names >= 0) {
+            uint32_t start = i ? w->names[names].end[i - 1] : 0;
+            if (!s_sep(w) || !s_put(w, w->names[names].text + start,
+                                    w->names[names].end[i] - start))
+                return false;
+        } else if (w->text) {
             if (!s_w_field_name(w, f->name, camel_case))
                 return false;
         } else {
@@ -590,7 +660,10 @@ json_t *pbj_to_json(const ProtobufCMessage *msg, unsigned flags)
 char *pbj_to_text(const ProtobufCMessage *msg, unsigned flags, size_t *len)
 {
     writer_t w = {.text = true, .top = -1};
-    if (!msg || !s_write_msg(&w, msg, flags, 0)) {
+    bool ok = msg && s_write_msg(&w, msg, flags, 0);
+    for (int k = 0; k < w.n_names; k++)
+        free(w.names[k].end);
+    if (!ok) {
         free(w.buf);
         return NULL;
     }
