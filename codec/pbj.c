@@ -239,7 +239,7 @@ typedef struct {
 //  Text: room for n more bytes and the NUL.
 static bool s_grow(writer_t *w, size_t n)
 {
-    size_t cap = w->cap ? w->cap : 4096;
+    size_t cap = w->cap ? w->cap : 8192;
     while (cap < w->len + n + 1)
         cap *= 2;
     char *nb = realloc(w->buf, cap);

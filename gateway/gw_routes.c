@@ -165,8 +165,8 @@ void gw_routes_ok_reply(gw_req_t *req, const gw_route_t *route, const Tp__Reply 
         return;
     }
     bool rp = reply->replayed;
-    gw_respond(req, route->status, GW_JSON_TYPE, text, len, rp ? s_replayed : NULL, rp ? 1 : 0);
-    free(text);
+    gw_respond_take(req, route->status, GW_JSON_TYPE, text, len, rp ? s_replayed : NULL,
+                    rp ? 1 : 0);
 }
 
 void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)

@@ -137,6 +137,19 @@ int gw_respond(gw_req_t *req, unsigned status, const char *ctype, const void *bo
     return s_queue(req, status, resp, ctype, extra, n_extra);
 }
 
+int gw_respond_take(gw_req_t *req, unsigned status, const char *ctype, char *body, size_t len,
+                    const gw_header_t *extra, size_t n_extra)
+{
+    if (req->responded) {
+        free(body);
+        return -1;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(body);
+    return s_queue(req, status, resp, ctype, extra, n_extra);
+}
+
 int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, size_t size,
                   const gw_header_t *extra, size_t n_extra)
 {

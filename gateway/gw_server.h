@@ -75,6 +75,13 @@ int gw_respond(gw_req_t *req, unsigned status, const char *ctype, const void *bo
                const gw_header_t *extra, size_t n_extra);
 
 /**
+ * @brief gw_respond() with a body the response takes over (no copy): @p body must come
+ * from malloc() and is freed in every case.
+ */
+int gw_respond_take(gw_req_t *req, unsigned status, const char *ctype, char *body, size_t len,
+                    const gw_header_t *extra, size_t n_extra);
+
+/**
  * @brief Queue a file as the response (sendfile), with the security headers.
  * Takes ownership of @p fd in every case.
  * @return 0 or -1
