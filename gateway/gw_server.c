@@ -448,11 +448,18 @@ static void *s_worker_run(void *arg)
         int next = gw_backend_next_ms();
         if (next >= 0 && (timeout < 0 || next < timeout))
             timeout = next;
-        if (epoll_wait(w->epfd, ev, 32, timeout) < 0 && errno != EINTR) {
+        int n = epoll_wait(w->epfd, ev, 32, timeout);
+        if (n < 0 && errno != EINTR) {
             zsys_error("gateway: epoll_wait: %s", strerror(errno));
             break;
         }
-        MHD_run(w->daemon);
+        /* the daemon runs when it has something (its descriptor, or its time-out, which
+         * is never later than the wait's); a wake-up for service replies alone skips it */
+        bool daemon_due = n <= 0 || timeout == 0;
+        for (int i = 0; i < n && !daemon_due; i++)
+            daemon_due = ev[i].data.u64 == S_TAG_DAEMON;
+        if (daemon_due)
+            MHD_run(w->daemon);
         gw_backend_dispatch();
         while (s_resumed) {
             s_resumed = false;
