@@ -226,16 +226,25 @@ Tp__Reply *evs_client_try_recv(evs_client_t *self)
     }
 }
 
+//  The body packed into stackbuf (1024 bytes) or, when larger, a malloc'ed buffer;
+//  NULL when out of memory. *len is 0 for no body.
+static uint8_t *s_pack_body(const ProtobufCMessage *body, uint8_t *stackbuf, size_t *len)
+{
+    *len = body ? protobuf_c_message_get_packed_size(body) : 0;
+    uint8_t *buf = *len > 1024 ? malloc(*len) : stackbuf;
+    if (buf && body)
+        protobuf_c_message_pack(body, buf);
+    return buf;
+}
+
 int evs_client_send(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
                     const ProtobufCMessage *body)
 {
     uint8_t stackbuf[1024];
-    uint8_t *buf = stackbuf;
-    size_t len = body ? protobuf_c_message_get_packed_size(body) : 0;
-    if (len > sizeof stackbuf && !(buf = malloc(len)))
+    size_t len;
+    uint8_t *buf = s_pack_body(body, stackbuf, &len);
+    if (!buf)
         return -1;
-    if (body)
-        protobuf_c_message_pack(body, buf);
     char idbuf[33];
     const char *id;
     int rc = s_client_send(self, header, command, len ? buf : NULL, len, idbuf, &id);
@@ -285,12 +294,11 @@ int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const c
                     const ProtobufCMessage *body, int timeout_ms, Tp__Reply **reply)
 {
     uint8_t stackbuf[1024];
-    uint8_t *buf = stackbuf;
-    size_t len = body ? protobuf_c_message_get_packed_size(body) : 0;
-    if (len > sizeof stackbuf && !(buf = malloc(len)))
+    size_t len;
+    uint8_t *buf = s_pack_body(body, stackbuf, &len);
+    *reply = NULL;
+    if (!buf)
         return -1;
-    if (body)
-        protobuf_c_message_pack(body, buf);
     int rc = evs_client_call_raw(self, header, command, len ? buf : NULL, len, timeout_ms, reply);
     if (buf != stackbuf)
         free(buf);
