@@ -52,6 +52,7 @@ struct s_retired {
 typedef struct {
     evs_client_t *client[GW_SVC_COUNT];
     int client_fd[GW_SVC_COUNT];   /* its socket's ZMQ_FD as registered in epfd, or -1 */
+    bool maybe[GW_SVC_COUNT];      /* replies may be waiting on it: sent on, or woken */
     s_retired_t *retired;
     s_pending_t *pending;          /* calls in flight */
     s_blocked_t *blocked;          /* tasks waiting for a request id to be free */
@@ -314,6 +315,7 @@ static int s_call_async(s_thread_t *t, gw_svc_t svc, const Tp__RequestHeader *h,
     }
     if (evs_client_send(client, h, command, body) != 0)
         return -1;
+    t->maybe[svc] = true;   /* a send can take in replies without waking the loop */
     s_pending_t p = {0};
     p.client = client;
     p.id = h->request_id;
@@ -449,17 +451,22 @@ static bool s_in_flight(const s_thread_t *t, const evs_client_t *client)
     return false;
 }
 
-void gw_backend_dispatch(void)
+void gw_backend_dispatch(bool woken)
 {
     s_thread_t *t = pthread_getspecific(s_key);
     if (!t)
         return;
+    for (int i = 0; woken && i < GW_SVC_COUNT; i++)
+        t->maybe[i] = true;
     bool again = true;
     while (again) {
         again = false;
         s_pending_t *ready = NULL;
-        for (int i = 0; i < GW_SVC_COUNT; i++)
-            s_drain(t, t->client[i], &ready);
+        for (int i = 0; i < GW_SVC_COUNT; i++) {
+            if (t->maybe[i] || t->stopping)
+                s_drain(t, t->client[i], &ready);
+            t->maybe[i] = false;   /* drained: until the next send or wake-up */
+        }
         for (s_retired_t *r = t->retired; r; r = r->next)
             s_drain(t, r->client, &ready);
         int64_t now = zclock_mono();
@@ -506,7 +513,7 @@ void gw_backend_thread_stop(void)
     if (!t)
         return;
     t->stopping = true;
-    gw_backend_dispatch();
+    gw_backend_dispatch(true);
 }
 
 int gw_backend_call(gw_svc_t svc, const gw_actor_t *as, const char *command,

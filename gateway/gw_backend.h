@@ -27,6 +27,7 @@
 #define GW_BACKEND_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "gw_config.h"
 #include "tp.pb-c.h"
@@ -83,8 +84,10 @@ void gw_backend_thread_attach(int epfd, uint64_t tag);
 int gw_backend_next_ms(void);
 
 /** @brief Hand the replies that came to the tasks waiting for them, and end the waits
- *  that timed out (those tasks run on until they wait again or end). */
-void gw_backend_dispatch(void);
+ *  that timed out (those tasks run on until they wait again or end). @p woken: the loop
+ *  saw one of the thread's socket descriptors (every socket is then read; otherwise
+ *  only those sent on since they were last read). */
+void gw_backend_dispatch(bool woken);
 
 /** @brief The thread stops: its calls in flight end as "down" (503), and so does every
  *  later one. */

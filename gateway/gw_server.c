@@ -455,12 +455,14 @@ static void *s_worker_run(void *arg)
         }
         /* the daemon runs when it has something (its descriptor, or its time-out, which
          * is never later than the wait's); a wake-up for service replies alone skips it */
-        bool daemon_due = n <= 0 || timeout == 0;
-        for (int i = 0; i < n && !daemon_due; i++)
-            daemon_due = ev[i].data.u64 == S_TAG_DAEMON;
+        bool daemon_due = n <= 0 || timeout == 0, sockets = false;
+        for (int i = 0; i < n; i++) {
+            daemon_due = daemon_due || ev[i].data.u64 == S_TAG_DAEMON;
+            sockets = sockets || ev[i].data.u64 == S_TAG_BACKEND;
+        }
         if (daemon_due)
             MHD_run(w->daemon);
-        gw_backend_dispatch();
+        gw_backend_dispatch(sockets);
         while (s_resumed) {
             s_resumed = false;
             MHD_run(w->daemon);   /* answers the resumed connections */

@@ -16,6 +16,7 @@
 struct gw_task {
     ucontext_t ctx;          /* the task's own context */
     ucontext_t caller;       /* who ran or woke it: back there on wait and at the end */
+    bool has_ctx;            /* ctx was set up once (getcontext); reused by later tasks */
     gw_task_fn *fn, *done;
     void *arg;
     bool ended;
@@ -101,8 +102,11 @@ static void s_enter(gw_task_t *t)
  * the context is only ever entered through makecontext's entry. */
 static __attribute__((noinline)) int s_prepare(gw_task_t *t)
 {
-    if (getcontext(&t->ctx) != 0)
+    /* a pooled task's context was saved by its last switch: makecontext can reuse it
+     * (getcontext costs a system call for the signal mask) */
+    if (!t->has_ctx && getcontext(&t->ctx) != 0)
         return -1;
+    t->has_ctx = true;
     t->ctx.uc_stack.ss_sp = (char *) t->stack + s_page();
     t->ctx.uc_stack.ss_size = S_STACK_SIZE;
     t->ctx.uc_link = NULL;
