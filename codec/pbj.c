@@ -8,6 +8,7 @@
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,6 @@ typedef struct {
     char path[512];    /* e.g. "representatives[1].name"; longer paths are cut */
 } reader_t;
 
-static json_t *s_msg_to_json(const ProtobufCMessage *msg, unsigned flags, int depth);
 static int s_read_msg(reader_t *r, ProtobufCMessage *msg, const json_t *json, int depth);
 
 //  --------------------------------------------------------------------------
@@ -149,29 +149,6 @@ static bool s_field_present(const ProtobufCMessage *msg, const ProtobufCFieldDes
     }
 }
 
-static json_t *s_int64_to_json(int64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%" PRId64, v);
-    return json_string(buf);
-}
-
-static json_t *s_uint64_to_json(uint64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "%" PRIu64, v);
-    return json_string(buf);
-}
-
-static json_t *s_double_to_json(double d)
-{
-    if (isnan(d))
-        return json_string("NaN");
-    if (isinf(d))
-        return json_string(d > 0 ? "Infinity" : "-Infinity");
-    return json_real(d);
-}
-
 //  The shortest decimal that reads back as the same float, as a double, so
 //  0.1f is shown as 0.1 and not 0.100000001490116.
 static double s_float_widen(float f)
@@ -240,91 +217,399 @@ static json_t *s_string_to_json(const char *s)
     return j;
 }
 
-static json_t *s_bytes_to_json(const ProtobufCBinaryData *bd)
+//  Where a message is written: a jansson tree (pbj_to_json) or JSON text
+//  (pbj_to_text), the text being exactly what json_dumps(JSON_COMPACT) makes of
+//  the tree. One walk over the message feeds either.
+typedef struct {
+    bool text;                           /* text into buf, else a tree */
+    char *buf;                           /* text: NUL-terminated */
+    size_t len, cap;
+    json_t *stack[PBJ_MAX_DEPTH + 2];    /* tree: the open objects and arrays */
+    int top;                             /* index of the innermost, -1 none */
+    json_t *root;                        /* tree: the outermost value */
+    const char *key;                     /* tree: member name of the next value */
+    struct {                             /* text: the member names of message types seen */
+        const ProtobufCMessageDescriptor *desc;
+        uint32_t *end;                   /* field i's `"name":` ends at end[i] in text */
+        char *text;                      /* and starts where field i-1's ends (or at 0) */
+    } names[16];
+    int n_names;
+} writer_t;
+
+//  Text: room for n more bytes and the NUL.
+static bool s_grow(writer_t *w, size_t n)
+{
+    size_t cap = w->cap ? w->cap : 8192;
+    while (cap < w->len + n + 1)
+        cap *= 2;
+    char *nb = realloc(w->buf, cap);
+    if (!nb)
+        return false;
+    w->buf = nb;
+    w->cap = cap;
+    return true;
+}
+
+//  Text: appends n bytes (the NUL is written once, at the end).
+static inline bool s_put(writer_t *w, const char *s, size_t n)
+{
+    if (w->len + n + 1 > w->cap && !s_grow(w, n))
+        return false;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    return true;
+}
+
+//  Text: the comma before a value or member name that follows another.
+static inline bool s_sep(writer_t *w)
+{
+    char last = w->len ? w->buf[w->len - 1] : '{';
+    return last == '{' || last == '[' || last == ':' || s_put(w, ",", 1);
+}
+
+//  Text: a byte a JSON string cannot hold as it is: a control character, '"', '\\',
+//  or the start of a multi-byte UTF-8 sequence (checked, then copied).
+static inline bool s_special(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+//  Text: a JSON string as jansson writes it (compact, UTF-8 kept as is, control
+//  characters escaped); each byte of a bad UTF-8 sequence becomes U+FFFD.
+static bool s_put_string(writer_t *w, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (!s_put(w, "\"", 1))
+        return false;
+    size_t start = 0; /* first byte not yet written */
+    for (size_t i = 0; i < len;) {
+        /* eight bytes at a time while none of them is special */
+        while (i + 8 <= len) {
+            uint64_t x;
+            memcpy(&x, u + i, 8);
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+            uint64_t hit = (x & highs)                          /* >= 0x80 */
+                         | ((x - ones * 0x20) & ~x & highs)     /* < 0x20 */
+                         | ((q - ones) & ~q & highs)            /* '"' */
+                         | ((b - ones) & ~b & highs);           /* '\\' */
+            if (hit)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        if (!s_special(u[i])) {
+            i++;
+            continue;
+        }
+        unsigned char c = u[i];
+        size_t n = c < 0x80 ? 1 : s_utf8_seq(u + i, len - i);
+        if (n > 1) {
+            i += n;
+            continue;
+        }
+        if (!s_put(w, s + start, i - start))
+            return false;
+        char esc[8];
+        const char *out = esc;
+        size_t on = 2;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (c < 0x20)
+                on = (size_t)snprintf(esc, sizeof esc, "\\u%04X", c);
+            else
+                out = "\xEF\xBF\xBD", on = 3;
+        }
+        if (!s_put(w, out, on))
+            return false;
+        start = ++i;
+    }
+    return s_put(w, s + start, len - start) && s_put(w, "\"", 1);
+}
+
+//  Tree: hangs v under the innermost open container (or makes it the root). Takes v.
+static bool s_attach(writer_t *w, json_t *v)
+{
+    if (!v)
+        return false;
+    if (w->top < 0) {
+        if (w->root) {
+            json_decref(v);
+            return false;
+        }
+        w->root = v;
+        return true;
+    }
+    json_t *parent = w->stack[w->top];
+    return json_is_array(parent) ? json_array_append_new(parent, v) == 0
+                                 : json_object_set_new(parent, w->key ? w->key : "", v) == 0;
+}
+
+//  The name of the next member of the innermost object.
+static bool s_w_key(writer_t *w, const char *name)
+{
+    if (!w->text) {
+        w->key = name;
+        return true;
+    }
+    return s_sep(w) && s_put_string(w, name, strlen(name)) && s_put(w, ":", 1);
+}
+
+//  Text: the member name of a field, lowerCamelCase unless PBJ_ORIGINAL_NAMES, as
+//  pbj_camel() makes it, written straight into the buffer (proto field names are
+//  identifiers: nothing to escape). False where pbj_camel() fails (too long).
+static bool s_w_field_name(writer_t *w, const char *proto_name, bool camel)
+{
+    size_t n = strlen(proto_name);
+    if (n >= 256 || !s_sep(w) || (w->len + n + 4 > w->cap && !s_grow(w, n + 3)))
+        return false;
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    const char *us = camel ? memchr(proto_name, '_', n) : NULL;
+    size_t plain = us ? (size_t)(us - proto_name) : n; /* copied as it is */
+    memcpy(o, proto_name, plain);
+    o += plain;
+    bool upper = false;
+    for (const char *p = proto_name + plain; *p; p++) {
+        if (*p == '_') {
+            upper = true;
+            continue;
+        }
+        *o++ = (upper && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+        upper = false;
+    }
+    *o++ = '"';
+    *o++ = ':';
+    w->len = (size_t)(o - w->buf);
+    return true;
+}
+
+static bool s_w_open(writer_t *w, bool array)
+{
+    if (w->text)
+        return s_sep(w) && s_put(w, array ? "[" : "{", 1);
+    if (w->top + 1 >= (int)(sizeof w->stack / sizeof w->stack[0]))
+        return false;
+    json_t *c = array ? json_array() : json_object();
+    if (!c || !s_attach(w, json_incref(c))) {
+        json_decref(c);
+        return false;
+    }
+    w->stack[++w->top] = c;
+    return true;
+}
+
+static bool s_w_close(writer_t *w, bool array)
+{
+    if (w->text)
+        return s_put(w, array ? "]" : "}", 1);
+    json_decref(w->stack[w->top--]);
+    return true;
+}
+
+//  A string; bad UTF-8 shown with U+FFFD (protobuf-c does not check it when unpacking).
+static bool s_w_string(writer_t *w, const char *s)
+{
+    if (w->text)
+        return s_sep(w) && s_put_string(w, s, strlen(s));
+    return s_attach(w, s_string_to_json(s));
+}
+
+//  Decimal digits of v (with '-' when negative) ending at end; returns the start.
+static char *s_decimal(char *end, uint64_t magnitude, bool negative)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (negative)
+        *--p = '-';
+    return p;
+}
+
+static uint64_t s_magnitude(int64_t v)
+{
+    return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+}
+
+static bool s_w_integer(writer_t *w, json_int_t v)
+{
+    if (!w->text)
+        return s_attach(w, json_integer(v));
+    char buf[24];
+    char *p = s_decimal(buf + sizeof buf, s_magnitude(v), v < 0);
+    return s_sep(w) && s_put(w, p, (size_t)(buf + sizeof buf - p));
+}
+
+//  A 64-bit integer: a JSON string of its decimal digits.
+static bool s_w_int64(writer_t *w, uint64_t magnitude, bool negative)
+{
+    char buf[24];
+    char *end = buf + sizeof buf - 1;
+    *end = '\0';
+    char *p = s_decimal(end, magnitude, negative);
+    if (!w->text)
+        return s_attach(w, json_string(p));
+    return s_sep(w) && s_put(w, "\"", 1) && s_put(w, p, (size_t)(end - p)) && s_put(w, "\"", 1);
+}
+
+//  Doubles: NaN and the infinities as strings; a finite one as jansson writes it.
+static bool s_w_double(writer_t *w, double d)
+{
+    if (isnan(d))
+        return s_w_string(w, "NaN");
+    if (isinf(d))
+        return s_w_string(w, d > 0 ? "Infinity" : "-Infinity");
+    json_t *j = json_real(d);
+    if (!w->text)
+        return s_attach(w, j);
+    char *t = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(j);
+    bool ok = t && s_sep(w) && s_put(w, t, strlen(t));
+    free(t);
+    return ok;
+}
+
+static bool s_w_literal(writer_t *w, json_t *v, const char *text)
+{
+    if (!w->text)
+        return s_attach(w, v);
+    return s_sep(w) && s_put(w, text, strlen(text));
+}
+
+static bool s_w_bytes(writer_t *w, const ProtobufCBinaryData *bd)
 {
     if (bd->len == 0)
-        return json_string("");
+        return s_w_string(w, "");
     if (!bd->data || bd->len > SIZE_MAX / 4 - 4)
-        return NULL;
+        return false;
     size_t size = sodium_base64_ENCODED_LEN(bd->len, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(size);
     if (!b64)
-        return NULL;
+        return false;
     sodium_bin2base64(b64, size, bd->data, bd->len, sodium_base64_VARIANT_ORIGINAL);
-    json_t *j = json_stringn(b64, size - 1);
+    bool ok = s_w_string(w, b64);
     free(b64);
-    return j;
+    return ok;
 }
 
+static bool s_write_msg(writer_t *w, const ProtobufCMessage *msg, unsigned flags, int depth);
+
 //  One value of field f stored at p (a singular member or an array element).
-static json_t *s_value_to_json(const ProtobufCFieldDescriptor *f, const void *p, unsigned flags,
-                               int depth)
+static bool s_write_value(writer_t *w, const ProtobufCFieldDescriptor *f, const void *p,
+                          unsigned flags, int depth)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED32: return s_w_integer(w, *(const int32_t *)p);
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_FIXED32: return s_w_integer(w, *(const uint32_t *)p);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: return s_int64_to_json(*(const int64_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED64: {
+        int64_t v = *(const int64_t *)p;
+        return s_w_int64(w, s_magnitude(v), v < 0);
+    }
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return s_uint64_to_json(*(const uint64_t *)p);
+    case PROTOBUF_C_TYPE_FIXED64: return s_w_int64(w, *(const uint64_t *)p, false);
     case PROTOBUF_C_TYPE_FLOAT: {
         float v = *(const float *)p;
-        return s_double_to_json(isfinite(v) ? s_float_widen(v) : (double)v);
+        return s_w_double(w, isfinite(v) ? s_float_widen(v) : (double)v);
     }
-    case PROTOBUF_C_TYPE_DOUBLE: return s_double_to_json(*(const double *)p);
-    case PROTOBUF_C_TYPE_BOOL: return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_DOUBLE: return s_w_double(w, *(const double *)p);
+    case PROTOBUF_C_TYPE_BOOL: {
+        bool b = *(const protobuf_c_boolean *)p;
+        return s_w_literal(w, json_boolean(b), b ? "true" : "false");
+    }
     case PROTOBUF_C_TYPE_ENUM: {
         int32_t v = *(const int32_t *)p;
         const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
-        return ev ? json_string(ev->name) : json_integer(v); /* unknown: the number */
+        return ev ? s_w_string(w, ev->name) : s_w_integer(w, v); /* unknown: the number */
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(const char *const *)p;
-        return s_string_to_json(s ? s : "");
+        return s_w_string(w, s ? s : "");
     }
-    case PROTOBUF_C_TYPE_BYTES: return s_bytes_to_json(p);
+    case PROTOBUF_C_TYPE_BYTES: return s_w_bytes(w, p);
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *m = *(const ProtobufCMessage *const *)p;
-        return m ? s_msg_to_json(m, flags, depth + 1) : json_null();
+        return m ? s_write_msg(w, m, flags, depth + 1) : s_w_literal(w, json_null(), "null");
     }
     }
-    return NULL;
+    return false;
 }
 
-static json_t *s_field_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
-                               unsigned flags, int depth)
+static bool s_write_field(writer_t *w, const ProtobufCMessage *msg,
+                          const ProtobufCFieldDescriptor *f, unsigned flags, int depth)
 {
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
-        return s_value_to_json(f, s_member(msg, f->offset), flags, depth);
+        return s_write_value(w, f, s_member(msg, f->offset), flags, depth);
     size_t n = *(const size_t *)s_member(msg, f->quantifier_offset);
     const char *arr = *(const char *const *)s_member(msg, f->offset);
     size_t size = s_elem_size(f->type);
-    json_t *list = json_array();
-    if (!list || (n && !arr))
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = s_value_to_json(f, arr + i * size, flags, depth);
-        if (!v || json_array_append_new(list, v))
-            goto fail;
-    }
-    return list;
-fail:
-    json_decref(list);
-    return NULL;
+    if ((n && !arr) || !s_w_open(w, true))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!s_write_value(w, f, arr + i * size, flags, depth))
+            return false;
+    return s_w_close(w, true);
 }
 
-static json_t *s_msg_to_json(const ProtobufCMessage *msg, unsigned flags, int depth)
+//  Text: the `"name":` of every field of desc, made once per pbj_to_text() call (a
+//  list repeats its message types many times); NULL when there is no room, when
+//  memory runs out, or when a name is too long for pbj_camel(): the caller then
+//  writes each name on its own (and fails where pbj_camel() would).
+static int s_names(writer_t *w, const ProtobufCMessageDescriptor *desc, bool camel)
+{
+    for (int k = 0; k < w->n_names; k++)
+        if (w->names[k].desc == desc)
+            return k;
+    int k = w->n_names;
+    size_t total = 0;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        size_t n = strlen(desc->fields[i].name);
+        if (n >= 256)
+            return -1;
+        total += n + 3;
+    }
+    if (k >= (int)(sizeof w->names / sizeof w->names[0]) || total > UINT32_MAX)
+        return -1;
+    uint32_t *end = malloc(desc->n_fields * sizeof *end + total + 1);
+    if (!end)
+        return -1;
+    writer_t tmp = {.text = true, .buf = (char *)(end + desc->n_fields), .cap = total + 1};
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        /* fits without growing: cap is exactly what the names take, plus one */
+        if (!s_w_field_name(&tmp, desc->fields[i].name, camel)) {
+            free(end);
+            return -1;
+        }
+        end[i] = (uint32_t)tmp.len;
+    }
+    w->names[k].desc = desc;
+    w->names[k].end = end;
+    w->names[k].text = tmp.buf;
+    w->n_names++;
+    return k;
+}
+
+static bool s_write_msg(writer_t *w, const ProtobufCMessage *msg, unsigned flags, int depth)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
-    if (depth > PBJ_MAX_DEPTH || !s_desc_ok(desc))
-        return NULL;
-    json_t *obj = json_object();
-    if (!obj)
-        return NULL;
+    if (depth > PBJ_MAX_DEPTH || !s_desc_ok(desc) || !s_w_open(w, false))
+        return false;
+    int names = w->text ? s_names(w, desc, !(flags & PBJ_ORIGINAL_NAMES)) : -1;
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         bool present = f->label == PROTOBUF_C_LABEL_REPEATED
@@ -333,40 +618,151 @@ static json_t *s_msg_to_json(const ProtobufCMessage *msg, unsigned flags, int de
         if (!present
             && (!(flags & PBJ_EMIT_DEFAULTS) || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)))
             continue;
-        char camel[256];
-        const char *name = f->name;
-        if (!(flags & PBJ_ORIGINAL_NAMES)) {
-            if (pbj_camel(f->name, camel, sizeof camel))
-                goto fail;
-            name = camel;
+        bool camel_case = !(flags & PBJ_ORIGINAL_NAMES);
+        if (names >= 0) {
+            uint32_t start = i ? w->names[names].end[i - 1] : 0;
+            if (!s_sep(w) || !s_put(w, w->names[names].text + start,
+                                    w->names[names].end[i] - start))
+                return false;
+        } else if (w->text) {
+            if (!s_w_field_name(w, f->name, camel_case))
+                return false;
+        } else {
+            char camel[256];
+            const char *name = f->name;
+            if (camel_case) {
+                if (pbj_camel(f->name, camel, sizeof camel))
+                    return false;
+                name = camel;
+            }
+            if (!s_w_key(w, name))
+                return false;
         }
-        json_t *v = s_field_to_json(msg, f, flags, depth);
-        if (!v || json_object_set_new(obj, name, v))
-            goto fail;
+        if (!s_write_field(w, msg, f, flags, depth))
+            return false;
     }
-    return obj;
-fail:
-    json_decref(obj);
-    return NULL;
+    return s_w_close(w, false);
 }
 
 json_t *pbj_to_json(const ProtobufCMessage *msg, unsigned flags)
 {
-    return msg ? s_msg_to_json(msg, flags, 0) : NULL;
+    writer_t w = {.top = -1};
+    bool ok = msg && s_write_msg(&w, msg, flags, 0);
+    while (w.top >= 0)
+        json_decref(w.stack[w.top--]);
+    if (!ok) {
+        json_decref(w.root);
+        return NULL;
+    }
+    return w.root;
+}
+
+char *pbj_to_text(const ProtobufCMessage *msg, unsigned flags, size_t *len)
+{
+    writer_t w = {.text = true, .top = -1};
+    bool ok = msg && s_write_msg(&w, msg, flags, 0);
+    for (int k = 0; k < w.n_names; k++)
+        free(w.names[k].end);
+    if (!ok) {
+        free(w.buf);
+        return NULL;
+    }
+    w.buf[w.len] = '\0'; /* s_put leaves room for it */
+    if (len)
+        *len = w.len;
+    return w.buf;
+}
+
+//  The message of type desc in data, or NULL.
+static ProtobufCMessage *s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+                                  size_t len)
+{
+    static const uint8_t empty[1];
+    if (!s_desc_ok(desc) || (!data && len))
+        return NULL;
+    return protobuf_c_message_unpack(desc, NULL, len, data ? data : empty);
 }
 
 json_t *pbj_bytes_to_json(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
                           size_t len, unsigned flags)
 {
-    static const uint8_t empty[1];
-    if (!s_desc_ok(desc) || (!data && len))
-        return NULL;
-    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, len, data ? data : empty);
+    ProtobufCMessage *msg = s_unpack(desc, data, len);
     if (!msg)
         return NULL;
     json_t *json = pbj_to_json(msg, flags);
     protobuf_c_message_free_unpacked(msg, NULL);
     return json;
+}
+
+//  A bump allocator for a message that is unpacked, written once and dropped: its
+//  many small allocations come from a buffer on the stack, then from bigger blocks,
+//  and are all released at once.
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    max_align_t data[];
+} arena_block_t;
+
+typedef struct {
+    arena_block_t *blocks;     /* malloc'ed, newest first */
+    size_t used;               /* of first */
+    max_align_t first[2048];   /* 16 KiB on the stack */
+} arena_t;
+
+static void *s_arena_alloc(void *arg, size_t size)
+{
+    arena_t *a = arg;
+    size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+    size_t n_first = sizeof a->first / sizeof a->first[0];
+    if (a->used + need <= n_first) {
+        void *p = &a->first[a->used];
+        a->used += need;
+        return p;
+    }
+    arena_block_t *b = a->blocks;
+    if (!b || b->used + need > b->size) {
+        size_t cells = need > 4096 ? need : 4096;
+        b = malloc(sizeof *b + cells * sizeof(max_align_t));
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->size = cells;
+        b->next = a->blocks;
+        a->blocks = b;
+    }
+    void *p = &b->data[b->used];
+    b->used += need;
+    return p;
+}
+
+static void s_arena_free(void *arg, void *p)
+{
+    (void)arg, (void)p; /* all at once, in s_arena_release */
+}
+
+static void s_arena_release(arena_t *a)
+{
+    while (a->blocks) {
+        arena_block_t *b = a->blocks;
+        a->blocks = b->next;
+        free(b);
+    }
+}
+
+char *pbj_bytes_to_text(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                        unsigned flags, size_t *text_len)
+{
+    static const uint8_t empty[1];
+    if (!s_desc_ok(desc) || (!data && len))
+        return NULL;
+    arena_t arena;
+    arena.blocks = NULL;
+    arena.used = 0;
+    ProtobufCAllocator alloc = {s_arena_alloc, s_arena_free, &arena};
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, data ? data : empty);
+    char *text = msg ? pbj_to_text(msg, flags, text_len) : NULL;
+    s_arena_release(&arena);
+    return text;
 }
 
 //  --------------------------------------------------------------------------
@@ -868,13 +1264,41 @@ static json_t *s_via_wire(const ProtobufCMessage *msg, unsigned flags)
     return json;
 }
 
+//  pbj_to_text() gives exactly json_dumps() of pbj_to_json(); prints both when not.
+static bool s_text_same(const ProtobufCMessage *msg, unsigned flags)
+{
+    json_t *json = pbj_to_json(msg, flags);
+    char *want = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    size_t len = 0, wire_len = 0;
+    char *got = pbj_to_text(msg, flags, &len);
+    /* and through the wire (unpacked into an arena) */
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(n + 1);
+    char *wire = NULL;
+    if (buf) {
+        protobuf_c_message_pack(msg, buf);
+        wire = pbj_bytes_to_text(msg->descriptor, buf, n, flags, &wire_len);
+        free(buf);
+    }
+    bool ok = want && got && strcmp(want, got) == 0 && len == strlen(got) && wire
+           && strcmp(wire, want) == 0 && wire_len == len;
+    free(wire);
+    if (!ok)
+        fprintf(stderr, "pbj_test: text %s\npbj_test: dump %s\n", got ? got : "NULL",
+                want ? want : "NULL");
+    free(want);
+    free(got);
+    json_decref(json);
+    return ok;
+}
+
 //  in -> message -> out must equal want, directly and through the wire.
 static bool s_round(tester_t *t, const ProtobufCMessageDescriptor *desc, const char *in,
                     unsigned flags, const char *want, int line)
 {
     ProtobufCMessage *msg = s_from(desc, in, flags & PBJ_IGNORE_UNKNOWN);
     bool ok = msg && s_same(pbj_to_json(msg, flags), want)
-           && s_same(s_via_wire(msg, flags), want);
+           && s_same(s_via_wire(msg, flags), want) && s_text_same(msg, flags);
     s_check(t, ok, in, line);
     if (msg)
         protobuf_c_message_free_unpacked(msg, NULL);
@@ -938,6 +1362,32 @@ static void s_test_full(tester_t *t)
     CHECK(t, a->child && a->child->child && a->child->child->c_number == 2);
     CHECK(t, s_same(pbj_to_json(msg, 0), s_full));
     CHECK(t, s_same(s_via_wire(msg, 0), s_full));
+    CHECK(t, s_text_same(msg, 0) && s_text_same(msg, PBJ_EMIT_DEFAULTS)
+                 && s_text_same(msg, PBJ_ORIGINAL_NAMES));
+    /* the text's escapes: control characters, quotes, DEL, bad UTF-8 (U+FFFD each) */
+    Pbjtest__All *e = (Pbjtest__All *)msg;
+    char *keep = e->f_string;
+    e->f_string = "a\x01\x1f\b\f\n\r\t\"\\/\x7f \xC3\xBC \xFF\xC3( \xED\xA0\x80 \xF0\x9F\x98\x80 end";
+    size_t tl = 0;
+    char *text = pbj_to_text(msg, 0, &tl);
+    CHECK(t, s_text_same(msg, 0));
+    CHECK(t, text && strstr(text, "\"a\\u0001\\u001F\\b\\f\\n\\r\\t\\\"\\\\/\x7f \xC3\xBC "
+                               "\xEF\xBF\xBD\xEF\xBF\xBD( \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD "
+                               "\xF0\x9F\x98\x80 end\""));
+    free(text);
+    e->f_string = keep;
+    CHECK(t, pbj_to_text(NULL, 0, NULL) == NULL);
+    /* a message that unpacks into more than the arena's first buffer */
+    size_t keep_n = e->n_r_string;
+    char **keep_r = e->r_string;
+    char *many[3000];
+    for (size_t i = 0; i < sizeof many / sizeof many[0]; i++)
+        many[i] = i % 2 ? "a string of some length, here and there" : "";
+    e->r_string = many;
+    e->n_r_string = sizeof many / sizeof many[0];
+    CHECK(t, s_text_same(msg, 0));
+    e->r_string = keep_r;
+    e->n_r_string = keep_n;
 
     json_t *snake = pbj_to_json(msg, PBJ_ORIGINAL_NAMES);
     json_t *app = json_object_get(snake, "applicant");

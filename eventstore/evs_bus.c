@@ -175,21 +175,22 @@ static int s_client_reconnect(evs_client_t *self)
     return self->dealer ? 0 : -1;
 }
 
-int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
-                        const char *command, const uint8_t *body, size_t body_len,
-                        int timeout_ms, Tp__Reply **reply)
+//  Sends one request; its id (the header's, or a fresh one) into id_out (33 bytes
+//  for a fresh one; else it points at the header's).
+static int s_client_send(evs_client_t *self, const Tp__RequestHeader *header,
+                         const char *command, const uint8_t *body, size_t body_len,
+                         char *idbuf, const char **id_out)
 {
-    *reply = NULL;
     if (!self->dealer && s_client_reconnect(self) != 0)
         return -1;
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
     if (header)
         hdr = *header;
-    char idbuf[33];
     if (!hdr.request_id || !*hdr.request_id) {
         evs_bus_new_id(idbuf);
         hdr.request_id = idbuf;
     }
+    *id_out = hdr.request_id;
     Tp__Request req = TP__REQUEST__INIT;
     req.header = &hdr;
     req.command = (char *) command;
@@ -204,6 +205,63 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
         zmq_msg_close(&msg);
         return -1;
     }
+    return 0;
+}
+
+Tp__Reply *evs_client_try_recv(evs_client_t *self)
+{
+    if (!self->dealer)
+        return NULL;
+    while (true) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, zsock_resolve(self->dealer), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return NULL;
+        }
+        Tp__Reply *r = tp__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        zmq_msg_close(&msg);
+        if (r)
+            return r;   /* else garbage: skipped */
+    }
+}
+
+//  The body packed into stackbuf (1024 bytes) or, when larger, a malloc'ed buffer;
+//  NULL when out of memory. *len is 0 for no body.
+static uint8_t *s_pack_body(const ProtobufCMessage *body, uint8_t *stackbuf, size_t *len)
+{
+    *len = body ? protobuf_c_message_get_packed_size(body) : 0;
+    uint8_t *buf = *len > 1024 ? malloc(*len) : stackbuf;
+    if (buf && body)
+        protobuf_c_message_pack(body, buf);
+    return buf;
+}
+
+int evs_client_send(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
+                    const ProtobufCMessage *body)
+{
+    uint8_t stackbuf[1024];
+    size_t len;
+    uint8_t *buf = s_pack_body(body, stackbuf, &len);
+    if (!buf)
+        return -1;
+    char idbuf[33];
+    const char *id;
+    int rc = s_client_send(self, header, command, len ? buf : NULL, len, idbuf, &id);
+    if (buf != stackbuf)
+        free(buf);
+    return rc;
+}
+
+int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
+                        const char *command, const uint8_t *body, size_t body_len,
+                        int timeout_ms, Tp__Reply **reply)
+{
+    *reply = NULL;
+    char idbuf[33];
+    const char *id;
+    if (s_client_send(self, header, command, body, body_len, idbuf, &id) != 0)
+        return -1;
     int64_t deadline = zclock_mono() + timeout_ms;
     while (true) {
         int64_t left = deadline - zclock_mono();
@@ -218,21 +276,14 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
         }
         if (rc == 0)
             break;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, zsock_resolve(self->dealer), 0) < 0) {
-            zmq_msg_close(&msg);
-            continue;
-        }
-        Tp__Reply *r = tp__reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        zmq_msg_close(&msg);
-        if (!r)
-            continue;   /* not ours to judge: skip garbage */
-        if (strcmp(r->request_id, hdr.request_id) != 0) {
+        Tp__Reply *r;
+        while ((r = evs_client_try_recv(self))) {
+            if (strcmp(r->request_id, id) == 0) {
+                *reply = r;
+                return 0;
+            }
             tp__reply__free_unpacked(r, NULL);   /* late answer to an earlier call */
-            continue;
         }
-        *reply = r;
-        return 0;
     }
     s_client_reconnect(self);
     errno = ETIMEDOUT;
@@ -243,12 +294,11 @@ int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const c
                     const ProtobufCMessage *body, int timeout_ms, Tp__Reply **reply)
 {
     uint8_t stackbuf[1024];
-    uint8_t *buf = stackbuf;
-    size_t len = body ? protobuf_c_message_get_packed_size(body) : 0;
-    if (len > sizeof stackbuf && !(buf = malloc(len)))
+    size_t len;
+    uint8_t *buf = s_pack_body(body, stackbuf, &len);
+    *reply = NULL;
+    if (!buf)
         return -1;
-    if (body)
-        protobuf_c_message_pack(body, buf);
     int rc = evs_client_call_raw(self, header, command, len ? buf : NULL, len, timeout_ms, reply);
     if (buf != stackbuf)
         free(buf);

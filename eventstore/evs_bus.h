@@ -107,6 +107,21 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
                         const char *command, const uint8_t *body, size_t body_len,
                         int timeout_ms, Tp__Reply **reply);
 
+/**
+ * @brief Send a command without waiting (for callers that poll the socket themselves
+ * and keep several requests in flight). Its replies come through evs_client_try_recv().
+ * @param[in] header as for evs_client_call(); give it a request_id to match the reply
+ * @return 0, or -1 when it could not be sent
+ */
+int evs_client_send(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
+                    const ProtobufCMessage *body);
+
+/**
+ * @brief The next reply already received, without waiting; garbage is skipped.
+ * @return a reply (free with tp__reply__free_unpacked(r, NULL)), or NULL when none is there
+ */
+Tp__Reply *evs_client_try_recv(evs_client_t *self);
+
 /** The client's socket (for tests and pollers). */
 zsock_t *evs_client_sock(evs_client_t *self);
 

@@ -112,7 +112,7 @@ void gw_api_catalog(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     Tp__Reply *r = s_catalog(req, route, ctx);
     if (!r)
         return;
-    gw_routes_ok(req, route, r, gw_json_from_reply(route->reply, r, NULL));
+    gw_routes_ok_reply(req, route, r);
     tp__reply__free_unpacked(r, NULL);
 }
 
@@ -256,7 +256,7 @@ void gw_api_officer_case(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     Tp__Reply *r = s_officer_case(req, route, ctx);
     if (!r)
         return;
-    gw_routes_ok(req, route, r, gw_json_from_reply(route->reply, r, NULL));
+    gw_routes_ok_reply(req, route, r);
     tp__reply__free_unpacked(r, NULL);
 }
 

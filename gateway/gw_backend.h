@@ -12,11 +12,23 @@
  * routes answer 503 at once while the other services keep working; the next call after
  * that window tries again. A time-out is reported as "down" when nothing listens at
  * the endpoint any more, else as "slow" (504).
+ *
+ * Waiting without holding the thread: a call made from a task (gw_task.h) on a thread
+ * whose event loop is attached (gw_backend_thread_attach) sends its request and yields;
+ * the loop watches the thread's sockets, and gw_backend_dispatch() hands each reply to
+ * the task that waits for it (by request id) or ends the wait at the call's time-out.
+ * So one thread has many calls in flight on its own sockets, still without a lock.
+ * After a time-out the socket is set aside (and closed once nothing else is in flight
+ * on it), so a late answer is never taken for a later call with the same request id;
+ * two calls with one request id are never in flight on one socket at once. Elsewhere
+ * (no task, or no attached loop) a call blocks until its reply or time-out.
  */
 #ifndef GW_BACKEND_H
 #define GW_BACKEND_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include "gw_config.h"
 #include "tp.pb-c.h"
 
@@ -58,6 +70,28 @@ int gw_backend_call(gw_svc_t svc, const gw_actor_t *as, const char *command,
  * @return GW_CALL_OK, GW_CALL_DOWN or GW_CALL_SLOW
  */
 int gw_backend_ready(gw_svc_t svc, int timeout_ms);
+
+/**
+ * @brief Make the calling thread's calls from tasks wait through its event loop:
+ * the descriptors of its sockets are added to @p epfd (EPOLLIN) with data.u64 = @p tag.
+ * The loop then calls gw_backend_dispatch() after every wake-up and waits at most
+ * gw_backend_next_ms().
+ */
+void gw_backend_thread_attach(int epfd, uint64_t tag);
+
+/** @brief Milliseconds until the calling thread's next call times out (0: due now), or
+ *  -1 when none is in flight. */
+int gw_backend_next_ms(void);
+
+/** @brief Hand the replies that came to the tasks waiting for them, and end the waits
+ *  that timed out (those tasks run on until they wait again or end). @p woken: the loop
+ *  saw one of the thread's socket descriptors (every socket is then read; otherwise
+ *  only those sent on since they were last read). */
+void gw_backend_dispatch(bool woken);
+
+/** @brief The thread stops: its calls in flight end as "down" (503), and so does every
+ *  later one. */
+void gw_backend_thread_stop(void);
 
 /** @brief Destroy the calling thread's clients now (they are destroyed at thread exit
  *  anyway); for threads that end without pthread_exit semantics, e.g. the main thread. */

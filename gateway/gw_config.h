@@ -5,7 +5,7 @@
  *
  *   listen          address to bind                     127.0.0.1
  *   port            TCP port                            8080
- *   threads         libmicrohttpd worker threads        4
+ *   threads         worker threads (each its own daemon and event loop)   4
  *   public_origin   scheme://host[:port] browsers use   http://localhost:8080
  *   trusted_proxy   address of a reverse proxy whose X-Forwarded-For names the client
  *                   (its last entry); requests from elsewhere use the TCP peer   (none)

@@ -167,3 +167,9 @@ json_t *gw_json_from_reply(const ProtobufCMessageDescriptor *desc, const Tp__Rep
         json_object_del(json, drop[i]);
     return json;
 }
+
+char *gw_json_reply_text(const ProtobufCMessageDescriptor *desc, const Tp__Reply *reply,
+                         size_t *len)
+{
+    return pbj_bytes_to_text(desc, reply->body.data, reply->body.len, PBJ_EMIT_DEFAULTS, len);
+}

@@ -76,4 +76,12 @@ ProtobufCMessage *gw_json_to_msg(gw_req_t *req, const ProtobufCMessageDescriptor
  */
 json_t *gw_json_from_reply(const ProtobufCMessageDescriptor *desc, const Tp__Reply *reply,
                            const char *const *drop);
+/**
+ * @brief The same JSON as gw_json_from_reply() with nothing dropped, written straight
+ *        to text (pbj_bytes_to_text(), no jansson tree): for replies answered as they are.
+ * @param[out] len its length
+ * @return the text (free() it), or NULL when the body does not decode
+ */
+char *gw_json_reply_text(const ProtobufCMessageDescriptor *desc, const Tp__Reply *reply,
+                         size_t *len);
 #endif

@@ -1,4 +1,5 @@
 /* gw_routes.c: the route table, matching, and the steps every route shares. */
+#include <stdlib.h>
 #include <string.h>
 #include "account.pb-c.h"
 #include "gw_api.h"
@@ -137,16 +138,35 @@ Tp__Reply *gw_routes_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx,
     return r;
 }
 
+static void s_bad_reply(gw_req_t *req, const gw_route_t *route)
+{
+    gw_json_error(req, 502, "internal", "", "the %s service sent a reply that does not decode",
+                  gw_svc_name(route->svc));
+}
+
+static const gw_header_t s_replayed[] = {{"Idempotent-Replayed", "true"}};
+
 void gw_routes_ok(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply, json_t *json)
 {
     if (!json) {
-        gw_json_error(req, 502, "internal", "", "the %s service sent a reply that does not decode",
-                      gw_svc_name(route->svc));
+        s_bad_reply(req, route);
         return;
     }
-    const gw_header_t replayed[] = {{"Idempotent-Replayed", "true"}};
     bool rp = reply && reply->replayed;
-    gw_json_respond(req, route->status, json, rp ? replayed : NULL, rp ? 1 : 0);
+    gw_json_respond(req, route->status, json, rp ? s_replayed : NULL, rp ? 1 : 0);
+}
+
+void gw_routes_ok_reply(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply)
+{
+    size_t len = 0;
+    char *text = gw_json_reply_text(route->reply, reply, &len);
+    if (!text) {
+        s_bad_reply(req, route);
+        return;
+    }
+    bool rp = reply->replayed;
+    gw_respond_take(req, route->status, GW_JSON_TYPE, text, len, rp ? s_replayed : NULL,
+                    rp ? 1 : 0);
 }
 
 void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
@@ -154,8 +174,10 @@ void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
     if (!r)
         return;
-    gw_routes_ok(req, route, r, route->reply ? gw_json_from_reply(route->reply, r, NULL)
-                                             : json_object());
+    if (route->reply)
+        gw_routes_ok_reply(req, route, r);
+    else
+        gw_routes_ok(req, route, r, json_object());
     tp__reply__free_unpacked(r, NULL);
 }
 
@@ -295,6 +317,13 @@ done:
     gw_session_clear(&ctx.session);
 }
 
+/* Task body: the matched route's shared steps and handler. */
+static void s_run_task(void *arg)
+{
+    gw_req_t *req = arg;
+    s_run(req, req->route);
+}
+
 void gw_routes_dispatch(gw_req_t *req)
 {
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
@@ -303,7 +332,8 @@ void gw_routes_dispatch(gw_req_t *req)
         if (!s_match(s_routes[i].path, req->url, req))
             continue;
         if (strcmp(s_routes[i].method, method) == 0) {
-            s_run(req, &s_routes[i]);
+            req->route = &s_routes[i];
+            gw_req_run_task(req, s_run_task);   /* may wait for services */
             return;
         }
         size_t al = strlen(allow);

@@ -88,6 +88,12 @@ Tp__Reply *gw_routes_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx,
  */
 void gw_routes_ok(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply, json_t *json);
 
+/**
+ * @brief gw_routes_ok() with the reply's body as it is (type route->reply), written
+ * straight to JSON text; 502 when it does not decode.
+ */
+void gw_routes_ok_reply(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply);
+
 /** The standard handler: call, answer the reply as JSON with the route's status. */
 void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx);
 #endif

@@ -1,10 +1,16 @@
 /* gw_server.h: the HTTP server (libmicrohttpd): one request's context, responses with
  * the security headers, and the server's life cycle.
  *
- * Threads: libmicrohttpd runs `threads` worker threads, each with its own poll loop;
- * a request is handled from start to end on one of them. Everything a handler touches
- * is either the request's own context, the read-only config, or per-thread state
- * (service clients, session cache), so there is no lock on the request path.
+ * Threads: `threads` worker threads, each with its own libmicrohttpd daemon on the one
+ * listening socket and its own event loop (epoll over the daemon, its service sockets
+ * and a stop signal); a request is handled from start to end on one of them. An API
+ * request runs as a task (gw_task.h): while it waits for a service its connection is
+ * suspended and the thread serves other connections, so each thread keeps many
+ * service calls in flight. Everything a handler touches is either the request's own
+ * context, the read-only config, or per-thread state (service clients, session cache),
+ * so there is no lock on the request path. (The per-address connection limit is kept
+ * across the threads' daemons in one table under a mutex, taken when a connection
+ * opens and closes, not per request.)
  *
  * Every response carries the security headers (Content-Security-Policy without inline
  * script, X-Content-Type-Options, X-Frame-Options, Referrer-Policy, ...), and
@@ -50,6 +56,11 @@ typedef struct {
         char name[32];             /**< as in the route pattern, e.g. "orderId" */
         char value[160];           /**< percent-decoded */
     } params[GW_MAX_PARAMS];
+    const struct gw_route *route;  /**< the matched API route, or NULL */
+    bool in_task;                  /**< handled by a task: the response is held back ... */
+    struct MHD_Response *held;     /**< ... here, and queued when the task is done */
+    unsigned held_status;          /**< its status */
+    bool suspended;                /**< the task waits: the connection is suspended */
 } gw_req_t;
 
 /**
@@ -62,6 +73,13 @@ typedef struct {
  */
 int gw_respond(gw_req_t *req, unsigned status, const char *ctype, const void *body, size_t len,
                const gw_header_t *extra, size_t n_extra);
+
+/**
+ * @brief gw_respond() with a body the response takes over (no copy): @p body must come
+ * from malloc() and is freed in every case.
+ */
+int gw_respond_take(gw_req_t *req, unsigned status, const char *ctype, char *body, size_t len,
+                    const gw_header_t *extra, size_t n_extra);
 
 /**
  * @brief Queue a file as the response (sendfile), with the security headers.
@@ -83,6 +101,12 @@ const char *gw_req_param(const gw_req_t *req, const char *name);
 
 /** @brief True for methods that change state (anything but GET, HEAD, OPTIONS). */
 bool gw_req_is_write(const gw_req_t *req);
+
+/**
+ * @brief Run @p fn(@p req) as a task of this thread (gw_task.h). When it waits, the
+ * connection is suspended until it is done; its response is queued either way.
+ */
+void gw_req_run_task(gw_req_t *req, void (*fn)(void *req));
 
 /** The server. */
 typedef struct _gw_server_t gw_server_t;

@@ -12,6 +12,7 @@
 typedef struct {
     int64_t at_ms;        /* zclock_mono() when resolved */
     uint64_t epoch;       /* s_epoch when resolved */
+    char csrf[64];        /* the token's CSRF token (a function of the token alone) */
     size_t len;           /* bytes of info */
     uint8_t info[];       /* packed tp.account.SessionInfo */
 } s_entry_t;
@@ -128,15 +129,19 @@ void gw_session_clear(gw_session_t *s)
     sodium_memzero(s, sizeof *s);
 }
 
-/* Fills @p out from a packed SessionInfo; -1 when it does not decode. */
+/* Fills @p out from a packed SessionInfo and, when known, the token's CSRF token
+ * (@p csrf, else it is computed); -1 when it does not decode. */
 static int s_fill(gw_req_t *req, gw_session_t *out, const char *token, const uint8_t *data,
-                  size_t len)
+                  size_t len, const char *csrf)
 {
     out->info = tp__account__session_info__unpack(NULL, len, data);
     if (!out->info || !out->info->account_id[0])
         return -1;
     snprintf(out->token, sizeof out->token, "%s", token);
-    gw_session_csrf(req->config, token, out->csrf, sizeof out->csrf);
+    if (csrf)
+        memcpy(out->csrf, csrf, sizeof out->csrf);
+    else
+        gw_session_csrf(req->config, token, out->csrf, sizeof out->csrf);
     return 0;
 }
 
@@ -170,7 +175,7 @@ int gw_session_resolve(gw_req_t *req, gw_session_t *out)
     s_entry_t *e = cache ? zhashx_lookup(cache, token) : NULL;
     if (e && zclock_mono() - e->at_ms < req->config->session_cache_ms &&
         e->epoch == atomic_load(&s_epoch)) {
-        if (s_fill(req, out, token, e->info, e->len) == 0)
+        if (s_fill(req, out, token, e->info, e->len, e->csrf) == 0)
             return 0;
         gw_session_clear(out);
     }
@@ -196,7 +201,7 @@ int gw_session_resolve(gw_req_t *req, gw_session_t *out)
         tp__reply__free_unpacked(r, NULL);
         return unauth ? 1 : -1;
     }
-    if (s_fill(req, out, token, r->body.data, r->body.len) != 0) {
+    if (s_fill(req, out, token, r->body.data, r->body.len, NULL) != 0) {
         gw_session_clear(out);
         tp__reply__free_unpacked(r, NULL);
         gw_json_error(req, 502, "internal", "", "the account service sent a bad session");
@@ -212,6 +217,7 @@ int gw_session_resolve(gw_req_t *req, gw_session_t *out)
             ne->at_ms = zclock_mono();
             ne->epoch = epoch;
             ne->len = r->body.len;
+            memcpy(ne->csrf, out->csrf, sizeof ne->csrf);
             memcpy(ne->info, r->body.data, r->body.len);
             if (zhashx_insert(cache, token, ne) != 0)
                 free(ne);
