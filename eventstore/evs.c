@@ -31,9 +31,23 @@ _Static_assert(sizeof(size_t) == sizeof(uint64_t), "needs a 64-bit size_t");
 #define S_CHUNK_SIZE ((size_t)64 << 10)     /* arena chunk; bigger items get their own */
 #define S_HASH_TAG 0x5A                     /* field 11 (hash), wire type 2 */
 #define S_RESIZE_TRIES 16                   /* MDB_MAP_RESIZED retries before giving up */
+#define S_INDEX_EVERY 16384                 /* events between stream index writes (default) */
 
 /* A meta key: a string literal without its NUL. */
 #define S_KEY(str) ((MDB_val){sizeof(str) - 1, (void *)(str)})
+
+/* A small open-addressing table from a byte string (kept in the batch's arena) to a
+ * u64: a batch's own stream versions and request ids, seen before it is written. */
+typedef struct {
+    const char *key;        /* NULL: empty slot */
+    size_t len;
+    uint64_t val;
+} s_slot_t;
+typedef struct {
+    s_slot_t *slots;
+    size_t cap;             /* a power of two, or 0 */
+    size_t n;
+} s_tab_t;
 
 struct _evs_t {
     MDB_env *env;           /* the folder's LMDB environment */
@@ -45,6 +59,15 @@ struct _evs_t {
     evs_batch_t *batch;     /* the open batch, NULL when none */
     evs_batch_t *sealed;    /* sealed batches not yet ended, newest first */
     atomic_int reading;     /* read callbacks running: the map must not move */
+    /* The stream index (heads and "id\0version" keys) is written for whole runs of
+     * events at once, not at every commit: a commit would otherwise rewrite one page
+     * per stream it touches. meta "index_seq" says how far it goes; the owner knows
+     * the versions of the streams written after it (pending), and readers look at the
+     * log's tail after it. */
+    s_tab_t pending;        /* stream -> version, committed events after index_seq;
+                               keys malloc'd; owner thread only */
+    uint64_t unindexed;     /* events after the last index write, sealed or committed */
+    size_t index_every;     /* events between index writes */
     pthread_rwlock_t maplock; /* read txns hold it shared; moving the map, exclusive */
     bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
     size_t psize;           /* LMDB's page size */
@@ -77,19 +100,6 @@ typedef struct s_chunk {
 
 typedef enum { S_OPEN, S_SEALED, S_COMMITTED, S_FAILED } s_state_t;
 
-/* A small open-addressing table from a byte string (kept in the batch's arena) to a
- * u64: a batch's own stream versions and request ids, seen before it is written. */
-typedef struct {
-    const char *key;        /* NULL: empty slot */
-    size_t len;
-    uint64_t val;
-} s_slot_t;
-typedef struct {
-    s_slot_t *slots;
-    size_t cap;             /* a power of two, or 0 */
-    size_t n;
-} s_tab_t;
-
 struct _evs_batch_t {
     evs_t *evs;             /* the store written to */
     MDB_txn *txn;           /* while open: a read txn for lookups, kept reset between
@@ -98,6 +108,7 @@ struct _evs_batch_t {
     evs_batch_t *older;     /* next older in evs->sealed */
     s_tab_t versions;       /* stream id -> its version after this batch */
     s_tab_t requests;       /* request id -> index of its S_OP_REQUEST op */
+    uint64_t index_to;      /* when > 0: it also writes the stream index up to here */
     int64_t now_us;         /* recorded_at_us of all its events */
     uint64_t base_seq;      /* head when the batch began */
     uint64_t seq;           /* head including this batch's appends */
@@ -151,6 +162,9 @@ static int s_txn_begin(evs_t *self, unsigned flags, MDB_txn **txn)
 /* Read callbacks running on this thread (any store): a commit from inside one must
  * not wait for the map lock its own read holds. */
 static _Thread_local int s_reading_here;
+
+/* evs_opts_t.index_every when 0 (the self-test runs a second time with a tiny one) */
+static size_t s_index_every_default = S_INDEX_EVERY;
 
 /* A read txn, holding the map lock shared so that a commit on another thread cannot
  * move the map under it. End it with s_ro_end(). */
@@ -267,6 +281,78 @@ static int s_version(evs_t *self, MDB_txn *txn, const char *id, uint64_t *versio
         rc = 0;
     }
     return rc;
+}
+
+static int s_parse(const uint8_t *data, size_t len, evs_view_t *view, s_chain_t *chain);
+
+/* How far the stream index goes (meta "index_seq"); logs from before it was kept
+ * apart were indexed at every commit: up to their head. */
+static int s_index_seq(evs_t *self, MDB_txn *txn, uint64_t *seq)
+{
+    int rc = s_get_u64(txn, self->meta, S_KEY("index_seq"), seq);
+    return rc == MDB_NOTFOUND ? s_get_head(self, txn, seq, NULL) : rc;
+}
+
+/* Calls @p fn for every event in (@p from, @p to] with its parsed view; stops at a
+ * non-zero return. Records that do not parse are skipped (evs_verify() names them). */
+typedef int (s_tail_fn)(const evs_view_t *view, const MDB_val *val, void *arg);
+static int s_tail(evs_t *self, MDB_txn *txn, uint64_t from, uint64_t to, s_tail_fn *fn,
+                  void *arg)
+{
+    if (from >= to)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->events, &cur);
+    if (rc)
+        return rc;
+    uint64_t first = from + 1;
+    MDB_val key = {sizeof first, &first}, val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        uint64_t seq;
+        memcpy(&seq, key.mv_data, sizeof seq);
+        if (seq > to)
+            break;
+        evs_view_t v;
+        if (s_parse(val.mv_data, val.mv_size, &v, NULL) != 0 || v.stream_id_len > EVS_MAX_ID)
+            continue;   /* damaged: skipped here, named by evs_verify() */
+        if ((rc = fn(&v, &val, arg)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The owner's versions of streams written after index_seq. */
+static int s_pending_put(evs_t *self, const char *id, size_t len, uint64_t version)
+{
+    s_slot_t *slot = s_tab_find(&self->pending, id, len);
+    if (slot) {
+        slot->val = version;
+        return 0;
+    }
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, id, len);
+    int rc = s_tab_put(&self->pending, copy, len, version);
+    if (rc)
+        free(copy);
+    return rc;
+}
+
+static void s_pending_clear(evs_t *self)
+{
+    for (size_t i = 0; i < self->pending.cap; i++)
+        free((char *)self->pending.slots[i].key);
+    free(self->pending.slots);
+    self->pending = (s_tab_t){0};
+}
+
+static int s_pending_from_tail(const evs_view_t *v, const MDB_val *val, void *arg)
+{
+    (void)val;
+    return s_pending_put(arg, v->stream_id, v->stream_id_len, v->stream_version);
 }
 
 /* "<id>\0<u64 big-endian version>": big-endian so a stream's events sort in order. */
@@ -487,6 +573,56 @@ static void s_keep_ahead(evs_t *self)
         self->file_size = to;
 }
 
+/* Streams in the log (meta "stream_count", kept at every commit); logs from before
+ * it had one index key per event and one head per stream. */
+static int s_stream_count(evs_t *self, MDB_txn *txn, uint64_t *n)
+{
+    int rc = s_get_u64(txn, self->meta, S_KEY("stream_count"), n);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    MDB_stat es, ss;
+    if ((rc = mdb_stat(txn, self->events, &es)) || (rc = mdb_stat(txn, self->streams, &ss)))
+        return rc;
+    *n = ss.ms_entries >= es.ms_entries ? ss.ms_entries - es.ms_entries : 0;
+    return 0;
+}
+
+/* Logs written before the stream index was kept apart: it is complete up to their
+ * head, and their stream count is what the index says. */
+static int s_meta_upgrade(evs_t *self, MDB_txn *txn)
+{
+    uint64_t v;
+    int rc = s_get_u64(txn, self->meta, S_KEY("index_seq"), &v);
+    if (rc == MDB_NOTFOUND && (rc = s_index_seq(self, txn, &v)) == 0) {
+        MDB_val key = S_KEY("index_seq"), val = {sizeof v, &v};
+        rc = mdb_put(txn, self->meta, &key, &val, 0);
+    }
+    if (rc)
+        return rc;
+    rc = s_get_u64(txn, self->meta, S_KEY("stream_count"), &v);
+    if (rc == MDB_NOTFOUND && (rc = s_stream_count(self, txn, &v)) == 0) {
+        MDB_val key = S_KEY("stream_count"), val = {sizeof v, &v};
+        rc = mdb_put(txn, self->meta, &key, &val, 0);
+    }
+    return rc;
+}
+
+/* The versions of the streams written after the index, from the log's tail. */
+static int s_load_pending(evs_t *self)
+{
+    MDB_txn *txn;
+    uint64_t index_seq, head;
+    int rc = s_ro_begin(self, &txn);
+    if (rc)
+        return rc;
+    if ((rc = s_index_seq(self, txn, &index_seq)) == 0 &&
+        (rc = s_get_head(self, txn, &head, NULL)) == 0 &&
+        (rc = s_tail(self, txn, index_seq, head, s_pending_from_tail, self)) == 0)
+        self->unindexed = head - index_seq;
+    s_ro_end(self, txn);
+    return rc;
+}
+
 static int s_open_rw(evs_t *self, const char *service)
 {
     for (;;) {
@@ -497,6 +633,8 @@ static int s_open_rw(evs_t *self, const char *service)
         rc = s_open_dbs(self, txn, MDB_CREATE);
         if (rc == 0)
             rc = s_check_meta(self, txn, service, true);
+        if (rc == 0)
+            rc = s_meta_upgrade(self, txn);
         if (rc == 0)
             rc = mdb_txn_commit(txn);   /* frees txn even when it fails */
         else
@@ -587,7 +725,10 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
         goto fail;
     if (!rdonly && info.me_mapsize < initial && (rc = mdb_env_set_mapsize(self->env, initial)))
         goto fail;
+    self->index_every = opts->index_every ? opts->index_every : s_index_every_default;
     rc = rdonly ? s_open_ro(self, opts->service) : s_open_rw(self, opts->service);
+    if (rc == 0 && !rdonly)
+        rc = s_load_pending(self);
     if (rc)
         goto fail;
     if (!rdonly && !(opts->flags & EVS_NOSYNC)) {
@@ -618,6 +759,7 @@ void evs_destroy(evs_t **self_p)
     assert(!self->batch && !self->sealed);   /* evs_batch_end() them first */
     if (self->env)
         mdb_env_close(self->env);
+    s_pending_clear(self);
     pthread_rwlock_destroy(&self->maplock);
     free(self);
     *self_p = NULL;
@@ -683,6 +825,49 @@ int evs_read(evs_t *self, uint64_t from_seq, uint64_t to_seq, size_t max,
     return result;
 }
 
+/* One stream's events in the log's tail after the index. */
+typedef struct {
+    evs_t *evs;
+    const char *id;
+    size_t len;
+    uint64_t from_version;    /* deliver those from here on ... */
+    evs_record_fn *fn;        /* ... to fn, or just find the last version */
+    void *arg;
+    uint64_t version;         /* the last version seen */
+    int rc;                   /* fn's value when it stopped */
+} s_stream_tail_t;
+
+static int s_stream_tail(const evs_view_t *v, const MDB_val *val, void *arg)
+{
+    s_stream_tail_t *t = arg;
+    if (v->stream_id_len != t->len || memcmp(v->stream_id, t->id, t->len) != 0)
+        return 0;
+    t->version = v->stream_version;
+    if (!t->fn || v->stream_version < t->from_version)
+        return 0;
+    evs_record_t rec = {v->seq, val->mv_data, val->mv_size};
+    t->evs->reading++;
+    s_reading_here++;
+    t->rc = t->fn(&rec, t->arg);
+    t->evs->reading--;
+    s_reading_here--;
+    return t->rc != 0 ? 1 : 0;
+}
+
+/* A stream's version as committed: the index, then the log's tail after it. */
+static int s_committed_version(evs_t *self, MDB_txn *txn, const char *id, uint64_t *version)
+{
+    uint64_t index_seq, head;
+    int rc = s_version(self, txn, id, version);
+    if (rc || (rc = s_index_seq(self, txn, &index_seq)) ||
+        (rc = s_get_head(self, txn, &head, NULL)))
+        return rc;
+    s_stream_tail_t t = {self, id, strlen(id), 0, NULL, NULL, *version, 0};
+    rc = s_tail(self, txn, index_seq, head, s_stream_tail, &t);
+    *version = t.version;
+    return rc;
+}
+
 int evs_read_stream(evs_t *self, const char *stream_id, uint64_t from_version,
                     evs_record_fn *fn, void *arg)
 {
@@ -697,8 +882,8 @@ int evs_read_stream(evs_t *self, const char *stream_id, uint64_t from_version,
     int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
-    rc = s_get_u64(txn, self->streams, (MDB_val){id_len, (void *)stream_id}, &version);
-    if (rc == MDB_NOTFOUND)
+    rc = s_committed_version(self, txn, stream_id, &version);
+    if (rc == 0 && version == 0)
         rc = EVS_NOTFOUND;
     if (rc || (rc = mdb_cursor_open(txn, self->streams, &cur)))
         goto done;
@@ -731,8 +916,20 @@ int evs_read_stream(evs_t *self, const char *stream_id, uint64_t from_version,
         if (rc != 0)
             goto done;          /* the callback's value, returned as is */
     }
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        /* then the events after the index */
+        uint64_t index_seq, head;
+        s_stream_tail_t t = {self, stream_id, id_len, from_version, fn, arg, 0, 0};
+        rc = s_index_seq(self, txn, &index_seq);
+        if (rc == 0)
+            rc = s_get_head(self, txn, &head, NULL);
+        if (rc == 0)
+            rc = s_tail(self, txn, index_seq, head, s_stream_tail, &t);
+        if (t.rc != 0) {
+            rc = t.rc;
+            goto done;          /* the callback's value, returned as is */
+        }
+    }
     rc = s_rc(rc);
 done:
     if (cur)
@@ -752,7 +949,7 @@ int evs_stream_version(evs_t *self, const char *stream_id, uint64_t *version)
     int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
-    rc = s_version(self, txn, stream_id, version);
+    rc = s_committed_version(self, txn, stream_id, version);
     s_ro_end(self, txn);
     return s_rc(rc);
 }
@@ -913,8 +1110,6 @@ int evs_stat(evs_t *self, evs_stat_t *st)
     int rc = s_ro_begin(self, &txn);
     if (rc)
         return s_rc(rc);
-    /* Each event has one "id\0version" key in streams, so the rest are stream
-     * heads: O(1) instead of a scan of every key. */
     if ((rc = s_get_head(self, txn, &st->head_seq, st->head_hash))
         || (rc = mdb_stat(txn, self->events, &es))
         || (rc = mdb_stat(txn, self->streams, &ss))
@@ -922,7 +1117,8 @@ int evs_stat(evs_t *self, evs_stat_t *st)
         || (rc = mdb_env_info(self->env, &info))
         || (rc = mdb_env_stat(self->env, &envst)))
         goto done;
-    st->streams = ss.ms_entries >= es.ms_entries ? ss.ms_entries - es.ms_entries : 0;
+    if ((rc = s_stream_count(self, txn, &st->streams)))
+        goto done;
     MDB_val skey = S_KEY("service"), sval;
     if (mdb_get(txn, self->meta, &skey, &sval) == 0) {
         size_t n = sval.mv_size < sizeof st->service ? sval.mv_size : sizeof st->service - 1;
@@ -1001,17 +1197,7 @@ static int s_apply(evs_t *self, MDB_txn *txn, const s_op_t *op)
         key = (MDB_val){sizeof op->seq, (void *)&op->seq};
         val = (MDB_val){op->len, (void *)op->data};
         rc = mdb_put(txn, self->events, &key, &val, MDB_APPEND);
-        if (rc == MDB_KEYEXIST)
-            return EVS_CORRUPT;     /* records beyond the head in meta */
-        if (rc)
-            return rc;
-        key = (MDB_val){op->key_len, (void *)op->key};
-        val = (MDB_val){sizeof op->version, (void *)&op->version};
-        if ((rc = mdb_put(txn, self->streams, &key, &val, 0)))
-            return rc;
-        key = (MDB_val){s_index_key(kbuf, op->key, op->key_len, op->version), kbuf};
-        val = (MDB_val){sizeof op->seq, (void *)&op->seq};
-        return mdb_put(txn, self->streams, &key, &val, 0);
+        return rc == MDB_KEYEXIST ? EVS_CORRUPT : rc;   /* records beyond the head */
     case S_OP_REQUEST:
         key = (MDB_val){op->key_len, (void *)op->key};
         val = (MDB_val){op->len, (void *)op->data};
@@ -1091,6 +1277,11 @@ static int s_batch_version(evs_batch_t *b, const char *id, size_t len, uint64_t 
             *version = s->val;
             return 0;
         }
+    }
+    const s_slot_t *p = s_tab_find(&b->evs->pending, id, len);
+    if (p) {
+        *version = p->val;
+        return 0;
     }
     int rc = s_snap_begin(b);
     if (rc)
@@ -1359,6 +1550,18 @@ static int s_put_head(evs_batch_t *b, MDB_txn *txn)
     int rc = mdb_put(txn, b->evs->meta, &key, &val, 0);
     if (rc)
         return rc;
+    uint64_t fresh = 0, count;
+    for (size_t i = 0; i < b->n_ops; i++)
+        fresh += b->ops[i].kind == S_OP_EVENT && b->ops[i].version == 1;
+    if (fresh) {
+        if ((rc = s_stream_count(b->evs, txn, &count)))
+            return rc;
+        count += fresh;
+        key = S_KEY("stream_count");
+        val = (MDB_val){sizeof count, &count};
+        if ((rc = mdb_put(txn, b->evs->meta, &key, &val, 0)))
+            return rc;
+    }
     key = S_KEY("head_hash");
     val = (MDB_val){EVS_HASH_SIZE, b->hash};
     return mdb_put(txn, b->evs->meta, &key, &val, 0);
@@ -1377,7 +1580,49 @@ int evs_batch_seal(evs_batch_t *b)
     self->batch = NULL;
     b->older = self->sealed;
     self->sealed = b;
+    /* enough events since the index was last written: this commit writes it for all
+     * of them before its own (they are in the log by the time it is written) */
+    uint64_t own = b->seq - b->base_seq;
+    if (self->unindexed >= self->index_every && b->base_seq > 0) {
+        b->index_to = b->base_seq;
+        self->unindexed = 0;
+    }
+    self->unindexed += own;
     return 0;
+}
+
+typedef struct {
+    evs_t *evs;
+    MDB_txn *txn;
+} s_indexer_t;
+
+static int s_index_one(const evs_view_t *v, const MDB_val *val, void *arg)
+{
+    (void)val;
+    s_indexer_t *ix = arg;
+    uint8_t kbuf[EVS_MAX_ID + 9];
+    MDB_val key = {v->stream_id_len, (void *)v->stream_id};
+    MDB_val data = {sizeof v->stream_version, (void *)&v->stream_version};
+    int rc = mdb_put(ix->txn, ix->evs->streams, &key, &data, 0);
+    if (rc)
+        return rc;
+    key = (MDB_val){s_index_key(kbuf, v->stream_id, v->stream_id_len, v->stream_version), kbuf};
+    data = (MDB_val){sizeof v->seq, (void *)&v->seq};
+    return mdb_put(ix->txn, ix->evs->streams, &key, &data, 0);
+}
+
+/* Writes the stream index for the events after index_seq up to @p to. */
+static int s_index_write(evs_t *self, MDB_txn *txn, uint64_t to)
+{
+    uint64_t from;
+    int rc = s_index_seq(self, txn, &from);
+    if (rc || from >= to)
+        return rc;
+    s_indexer_t ix = {self, txn};
+    if ((rc = s_tail(self, txn, from, to, s_index_one, &ix)))
+        return rc;
+    MDB_val key = S_KEY("index_seq"), val = {sizeof to, &to};
+    return mdb_put(txn, self->meta, &key, &val, 0);
 }
 
 /* The whole batch in one write txn: the ops in order, then the head. */
@@ -1394,6 +1639,8 @@ static int s_write(evs_batch_t *b)
     rc = s_get_head(self, txn, &head, NULL);
     if (rc == 0 && head != b->base_seq)
         rc = EVS_BAD_BATCH;
+    if (rc == 0 && b->index_to)
+        rc = s_index_write(self, txn, b->index_to);
     for (size_t i = 0; rc == 0 && i < b->n_ops; i++)
         rc = s_apply(self, txn, &b->ops[i]);
     if (rc == 0)
@@ -1432,6 +1679,16 @@ void evs_batch_end(evs_batch_t **batch_p)
         mdb_txn_abort(b->txn);   /* reset: holds no snapshot */
     if (self->batch == b)
         self->batch = NULL;
+    if (b->state == S_COMMITTED) {
+        /* what it wrote is in the log now; the index, up to where it wrote it */
+        if (b->index_to)
+            s_pending_clear(self);   /* batches end in the order they commit */
+        for (size_t i = 0; i < b->versions.cap; i++) {
+            const s_slot_t *sl = &b->versions.slots[i];
+            if (sl->key && s_pending_put(self, sl->key, sl->len, sl->val) != 0)
+                self->index_every = 0;   /* out of memory: index at every commit */
+        }
+    }
     /* once ended, later batches find its writes in the log (or never, if it was not
      * written: then they cannot be written either) */
     for (evs_batch_t **p = &self->sealed; *p; p = &(*p)->older)
@@ -2541,17 +2798,26 @@ int evs_test(bool verbose)
     static const char *names[] = {"view", "basic", "growth", "reader process", "corruption",
                                   "pipeline"};
     int failed = 0;
-    for (int i = 0; i < 6; i++) {
-        int rc = i == 0 ? s_test_view()
-               : i == 1 ? s_test_basic(base)
-               : i == 2 ? s_test_growth(base)
-               : i == 3 ? s_test_reader_process(base)
-               : i == 4 ? s_test_corruption(base)
-               : s_test_pipeline(base);
+    /* twice: the stream index written every 16,384 events (so the tests read it
+     * from the log's tail), then every 3 (so they read it from the index) */
+    for (int i = 0; i < 12; i++) {
+        s_index_every_default = i < 6 ? S_INDEX_EVERY : 3;
+        if (i == 6 && verbose)
+            printf(" * again, with the stream index written every 3 events\n");
+        char sub[64];
+        snprintf(sub, sizeof sub, "%s/pass%d", base, i / 6);
+        mkdir(sub, 0700);
+        int rc = i % 6 == 0 ? s_test_view()
+               : i % 6 == 1 ? s_test_basic(sub)
+               : i % 6 == 2 ? s_test_growth(sub)
+               : i % 6 == 3 ? s_test_reader_process(sub)
+               : i % 6 == 4 ? s_test_corruption(sub)
+               : s_test_pipeline(sub);
         if (rc)
-            fprintf(stderr, "evs_test: %s FAILED\n", names[i]);
+            fprintf(stderr, "evs_test: %s (index every %zu) FAILED\n", names[i % 6],
+                    s_index_every_default);
         else if (verbose)
-            printf(" * %s: OK\n", names[i]);
+            printf(" * %s: OK\n", names[i % 6]);
         failed += rc != 0;
     }
     nftw(base, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -103,6 +103,7 @@ typedef struct {
     size_t initial_map;    /**< initial map size in bytes; 0 = 64 MiB. Grows by itself. */
     const char *service;   /**< service name stored in meta on first open and checked
                                 later; NULL = do not check (read-only tools) */
+    size_t index_every;    /**< events between writes of the stream index; 0 = 16,384 */
 } evs_opts_t;
 
 /** One event to append (input). The store fills in seq, version, id, time and hashes. */
