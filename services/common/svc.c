@@ -802,8 +802,11 @@ static void s_finish(s_svc_t *self, evs_batch_t **batch_p, s_pending_t *pending,
     self->us_answer += zclock_usecs() - t0;
 }
 
-/* Waits for the group in flight to be written, then answers it. */
-static void s_wait_inflight(s_svc_t *self)
+static void s_submit(s_svc_t *self);
+
+/* Waits for the group in flight to be written; hands the open group to the committer
+ * first when @p next, so that it is not idle while this one is answered. */
+static void s_complete(s_svc_t *self, bool next)
 {
     if (!self->inflight)
         return;
@@ -815,9 +818,22 @@ static void s_wait_inflight(s_svc_t *self)
         s_commit_failed(self, rc);
     self->commits++;
     self->us_commit += (int64_t) us;
-    s_finish(self, &self->inflight, self->inflight_pending, self->inflight_n);
+    evs_batch_t *done = self->inflight;
+    s_pending_t *pending = self->inflight_pending;
+    size_t n = self->inflight_n;
+    bool barrier = self->inflight_barrier;
+    self->inflight = NULL;
     self->inflight_n = 0;
     self->inflight_barrier = false;
+    /* a group with answers from the state had no group decided after it */
+    if (next && !barrier && self->pipeline)
+        s_submit(self);   /* takes `pending` as the next array: it is answered first */
+    s_finish(self, &done, pending, n);
+}
+
+static void s_wait_inflight(s_svc_t *self)
+{
+    s_complete(self, false);
 }
 
 /* Seals the open group and hands it to the committer (nothing may be in flight); a
@@ -1595,7 +1611,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             /* answers from the state see exactly what was committed before them, and a
              * full group waits for the one in flight */
             if (self->inflight && (self->inflight_barrier || self->open_n >= self->batch_max)) {
-                s_wait_inflight(self);
+                s_complete(self, true);
                 s_submit(self);
             }
             /* everything already waiting, up to batch_max in the group */
@@ -1619,7 +1635,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             continue;
         }
         if (which == (zsock_t *) self->committer) {
-            s_wait_inflight(self);
+            s_complete(self, true);
             s_submit(self);
             s_mail_poll(self);
             continue;
