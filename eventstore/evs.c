@@ -109,6 +109,9 @@ struct _evs_batch_t {
     s_tab_t versions;       /* stream id -> its version after this batch */
     s_tab_t requests;       /* request id -> index of its S_OP_REQUEST op */
     uint64_t index_to;      /* when > 0: it also writes the stream index up to here */
+    char missed[EVS_MAX_ID + 1]; /* the request id evs_batch_request_get() last found
+                               nowhere ("" when none): its append need not look again
+                               outside this batch */
     int64_t now_us;         /* recorded_at_us of all its events */
     uint64_t base_seq;      /* head when the batch began */
     uint64_t seq;           /* head including this batch's appends */
@@ -1339,7 +1342,10 @@ int evs_batch_request_get(evs_batch_t *b, const char *request_id,
         return EVS_BAD_BATCH;
     if (!s_id_ok(request_id))
         return EVS_INVALID;
-    int rc = s_batch_request(b, request_id, strlen(request_id), result, len);
+    size_t n = strlen(request_id);
+    int rc = s_batch_request(b, request_id, n, result, len);
+    if (rc == MDB_NOTFOUND)
+        memcpy(b->missed, request_id, n + 1);
     if (rc)
         return rc == MDB_NOTFOUND ? EVS_NOTFOUND : s_rc(rc);
     return 0;
@@ -1428,8 +1434,12 @@ int evs_batch_append(evs_batch_t *b,
     int rc;
     if (request_id) {
         const uint8_t *kept;
-        size_t kept_len;
-        rc = s_batch_request(b, request_id, strlen(request_id), &kept, &kept_len);
+        size_t kept_len, n = strlen(request_id);
+        /* just looked up and found nowhere: only this batch can have it since */
+        if (strcmp(request_id, b->missed) == 0)
+            rc = s_tab_find(&b->requests, request_id, n) ? 0 : MDB_NOTFOUND;
+        else
+            rc = s_batch_request(b, request_id, n, &kept, &kept_len);
         if (rc == 0)
             return EVS_CONFLICT;    /* its result is kept already: a retry */
         if (rc != MDB_NOTFOUND)
