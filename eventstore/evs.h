@@ -7,12 +7,19 @@
  *
  *  - `events`   u64 seq (MDB_INTEGERKEY, gapless from 1, written with MDB_APPEND)
  *               -> a serialized tp.Envelope (see proto/tp.proto).
- *  - `streams`  "<stream id>" -> u64 current version, and
- *               "<stream id>\0<u64 big-endian version>" -> u64 seq.
+ *  - `streams`  "<stream id>" -> u64 version, and
+ *               "<stream id>\0<u64 big-endian version>" -> u64 seq, for the
+ *               events up to meta "index_seq": the index is written for runs of
+ *               events at once (evs_opts_t.index_every), not at every commit, so
+ *               a commit does not rewrite a page per stream it touches. The
+ *               writer keeps the newer versions in memory (from the log's tail
+ *               at open); evs_read_stream() and evs_stream_version() read the
+ *               index, then the tail.
  *  - `requests` "<request id>" -> the result bytes first given for it
  *               (idempotency, kept durably).
  *  - `meta`     "format" -> u32 format version, "service" -> service name,
  *               "head_seq" -> u64, "head_hash" -> 32 bytes,
+ *               "index_seq" -> u64, "stream_count" -> u64,
  *               "cp/<upstream>" -> u64 last upstream seq consumed.
  *
  * Every record carries `prev_hash` and `hash` = SHA-256 over the envelope
