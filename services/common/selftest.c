@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "svc_mail.h"
+#include "svc_text.h"
 
 int main(int argc, char **argv)
 {
@@ -17,6 +18,11 @@ int main(int argc, char **argv)
     if (!only || strcmp(only, "svc_mail") == 0) {
         int rc = svc_mail_test(verbose);
         printf("svc_mail: %s\n", rc == 0 ? "OK" : "FAILED");
+        failed += rc != 0;
+    }
+    if (!only || strcmp(only, "svc_text") == 0) {
+        int rc = svc_text_test(verbose);
+        printf("svc_text: %s\n", rc == 0 ? "OK" : "FAILED");
         failed += rc != 0;
     }
     return failed ? 1 : 0;

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_text.h"
 #include "identification.pb-c.h"
 #include "order_internal.h"
 
@@ -215,7 +216,7 @@ static int s_prepare_order(ProtobufCMessage *msg, const char *lookup, svc_out_t 
     Tp__Order__PlaceOrder *cmd = (Tp__Order__PlaceOrder *) msg;
     const char *pw = ord_s(cmd->revocation_password);
     size_t bytes = strlen(pw);
-    long n = ord_utf8_len(pw);
+    long n = svc_text_len(pw, false);
     char hash[crypto_pwhash_STRBYTES];
     const char *result = S_PW_INVALID;
     if (n >= S_PW_MIN && n <= S_PW_MAX) {

@@ -120,8 +120,6 @@ bool ord_email_valid(const char *s);
 bool ord_shop_code_valid(const char *code);
 /** Ids given by operators (shop ids): 3..64 of [a-z0-9-]. */
 bool ord_id_valid(const char *id);
-/** Code points of valid UTF-8 without control characters; -1 when not that. */
-long ord_utf8_len(const char *s);
 /** Free text: valid UTF-8 without control characters, @p min..@p max characters. Adds
  *  an "invalid" error at @p path when not. @return true when valid */
 bool ord_check_text(svc_out_t *out, const char *path, const char *value, size_t min,

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_text.h"
 #include "order_internal.h"
 
 /* ------------------------------------------------------------------ dates */
@@ -57,39 +58,11 @@ bool ord_parse_date(const char *s, int64_t *days)
 
 /* ------------------------------------------------------------------ text */
 
-long ord_utf8_len(const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    long n = 0;
-    while (*p) {
-        uint32_t c = *p;
-        int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                : (c & 0xf8) == 0xf0 ? 4 : 0;
-        if (!len)
-            return -1;
-        if (len > 1)
-            c &= 0x3f >> (len - 1);
-        for (int i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return -1;
-            c = (c << 6) | (p[i] & 0x3f);
-        }
-        /* overlong forms, surrogates, beyond Unicode, C0/C1 controls and DEL */
-        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (c < min[len] || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff || c < 0x20 ||
-            (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029)
-            return -1;
-        p += len;
-        n++;
-    }
-    return n;
-}
-
 bool ord_check_text(svc_out_t *out, const char *path, const char *value, size_t min,
                     size_t max)
 {
     value = ord_s(value);
-    long n = ord_utf8_len(value);
+    long n = svc_text_len(value, false);
     if (n < 0) {
         svc_out_error(out, "invalid", path, "must be text without control characters");
         return false;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "svc_text.h"
 #include "order.pb-c.h"
 #include "production_internal.h"
 #include "revocation.pb-c.h"
@@ -55,48 +56,6 @@ static bool s_fact_id_valid(const char *s)
         if (s[i] < 0x21 || s[i] > 0x7e)
             return false;
     return true;
-}
-
-/* Code points of valid UTF-8 without control characters; -1 when not that. */
-static long s_utf8_len(const char *s)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    long n = 0;
-    while (*p) {
-        uint32_t cp;
-        int extra;
-        if (*p < 0x80) {
-            cp = *p;
-            extra = 0;
-        }
-        else if ((*p & 0xe0) == 0xc0) {
-            cp = *p & 0x1f;
-            extra = 1;
-        }
-        else if ((*p & 0xf0) == 0xe0) {
-            cp = *p & 0x0f;
-            extra = 2;
-        }
-        else if ((*p & 0xf8) == 0xf0) {
-            cp = *p & 0x07;
-            extra = 3;
-        }
-        else
-            return -1;
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        /* overlong forms, surrogates, beyond Unicode, and control characters */
-        static const uint32_t least[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < least[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0x20 ||
-            (cp >= 0x7f && cp < 0xa0))
-            return -1;
-        n++;
-    }
-    return n;
 }
 
 static bool s_kind_valid(const char *kind)
@@ -209,7 +168,7 @@ static void s_check_certificate(svc_out_t *out, const Tp__Production__RecordCert
     else if (c->valid_to_us <= now_us)
         svc_out_error(out, "invalid", path, "lies in the past: the certificate is expired");
     snprintf(path, sizeof path, "certificates[%zu].subject", i);
-    long n = s_utf8_len(prd_s(c->subject));
+    long n = svc_text_len(prd_s(c->subject), false);
     if (n < 0 || n > S_SUBJECT_MAX)
         svc_out_error(out, "invalid", path,
                       "must be UTF-8 text without control characters, at most %d characters",

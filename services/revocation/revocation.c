@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_text.h"
 #include "revocation_internal.h"
 
 /* ------------------------------------------------------------------ shared */
@@ -151,11 +152,11 @@ static void s_operator(const void *state, const svc_ctx_t *ctx, const ProtobufCM
     if (!rvk_valid_id(cmd->product_id))
         svc_out_error(out, "invalid", "productId", "is required");
     rvk_check_reason(out, cmd->reason, cmd->comment);
-    long n = rvk_text_len(cmd->caller, false);
+    long n = svc_text_len(cmd->caller, false);
     if (n < 1 || n > RVK_CALLER_MAX)
         svc_out_error(out, "invalid", "caller", "who asked: 1 to %d characters of text",
                       RVK_CALLER_MAX);
-    n = rvk_text_len(cmd->caller_authentication, false);
+    n = svc_text_len(cmd->caller_authentication, false);
     if (n < 1 || n > RVK_CALLER_AUTH_MAX)
         svc_out_error(out, "invalid", "callerAuthentication",
                       "how the caller was authenticated: 1 to %d characters of text",

@@ -94,9 +94,6 @@ bool rvk_number_normalize(const char *in, char *out, size_t outsz);
 void rvk_sha256_hex(const char *s, char *out);
 /** Ids from upstream events and commands: 1..RVK_ID_MAX printable ASCII, no spaces. */
 bool rvk_valid_id(const char *s);
-/** Characters of valid UTF-8 without control characters (@p lines: line breaks and tabs
- *  allowed), or -1. */
-long rvk_text_len(const char *s, bool lines);
 /** The stream of an order's product: "product-<order id>". */
 void rvk_product_stream(char *out, size_t outsz, const char *order_id);
 /** Checks reason and comment; an "invalid" error per bad field. */

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_text.h"
 #include "revocation_internal.h"
 
 /* The password field after prepare: the verdict, never the password. */
@@ -74,7 +75,7 @@ int rvk_prepare_password(ProtobufCMessage *msg, const char *lookup, svc_out_t *o
     char key[RVK_NUMBER_MAX + 1];
     s_check(cmd, key, out);
     size_t n = strlen(cmd->password);
-    long chars = rvk_text_len(cmd->password, false);
+    long chars = svc_text_len(cmd->password, false);
     if (n == 0)
         svc_out_error(out, "invalid", "password", "the revocation password is required");
     else if (chars < 0 || chars > RVK_PASSWORD_MAX)

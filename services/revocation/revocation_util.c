@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include "svc_text.h"
 #include "revocation_internal.h"
 
 /* Numbers are read off letters and cards and typed in by people in a hurry: case,
@@ -41,50 +42,6 @@ bool rvk_valid_id(const char *s)
     return true;
 }
 
-/* protobuf-c does not check UTF-8, and these strings end up in JSON, logs and the
- * evidence an auditor reads. */
-long rvk_text_len(const char *s, bool lines)
-{
-    static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
-    long chars = 0;
-    const unsigned char *p = (const unsigned char *) s;
-    while (*p) {
-        uint32_t cp;
-        int extra;
-        if (*p < 0x80) {
-            cp = *p;
-            extra = 0;
-        }
-        else if ((*p & 0xe0) == 0xc0) {
-            cp = *p & 0x1f;
-            extra = 1;
-        }
-        else if ((*p & 0xf0) == 0xe0) {
-            cp = *p & 0x0f;
-            extra = 2;
-        }
-        else if ((*p & 0xf8) == 0xf0) {
-            cp = *p & 0x07;
-            extra = 3;
-        }
-        else
-            return -1;
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if (cp < least[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return -1;
-        bool control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-        if (control && !(lines && (cp == '\n' || cp == '\r' || cp == '\t')))
-            return -1;
-        chars++;
-    }
-    return chars;
-}
-
 void rvk_product_stream(char *out, size_t outsz, const char *order_id)
 {
     snprintf(out, outsz, "product-%s", order_id);
@@ -101,7 +58,7 @@ void rvk_check_reason(svc_out_t *out, const char *reason, const char *comment)
     if (!s_reason_valid(reason))
         svc_out_error(out, "invalid", "reason",
                       "must be one of card_lost, suspected_misuse, other");
-    long n = rvk_text_len(rvk_s(comment), true);
+    long n = svc_text_len(rvk_s(comment), true);
     if (n < 0 || n > REVOCATION_COMMENT_MAX)
         svc_out_error(out, "invalid", "comment",
                       "must be at most %d characters of text (no control characters)",
