@@ -11,7 +11,7 @@ if ! bash deploy/build.sh; then
   exit 1
 fi
 
-# every suite but the benchmarks (those are run by deploy/bench.sh)
+# every suite but the benchmarks (meson test -C build --benchmark, docs/PERFORMANCE.md)
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 rc=$?
 

@@ -279,6 +279,28 @@ static void s_decide_produced(const void *state, const svc_ctx_t *ctx, const Pro
     s_ack(&f, f.order_id, prd_job_status(&after), false);
 }
 
+/* What both shipping facts refuse: the card (@p card) or the PIN letter shipped twice,
+ * before the card exists, or with the other one's tracking number. */
+static bool s_may_ship(svc_out_t *out, const prd_job_t *job, bool card, const char *tracking)
+{
+    const char *what = card ? "card" : "PIN letter";
+    if (card ? job->shipped_at_us : job->pin_shipped_at_us) {
+        S_CONFLICT(out, "%s already shipped", what);
+        return false;
+    }
+    if (!job->produced_at_us) {
+        S_CONFLICT(out, "%s shipped before %s was produced", what, card ? "it" : "the card");
+        return false;
+    }
+    const char *other = card ? job->pin_tracking_number : job->tracking_number;
+    if (other && streq(other, tracking)) {
+        svc_out_error(out, "conflict", "trackingNumber",
+                      "is the %s's: card and PIN letter travel apart", card ? "PIN letter" : "card");
+        return false;
+    }
+    return true;
+}
+
 static void s_decide_shipped(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
                              svc_out_t *out)
 {
@@ -290,19 +312,8 @@ static void s_decide_shipped(const void *state, const svc_ctx_t *ctx, const Prot
     const prd_job_t *job = s_fact_job(&f);
     if (!job)
         return;
-    if (job->shipped_at_us) {
-        S_CONFLICT(out, "card already shipped");
+    if (!s_may_ship(out, job, true, cmd->tracking_number))
         return;
-    }
-    if (!job->produced_at_us) {
-        S_CONFLICT(out, "card shipped before it was produced");
-        return;
-    }
-    if (job->pin_tracking_number && streq(job->pin_tracking_number, cmd->tracking_number)) {
-        svc_out_error(out, "conflict", "trackingNumber",
-                      "is the PIN letter's: card and PIN letter travel apart");
-        return;
-    }
     char product_id[PRD_STREAM_MAX];
     prd_product_id(product_id, sizeof product_id, f.order_id);
     Tp__Production__CardShipped ev = TP__PRODUCTION__CARD_SHIPPED__INIT;
@@ -329,19 +340,8 @@ static void s_decide_pin_shipped(const void *state, const svc_ctx_t *ctx,
     const prd_job_t *job = s_fact_job(&f);
     if (!job)
         return;
-    if (job->pin_shipped_at_us) {
-        S_CONFLICT(out, "PIN letter already shipped");
+    if (!s_may_ship(out, job, false, cmd->tracking_number))
         return;
-    }
-    if (!job->produced_at_us) {
-        S_CONFLICT(out, "PIN letter shipped before the card was produced");
-        return;
-    }
-    if (job->tracking_number && streq(job->tracking_number, cmd->tracking_number)) {
-        svc_out_error(out, "conflict", "trackingNumber",
-                      "is the card's: card and PIN letter travel apart");
-        return;
-    }
     Tp__Production__PinLetterShipped ev = TP__PRODUCTION__PIN_LETTER_SHIPPED__INIT;
     ev.fact_id = (char *) f.fact_id;
     ev.order_id = (char *) f.order_id;
