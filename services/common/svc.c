@@ -1124,15 +1124,13 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
     for (size_t i = 0; i < n && self->def->react; i++) {
         char strbuf[2][EVS_MAX_ID + 1];
         svc_event_t ev;
-        evs_view_t v;
-        if (evs_view(recs[i].data, recs[i].len, &v) == 0 &&
-            !s_reacts_to(self->def, v.event_type, v.event_type_len))
-            continue;
         if (s_event_from_record(&recs[i], &ev, strbuf) != 0) {
             zsys_error("%s: upstream %s seq %" PRIu64 " does not decode; skipped", self->name,
                        ra->upstream, recs[i].seq);
             continue;
         }
+        if (!s_reacts_to(self->def, ev.event_type, strlen(ev.event_type)))
+            continue;
         svc_out_reset(self->out);
         self->def->react(self->state, ra->upstream, &ev, self->out);
         s_flush_logs(self, self->out);
