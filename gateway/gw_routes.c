@@ -299,8 +299,16 @@ static void s_run(gw_req_t *req, const gw_route_t *route)
     if (write && ctx.has_session && gw_session_check_csrf(req, &ctx.session) != 0)
         goto done;
     if ((route->flags & GW_R_OFFICER) && !gw_session_is_officer(&ctx.session, NULL)) {
-        gw_json_error(req, 403, "forbidden", "", "only officers of a shop may do this");
-        goto done;
+        int rc = gw_session_refresh(req, &ctx.session);
+        if (rc != 0) {
+            if (rc > 0)
+                gw_json_error(req, 401, "unauthenticated", "", "please log in");
+            goto done;
+        }
+        if (!gw_session_is_officer(&ctx.session, NULL)) {
+            gw_json_error(req, 403, "forbidden", "", "only officers of a shop may do this");
+            goto done;
+        }
     }
     if (s_request_id(req, route, &ctx) != 0 || s_message(req, route, &ctx) != 0)
         goto done;

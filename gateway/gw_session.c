@@ -175,8 +175,10 @@ int gw_session_resolve(gw_req_t *req, gw_session_t *out)
     s_entry_t *e = cache ? zhashx_lookup(cache, token) : NULL;
     if (e && zclock_mono() - e->at_ms < req->config->session_cache_ms &&
         e->epoch == atomic_load(&s_epoch)) {
-        if (s_fill(req, out, token, e->info, e->len, e->csrf) == 0)
+        if (s_fill(req, out, token, e->info, e->len, e->csrf) == 0) {
+            out->cached = true;
             return 0;
+        }
         gw_session_clear(out);
     }
     if (e)
@@ -225,6 +227,17 @@ int gw_session_resolve(gw_req_t *req, gw_session_t *out)
     }
     tp__reply__free_unpacked(r, NULL);
     return 0;
+}
+
+int gw_session_refresh(gw_req_t *req, gw_session_t *s)
+{
+    if (!s->cached)
+        return 0;
+    zhashx_t *cache = s_cache();
+    if (cache)
+        zhashx_delete(cache, s->token);
+    gw_session_clear(s);
+    return gw_session_resolve(req, s);
 }
 
 int gw_session_check_origin(gw_req_t *req)

@@ -29,6 +29,7 @@ typedef struct {
     char token[128];                        /**< the cookie's value */
     char csrf[64];                          /**< its CSRF token */
     Tp__Account__SessionInfo *info;         /**< owned: account, e-mail, roles, shops */
+    bool cached;                            /**< info came from this thread's cache */
 } gw_session_t;
 
 /** @brief Set up the shared state. Call once before the server starts. */
@@ -42,6 +43,15 @@ void gw_session_init(void);
  *         -1 after responding 503/504 (the account service is down or slow)
  */
 int gw_session_resolve(gw_req_t *req, gw_session_t *out);
+
+/**
+ * @brief Resolve @p s again past the cache, when it came from the cache. A refusal for
+ *        a missing right (officer, shop) calls this first: the cache may predate an
+ *        appointment made a moment ago, and another thread may already have seen it.
+ * @return as gw_session_resolve(); 0 at once, unchanged, for a session that did not
+ *         come from the cache
+ */
+int gw_session_refresh(gw_req_t *req, gw_session_t *s);
 
 /** @brief Free what a session holds; safe on a cleared one. */
 void gw_session_clear(gw_session_t *s);

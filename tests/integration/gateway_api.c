@@ -368,12 +368,37 @@ static bool s_wait_officer(gwc_t *c, const char *shop)
     return false;
 }
 
+/* True once the identification service lets @p account list @p shop's cases as officer. */
+static bool s_ident_knows(gt_t *t, const char *account, const char *shop)
+{
+    const th_actor_t as = {"officer", account, "192.0.2.10"};
+    Tp__Identification__ListCases q = TP__IDENTIFICATION__LIST_CASES__INIT;
+    q.shop_id = (char *) shop;
+    int64_t deadline = zclock_mono() + 10000;
+    while (zclock_mono() < deadline) {
+        Tp__Reply *rep = th_call_as(t->th, "identification", &as, NULL,
+                                    "identification.ListCases", &q.base, FL_CALL_MS);
+        bool ok = rep && rep->ok;
+        th_reply_free(&rep);
+        if (ok)
+            return true;
+        zclock_sleep(20);
+    }
+    return false;
+}
+
+/* Appoints @p c's account officer of @p shop. Before, the officer routes refuse it (and
+ * the gateway caches that session); right after, they let it in at once: a refusal
+ * resolves the session again instead of trusting a cached one from before. */
 static void s_appoint(gt_t *t, gwc_t *c, const char *shop)
 {
     gwc_resp_t r;
     gwc_req(c, "GET", "/api/v1/me", NULL, NULL, &r);
     char account[64];
     snprintf(account, sizeof account, "%s", gwc_str(&r, "accountId"));
+    gwc_resp_free(&r);
+    gwc_req(c, "GET", "/api/v1/officer/cases", NULL, NULL, &r);
+    TH_CHECK(gwc_is(&r, 403, "forbidden", NULL));
     gwc_resp_free(&r);
     Tp__Account__AppointOfficer ap = TP__ACCOUNT__APPOINT_OFFICER__INIT;
     ap.account_id = account;
@@ -384,6 +409,10 @@ static void s_appoint(gt_t *t, gwc_t *c, const char *shop)
         th_reply_log("AppointOfficer", rep);
     TH_CHECK(rep && rep->ok);
     th_reply_free(&rep);
+    TH_CHECK(s_ident_knows(t, account, shop));
+    gwc_req(c, "GET", "/api/v1/officer/cases", NULL, NULL, &r);
+    TH_CHECK(gwc_is(&r, 200, NULL, NULL));
+    gwc_resp_free(&r);
     TH_CHECK(s_wait_officer(c, shop));
 }
 
