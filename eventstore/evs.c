@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "evs.h"
+#include "evs_bloom.h"
 #include "evs_sha256.h"
 
 #include <assert.h>
@@ -72,6 +73,9 @@ struct _evs_t {
     bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
     size_t psize;           /* LMDB's page size */
     off_t file_size;        /* size of data.mdb as we last extended or saw it */
+    evs_bloom_t *seen;      /* the request ids in the log and in batches (owner thread
+                               only): a new id needs no lookup in the log. NULL: none
+                               kept (read-only, or out of memory), always look */
 };
 
 /* Room kept written (zeros) after LMDB's last page: at least S_AHEAD_MIN, and an
@@ -626,6 +630,34 @@ static int s_load_pending(evs_t *self)
     return rc;
 }
 
+/* The request ids of the log into self->seen; without memory for them, none is kept
+ * and every id is looked up in the log. */
+static int s_load_seen(evs_t *self)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_stat st;
+    int rc = s_ro_begin(self, &txn);
+    if (rc)
+        return rc;
+    if ((rc = mdb_stat(txn, self->requests, &st)) == 0)
+        self->seen = evs_bloom_new(st.ms_entries * 2);
+    if (rc == 0 && self->seen && (rc = mdb_cursor_open(txn, self->requests, &cur)) == 0) {
+        MDB_val key, val;
+        int crc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        while (crc == 0 && evs_bloom_add(self->seen, key.mv_data, key.mv_size) == 0)
+            crc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        if (crc != MDB_NOTFOUND) {
+            evs_bloom_destroy(&self->seen);
+            if (crc != 0 && crc != -ENOMEM)
+                rc = crc;
+        }
+        mdb_cursor_close(cur);
+    }
+    s_ro_end(self, txn);
+    return rc;
+}
+
 static int s_open_rw(evs_t *self, const char *service)
 {
     for (;;) {
@@ -732,6 +764,8 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
     rc = rdonly ? s_open_ro(self, opts->service) : s_open_rw(self, opts->service);
     if (rc == 0 && !rdonly)
         rc = s_load_pending(self);
+    if (rc == 0 && !rdonly)
+        rc = s_load_seen(self);
     if (rc)
         goto fail;
     if (!rdonly && !(opts->flags & EVS_NOSYNC)) {
@@ -763,6 +797,7 @@ void evs_destroy(evs_t **self_p)
     if (self->env)
         mdb_env_close(self->env);
     s_pending_clear(self);
+    evs_bloom_destroy(&self->seen);
     pthread_rwlock_destroy(&self->maplock);
     free(self);
     *self_p = NULL;
@@ -1310,6 +1345,8 @@ static int s_batch_request(evs_batch_t *b, const char *id, size_t len, const uin
             return 0;
         }
     }
+    if (b->evs->seen && !evs_bloom_maybe(b->evs->seen, id, len))
+        return MDB_NOTFOUND;   /* never added: neither in the log nor in a batch */
     MDB_val key = {len, (void *)id}, val;
     int rc = s_snap_begin(b);
     if (rc)
@@ -1470,6 +1507,10 @@ int evs_batch_append(evs_batch_t *b,
             rc = -ENOMEM;
             goto fail;
         }
+        /* before it can be in the log; an id of a batch never written stays in the set,
+         * which only costs a lookup */
+        if (b->evs->seen && evs_bloom_add(b->evs->seen, request_id, id_len) != 0)
+            evs_bloom_destroy(&b->evs->seen);
         if (result_len)
             memcpy(buf + id_len, result, result_len);
         *op = (s_op_t){S_OP_REQUEST, 0, 0, (char *)buf, id_len, buf + id_len, result_len};
