@@ -50,11 +50,26 @@ typedef struct {
     size_t n;
 } s_tab_t;
 
+/* Open addressing, 64-bit hash -> u64, for the owner's request ids in reqtail: a hit
+ * names a record to read and compare, so no id or result is copied. */
+typedef struct {
+    uint64_t hash;          /* 0: empty slot (hashes are made odd) */
+    uint64_t val;
+} s_fp_slot_t;
+typedef struct {
+    s_fp_slot_t *slots;
+    size_t cap;             /* a power of two, or 0 */
+    size_t n;
+} s_fp_tab_t;
+
 struct _evs_t {
     MDB_env *env;           /* the folder's LMDB environment */
     MDB_dbi events;         /* seq -> envelope */
     MDB_dbi streams;        /* id -> version; id \0 version -> seq */
     MDB_dbi requests;       /* request id -> result */
+    MDB_dbi reqtail;        /* u64 -> u8 id length, id, result: the newest request ids,
+                               in the order they came (written with MDB_APPEND) */
+    bool has_reqtail;       /* false for a log from before reqtail, opened read-only */
     MDB_dbi meta;           /* format, service, head, checkpoints */
     bool rdonly;            /* opened with EVS_RDONLY */
     evs_batch_t *batch;     /* the open batch, NULL when none */
@@ -73,6 +88,15 @@ struct _evs_t {
     bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
     size_t psize;           /* LMDB's page size */
     off_t file_size;        /* size of data.mdb as we last extended or saw it */
+    /* Request ids go into reqtail first, in order (cheap appends), and are moved into
+     * `requests` (sorted, in one go) together with the stream index: random inserts
+     * into a big B-tree would rewrite a page per request at every commit. */
+    s_fp_tab_t reqpending;  /* hash of a request id -> its reqtail key, for what
+                               reqtail holds as committed; owner thread only */
+    uint64_t req_next;      /* reqtail key of the next request id appended */
+    uint64_t req_unmoved;   /* request ids in reqtail, sealed or committed */
+    bool reqpending_short;  /* out of memory: reqpending misses some of reqtail, which
+                               lookups then read through until the next move */
     evs_bloom_t *seen;      /* the request ids in the log and in batches (owner thread
                                only): a new id needs no lookup in the log. NULL: none
                                kept (read-only, or out of memory), always look */
@@ -86,7 +110,8 @@ struct _evs_t {
 typedef enum { S_OP_EVENT, S_OP_REQUEST, S_OP_CHECKPOINT } s_op_kind_t;
 typedef struct {
     s_op_kind_t kind;       /* what to write */
-    uint64_t seq;           /* event: its seq; checkpoint: the upstream seq */
+    uint64_t seq;           /* event: its seq; checkpoint: the upstream seq; request:
+                               its reqtail key */
     uint64_t version;       /* event: its stream version */
     const char *key;        /* stream id, request id or upstream (in the arena) */
     size_t key_len;         /* its length, no NUL */
@@ -113,6 +138,8 @@ struct _evs_batch_t {
     s_tab_t versions;       /* stream id -> its version after this batch */
     s_tab_t requests;       /* request id -> index of its S_OP_REQUEST op */
     uint64_t index_to;      /* when > 0: it also writes the stream index up to here */
+    uint64_t req_base;      /* reqtail keys of earlier batches are <= this */
+    uint64_t req_move_to;   /* when > 0: it also moves reqtail up to here to requests */
     char missed[EVS_MAX_ID + 1]; /* the request id evs_batch_request_get() last found
                                nowhere ("" when none): its append need not look again
                                outside this batch */
@@ -362,6 +389,127 @@ static int s_pending_from_tail(const evs_view_t *v, const MDB_val *val, void *ar
     return s_pending_put(arg, v->stream_id, v->stream_id_len, v->stream_version);
 }
 
+/* The hash reqpending keeps of a request id: never 0. */
+static uint64_t s_fp_hash(const void *id, size_t len)
+{
+    uint64_t h = s_hash_bytes(id, len);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h | 1;
+}
+
+/* Adds request id @p id (reqtail key @p key) to reqpending; -ENOMEM. */
+static int s_reqpending_put(evs_t *self, const void *id, size_t len, uint64_t key)
+{
+    s_fp_tab_t *t = &self->reqpending;
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        s_fp_slot_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -ENOMEM;
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->slots[i].hash)
+                continue;
+            size_t j = t->slots[i].hash & (cap - 1);
+            while (slots[j].hash)
+                j = (j + 1) & (cap - 1);
+            slots[j] = t->slots[i];
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    uint64_t h = s_fp_hash(id, len);
+    size_t i = h & (t->cap - 1);
+    while (t->slots[i].hash)
+        i = (i + 1) & (t->cap - 1);
+    t->slots[i] = (s_fp_slot_t){h, key};
+    t->n++;
+    return 0;
+}
+
+/* Empties reqpending (after a move), keeping its room; @p free_it: let go of it too. */
+static void s_reqpending_clear(evs_t *self, bool free_it)
+{
+    s_fp_tab_t *t = &self->reqpending;
+    if (free_it) {
+        free(t->slots);
+        *t = (s_fp_tab_t){0};
+    }
+    else if (t->n) {
+        memset(t->slots, 0, t->cap * sizeof *t->slots);
+        t->n = 0;
+    }
+}
+
+/* A reqtail record: u8 id length, id, result. 0, or EVS_CORRUPT. */
+static int s_reqtail_parse(const MDB_val *val, const uint8_t **id, size_t *id_len,
+                           const uint8_t **result, size_t *len)
+{
+    const uint8_t *p = val->mv_data;
+    if (val->mv_size < 1 || p[0] == 0 || p[0] > EVS_MAX_ID || 1u + p[0] > val->mv_size)
+        return EVS_CORRUPT;
+    *id = p + 1;
+    *id_len = p[0];
+    *result = p + 1 + p[0];
+    *len = val->mv_size - 1 - p[0];
+    return 0;
+}
+
+/* Request @p id in reqtail through reqpending: 0 with @p out set to its result (in the
+ * map), MDB_NOTFOUND (also when a move took it to `requests` meanwhile), or an LMDB code. */
+static int s_reqpending_find(evs_t *self, MDB_txn *txn, const char *id, size_t len,
+                             MDB_val *out)
+{
+    const s_fp_tab_t *t = &self->reqpending;
+    if (!t->n)
+        return MDB_NOTFOUND;
+    uint64_t h = s_fp_hash(id, len);
+    for (size_t i = h & (t->cap - 1); t->slots[i].hash; i = (i + 1) & (t->cap - 1)) {
+        if (t->slots[i].hash != h)
+            continue;
+        uint64_t k = t->slots[i].val;
+        MDB_val key = {sizeof k, &k}, val;
+        const uint8_t *rid, *result;
+        size_t rid_len, rlen;
+        int rc = mdb_get(txn, self->reqtail, &key, &val);
+        if (rc == 0 && s_reqtail_parse(&val, &rid, &rid_len, &result, &rlen) == 0 &&
+            rid_len == len && memcmp(rid, id, len) == 0) {
+            *out = (MDB_val){rlen, (void *)result};
+            return 0;
+        }
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    return MDB_NOTFOUND;
+}
+
+/* Request @p id in reqtail, by reading it all (the owner asks reqpending instead):
+ * 0 with @p out set to its result (in the map), MDB_NOTFOUND, or an LMDB code. */
+static int s_reqtail_find(evs_t *self, MDB_txn *txn, const char *id, size_t len, MDB_val *out)
+{
+    if (!self->has_reqtail)
+        return MDB_NOTFOUND;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, self->reqtail, &cur);
+    if (rc)
+        return rc;
+    MDB_val key, val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        const uint8_t *rid, *result;
+        size_t rid_len, rlen;
+        if (s_reqtail_parse(&val, &rid, &rid_len, &result, &rlen) == 0 && rid_len == len &&
+            memcmp(rid, id, len) == 0) {
+            *out = (MDB_val){rlen, (void *)result};
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 /* "<id>\0<u64 big-endian version>": big-endian so a stream's events sort in order. */
 static size_t s_index_key(uint8_t *buf, const char *id, size_t id_len, uint64_t version)
 {
@@ -493,7 +641,10 @@ static int s_open_dbs(evs_t *self, MDB_txn *txn, unsigned create)
         || (rc = mdb_dbi_open(txn, "requests", create, &self->requests))
         || (rc = mdb_dbi_open(txn, "meta", create, &self->meta)))
         return rc;
-    return 0;
+    /* a log from before reqtail has none until a writer opens it */
+    rc = mdb_dbi_open(txn, "reqtail", create | MDB_INTEGERKEY, &self->reqtail);
+    self->has_reqtail = rc == 0;
+    return rc == MDB_NOTFOUND && !create ? 0 : rc;
 }
 
 /* Checks format and service in meta; a writer stores them when missing. */
@@ -630,30 +781,71 @@ static int s_load_pending(evs_t *self)
     return rc;
 }
 
-/* The request ids of the log into self->seen; without memory for them, none is kept
- * and every id is looked up in the log. */
-static int s_load_seen(evs_t *self)
+/* The owner's view of reqtail: reqpending, req_next, req_unmoved. */
+static int s_load_reqtail(evs_t *self, MDB_txn *txn)
+{
+    uint64_t moved = 0;
+    int rc = s_get_u64(txn, self->meta, S_KEY("req_moved"), &moved);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    self->req_next = moved + 1;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, self->reqtail, &cur)))
+        return rc;
+    MDB_val key, val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        const uint8_t *id, *result;
+        size_t id_len, len;
+        uint64_t k;
+        if (key.mv_size != sizeof k ||
+            (rc = s_reqtail_parse(&val, &id, &id_len, &result, &len)))
+            break;
+        memcpy(&k, key.mv_data, sizeof k);
+        if ((rc = s_reqpending_put(self, id, id_len, k)))
+            break;
+        if (self->seen && evs_bloom_add(self->seen, id, id_len) != 0)
+            evs_bloom_destroy(&self->seen);
+        self->req_next = k + 1;
+        self->req_unmoved++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc == EVS_CORRUPT ? MDB_CORRUPTED : rc;
+}
+
+/* Adds the keys of table @p dbi to self->seen; -ENOMEM when it could not. */
+static int s_seen_add_keys(evs_t *self, MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val key, val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+        if ((rc = evs_bloom_add(self->seen, key.mv_data, key.mv_size)))
+            break;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* What the owner knows of the request ids at open: reqtail (s_load_reqtail), and all
+ * of them in self->seen; without memory for that set, none is kept and every id is
+ * looked up in the log. */
+static int s_load_requests(evs_t *self)
 {
     MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_stat st;
+    MDB_stat st, ts;
     int rc = s_ro_begin(self, &txn);
     if (rc)
         return rc;
-    if ((rc = mdb_stat(txn, self->requests, &st)) == 0)
-        self->seen = evs_bloom_new(st.ms_entries * 2);
-    if (rc == 0 && self->seen && (rc = mdb_cursor_open(txn, self->requests, &cur)) == 0) {
-        MDB_val key, val;
-        int crc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-        while (crc == 0 && evs_bloom_add(self->seen, key.mv_data, key.mv_size) == 0)
-            crc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-        if (crc != MDB_NOTFOUND) {
-            evs_bloom_destroy(&self->seen);
-            if (crc != 0 && crc != -ENOMEM)
-                rc = crc;
-        }
-        mdb_cursor_close(cur);
-    }
+    if ((rc = mdb_stat(txn, self->requests, &st)) == 0 &&
+        (rc = mdb_stat(txn, self->reqtail, &ts)) == 0)
+        self->seen = evs_bloom_new((st.ms_entries + ts.ms_entries) * 2);
+    if (rc == 0)
+        rc = s_load_reqtail(self, txn);
+    if (rc == 0 && self->seen && s_seen_add_keys(self, txn, self->requests) != 0)
+        evs_bloom_destroy(&self->seen);   /* out of memory, or unreadable: look up all */
     s_ro_end(self, txn);
     return rc;
 }
@@ -765,7 +957,7 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
     if (rc == 0 && !rdonly)
         rc = s_load_pending(self);
     if (rc == 0 && !rdonly)
-        rc = s_load_seen(self);
+        rc = s_load_requests(self);
     if (rc)
         goto fail;
     if (!rdonly && !(opts->flags & EVS_NOSYNC)) {
@@ -797,6 +989,7 @@ void evs_destroy(evs_t **self_p)
     if (self->env)
         mdb_env_close(self->env);
     s_pending_clear(self);
+    s_reqpending_clear(self, true);
     evs_bloom_destroy(&self->seen);
     pthread_rwlock_destroy(&self->maplock);
     free(self);
@@ -1028,6 +1221,8 @@ int evs_request_get(evs_t *self, const char *request_id, uint8_t **result, size_
         return s_rc(rc);
     rc = mdb_get(txn, self->requests, &key, &val);
     if (rc == MDB_NOTFOUND)
+        rc = s_reqtail_find(self, txn, request_id, key.mv_size, &val);
+    if (rc == MDB_NOTFOUND)
         rc = EVS_NOTFOUND;
     else if (rc == 0) {
         *result = malloc(val.mv_size ? val.mv_size : 1);
@@ -1143,7 +1338,7 @@ int evs_stat(evs_t *self, evs_stat_t *st)
     assert(st);
     memset(st, 0, sizeof *st);
     MDB_txn *txn;
-    MDB_stat es, ss, rs, envst;
+    MDB_stat es, ss, rs, ts = {0}, envst;
     MDB_envinfo info;
     int rc = s_ro_begin(self, &txn);
     if (rc)
@@ -1152,6 +1347,7 @@ int evs_stat(evs_t *self, evs_stat_t *st)
         || (rc = mdb_stat(txn, self->events, &es))
         || (rc = mdb_stat(txn, self->streams, &ss))
         || (rc = mdb_stat(txn, self->requests, &rs))
+        || (self->has_reqtail && (rc = mdb_stat(txn, self->reqtail, &ts)))
         || (rc = mdb_env_info(self->env, &info))
         || (rc = mdb_env_stat(self->env, &envst)))
         goto done;
@@ -1163,7 +1359,7 @@ int evs_stat(evs_t *self, evs_stat_t *st)
         memcpy(st->service, sval.mv_data, n);
         st->service[n] = '\0';
     }
-    st->requests = rs.ms_entries;
+    st->requests = rs.ms_entries + ts.ms_entries;
     st->map_size = info.me_mapsize;
     st->used_bytes = (info.me_last_pgno + 1) * (size_t)envst.ms_psize;
 done:
@@ -1237,9 +1433,18 @@ static int s_apply(evs_t *self, MDB_txn *txn, const s_op_t *op)
         rc = mdb_put(txn, self->events, &key, &val, MDB_APPEND);
         return rc == MDB_KEYEXIST ? EVS_CORRUPT : rc;   /* records beyond the head */
     case S_OP_REQUEST:
-        key = (MDB_val){op->key_len, (void *)op->key};
-        val = (MDB_val){op->len, (void *)op->data};
-        return mdb_put(txn, self->requests, &key, &val, 0);
+        /* u8 id length, id, result: appended; moved to `requests` later (s_req_move) */
+        key = (MDB_val){sizeof op->seq, (void *)&op->seq};
+        val = (MDB_val){1 + op->key_len + op->len, NULL};
+        rc = mdb_put(txn, self->reqtail, &key, &val, MDB_APPEND | MDB_RESERVE);
+        if (rc == 0) {
+            uint8_t *p = val.mv_data;
+            p[0] = (uint8_t)op->key_len;
+            memcpy(p + 1, op->key, op->key_len);
+            if (op->len)
+                memcpy(p + 1 + op->key_len, op->data, op->len);
+        }
+        return rc == MDB_KEYEXIST ? EVS_CORRUPT : rc;
     case S_OP_CHECKPOINT:
         key = (MDB_val){s_cp_key((char *)kbuf, op->key, op->key_len), kbuf};
         val = (MDB_val){sizeof op->seq, (void *)&op->seq};
@@ -1292,6 +1497,7 @@ int evs_batch_begin(evs_t *self, evs_batch_t **out)
     if (rc)
         goto fail;
     b->base_seq = b->seq;
+    b->req_base = self->req_next - 1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     b->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -1351,7 +1557,11 @@ static int s_batch_request(evs_batch_t *b, const char *id, size_t len, const uin
     int rc = s_snap_begin(b);
     if (rc)
         return rc;
-    rc = mdb_get(b->txn, b->evs->requests, &key, &val);
+    rc = s_reqpending_find(b->evs, b->txn, id, len, &val);
+    if (rc == MDB_NOTFOUND)
+        rc = mdb_get(b->txn, b->evs->requests, &key, &val);
+    if (rc == MDB_NOTFOUND && b->evs->reqpending_short)
+        rc = s_reqtail_find(b->evs, b->txn, id, len, &val);
     if (rc == 0) {
         /* a copy: the map may move once the lock is let go */
         uint8_t *copy = s_alloc(b, val.mv_size ? val.mv_size : 1);
@@ -1513,7 +1723,8 @@ int evs_batch_append(evs_batch_t *b,
             evs_bloom_destroy(&b->evs->seen);
         if (result_len)
             memcpy(buf + id_len, result, result_len);
-        *op = (s_op_t){S_OP_REQUEST, 0, 0, (char *)buf, id_len, buf + id_len, result_len};
+        *op = (s_op_t){S_OP_REQUEST, b->evs->req_next++, 0, (char *)buf, id_len, buf + id_len,
+                       result_len};
     }
     if (n_events) {
         if (first_seq)
@@ -1639,41 +1850,195 @@ int evs_batch_seal(evs_batch_t *b)
         self->unindexed = 0;
     }
     self->unindexed += own;
+    /* the same for the request ids of earlier batches: moved to `requests` in this one */
+    if (self->req_unmoved >= self->index_every && b->req_base > 0) {
+        b->req_move_to = b->req_base;
+        self->req_unmoved = 0;
+    }
+    self->req_unmoved += b->requests.n;
     return 0;
 }
 
+/* One event of a run of the stream index; its id points into the map, which stays put
+ * while the write txn lasts (and the events it reads are not written in it). */
 typedef struct {
-    evs_t *evs;
-    MDB_txn *txn;
+    const char *id;
+    size_t id_len;
+    uint64_t version;
+    uint64_t seq;
+} s_ixent_t;
+
+typedef struct {
+    s_ixent_t *v;
+    size_t n, cap;
 } s_indexer_t;
 
-static int s_index_one(const evs_view_t *v, const MDB_val *val, void *arg)
+static int s_index_collect(const evs_view_t *v, const MDB_val *val, void *arg)
 {
     (void)val;
     s_indexer_t *ix = arg;
-    uint8_t kbuf[EVS_MAX_ID + 9];
-    MDB_val key = {v->stream_id_len, (void *)v->stream_id};
-    MDB_val data = {sizeof v->stream_version, (void *)&v->stream_version};
-    int rc = mdb_put(ix->txn, ix->evs->streams, &key, &data, 0);
-    if (rc)
-        return rc;
-    key = (MDB_val){s_index_key(kbuf, v->stream_id, v->stream_id_len, v->stream_version), kbuf};
-    data = (MDB_val){sizeof v->seq, (void *)&v->seq};
-    return mdb_put(ix->txn, ix->evs->streams, &key, &data, 0);
+    if (ix->n == ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 1024;
+        s_ixent_t *nv = realloc(ix->v, cap * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        ix->v = nv;
+        ix->cap = cap;
+    }
+    ix->v[ix->n++] = (s_ixent_t){v->stream_id, v->stream_id_len, v->stream_version, v->seq};
+    return 0;
 }
 
-/* Writes the stream index for the events after index_seq up to @p to. */
+/* LMDB's default order of the keys of `streams`: "<id>" (the head), then its
+ * "<id>\0<version>" keys in version order, then the next id. */
+static int s_ixent_cmp(const void *a, const void *b)
+{
+    const s_ixent_t *x = a, *y = b;
+    size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+    int c = memcmp(x->id, y->id, n);
+    if (c)
+        return c;
+    if (x->id_len != y->id_len)
+        return x->id_len < y->id_len ? -1 : 1;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+/* Writes the stream index for the events after index_seq up to @p to: sorted, through
+ * one cursor (LMDB finds a key next to the last one on the same page without a search
+ * from the root), and one head per stream, its newest version. */
 static int s_index_write(evs_t *self, MDB_txn *txn, uint64_t to)
 {
     uint64_t from;
     int rc = s_index_seq(self, txn, &from);
     if (rc || from >= to)
         return rc;
-    s_indexer_t ix = {self, txn};
-    if ((rc = s_tail(self, txn, from, to, s_index_one, &ix)))
+    s_indexer_t ix = {0};
+    MDB_cursor *cur = NULL;
+    if ((rc = s_tail(self, txn, from, to, s_index_collect, &ix)) ||
+        (rc = mdb_cursor_open(txn, self->streams, &cur)))
+        goto done;
+    qsort(ix.v, ix.n, sizeof *ix.v, s_ixent_cmp);
+    uint8_t kbuf[EVS_MAX_ID + 9];
+    for (size_t i = 0; rc == 0 && i < ix.n; i++) {
+        const s_ixent_t *e = &ix.v[i];
+        bool first = i == 0 || e->id_len != e[-1].id_len || memcmp(e->id, e[-1].id, e->id_len);
+        if (first) {
+            size_t last = i;
+            while (last + 1 < ix.n && ix.v[last + 1].id_len == e->id_len &&
+                   memcmp(ix.v[last + 1].id, e->id, e->id_len) == 0)
+                last++;
+            MDB_val key = {e->id_len, (void *)e->id};
+            MDB_val data = {sizeof ix.v[last].version, (void *)&ix.v[last].version};
+            if ((rc = mdb_cursor_put(cur, &key, &data, 0)))
+                break;
+        }
+        MDB_val key = {s_index_key(kbuf, e->id, e->id_len, e->version), kbuf};
+        MDB_val data = {sizeof e->seq, (void *)&e->seq};
+        rc = mdb_cursor_put(cur, &key, &data, 0);
+    }
+    if (rc == 0) {
+        MDB_val key = S_KEY("index_seq"), val = {sizeof to, &to};
+        rc = mdb_put(txn, self->meta, &key, &val, 0);
+    }
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    free(ix.v);
+    return rc;
+}
+
+/* One request id of reqtail on its way to `requests`. */
+typedef struct {
+    const uint8_t *id;
+    size_t id_len;
+    const uint8_t *result;
+    size_t len;
+} s_moving_t;
+
+/* LMDB's default key order: bytes, then length. */
+static int s_moving_cmp(const void *a, const void *b)
+{
+    const s_moving_t *x = a, *y = b;
+    size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
+    int c = memcmp(x->id, y->id, n);
+    return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
+}
+
+/* Moves the request ids of reqtail with keys <= @p to into `requests`, in key order
+ * (neighbours share pages: far fewer pages written than one random insert each). */
+static int s_req_move(evs_t *self, MDB_txn *txn, uint64_t to)
+{
+    uint64_t moved = 0;
+    int rc = s_get_u64(txn, self->meta, S_KEY("req_moved"), &moved);
+    if (rc && rc != MDB_NOTFOUND)
         return rc;
-    MDB_val key = S_KEY("index_seq"), val = {sizeof to, &to};
-    return mdb_put(txn, self->meta, &key, &val, 0);
+    if (moved >= to)
+        return 0;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, self->reqtail, &cur)))
+        return rc;
+    /* copies first: the deletes below change the pages the records are on */
+    size_t n = 0, cap = 0, bytes = 0;
+    s_moving_t *v = NULL;
+    uint8_t *arena = NULL;
+    MDB_val key, val;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        uint64_t k;
+        memcpy(&k, key.mv_data, sizeof k);
+        if (k > to)
+            break;
+        bytes += val.mv_size;
+        n++;
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        goto done;
+    cap = n;
+    v = calloc(cap ? cap : 1, sizeof *v);
+    arena = malloc(bytes ? bytes : 1);
+    rc = v && arena ? 0 : -ENOMEM;
+    n = 0;
+    uint8_t *at = arena;
+    for (int g = rc ? rc : mdb_cursor_get(cur, &key, &val, MDB_FIRST); g == 0 && n < cap;
+         g = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        memcpy(at, val.mv_data, val.mv_size);
+        MDB_val copy = {val.mv_size, at};
+        at += val.mv_size;
+        s_moving_t *m = &v[n++];
+        if ((rc = s_reqtail_parse(&copy, &m->id, &m->id_len, &m->result, &m->len)))
+            goto done;
+    }
+    if (rc)
+        goto done;
+    qsort(v, n, sizeof *v, s_moving_cmp);
+    MDB_cursor *rcur;
+    if ((rc = mdb_cursor_open(txn, self->requests, &rcur)))
+        goto done;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        MDB_val k = {v[i].id_len, (void *)v[i].id}, d = {v[i].len, (void *)v[i].result};
+        rc = mdb_cursor_put(rcur, &k, &d, 0);
+    }
+    mdb_cursor_close(rcur);
+    /* later batches have not been written yet: all of reqtail is moved, as a rule */
+    MDB_stat st;
+    if (rc == 0 && (rc = mdb_stat(txn, self->reqtail, &st)) == 0 && st.ms_entries == n) {
+        mdb_cursor_close(cur);
+        cur = NULL;
+        rc = mdb_drop(txn, self->reqtail, 0);
+    }
+    for (size_t i = 0; cur && rc == 0 && i < n; i++)
+        if ((rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST)) == 0)
+            rc = mdb_cursor_del(cur, 0);
+    if (rc == 0) {
+        MDB_val mk = S_KEY("req_moved"), mv = {sizeof to, &to};
+        rc = mdb_put(txn, self->meta, &mk, &mv, 0);
+    }
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    free(v);
+    free(arena);
+    return rc == EVS_CORRUPT ? MDB_CORRUPTED : rc;
 }
 
 /* The whole batch in one write txn: the ops in order, then the head. */
@@ -1692,6 +2057,8 @@ static int s_write(evs_batch_t *b)
         rc = EVS_BAD_BATCH;
     if (rc == 0 && b->index_to)
         rc = s_index_write(self, txn, b->index_to);
+    if (rc == 0 && b->req_move_to)
+        rc = s_req_move(self, txn, b->req_move_to);
     for (size_t i = 0; rc == 0 && i < b->n_ops; i++)
         rc = s_apply(self, txn, &b->ops[i]);
     if (rc == 0)
@@ -1739,6 +2106,19 @@ void evs_batch_end(evs_batch_t **batch_p)
             if (sl->key && s_pending_put(self, sl->key, sl->len, sl->val) != 0)
                 self->index_every = 0;   /* out of memory: index at every commit */
         }
+        /* the same for its request ids: reqtail now holds them */
+        if (b->req_move_to)
+            s_reqpending_clear(self, false);
+        for (size_t i = 0; i < b->requests.cap; i++) {
+            const s_slot_t *sl = &b->requests.slots[i];
+            const s_op_t *op = sl->key ? &b->ops[sl->val] : NULL;
+            if (op && s_reqpending_put(self, op->key, op->key_len, op->seq) != 0) {
+                self->reqpending_short = true;
+                self->index_every = 0;
+            }
+        }
+        if (b->req_move_to && self->reqpending.n == b->requests.n)
+            self->reqpending_short = false;
     }
     /* once ended, later batches find its writes in the log (or never, if it was not
      * written: then they cannot be written either) */
@@ -2834,6 +3214,107 @@ fail:
     return 1;
 }
 
+/* Checks that every request id "q<i>-<j>" for i < @p n_batches (3 per batch) is known
+ * with its result "r<i>-<j>": inside batch @p b when given, through evs_request_get()
+ * on @p evs. 0 when all are. */
+static int s_requests_known(evs_t *evs, evs_batch_t *b, int n_batches)
+{
+    for (int i = 0; i < n_batches; i++)
+        for (int j = 0; j < 3; j++) {
+            char id[32], want[32];
+            snprintf(id, sizeof id, "q%d-%d", i, j);
+            int wl = snprintf(want, sizeof want, "r%d-%d", i, j);
+            const uint8_t *r;
+            size_t rl;
+            if (b) {
+                S_CHECK_RC(evs_batch_request_get(b, id, &r, &rl), 0);
+                S_CHECK(rl == (size_t)wl && memcmp(r, want, rl) == 0);
+            }
+            uint8_t *got = NULL;
+            S_CHECK_RC(evs_request_get(evs, id, &got, &rl), 0);
+            bool same = rl == (size_t)wl && memcmp(got, want, rl) == 0;
+            free(got);
+            S_CHECK(same);
+        }
+    return 0;
+fail:
+    return 1;
+}
+
+/* Request ids go to reqtail and are moved to `requests` every few batches (index_every
+ * 4 here): each is found before, during and after its move, after a restart, by a
+ * read-only reader, and refused a second time. */
+static int s_test_requests(const char *base)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/requests", base);
+    evs_opts_t opts = {0, 0, "svc", 4};
+    evs_t *evs = NULL, *ro = NULL;
+    evs_batch_t *a = NULL, *b = NULL;
+    const uint8_t *r;
+    size_t rl;
+    evs_stat_t st;
+    S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
+    int n = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < 7; k++, n++) {
+            S_CHECK_RC(evs_batch_begin(evs, &a), 0);
+            S_CHECK(s_requests_known(evs, a, n) == 0);
+            for (int j = 0; j < 3; j++) {
+                char id[32], res[32];
+                snprintf(id, sizeof id, "q%d-%d", n, j);
+                int rlen = snprintf(res, sizeof res, "r%d-%d", n, j);
+                S_CHECK_RC(evs_batch_request_get(a, id, &r, &rl), EVS_NOTFOUND);
+                evs_event_t e = S_EV("s-req", "T", "x", NULL, id);
+                /* every third request writes no event: its id is kept all the same */
+                S_CHECK_RC(evs_batch_append(a, &e, j == 2 ? 0 : 1, NULL, 0, id,
+                                            (const uint8_t *)res, (size_t)rlen, NULL, NULL), 0);
+            }
+            if (k % 2 == 0) {
+                /* pipelined: the next batch is built while this one commits */
+                S_CHECK_RC(evs_batch_seal(a), 0);
+                S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+                S_CHECK(s_requests_known(evs, NULL, n) == 0);
+                S_CHECK_RC(evs_batch_commit(a), 0);
+                S_CHECK_RC(evs_batch_request_get(b, "q0-0", &r, &rl), 0);
+                evs_batch_end(&a);
+                S_CHECK(s_requests_known(evs, b, n + 1) == 0);
+                evs_batch_end(&b);
+            }
+            else {
+                S_CHECK_RC(evs_batch_commit(a), 0);
+                evs_batch_end(&a);
+            }
+        }
+        /* a restart: what the owner knew of reqtail is rebuilt from the log */
+        evs_destroy(&evs);
+        S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
+    }
+    S_CHECK_RC(evs_batch_begin(evs, &a), 0);
+    S_CHECK(s_requests_known(evs, a, n) == 0);
+    evs_event_t e = S_EV("s-req", "T", "x", NULL, NULL);
+    S_CHECK_RC(evs_batch_append(a, &e, 1, NULL, 0, "q3-1", (const uint8_t *)"again", 5, NULL,
+                                NULL), EVS_CONFLICT);
+    S_CHECK_RC(evs_batch_request_get(a, "q99-0", &r, &rl), EVS_NOTFOUND);
+    evs_batch_end(&a);
+    S_CHECK_RC(evs_stat(evs, &st), 0);
+    S_CHECK(st.requests == (uint64_t)n * 3);
+    evs_opts_t ropts = {EVS_RDONLY, 0, NULL, 0};
+    S_CHECK_RC(evs_open(dir, &ropts, &ro), 0);
+    S_CHECK(s_requests_known(ro, NULL, n) == 0);
+    S_CHECK_RC(evs_stat(ro, &st), 0);
+    S_CHECK(st.requests == (uint64_t)n * 3);
+    evs_destroy(&ro);
+    evs_destroy(&evs);
+    return 0;
+fail:
+    evs_batch_end(&b);
+    evs_batch_end(&a);
+    evs_destroy(&ro);
+    evs_destroy(&evs);
+    return 1;
+}
+
 int evs_test(bool verbose)
 {
     s_verbose = verbose;
@@ -2847,28 +3328,29 @@ int evs_test(bool verbose)
     if (verbose)
         printf("in %s\n", base);
     static const char *names[] = {"view", "basic", "growth", "reader process", "corruption",
-                                  "pipeline"};
+                                  "pipeline", "requests"};
     int failed = 0;
     /* twice: the stream index written every 16,384 events (so the tests read it
      * from the log's tail), then every 3 (so they read it from the index) */
-    for (int i = 0; i < 12; i++) {
-        s_index_every_default = i < 6 ? S_INDEX_EVERY : 3;
-        if (i == 6 && verbose)
+    for (int i = 0; i < 14; i++) {
+        s_index_every_default = i < 7 ? S_INDEX_EVERY : 3;
+        if (i == 7 && verbose)
             printf(" * again, with the stream index written every 3 events\n");
         char sub[64];
-        snprintf(sub, sizeof sub, "%s/pass%d", base, i / 6);
+        snprintf(sub, sizeof sub, "%s/pass%d", base, i / 7);
         mkdir(sub, 0700);
-        int rc = i % 6 == 0 ? s_test_view()
-               : i % 6 == 1 ? s_test_basic(sub)
-               : i % 6 == 2 ? s_test_growth(sub)
-               : i % 6 == 3 ? s_test_reader_process(sub)
-               : i % 6 == 4 ? s_test_corruption(sub)
-               : s_test_pipeline(sub);
+        int rc = i % 7 == 0 ? s_test_view()
+               : i % 7 == 1 ? s_test_basic(sub)
+               : i % 7 == 2 ? s_test_growth(sub)
+               : i % 7 == 3 ? s_test_reader_process(sub)
+               : i % 7 == 4 ? s_test_corruption(sub)
+               : i % 7 == 5 ? s_test_pipeline(sub)
+               : s_test_requests(sub);
         if (rc)
-            fprintf(stderr, "evs_test: %s (index every %zu) FAILED\n", names[i % 6],
+            fprintf(stderr, "evs_test: %s (index every %zu) FAILED\n", names[i % 7],
                     s_index_every_default);
         else if (verbose)
-            printf(" * %s: OK\n", names[i % 6]);
+            printf(" * %s: OK\n", names[i % 7]);
         failed += rc != 0;
     }
     nftw(base, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);

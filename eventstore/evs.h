@@ -16,10 +16,19 @@
  *               at open); evs_read_stream() and evs_stream_version() read the
  *               index, then the tail.
  *  - `requests` "<request id>" -> the result bytes first given for it
- *               (idempotency, kept durably).
+ *               (idempotency, kept durably), for the ids moved from reqtail.
+ *  - `reqtail`  u64 (MDB_INTEGERKEY, written with MDB_APPEND) -> u8 id length,
+ *               request id, result: the newest request ids in the order they
+ *               came. With the stream index run they are moved into `requests`
+ *               sorted, in one go (random inserts into a big B-tree would rewrite
+ *               a page per request at every commit). The writer knows what
+ *               reqtail holds (from the log at open) and keeps a Bloom filter of
+ *               all request ids, so a new id costs no lookup in the log;
+ *               evs_request_get() reads `requests`, then reqtail.
  *  - `meta`     "format" -> u32 format version, "service" -> service name,
  *               "head_seq" -> u64, "head_hash" -> 32 bytes,
- *               "index_seq" -> u64, "stream_count" -> u64,
+ *               "index_seq" -> u64, "stream_count" -> u64, "req_moved" -> u64
+ *               (reqtail key up to which ids were moved),
  *               "cp/<upstream>" -> u64 last upstream seq consumed.
  *
  * Every record carries `prev_hash` and `hash` = SHA-256 over the envelope
@@ -110,7 +119,8 @@ typedef struct {
     size_t initial_map;    /**< initial map size in bytes; 0 = 64 MiB. Grows by itself. */
     const char *service;   /**< service name stored in meta on first open and checked
                                 later; NULL = do not check (read-only tools) */
-    size_t index_every;    /**< events between writes of the stream index; 0 = 16,384 */
+    size_t index_every;    /**< events (or request ids) between writes of the stream
+                                index and moves of reqtail; 0 = 16,384 */
 } evs_opts_t;
 
 /** One event to append (input). The store fills in seq, version, id, time and hashes. */
