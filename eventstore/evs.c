@@ -43,6 +43,7 @@ typedef struct {
     const char *key;        /* NULL: empty slot */
     size_t len;
     uint64_t val;
+    uint64_t hash;          /* s_hash_bytes of the key: compared before the bytes */
 } s_slot_t;
 typedef struct {
     s_slot_t *slots;
@@ -231,11 +232,12 @@ static s_slot_t *s_tab_find(const s_tab_t *t, const char *k, size_t n)
     if (!t->cap)
         return NULL;
     size_t mask = t->cap - 1;
-    for (size_t i = s_hash_bytes(k, n) & mask;; i = (i + 1) & mask) {
+    uint64_t h = s_hash_bytes(k, n);
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
         s_slot_t *s = &t->slots[i];
         if (!s->key)
             return NULL;
-        if (s->len == n && memcmp(s->key, k, n) == 0)
+        if (s->hash == h && s->len == n && memcmp(s->key, k, n) == 0)
             return s;
     }
 }
@@ -256,7 +258,7 @@ static int s_tab_put(s_tab_t *t, const char *k, size_t n, uint64_t val)
         for (size_t i = 0; i < t->cap; i++) {
             if (!t->slots[i].key)
                 continue;
-            size_t j = s_hash_bytes(t->slots[i].key, t->slots[i].len) & (cap - 1);
+            size_t j = t->slots[i].hash & (cap - 1);
             while (slots[j].key)
                 j = (j + 1) & (cap - 1);
             slots[j] = t->slots[i];
@@ -266,10 +268,11 @@ static int s_tab_put(s_tab_t *t, const char *k, size_t n, uint64_t val)
         t->cap = cap;
     }
     size_t mask = t->cap - 1;
-    size_t i = s_hash_bytes(k, n) & mask;
+    uint64_t h = s_hash_bytes(k, n);
+    size_t i = h & mask;
     while (t->slots[i].key)
         i = (i + 1) & mask;
-    t->slots[i] = (s_slot_t){k, n, val};
+    t->slots[i] = (s_slot_t){k, n, val, h};
     t->n++;
     return 0;
 }
@@ -1543,6 +1546,9 @@ static int s_batch_version(evs_batch_t *b, const char *id, size_t len, uint64_t 
 static int s_batch_request(evs_batch_t *b, const char *id, size_t len, const uint8_t **result,
                            size_t *result_len)
 {
+    /* ids are added to the set as batches take them: one never added is nowhere */
+    if (b->evs->seen && !evs_bloom_maybe(b->evs->seen, id, len))
+        return MDB_NOTFOUND;
     for (evs_batch_t *x = b; x; x = x == b ? b->evs->sealed : x->older) {
         const s_slot_t *s = s_tab_find(&x->requests, id, len);
         if (s) {
@@ -1551,8 +1557,6 @@ static int s_batch_request(evs_batch_t *b, const char *id, size_t len, const uin
             return 0;
         }
     }
-    if (b->evs->seen && !evs_bloom_maybe(b->evs->seen, id, len))
-        return MDB_NOTFOUND;   /* never added: neither in the log nor in a batch */
     MDB_val key = {len, (void *)id}, val;
     int rc = s_snap_begin(b);
     if (rc)
