@@ -21,11 +21,86 @@
 #define S_VIA_PRODUCER 'P'    /* the authenticated producer endpoint */
 #define S_MSG_MAX (4 << 20)   /* largest request accepted (bytes) */
 
+/* Bump allocation for what a group unpacks (requests, command bodies): all of it is let
+ * go at once when the group is answered, instead of a malloc and a free per field. */
+typedef struct s_block {
+    struct s_block *next;     /* older block */
+    size_t used, size;
+    max_align_t data[];
+} s_block_t;
+typedef struct {
+    s_block_t *head;          /* the block handed out from, newest first */
+    ProtobufCAllocator pb;    /* for protobuf-c: alloc from this arena, free is a no-op */
+} s_arena_t;
+
+#define S_BLOCK_SIZE (256u << 10)
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+    s_arena_t *a = data;
+    size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    s_block_t *b = a->head;
+    if (!b || b->size - b->used < size) {
+        size_t cap = size > S_BLOCK_SIZE ? size : S_BLOCK_SIZE;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        *b = (s_block_t){a->head, 0, cap};
+        a->head = b;
+    }
+    void *p = (uint8_t *) b->data + b->used;
+    b->used += size;
+    return p;
+}
+
+static void s_arena_free(void *data, void *ptr)
+{
+    (void) data;
+    (void) ptr;   /* all of it goes at s_arena_reset */
+}
+
+static void s_arena_init(s_arena_t *a)
+{
+    *a = (s_arena_t){NULL, {s_arena_alloc, s_arena_free, a}};
+}
+
+/* Lets go of everything handed out; keeps the newest block for the next group. */
+static void s_arena_reset(s_arena_t *a)
+{
+    if (!a->head)
+        return;
+    s_block_t *b = a->head->next;
+    while (b) {
+        s_block_t *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head->next = NULL;
+    a->head->used = 0;
+}
+
+static void s_arena_destroy(s_arena_t *a)
+{
+    s_arena_reset(a);
+    free(a->head);
+    a->head = NULL;
+}
+
+static char *s_arena_strdup(s_arena_t *a, const char *str)
+{
+    size_t n = strlen(str) + 1;
+    char *copy = s_arena_alloc(a, n);
+    if (copy)
+        memcpy(copy, str, n);
+    return copy;
+}
+
 /* One request taken off the ROUTER (or back from a worker). */
 typedef struct {
     uint8_t id[S_ID_MAX];     /* routing id */
     size_t id_len;
     Tp__Request *req;         /* NULL when it did not decode */
+    bool in_arena;            /* req lives in its group's arena (not freed alone) */
     bool prepared;            /* came back from the worker pool */
     uint8_t *reply;           /* the answer to send, owned */
     size_t reply_len;
@@ -70,6 +145,10 @@ typedef struct {
     bool open_barrier;        /* it has answers to give from the state */
     evs_batch_t *inflight;    /* the group handed to it and not finished, or NULL */
     s_pending_t *inflight_pending;   /* its requests (batch_max slots) */
+    s_arena_t arenas[2];      /* what the two groups unpacked: */
+    s_arena_t *pending_arena; /* the open group's (swapped with the arrays) */
+    s_arena_t *inflight_arena;/* the group in flight's */
+    s_arena_t scratch;        /* a command's body while it is decided */
     size_t inflight_n;
     bool inflight_barrier;    /* it has answers to give from the state: the next group
                                  must not be decided before they are given */
@@ -456,7 +535,7 @@ static void s_send_reply(s_svc_t *self, s_pending_t *p)
 
 static void s_pending_clear(s_pending_t *p)
 {
-    if (p->req)
+    if (p->req && !p->in_arena)
         tp__request__free_unpacked(p->req, NULL);
     free(p->reply);
     memset(p, 0, sizeof *p);
@@ -712,9 +791,10 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
         s_hand_off(self, p, cmd);
         return 0;
     }
-    ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, NULL, p->req->body.len,
-                                                       p->req->body.data);
+    ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, &self->scratch.pb,
+                                                       p->req->body.len, p->req->body.data);
     if (!body) {
+        s_arena_reset(&self->scratch);
         s_reply_errors(p, NULL, "invalid", "body", "does not decode");
         return 0;
     }
@@ -722,7 +802,7 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     svc_out_reset(out);
     svc_ctx_t ctx = {h, now, self->secret, s_random(self)};
     cmd->decide(self->state, &ctx, body, out);
-    protobuf_c_message_free_unpacked(body, NULL);
+    s_arena_reset(&self->scratch);   /* the body: decide keeps nothing of it */
     s_flush_logs(self, out);
     bool refused = svc_out_failed(out);
     if (refused && !(out->keep_events && out->n_events > 0)) {
@@ -830,6 +910,8 @@ static void s_complete(s_svc_t *self, bool next)
     if (next && !barrier && self->pipeline)
         s_submit(self);   /* takes `pending` as the next array: it is answered first */
     s_finish(self, &done, pending, n);
+    /* the arena went with its array: to the open group's side when s_submit swapped */
+    s_arena_reset(pending == self->pending ? self->pending_arena : self->inflight_arena);
 }
 
 static void s_wait_inflight(s_svc_t *self)
@@ -858,11 +940,15 @@ static void s_submit(s_svc_t *self)
     if (evs_batch_empty(self->open)) {
         /* nothing to write (queries, refusals, replays of what is durable): answer now */
         s_finish(self, &self->open, self->pending, n);
+        s_arena_reset(self->pending_arena);
         return;
     }
     s_pending_t *swap = self->inflight_pending;
     self->inflight_pending = self->pending;
     self->pending = swap;
+    s_arena_t *aswap = self->inflight_arena;
+    self->inflight_arena = self->pending_arena;
+    self->pending_arena = aswap;
     self->inflight_n = n;
     self->inflight_barrier = barrier;
     self->inflight = self->open;
@@ -911,10 +997,10 @@ static void s_decide(s_svc_t *self, size_t from, size_t to)
  * Returns 1 when one was taken, 0 when none was waiting. */
 /* Requests on the producer endpoint act as producers whatever their header says: the
  * CURVE key they connected with (ZAP User-Id) names them. */
-static void s_as_producer(Tp__Request *req, const char *user_id)
+static void s_as_producer(Tp__Request *req, s_arena_t *arena, const char *user_id)
 {
     if (!req->header) {
-        req->header = malloc(sizeof *req->header);
+        req->header = s_arena_alloc(arena, sizeof *req->header);
         if (!req->header)
             return;
         tp__request_header__init(req->header);
@@ -922,13 +1008,10 @@ static void s_as_producer(Tp__Request *req, const char *user_id)
     Tp__RequestHeader *h = req->header;
     char account[96];
     snprintf(account, sizeof account, "producer:%.16s", user_id && *user_id ? user_id : "?");
-    /* the strings belong to the unpacked message: replace them as protobuf-c would */
-    if (h->actor_role != protobuf_c_empty_string)
-        free(h->actor_role);
-    if (h->actor_account != protobuf_c_empty_string)
-        free(h->actor_account);
-    h->actor_role = strdup("producer");
-    h->actor_account = strdup(account);
+    /* the message lives in the group's arena: so do its new strings */
+    char *role = s_arena_strdup(arena, "producer"), *acc = s_arena_strdup(arena, account);
+    h->actor_role = role ? role : (char *) protobuf_c_empty_string;
+    h->actor_account = acc ? acc : (char *) protobuf_c_empty_string;
 }
 
 static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
@@ -957,10 +1040,13 @@ static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
     p->id[0] = producer ? S_VIA_PRODUCER : S_VIA_ROUTER;
     memcpy(p->id + 1, zmq_msg_data(&id), idn);
     p->id_len = idn + 1;
-    if (ok)
-        p->req = tp__request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+    if (ok) {
+        p->req = tp__request__unpack(&self->pending_arena->pb, zmq_msg_size(&body),
+                                     zmq_msg_data(&body));
+        p->in_arena = true;
+    }
     if (p->req && producer)
-        s_as_producer(p->req, zmq_msg_gets(&body, "User-Id"));
+        s_as_producer(p->req, self->pending_arena, zmq_msg_gets(&body, "User-Id"));
     zmq_msg_close(&id);
     zmq_msg_close(&body);
     return 1;
@@ -1066,7 +1152,9 @@ static int s_take_done(s_svc_t *self, s_pending_t *p)
             p->handed_off = false;
         }
         else {
-            p->req = tp__request__unpack(NULL, zframe_size(body), zframe_data(body));
+            p->req = tp__request__unpack(&self->pending_arena->pb, zframe_size(body),
+                                         zframe_data(body));
+            p->in_arena = true;
             p->prepared = true;
         }
     }
@@ -1324,6 +1412,9 @@ static void s_svc_destroy(s_svc_t *self)
     svc_out_destroy(&self->out);
     free(self->pending);
     free(self->inflight_pending);
+    s_arena_destroy(&self->arenas[0]);
+    s_arena_destroy(&self->arenas[1]);
+    s_arena_destroy(&self->scratch);
     evs_destroy(&self->store);
 }
 
@@ -1394,6 +1485,11 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         self->tick_ms = 1000;
     self->pending = calloc(self->batch_max, sizeof *self->pending);
     self->inflight_pending = calloc(self->batch_max, sizeof *self->inflight_pending);
+    s_arena_init(&self->arenas[0]);
+    s_arena_init(&self->arenas[1]);
+    s_arena_init(&self->scratch);
+    self->pending_arena = &self->arenas[0];
+    self->inflight_arena = &self->arenas[1];
     self->out = svc_out_new();
     self->committer = zactor_new(s_committer, NULL);
     if (!self->pending || !self->inflight_pending || !self->out || !self->committer)
