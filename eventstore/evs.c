@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <ftw.h>
 #include <lmdb.h>
@@ -88,7 +89,16 @@ struct _evs_t {
     pthread_rwlock_t maplock; /* read txns hold it shared; moving the map, exclusive */
     bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
     size_t psize;           /* LMDB's page size */
-    off_t file_size;        /* size of data.mdb as we last extended or saw it */
+    off_t file_size;        /* size of data.mdb as we last extended or saw it (zlock) */
+    /* The room is written by a thread of its own (s_zeroer), so no commit waits for it;
+     * it writes past LMDB's last page only, and never while LMDB writes: zlock is held
+     * by commits and by each of its writes. */
+    pthread_t zeroer;
+    bool has_zeroer;
+    pthread_mutex_t zlock;
+    pthread_cond_t zcond;
+    bool zwanted;           /* a commit found the room short (zlock) */
+    bool zstop;             /* evs_destroy (zlock) */
     /* Request ids go into reqtail first, in order (cheap appends), and are moved into
      * `requests` (sorted, in one go) together with the stream index: random inserts
      * into a big B-tree would rewrite a page per request at every commit. */
@@ -712,26 +722,92 @@ static int s_grow(evs_t *self)
  * fdatasync must also commit the file system's journal; one that writes inside the file
  * need not: about half the time per durable commit on ext4, and far fewer slow ones.
  * LMDB ignores the file's length (its meta page says where the data ends). */
-static void s_keep_ahead(evs_t *self)
+/* Where LMDB's data ends (bytes), and the room wanted after it; false on error. */
+static bool s_room(evs_t *self, off_t *used, off_t *room)
 {
     MDB_envinfo info;
-    if (!self->keep_ahead || mdb_env_info(self->env, &info) != 0)
-        return;
-    off_t used = (off_t) (info.me_last_pgno + 1) * (off_t) self->psize;
-    off_t room = used / 8 > S_AHEAD_MIN ? used / 8 : S_AHEAD_MIN;
-    if (self->file_size - used >= room / 2)
-        return;
+    if (mdb_env_info(self->env, &info) != 0)
+        return false;
+    *used = (off_t) (info.me_last_pgno + 1) * (off_t) self->psize;
+    *room = *used / 8 > S_AHEAD_MIN ? *used / 8 : S_AHEAD_MIN;
+    return true;
+}
+
+/* Writes zeros up to the room wanted and syncs them. With @p locked (the zeroer), each
+ * piece is written under zlock and only past what LMDB has committed, so it never
+ * overwrites a page LMDB wrote meanwhile. */
+static void s_fill_room(evs_t *self, bool locked)
+{
+    off_t used, room;
     int fd;
-    if (mdb_env_get_fd(self->env, &fd) != 0)
+    if (!s_room(self, &used, &room) || mdb_env_get_fd(self->env, &fd) != 0)
         return;
     static const uint8_t zeros[1 << 16];
-    off_t from = self->file_size > used ? self->file_size : used;
-    off_t to = used + room;
-    for (off_t at = from; at < to; at += (off_t) sizeof zeros)
-        if (pwrite(fd, zeros, sizeof zeros, at) != (ssize_t) sizeof zeros)
+    enum { PIECE = 4 };   /* 256 KiB per lock */
+    off_t at = self->file_size > used ? self->file_size : used, to = used + room;
+    while (at < to) {
+        if (locked) {
+            pthread_mutex_lock(&self->zlock);
+            off_t now_used, now_room;
+            if (s_room(self, &now_used, &now_room) && now_used > at)
+                at = now_used;   /* LMDB wrote there meanwhile */
+        }
+        bool ok = true;
+        for (int i = 0; i < PIECE && ok && at < to; i++, at += (off_t) sizeof zeros)
+            ok = pwrite(fd, zeros, sizeof zeros, at) == (ssize_t) sizeof zeros;
+        if (locked)
+            pthread_mutex_unlock(&self->zlock);
+        if (!ok)
             return;   /* no room on the disk: LMDB will report it at its next commit */
-    if (fdatasync(fd) == 0)
+    }
+    if (fdatasync(fd) != 0)
+        return;
+    if (locked)
+        pthread_mutex_lock(&self->zlock);
+    if (to > self->file_size)
         self->file_size = to;
+    if (locked)
+        pthread_mutex_unlock(&self->zlock);
+}
+
+/* At open (no commit can run yet): the room, written before the first commit. */
+static void s_keep_ahead(evs_t *self)
+{
+    off_t used, room;
+    if (self->keep_ahead && s_room(self, &used, &room) && self->file_size - used < room / 2)
+        s_fill_room(self, false);
+}
+
+/* After a commit: wakes the zeroer when less than half the room is left. */
+static void s_keep_ahead_later(evs_t *self)
+{
+    off_t used, room;
+    if (!self->has_zeroer || !s_room(self, &used, &room))
+        return;
+    pthread_mutex_lock(&self->zlock);
+    if (self->file_size - used < room / 2 && !self->zwanted) {
+        self->zwanted = true;
+        pthread_cond_signal(&self->zcond);
+    }
+    pthread_mutex_unlock(&self->zlock);
+}
+
+static void *s_zeroer(void *arg)
+{
+    evs_t *self = arg;
+    pthread_mutex_lock(&self->zlock);
+    while (!self->zstop) {
+        if (!self->zwanted) {
+            pthread_cond_wait(&self->zcond, &self->zlock);
+            continue;
+        }
+        pthread_mutex_unlock(&self->zlock);
+        s_fill_room(self, true);
+        pthread_mutex_lock(&self->zlock);
+        self->zwanted = false;
+    }
+    pthread_mutex_unlock(&self->zlock);
+    return NULL;
 }
 
 /* Streams in the log (meta "stream_count", kept at every commit); logs from before
@@ -935,6 +1011,8 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
         return -ENOMEM;
     self->rdonly = rdonly;
     pthread_rwlock_init(&self->maplock, NULL);
+    pthread_mutex_init(&self->zlock, NULL);
+    pthread_cond_init(&self->zcond, NULL);
     size_t initial = opts->initial_map ? opts->initial_map : S_DEFAULT_MAP;
     unsigned flags = MDB_NOTLS | (rdonly ? MDB_RDONLY : 0)
                    | (opts->flags & EVS_NOSYNC ? MDB_NOSYNC : 0);
@@ -973,6 +1051,7 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
             self->psize = st.ms_psize;
             self->file_size = fst.st_size;
             s_keep_ahead(self);
+            self->has_zeroer = pthread_create(&self->zeroer, NULL, s_zeroer, self) == 0;
         }
     }
     *out = self;
@@ -989,12 +1068,21 @@ void evs_destroy(evs_t **self_p)
     if (!self)
         return;
     assert(!self->batch && !self->sealed);   /* evs_batch_end() them first */
+    if (self->has_zeroer) {
+        pthread_mutex_lock(&self->zlock);
+        self->zstop = true;
+        pthread_cond_signal(&self->zcond);
+        pthread_mutex_unlock(&self->zlock);
+        pthread_join(self->zeroer, NULL);
+    }
     if (self->env)
         mdb_env_close(self->env);
     s_pending_clear(self);
     s_reqpending_clear(self, true);
     evs_bloom_destroy(&self->seen);
     pthread_rwlock_destroy(&self->maplock);
+    pthread_mutex_destroy(&self->zlock);
+    pthread_cond_destroy(&self->zcond);
     free(self);
     *self_p = NULL;
 }
@@ -2071,7 +2159,11 @@ static int s_write(evs_batch_t *b)
         mdb_txn_abort(txn);
         return rc;
     }
-    return mdb_txn_commit(txn);     /* frees the txn, even on failure */
+    /* LMDB writes its pages now: not while the zeroer writes past them */
+    pthread_mutex_lock(&self->zlock);
+    rc = mdb_txn_commit(txn);     /* frees the txn, even on failure */
+    pthread_mutex_unlock(&self->zlock);
+    return rc;
 }
 
 int evs_batch_commit(evs_batch_t *b)
@@ -2086,7 +2178,7 @@ int evs_batch_commit(evs_batch_t *b)
         ;
     b->state = rc ? S_FAILED : S_COMMITTED;
     if (rc == 0)
-        s_keep_ahead(b->evs);
+        s_keep_ahead_later(b->evs);
     return s_rc(rc);
 }
 
@@ -3319,6 +3411,63 @@ fail:
     return 1;
 }
 
+/* The zeroed room after the log: written at open, refilled by the zeroer thread as
+ * commits use it up, never over what LMDB wrote (the log verifies, the room reads as
+ * zeros). */
+static int s_test_room(const char *base)
+{
+    char dir[512], file[600];
+    snprintf(dir, sizeof dir, "%s/room", base);
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    evs_opts_t opts = {0, 0, "svc", 0};
+    evs_t *evs = NULL;
+    evs_batch_t *b = NULL;
+    evs_stat_t st;
+    evs_verify_t rep;
+    struct stat fst;
+    int fd = -1;
+    static const uint8_t fat[4000];
+    S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
+    S_CHECK_RC(evs_stat(evs, &st), 0);
+    S_CHECK(stat(file, &fst) == 0 && (size_t)fst.st_size >= st.used_bytes + S_AHEAD_MIN);
+    off_t first_size = fst.st_size;
+    /* more than half the room: the zeroer must add to it */
+    for (int i = 0; i < 40; i++) {
+        S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+        evs_event_t e = {"fat", "Fat", fat, sizeof fat, NULL, NULL};
+        for (int k = 0; k < 20; k++)
+            S_CHECK_RC(evs_batch_append(b, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
+        S_CHECK_RC(evs_batch_commit(b), 0);
+        evs_batch_end(&b);
+    }
+    bool grown = false;
+    for (int t = 0; t < 300 && !grown; t++) {
+        S_CHECK_RC(evs_stat(evs, &st), 0);
+        grown = stat(file, &fst) == 0 && fst.st_size > first_size &&
+                (size_t)fst.st_size >= st.used_bytes + S_AHEAD_MIN / 2;
+        if (!grown)
+            usleep(10000);
+    }
+    S_CHECK(grown);
+    S_CHECK_RC(evs_verify(evs, &rep), 0);
+    S_CHECK(rep.checked == 800);
+    uint8_t buf[1 << 16];
+    fd = open(file, O_RDONLY);
+    S_CHECK(fd >= 0 && pread(fd, buf, sizeof buf, (off_t)st.used_bytes) == (ssize_t)sizeof buf);
+    for (size_t i = 0; i < sizeof buf; i++)
+        S_CHECK(buf[i] == 0);
+    close(fd);
+    fd = -1;
+    evs_destroy(&evs);
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    evs_batch_end(&b);
+    evs_destroy(&evs);
+    return 1;
+}
+
 int evs_test(bool verbose)
 {
     s_verbose = verbose;
@@ -3332,29 +3481,30 @@ int evs_test(bool verbose)
     if (verbose)
         printf("in %s\n", base);
     static const char *names[] = {"view", "basic", "growth", "reader process", "corruption",
-                                  "pipeline", "requests"};
+                                  "pipeline", "requests", "room"};
     int failed = 0;
     /* twice: the stream index written every 16,384 events (so the tests read it
      * from the log's tail), then every 3 (so they read it from the index) */
-    for (int i = 0; i < 14; i++) {
-        s_index_every_default = i < 7 ? S_INDEX_EVERY : 3;
-        if (i == 7 && verbose)
+    for (int i = 0; i < 16; i++) {
+        s_index_every_default = i < 8 ? S_INDEX_EVERY : 3;
+        if (i == 8 && verbose)
             printf(" * again, with the stream index written every 3 events\n");
         char sub[64];
-        snprintf(sub, sizeof sub, "%s/pass%d", base, i / 7);
+        snprintf(sub, sizeof sub, "%s/pass%d", base, i / 8);
         mkdir(sub, 0700);
-        int rc = i % 7 == 0 ? s_test_view()
-               : i % 7 == 1 ? s_test_basic(sub)
-               : i % 7 == 2 ? s_test_growth(sub)
-               : i % 7 == 3 ? s_test_reader_process(sub)
-               : i % 7 == 4 ? s_test_corruption(sub)
-               : i % 7 == 5 ? s_test_pipeline(sub)
-               : s_test_requests(sub);
+        int rc = i % 8 == 0 ? s_test_view()
+               : i % 8 == 1 ? s_test_basic(sub)
+               : i % 8 == 2 ? s_test_growth(sub)
+               : i % 8 == 3 ? s_test_reader_process(sub)
+               : i % 8 == 4 ? s_test_corruption(sub)
+               : i % 8 == 5 ? s_test_pipeline(sub)
+               : i % 8 == 6 ? s_test_requests(sub)
+               : s_test_room(sub);
         if (rc)
-            fprintf(stderr, "evs_test: %s (index every %zu) FAILED\n", names[i % 7],
+            fprintf(stderr, "evs_test: %s (index every %zu) FAILED\n", names[i % 8],
                     s_index_every_default);
         else if (verbose)
-            printf(" * %s: OK\n", names[i % 7]);
+            printf(" * %s: OK\n", names[i % 8]);
         failed += rc != 0;
     }
     nftw(base, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
