@@ -1981,23 +1981,29 @@ static int s_index_collect(const evs_view_t *v, const MDB_val *val, void *arg)
     return 0;
 }
 
+/* The events of one stream in a run: a chain through s_indexer's next[], in seq (and so
+ * version) order. */
+typedef struct {
+    const char *id;
+    size_t id_len;
+    size_t first, last;     /* entries of the run */
+} s_ixstream_t;
+
 /* LMDB's default order of the keys of `streams`: "<id>" (the head), then its
- * "<id>\0<version>" keys in version order, then the next id. */
-static int s_ixent_cmp(const void *a, const void *b)
+ * "<id>\0<version>" keys, then the next id: ids by their bytes, then by length. */
+static int s_ixstream_cmp(const void *a, const void *b)
 {
-    const s_ixent_t *x = a, *y = b;
+    const s_ixstream_t *x = a, *y = b;
     size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
     int c = memcmp(x->id, y->id, n);
-    if (c)
-        return c;
-    if (x->id_len != y->id_len)
-        return x->id_len < y->id_len ? -1 : 1;
-    return (x->version > y->version) - (x->version < y->version);
+    return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
 }
 
-/* Writes the stream index for the events after index_seq up to @p to: sorted, through
- * one cursor (LMDB finds a key next to the last one on the same page without a search
- * from the root), and one head per stream, its newest version. */
+/* Writes the stream index for the events after index_seq up to @p to, in key order,
+ * through one cursor (LMDB finds a key next to the last one on the same page without a
+ * search from the root), and one head per stream, its newest version. The events are
+ * grouped by stream as they come (each stream's are in version order already), so
+ * only the streams are sorted. */
 static int s_index_write(evs_t *self, MDB_txn *txn, uint64_t to)
 {
     uint64_t from;
@@ -2006,27 +2012,45 @@ static int s_index_write(evs_t *self, MDB_txn *txn, uint64_t to)
         return rc;
     s_indexer_t ix = {0};
     MDB_cursor *cur = NULL;
+    s_tab_t seen = {0};
+    s_ixstream_t *st = NULL;
+    size_t *next = NULL, n_st = 0;
     if ((rc = s_tail(self, txn, from, to, s_index_collect, &ix)) ||
         (rc = mdb_cursor_open(txn, self->streams, &cur)))
         goto done;
-    qsort(ix.v, ix.n, sizeof *ix.v, s_ixent_cmp);
-    uint8_t kbuf[EVS_MAX_ID + 9];
-    for (size_t i = 0; rc == 0 && i < ix.n; i++) {
+    st = malloc((ix.n ? ix.n : 1) * sizeof *st);
+    next = malloc((ix.n ? ix.n : 1) * sizeof *next);
+    if (!st || !next) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < ix.n; i++) {
         const s_ixent_t *e = &ix.v[i];
-        bool first = i == 0 || e->id_len != e[-1].id_len || memcmp(e->id, e[-1].id, e->id_len);
-        if (first) {
-            size_t last = i;
-            while (last + 1 < ix.n && ix.v[last + 1].id_len == e->id_len &&
-                   memcmp(ix.v[last + 1].id, e->id, e->id_len) == 0)
-                last++;
-            MDB_val key = {e->id_len, (void *)e->id};
-            MDB_val data = {sizeof ix.v[last].version, (void *)&ix.v[last].version};
-            if ((rc = mdb_cursor_put(cur, &key, &data, 0)))
-                break;
+        s_slot_t *sl = s_tab_find(&seen, e->id, e->id_len);
+        next[i] = SIZE_MAX;
+        if (sl) {
+            s_ixstream_t *g = &st[sl->val];
+            next[g->last] = i;
+            g->last = i;
         }
-        MDB_val key = {s_index_key(kbuf, e->id, e->id_len, e->version), kbuf};
-        MDB_val data = {sizeof e->seq, (void *)&e->seq};
+        else if ((rc = s_tab_put(&seen, e->id, e->id_len, n_st)))
+            goto done;
+        else
+            st[n_st++] = (s_ixstream_t){e->id, e->id_len, i, i};
+    }
+    qsort(st, n_st, sizeof *st, s_ixstream_cmp);
+    uint8_t kbuf[EVS_MAX_ID + 9];
+    for (size_t k = 0; rc == 0 && k < n_st; k++) {
+        const s_ixstream_t *g = &st[k];
+        MDB_val key = {g->id_len, (void *)g->id};
+        MDB_val data = {sizeof ix.v[g->last].version, (void *)&ix.v[g->last].version};
         rc = mdb_cursor_put(cur, &key, &data, 0);
+        for (size_t i = g->first; rc == 0 && i != SIZE_MAX; i = next[i]) {
+            const s_ixent_t *e = &ix.v[i];
+            key = (MDB_val){s_index_key(kbuf, e->id, e->id_len, e->version), kbuf};
+            data = (MDB_val){sizeof e->seq, (void *)&e->seq};
+            rc = mdb_cursor_put(cur, &key, &data, 0);
+        }
     }
     if (rc == 0) {
         MDB_val key = S_KEY("index_seq"), val = {sizeof to, &to};
@@ -2035,6 +2059,9 @@ static int s_index_write(evs_t *self, MDB_txn *txn, uint64_t to)
 done:
     if (cur)
         mdb_cursor_close(cur);
+    free(seen.slots);
+    free(st);
+    free(next);
     free(ix.v);
     return rc;
 }
