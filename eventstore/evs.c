@@ -726,7 +726,11 @@ static int s_grow(evs_t *self)
 static bool s_room(evs_t *self, off_t *used, off_t *room)
 {
     MDB_envinfo info;
-    if (mdb_env_info(self->env, &info) != 0)
+    /* LMDB reads its meta pages in the map: not while s_grow moves it */
+    pthread_rwlock_rdlock(&self->maplock);
+    int rc = mdb_env_info(self->env, &info);
+    pthread_rwlock_unlock(&self->maplock);
+    if (rc != 0)
         return false;
     *used = (off_t) (info.me_last_pgno + 1) * (off_t) self->psize;
     *room = *used / 8 > S_AHEAD_MIN ? *used / 8 : S_AHEAD_MIN;
