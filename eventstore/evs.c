@@ -805,10 +805,16 @@ static void *s_zeroer(void *arg)
             pthread_cond_wait(&self->zcond, &self->zlock);
             continue;
         }
+        off_t before = self->file_size;
         pthread_mutex_unlock(&self->zlock);
         s_fill_room(self, true);
         pthread_mutex_lock(&self->zlock);
-        self->zwanted = false;
+        /* commits may have used the room up again meanwhile (their wake-up found
+         * zwanted set): fill again, unless this fill got nowhere (disk full) */
+        off_t used, room;
+        if (self->file_size == before || !s_room(self, &used, &room) ||
+            self->file_size - used >= room / 2)
+            self->zwanted = false;
     }
     pthread_mutex_unlock(&self->zlock);
     return NULL;
