@@ -2078,18 +2078,32 @@ done:
 
 /* One request id of reqtail on its way to `requests`. */
 typedef struct {
+    uint64_t head;          /* the id's first 8 bytes, big-endian, zero-padded */
     const uint8_t *id;
     size_t id_len;
     const uint8_t *result;
     size_t len;
 } s_moving_t;
 
-/* LMDB's default key order: bytes, then length. */
+static uint64_t s_id_head(const uint8_t *id, size_t len)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < 8; i++)
+        h = h << 8 | (i < len ? id[i] : 0);
+    return h;
+}
+
+/* LMDB's default key order: bytes, then length. The first 8 bytes are compared as one
+ * number (ids hold no NUL, so the zero padding sorts a shorter id first, as LMDB does). */
 static int s_moving_cmp(const void *a, const void *b)
 {
     const s_moving_t *x = a, *y = b;
-    size_t n = x->id_len < y->id_len ? x->id_len : y->id_len;
-    int c = memcmp(x->id, y->id, n);
+    if (x->head != y->head)
+        return x->head < y->head ? -1 : 1;
+    if (x->id_len <= 8 || y->id_len <= 8)
+        return (x->id_len > y->id_len) - (x->id_len < y->id_len);
+    size_t n = (x->id_len < y->id_len ? x->id_len : y->id_len) - 8;
+    int c = memcmp(x->id + 8, y->id + 8, n);
     return c ? c : (x->id_len > y->id_len) - (x->id_len < y->id_len);
 }
 
@@ -2136,6 +2150,7 @@ static int s_req_move(evs_t *self, MDB_txn *txn, uint64_t to)
         s_moving_t *m = &v[n++];
         if ((rc = s_reqtail_parse(&copy, &m->id, &m->id_len, &m->result, &m->len)))
             goto done;
+        m->head = s_id_head(m->id, m->id_len);
     }
     if (rc)
         goto done;
@@ -3432,6 +3447,27 @@ static int s_test_requests(const char *base)
     evs_batch_end(&a);
     S_CHECK_RC(evs_stat(evs, &st), 0);
     S_CHECK(st.requests == (uint64_t)n * 3);
+    /* the move sorts in LMDB's own order of `requests` keys */
+    static const char *const ids[] = {"a", "ab", "b", "abcdefg", "abcdefgh", "abcdefgi",
+                                      "abcdefgh0", "abcdefgha", "abcdefghab", "zz",
+                                      "q12-3", "q12-30", "q1-2", "\xff\x01", "\x7f"};
+    size_t n_ids = sizeof ids / sizeof ids[0];
+    MDB_txn *t;
+    S_CHECK_RC(mdb_txn_begin(evs->env, NULL, MDB_RDONLY, &t), 0);
+    bool same_order = true;
+    for (size_t i = 0; i < n_ids; i++)
+        for (size_t j = 0; j < n_ids; j++) {
+            size_t li = strlen(ids[i]), lj = strlen(ids[j]);
+            s_moving_t x = {s_id_head((const uint8_t *)ids[i], li), (const uint8_t *)ids[i],
+                            li, NULL, 0};
+            s_moving_t y = {s_id_head((const uint8_t *)ids[j], lj), (const uint8_t *)ids[j],
+                            lj, NULL, 0};
+            MDB_val ka = {li, (void *)ids[i]}, kb = {lj, (void *)ids[j]};
+            int mine = s_moving_cmp(&x, &y), lmdb = mdb_cmp(t, evs->requests, &ka, &kb);
+            same_order &= (mine > 0) == (lmdb > 0) && (mine < 0) == (lmdb < 0);
+        }
+    mdb_txn_abort(t);
+    S_CHECK(same_order);
     evs_opts_t ropts = {EVS_RDONLY, 0, NULL, 0};
     S_CHECK_RC(evs_open(dir, &ropts, &ro), 0);
     S_CHECK(s_requests_known(ro, NULL, n) == 0);
