@@ -402,18 +402,19 @@ static int s_pending_from_tail(const evs_view_t *v, const MDB_val *val, void *ar
     return s_pending_put(arg, v->stream_id, v->stream_id_len, v->stream_version);
 }
 
-/* The hash reqpending keeps of a request id: never 0. */
-static uint64_t s_fp_hash(const void *id, size_t len)
+/* The hash reqpending keeps of a request id, from its s_hash_bytes() @p h (which a
+ * batch's table already holds): never 0. */
+static uint64_t s_fp_hash(uint64_t h)
 {
-    uint64_t h = s_hash_bytes(id, len);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     return h | 1;
 }
 
-/* Adds request id @p id (reqtail key @p key) to reqpending; -ENOMEM. */
-static int s_reqpending_put(evs_t *self, const void *id, size_t len, uint64_t key)
+/* Adds the request id of s_hash_bytes() @p id_hash (reqtail key @p key) to
+ * reqpending; -ENOMEM. */
+static int s_reqpending_put(evs_t *self, uint64_t id_hash, uint64_t key)
 {
     s_fp_tab_t *t = &self->reqpending;
     if ((t->n + 1) * 2 > t->cap) {
@@ -433,7 +434,7 @@ static int s_reqpending_put(evs_t *self, const void *id, size_t len, uint64_t ke
         t->slots = slots;
         t->cap = cap;
     }
-    uint64_t h = s_fp_hash(id, len);
+    uint64_t h = s_fp_hash(id_hash);
     size_t i = h & (t->cap - 1);
     while (t->slots[i].hash)
         i = (i + 1) & (t->cap - 1);
@@ -478,7 +479,7 @@ static int s_reqpending_find(evs_t *self, MDB_txn *txn, const char *id, size_t l
     const s_fp_tab_t *t = &self->reqpending;
     if (!t->n)
         return MDB_NOTFOUND;
-    uint64_t h = s_fp_hash(id, len);
+    uint64_t h = s_fp_hash(s_hash_bytes(id, len));
     for (size_t i = h & (t->cap - 1); t->slots[i].hash; i = (i + 1) & (t->cap - 1)) {
         if (t->slots[i].hash != h)
             continue;
@@ -737,10 +738,10 @@ static bool s_room(evs_t *self, off_t *used, off_t *room)
     return true;
 }
 
-/* Writes zeros up to the room wanted and syncs them. With @p locked (the zeroer), each
- * piece is written under zlock and only past what LMDB has committed, so it never
- * overwrites a page LMDB wrote meanwhile. */
-static void s_fill_room(evs_t *self, bool locked)
+/* Writes zeros up to the room wanted and syncs them. Each piece is written under zlock
+ * and only past what LMDB has committed, so it never overwrites a page LMDB wrote
+ * meanwhile (the zeroer's pieces, or the one fill at open, before any commit). */
+static void s_fill_room(evs_t *self)
 {
     off_t used, room;
     int fd;
@@ -750,28 +751,23 @@ static void s_fill_room(evs_t *self, bool locked)
     enum { PIECE = 4 };   /* 256 KiB per lock */
     off_t at = self->file_size > used ? self->file_size : used, to = used + room;
     while (at < to) {
-        if (locked) {
-            pthread_mutex_lock(&self->zlock);
-            off_t now_used, now_room;
-            if (s_room(self, &now_used, &now_room) && now_used > at)
-                at = now_used;   /* LMDB wrote there meanwhile */
-        }
+        pthread_mutex_lock(&self->zlock);
+        off_t now_used, now_room;
+        if (s_room(self, &now_used, &now_room) && now_used > at)
+            at = now_used;   /* LMDB wrote there meanwhile */
         bool ok = true;
         for (int i = 0; i < PIECE && ok && at < to; i++, at += (off_t) sizeof zeros)
             ok = pwrite(fd, zeros, sizeof zeros, at) == (ssize_t) sizeof zeros;
-        if (locked)
-            pthread_mutex_unlock(&self->zlock);
+        pthread_mutex_unlock(&self->zlock);
         if (!ok)
             return;   /* no room on the disk: LMDB will report it at its next commit */
     }
     if (fdatasync(fd) != 0)
         return;
-    if (locked)
-        pthread_mutex_lock(&self->zlock);
+    pthread_mutex_lock(&self->zlock);
     if (to > self->file_size)
         self->file_size = to;
-    if (locked)
-        pthread_mutex_unlock(&self->zlock);
+    pthread_mutex_unlock(&self->zlock);
 }
 
 /* At open (no commit can run yet): the room, written before the first commit. */
@@ -779,7 +775,7 @@ static void s_keep_ahead(evs_t *self)
 {
     off_t used, room;
     if (self->keep_ahead && s_room(self, &used, &room) && self->file_size - used < room / 2)
-        s_fill_room(self, false);
+        s_fill_room(self);
 }
 
 /* After a commit: wakes the zeroer when less than half the room is left. */
@@ -807,7 +803,7 @@ static void *s_zeroer(void *arg)
         }
         off_t before = self->file_size;
         pthread_mutex_unlock(&self->zlock);
-        s_fill_room(self, true);
+        s_fill_room(self);
         pthread_mutex_lock(&self->zlock);
         /* commits may have used the room up again meanwhile (their wake-up found
          * zwanted set): fill again, unless this fill got nowhere (disk full) */
@@ -891,7 +887,7 @@ static int s_load_reqtail(evs_t *self, MDB_txn *txn)
             (rc = s_reqtail_parse(&val, &id, &id_len, &result, &len)))
             break;
         memcpy(&k, key.mv_data, sizeof k);
-        if ((rc = s_reqpending_put(self, id, id_len, k)))
+        if ((rc = s_reqpending_put(self, s_hash_bytes((const char *)id, id_len), k)))
             break;
         if (self->seen && evs_bloom_add(self->seen, id, id_len) != 0)
             evs_bloom_destroy(&self->seen);
@@ -2260,7 +2256,7 @@ void evs_batch_end(evs_batch_t **batch_p)
         for (size_t i = 0; i < b->requests.cap; i++) {
             const s_slot_t *sl = &b->requests.slots[i];
             const s_op_t *op = sl->key ? &b->ops[sl->val] : NULL;
-            if (op && s_reqpending_put(self, op->key, op->key_len, op->seq) != 0) {
+            if (op && s_reqpending_put(self, sl->hash, op->seq) != 0) {
                 self->reqpending_short = true;
                 self->index_every = 0;
             }

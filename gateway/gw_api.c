@@ -153,29 +153,17 @@ void gw_api_redeem(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     tp__reply__free_unpacked(r, NULL);
 }
 
-/* The request's session resolved again past the cache (gw_session_refresh), before a
- * refusal for a missing right; false after responding. */
-static bool s_refresh(gw_req_t *req, gw_ctx_t *ctx)
-{
-    int rc = gw_session_refresh(req, &ctx->session);
-    if (rc > 0)
-        gw_json_error(req, 401, "unauthenticated", "", "please log in");
-    if (rc != 0)
-        return false;
-    ctx->actor.actor_account = ctx->session.info->account_id;
-    return true;
-}
-
 void gw_api_place_order(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
     const Tp__Order__PlaceOrder *cmd = (const Tp__Order__PlaceOrder *) ctx->msg;
-    bool shop = cmd->shop_id && cmd->shop_id[0];
-    if (shop && !gw_session_has_shop(&ctx->session, cmd->shop_id) && !s_refresh(req, ctx))
-        return;
-    if (shop && !gw_session_has_shop(&ctx->session, cmd->shop_id)) {
-        gw_json_error(req, 400, "invalid", "shopId",
-                      "not a shop of this account; redeem its shop code first");
-        return;
+    if (cmd->shop_id && cmd->shop_id[0] && !gw_session_has_shop(&ctx->session, cmd->shop_id)) {
+        if (!gw_routes_refresh(req, ctx))
+            return;
+        if (!gw_session_has_shop(&ctx->session, cmd->shop_id)) {
+            gw_json_error(req, 400, "invalid", "shopId",
+                          "not a shop of this account; redeem its shop code first");
+            return;
+        }
     }
     gw_routes_generic(req, route, ctx);
 }
@@ -257,8 +245,8 @@ static Tp__Reply *s_officer_case(gw_req_t *req, const gw_route_t *route, gw_ctx_
     Tp__Identification__Case *c = tp__identification__case__unpack(NULL, r->body.len,
                                                                     r->body.data);
     bool mine = c && gw_session_is_officer(&ctx->session, c->shop_id);
-    if (c && !mine && ctx->session.cached) {
-        if (!s_refresh(req, ctx)) {
+    if (c && !mine) {
+        if (!gw_routes_refresh(req, ctx)) {
             tp__identification__case__free_unpacked(c, NULL);
             tp__reply__free_unpacked(r, NULL);
             return NULL;

@@ -277,6 +277,18 @@ static int s_message(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     return ctx->msg ? 0 : -1;
 }
 
+bool gw_routes_refresh(gw_req_t *req, gw_ctx_t *ctx)
+{
+    int rc = gw_session_refresh(req, &ctx->session);
+    if (rc > 0)
+        gw_json_error(req, 401, "unauthenticated", "", "please log in");
+    if (rc != 0)
+        return false;
+    if (ctx->actor.actor_account)
+        ctx->actor.actor_account = ctx->session.info->account_id;
+    return true;
+}
+
 static void s_run(gw_req_t *req, const gw_route_t *route)
 {
     gw_ctx_t ctx;
@@ -299,12 +311,8 @@ static void s_run(gw_req_t *req, const gw_route_t *route)
     if (write && ctx.has_session && gw_session_check_csrf(req, &ctx.session) != 0)
         goto done;
     if ((route->flags & GW_R_OFFICER) && !gw_session_is_officer(&ctx.session, NULL)) {
-        int rc = gw_session_refresh(req, &ctx.session);
-        if (rc != 0) {
-            if (rc > 0)
-                gw_json_error(req, 401, "unauthenticated", "", "please log in");
+        if (!gw_routes_refresh(req, &ctx))
             goto done;
-        }
         if (!gw_session_is_officer(&ctx.session, NULL)) {
             gw_json_error(req, 403, "forbidden", "", "only officers of a shop may do this");
             goto done;

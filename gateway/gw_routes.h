@@ -96,4 +96,12 @@ void gw_routes_ok_reply(gw_req_t *req, const gw_route_t *route, const Tp__Reply 
 
 /** The standard handler: call, answer the reply as JSON with the route's status. */
 void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx);
+
+/**
+ * @brief Before refusing for a missing right (officer, shop): the request's session
+ *        resolved again past this thread's cache (gw_session_refresh), which may predate
+ *        an appointment made a moment ago; the actor follows the new session.
+ * @return true to go on and check again; false after responding (401, or 503/504)
+ */
+bool gw_routes_refresh(gw_req_t *req, gw_ctx_t *ctx);
 #endif

@@ -303,8 +303,6 @@ static int s_publish_one(const evs_record_t *rec, void *arg)
     return 0;
 }
 
-/* Commits a batch or ends the process: an unacknowledged failure must not be hidden,
- * and state in memory is already ahead of the log. */
 /* Puts the checkpoints past skipped upstream events into @p batch: they ride along
  * with whatever commits next. */
 static int s_add_checkpoints(s_svc_t *self, evs_batch_t *batch)
@@ -320,6 +318,8 @@ static int s_add_checkpoints(s_svc_t *self, evs_batch_t *batch)
     return rc;
 }
 
+/* Ends the process after a failed commit: an unacknowledged failure must not be hidden,
+ * and state in memory is already ahead of the log. */
 static void s_commit_failed(s_svc_t *self, int rc)
 {
     zsys_error("%s: commit failed: %s; stopping (state rebuilds from the log at restart)",

@@ -51,7 +51,8 @@ static double s_single(th_t *th, double seconds)
     return rate;
 }
 
-/* 16 clients, 64 in flight each: the loop batches what is waiting into one commit. */
+/* @p clients clients, GROUP_INFLIGHT in flight each: the loop batches what is waiting
+ * into one commit. */
 static double s_group(th_t *th, const char *name, int round, int clients)
 {
     int per_client = GROUP_EVENTS / clients;
