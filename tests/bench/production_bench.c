@@ -13,6 +13,8 @@
  *                          its PUB socket (committed: GetOrder shows "versendet"), over
  *                          TP_BENCH_LATENCY_JOBS jobs (default 1,000)
  *
+ * The CPU time each process took while the facts went in goes to stderr;
+ * TP_BENCH_PAUSE_S=N waits N seconds before them (to attach a profiler).
  * TP_BENCH_ISOLATED=1 pauses the other four daemons (SIGSTOP) while the facts go in and
  * prints producer_facts_isolated_per_s instead: the production service alone.
  * TP_BENCH_PLAIN=1 sends them over the plain request socket (role producer) instead of
@@ -27,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "pipeline.h"
 #include "prodflow.h"
 
@@ -42,6 +46,8 @@ typedef struct {
     fl_order_t order;     /* the PlaceOrder every order is placed with */
     int64_t from_us, to_us;
     int64_t *t_send, *t_ack, *t_event; /* per latency job (µs, zclock_usecs) */
+    int64_t *t_commit;    /* per latency job: from the OrderShipped's recorded_at_us (its
+                           * batch's begin, wall clock) to its arrival here */
     volatile bool stop;
     char pub[400];
 } s_bench_t;
@@ -305,6 +311,8 @@ static void *s_listen(void *arg)
             continue;
         zmsg_t *m = zmsg_recv(sub);
         int64_t at = zclock_usecs();
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
         zframe_t *env_frame = m && zmsg_size(m) == 3 ? zmsg_last(m) : NULL;
         Tp__Envelope *env =
             env_frame ? tp__envelope__unpack(NULL, zframe_size(env_frame), zframe_data(env_frame))
@@ -314,8 +322,10 @@ static void *s_listen(void *arg)
                 : NULL;
         intptr_t idx = os ? (intptr_t) zhashx_lookup(b->index, os->order_id) : 0;
         int k = (int) idx - 1 - b->n;
-        if (idx && k >= 0 && k < b->l && !b->t_event[k])
+        if (idx && k >= 0 && k < b->l && !b->t_event[k]) {
             b->t_event[k] = at;
+            b->t_commit[k] = wall.tv_sec * 1000000LL + wall.tv_nsec / 1000 - env->recorded_at_us;
+        }
         if (os)
             tp__order__order_shipped__free_unpacked(os, NULL);
         if (env)
@@ -368,6 +378,7 @@ static void s_latency(s_bench_t *b, pf_t *pf)
     b->stop = true;
     pthread_join(listener, NULL);
     int64_t *ack = calloc((size_t) b->l, sizeof *ack), *lat = calloc((size_t) b->l, sizeof *lat);
+    int64_t *dec = calloc((size_t) b->l, sizeof *dec), *com = calloc((size_t) b->l, sizeof *com);
     int na = 0, nl = 0, early = 0, missing = 0;
     for (int k = 0; ack && lat && k < b->l; k++) {
         if (b->t_ack[k] && b->t_send[k])
@@ -375,6 +386,10 @@ static void s_latency(s_bench_t *b, pf_t *pf)
         if (b->t_ack[k] && b->t_event[k]) {
             /* the event can beat the acknowledgement to this process: 0 then */
             early += b->t_event[k] < b->t_ack[k];
+            /* split at the order service's decision (the event's recorded_at_us) */
+            int64_t c = b->t_commit[k], d = b->t_event[k] - b->t_ack[k] - c;
+            dec[nl] = d > 0 ? d : 0;
+            com[nl] = c > 0 ? c : 0;
             lat[nl++] = b->t_event[k] > b->t_ack[k] ? b->t_event[k] - b->t_ack[k] : 0;
         }
         else
@@ -388,8 +403,42 @@ static void s_latency(s_bench_t *b, pf_t *pf)
             missing);
     s_percentiles("fact_ack", ack, na, false);
     s_percentiles("fact_to_order", lat, nl, true);
+    s_percentiles("fact_to_order_decided", dec, nl, false);
+    s_percentiles("order_decided_to_published", com, nl, false);
+    free(dec);
+    free(com);
     free(ack);
     free(lat);
+}
+
+/* ------------------------------------------------------------------ CPU shares */
+
+static const char *const s_daemons[5] = {"production", "order", "revocation", "identification",
+                                         "account"};
+
+/* CPU time (user + system, ms) of process @p pid so far (0: this one), or -1. */
+static double s_cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, pid ? "/proc/%d/stat" : "/proc/self/stat", (int) pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (ut + st) * 1000.0 / sysconf(_SC_CLK_TCK);
+}
+
+/* Each daemon's and this process's CPU time so far, into @p ms (6 values). */
+static void s_cpu_all(pf_t *pf, double *ms)
+{
+    for (int i = 0; i < 5; i++)
+        ms[i] = s_cpu_ms(th_pid(pf->th, s_daemons[i]));
+    ms[5] = s_cpu_ms(0);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -414,6 +463,7 @@ int main(void)
     b.t_send = calloc((size_t) b.l, sizeof(int64_t));
     b.t_ack = calloc((size_t) b.l, sizeof(int64_t));
     b.t_event = calloc((size_t) b.l, sizeof(int64_t));
+    b.t_commit = calloc((size_t) b.l, sizeof(int64_t));
     b.index = zhashx_new();
     fl_order_init(&b.order, "signature-card", NULL, "notarident");
     int64_t now = zclock_time() * 1000;
@@ -421,7 +471,7 @@ int main(void)
     b.to_us = now + 3 * 365LL * 86400 * 1000000;
     pf_t pf = {0};
     pf.activation_delay_s = "86400"; /* the default: no activations during the run */
-    bool up = b.orders && b.t_send && b.t_ack && b.t_event && pf_setup(&pf, "prodbench");
+    bool up = b.orders && b.t_send && b.t_ack && b.t_event && b.t_commit && pf_setup(&pf, "prodbench");
     zconfig_t *cfg = up ? zconfig_load(th_config(pf.th)) : NULL;
     if (!cfg) {
         fprintf(stderr, "production_bench: the system did not come up\n");
@@ -447,7 +497,24 @@ int main(void)
             if ((pids[i] = th_pid(pf.th, others[i])) > 0) /* never 0: the process group */
                 kill(pids[i], SIGSTOP);
         bool plain = s_env_int("TP_BENCH_PLAIN", 0) == 1;
+        /* TP_BENCH_PAUSE_S=N: N seconds to attach a profiler before the facts go in */
+        int pause_s = s_env_int("TP_BENCH_PAUSE_S", 0);
+        if (pause_s)
+            fprintf(stderr, "production_bench: facts in %d s; production is pid %d\n", pause_s,
+                    (int) th_pid(pf.th, "production"));
+        zclock_sleep(pause_s * 1000);
+        double cpu0[6], cpu1[6];
+        s_cpu_all(&pf, cpu0);
+        int64_t w0 = zclock_usecs();
         double rate = s_facts(&b, &pf, !plain, 0, b.n, 0, 6, PRODUCERS, "f");
+        s_cpu_all(&pf, cpu1);
+        /* where the two cores went while the facts went in (followers still catching up
+         * afterwards are not counted) */
+        double wall_ms = (zclock_usecs() - w0) / 1000.0;
+        fprintf(stderr, "production_bench: facts phase %.0f ms wall; CPU ms:", wall_ms);
+        for (int i = 0; i < 6; i++)
+            fprintf(stderr, " %s %.0f", i < 5 ? s_daemons[i] : "bench", cpu1[i] - cpu0[i]);
+        fprintf(stderr, "\n");
         for (int i = 0; isolated && i < 4; i++)
             if (pids[i] > 0)
                 kill(pids[i], SIGCONT);
@@ -468,5 +535,6 @@ int main(void)
     free(b.t_send);
     free(b.t_ack);
     free(b.t_event);
+    free(b.t_commit);
     return rc;
 }
