@@ -14,6 +14,14 @@ static void s_put_be64(uint8_t *out, uint64_t v)
     }
 }
 
+static uint32_t s_get_be32(const uint8_t *in)
+{
+    return (uint32_t) in[0] << 24 | (uint32_t) in[1] << 16 | (uint32_t) in[2] << 8 | in[3];
+}
+
+/* Most events one live run hands to the handler. */
+#define S_RUN_MAX 1024
+
 static uint64_t s_get_be64(const uint8_t *in)
 {
     uint64_t v = 0;
@@ -58,6 +66,55 @@ int evs_bus_publish(zsock_t *pub, const char *service, const evs_record_t *rec,
     topic[slen] = '.';
     memcpy(topic + slen + 1, type, tlen);
     return s_send3(pub, topic, slen + 1 + tlen, rec->seq, rec->data, rec->len);
+}
+
+/* One "$events" message: recs[0..n) (n >= 2), the envelopes copied once, into the
+ * message's last frame. */
+static int s_publish_many(zsock_t *pub, const char *service, const evs_record_t *recs,
+                          size_t n)
+{
+    char topic[EVS_MAX_ID + sizeof EVS_BUS_EVENTS + 1];
+    int tlen = snprintf(topic, sizeof topic, "%s.%s", service, EVS_BUS_EVENTS);
+    if (tlen < 0 || (size_t) tlen >= sizeof topic)
+        return -1;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].seq != recs[0].seq + i || recs[i].len > UINT32_MAX)
+            return -1;
+        total += 4 + recs[i].len;
+    }
+    zmq_msg_t body;
+    if (zmq_msg_init_size(&body, total) != 0)
+        return -1;
+    uint8_t *p = zmq_msg_data(&body);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len = (uint32_t) recs[i].len;
+        p[0] = (uint8_t) (len >> 24), p[1] = (uint8_t) (len >> 16);
+        p[2] = (uint8_t) (len >> 8), p[3] = (uint8_t) len;
+        memcpy(p + 4, recs[i].data, len);
+        p += 4 + len;
+    }
+    void *handle = zsock_resolve(pub);
+    uint8_t seqbuf[8];
+    s_put_be64(seqbuf, recs[0].seq);
+    int rc = -1;
+    if (zmq_send(handle, topic, (size_t) tlen, ZMQ_SNDMORE) >= 0 &&
+        zmq_send(handle, seqbuf, 8, ZMQ_SNDMORE) >= 0 && zmq_msg_send(&body, handle, 0) >= 0)
+        rc = 0;
+    zmq_msg_close(&body);   /* after a send it is empty; else it frees the copy */
+    return rc;
+}
+
+int evs_bus_publish_run(zsock_t *pub, const char *service, const evs_record_t *recs,
+                        size_t n)
+{
+    int rc = 0;
+    for (size_t at = 0; at < n && rc == 0; at += EVS_BUS_PUBLISH_MAX) {
+        size_t k = n - at < EVS_BUS_PUBLISH_MAX ? n - at : EVS_BUS_PUBLISH_MAX;
+        rc = k == 1 ? evs_bus_publish(pub, service, &recs[at], NULL)
+                    : s_publish_many(pub, service, &recs[at], k);
+    }
+    return rc;
 }
 
 int evs_bus_heartbeat(zsock_t *pub, const char *service, uint64_t head_seq,
@@ -415,11 +472,12 @@ static void s_sub_want_more(evs_sub_t *self)
         s_sub_send_read(self);
 }
 
-/* Takes one live message: [topic][seq][envelope or heartbeat], with @p next the seq the
- * run being collected needs. Returns 1 when none is waiting, 2 when it is that event
- * (its envelope moved into @p body, its seq into @p seq), 0 otherwise; sets *ahead when
- * it shows that events are missing (a later seq, or a heartbeat past @p next). */
-static int s_sub_recv_live(evs_sub_t *self, uint64_t next, zmq_msg_t *body, uint64_t *seq,
+/* Takes one live message (one event, "$events" or a heartbeat) and adds to recs[*n..]
+ * the events in it that continue the run (seq checkpoint + *n + 1, and on); their bytes
+ * stay in @p held, which the caller closes after the run. Returns 1 when no message was
+ * waiting (or on a receive error), 0 otherwise; sets *ahead when the message shows that
+ * events are missing (a later seq, or a heartbeat past the run). */
+static int s_sub_recv_live(evs_sub_t *self, zmq_msg_t *held, evs_record_t *recs, size_t *n,
                            bool *ahead)
 {
     void *handle = zsock_resolve(self->live);
@@ -439,27 +497,51 @@ static int s_sub_recv_live(evs_sub_t *self, uint64_t next, zmq_msg_t *body, uint
         more = zmq_msg_more(m);
     }
     if (rc != 0 || got != 3 || zmq_msg_size(&parts[1]) != 8) {
-        rc = rc == 1 ? 1 : 0;   /* 1: nothing waiting; malformed messages are skipped */
+        rc = rc == 0 ? 0 : 1;   /* malformed messages are skipped */
         goto done;
     }
-    *seq = s_get_be64(zmq_msg_data(&parts[1]));
+    uint64_t seq = s_get_be64(zmq_msg_data(&parts[1]));
+    uint64_t next = self->checkpoint + *n + 1;
     const char *topic = zmq_msg_data(&parts[0]);
     size_t tlen = zmq_msg_size(&parts[0]);
-    size_t hblen = strlen(EVS_BUS_HEARTBEAT);
-    bool heartbeat = tlen > hblen && memcmp(topic + tlen - hblen, EVS_BUS_HEARTBEAT, hblen) == 0;
-    s_sub_note_head(self, *seq);
-    if (heartbeat) {
-        if (*seq >= next)
+    size_t hblen = strlen(EVS_BUS_HEARTBEAT), evlen = strlen(EVS_BUS_EVENTS);
+    if (tlen > hblen && memcmp(topic + tlen - hblen, EVS_BUS_HEARTBEAT, hblen) == 0) {
+        s_sub_note_head(self, seq);
+        if (seq >= next)
             *ahead = true;
+        goto done;
     }
-    else if (*seq < next)
-        self->stats.dropped_old++;
-    else if (*seq == next && !self->read_pending) {
-        zmq_msg_move(body, &parts[2]);
-        rc = 2;
+    bool many = tlen > evlen && memcmp(topic + tlen - evlen, EVS_BUS_EVENTS, evlen) == 0;
+    const uint8_t *p = zmq_msg_data(&parts[2]);
+    size_t left = zmq_msg_size(&parts[2]);
+    bool took = false;
+    for (; left > 0 || !many; seq++) {
+        const uint8_t *env = p;
+        size_t len = left;
+        if (many) {
+            if (left < 4 || (len = s_get_be32(p)) > left - 4)
+                break;   /* malformed: what came before it stands */
+            env = p + 4;
+            p += 4 + len;
+            left -= 4 + len;
+        }
+        s_sub_note_head(self, seq);
+        if (seq < next)
+            self->stats.dropped_old++;
+        else if (seq == next && !self->read_pending && *n < S_RUN_MAX) {
+            recs[(*n)++] = (evs_record_t) {seq, env, len};
+            next++;
+            took = true;
+        }
+        else {
+            *ahead = true;   /* ahead of us, or a read is on its way that will cover it */
+            break;
+        }
+        if (!many)
+            break;
     }
-    else
-        *ahead = true;   /* ahead of us, or a read is on its way that will cover it */
+    if (took)
+        zmq_msg_move(held, &parts[2]);
 done:
     for (int i = 0; i < 3; i++)
         zmq_msg_close(&parts[i]);
@@ -471,26 +553,19 @@ done:
  * instead of one per event. Anything out of order makes the subscriber read instead. */
 static int s_sub_live(evs_sub_t *self, evs_sub_fn *fn, void *arg)
 {
-    enum { S_RUN_MAX = 1024 };
-    zmq_msg_t *bodies = malloc(S_RUN_MAX * sizeof *bodies);
+    zmq_msg_t *held = malloc(S_RUN_MAX * sizeof *held);
     evs_record_t *recs = malloc(S_RUN_MAX * sizeof *recs);
-    if (!bodies || !recs) {
-        free(bodies);
+    if (!held || !recs) {
+        free(held);
         free(recs);
         return -1;
     }
-    size_t n = 0;
+    size_t n = 0, h = 0;
     bool ahead = false;
-    for (int i = 0; i < S_RUN_MAX; i++) {
-        uint64_t seq = 0;
-        zmq_msg_init(&bodies[n]);
-        int got = s_sub_recv_live(self, self->checkpoint + n + 1, &bodies[n], &seq, &ahead);
-        if (got == 2) {
-            recs[n] = (evs_record_t) {seq, zmq_msg_data(&bodies[n]), zmq_msg_size(&bodies[n])};
-            n++;
-            continue;
-        }
-        zmq_msg_close(&bodies[n]);
+    /* a message is taken only while a whole "$events" one still fits the run */
+    while (h < S_RUN_MAX && n + EVS_BUS_PUBLISH_MAX <= S_RUN_MAX) {
+        zmq_msg_init(&held[h]);
+        int got = s_sub_recv_live(self, &held[h++], recs, &n, &ahead);
         if (got != 0)
             break;   /* nothing more waiting (or a receive error) */
     }
@@ -502,9 +577,9 @@ static int s_sub_live(evs_sub_t *self, evs_sub_fn *fn, void *arg)
             self->stats.live_delivered += n;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        zmq_msg_close(&bodies[i]);
-    free(bodies);
+    for (size_t i = 0; i < h; i++)
+        zmq_msg_close(&held[i]);
+    free(held);
     free(recs);
     if (ahead) {
         if (!self->read_pending && self->known_head > self->checkpoint)
@@ -655,6 +730,31 @@ int evs_bus_test(bool verbose)
     }
     else
         CHECK(!"heartbeat received");
+
+    /* consecutive records: one "$events" message; a gap in the seqs is refused */
+    evs_record_t run[3] = {{8, env_buf, elen}, {9, env_buf, elen - 1}, {10, env_buf, 1}};
+    CHECK(evs_bus_publish_run(pub, "svc", run, 3) == 0);
+    run[2].seq = 11;
+    CHECK(evs_bus_publish_run(pub, "svc", run, 3) == -1);
+    m = zmsg_recv(sub);
+    CHECK(m && zmsg_size(m) == 3);
+    if (m) {
+        char *topic = zmsg_popstr(m);
+        CHECK(topic && streq(topic, "svc.$events"));
+        zframe_t *sf = zmsg_pop(m), *body = zmsg_pop(m);
+        CHECK(sf && zframe_size(sf) == 8 && s_get_be64(zframe_data(sf)) == 8);
+        size_t want = 3 * 4 + elen + elen - 1 + 1, at = 0;
+        CHECK(body && zframe_size(body) == want);
+        for (int i = 0; body && zframe_size(body) == want && i < 3; i++) {
+            size_t len = s_get_be32(zframe_data(body) + at);
+            CHECK(len == run[i].len && memcmp(zframe_data(body) + at + 4, env_buf, len) == 0);
+            at += 4 + len;
+        }
+        zframe_destroy(&sf);
+        zframe_destroy(&body);
+        zstr_free(&topic);
+        zmsg_destroy(&m);
+    }
 
     /* client: time-out against a ROUTER that never answers, then a matching reply */
     zsock_t *router = zsock_new_router("inproc://evs-bus-client");

@@ -4,6 +4,12 @@
  * Wire format
  *  - PUB, one message per committed event:
  *      [topic "<service>.<EventType>"] [seq, u64 big-endian] [tp.Envelope]
+ *    or, for consecutive events committed together, up to EVS_BUS_PUBLISH_MAX of
+ *    them in one message (one hand-over to ZeroMQ's I/O threads and one wake-up of
+ *    each subscriber instead of one per event):
+ *      [topic "<service>.$events"] [first seq, u64 big-endian]
+ *      [per event: length, u32 big-endian; tp.Envelope]
+ *    Subscribe to "<service>." to see every event: a message may carry several.
  *    and every second a heartbeat:
  *      [topic "<service>.$heartbeat"] [head seq, u64 big-endian] [tp.Heartbeat]
  *  - ROUTER (requests): a client (DEALER) sends one frame, a tp.Request; the
@@ -31,6 +37,11 @@
 extern "C" {
 #endif
 
+/** Topic suffix of a message carrying several consecutive events. */
+#define EVS_BUS_EVENTS "$events"
+/** Most events in one PUB message. */
+#define EVS_BUS_PUBLISH_MAX 256
+
 /** Topic suffix of heartbeats. */
 #define EVS_BUS_HEARTBEAT "$heartbeat"
 /** Command name of a read-events request. */
@@ -46,6 +57,14 @@ extern "C" {
  */
 int evs_bus_publish(zsock_t *pub, const char *service, const evs_record_t *rec,
                     const char *event_type);
+
+/**
+ * @brief Publish @p n committed records with consecutive seqs: a record alone as
+ * evs_bus_publish does, several in "$events" messages of up to EVS_BUS_PUBLISH_MAX.
+ * @return 0, or -1 when a send failed or the seqs do not follow each other
+ */
+int evs_bus_publish_run(zsock_t *pub, const char *service, const evs_record_t *recs,
+                        size_t n);
 
 /**
  * @brief Publish a heartbeat with the head sequence and hash.

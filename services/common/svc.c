@@ -138,6 +138,8 @@ typedef struct {
     int64_t next_tick;        /* zclock_mono() of the next tick */
     int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
     svc_out_t *out;           /* reused collector */
+    evs_record_t *pub_run;    /* a committed batch's records being published */
+    size_t pub_n, pub_cap;
     s_pending_t *pending;     /* batch_max slots: the group being taken and decided */
     zactor_t *committer;      /* writes sealed batches (evs_batch_commit) off the loop */
     evs_batch_t *open;        /* the group being decided (requests pending[0..open_n)) */
@@ -295,12 +297,31 @@ static void s_apply_appended(s_svc_t *self, evs_batch_t *batch, uint64_t first, 
     }
 }
 
-static int s_publish_one(const evs_record_t *rec, void *arg)
+/* Collects a committed batch's records for s_publish (their bytes stay in the batch). */
+static int s_collect_one(const evs_record_t *rec, void *arg)
 {
     s_svc_t *self = arg;
-    if (evs_bus_publish(self->pub, self->name, rec, NULL) != 0)
-        zsys_warning("%s: publish of seq %" PRIu64 " failed", self->name, rec->seq);
+    if (self->pub_n == self->pub_cap) {
+        size_t cap = self->pub_cap ? self->pub_cap * 2 : 256;
+        evs_record_t *more = realloc(self->pub_run, cap * sizeof *more);
+        if (!more)
+            return -1;
+        self->pub_run = more;
+        self->pub_cap = cap;
+    }
+    self->pub_run[self->pub_n++] = *rec;
     return 0;
+}
+
+/* Publishes a committed batch's events, several to a message (evs_bus_publish_run). A
+ * failed publish loses nothing: subscribers read what they missed from the log. */
+static void s_publish(s_svc_t *self, evs_batch_t *batch)
+{
+    self->pub_n = 0;
+    int rc = evs_batch_each(batch, s_collect_one, self);
+    if (evs_bus_publish_run(self->pub, self->name, self->pub_run, self->pub_n) != 0 || rc != 0)
+        zsys_warning("%s: publishing %zu events failed", self->name, self->pub_n);
+    self->pub_n = 0;
 }
 
 /* Puts the checkpoints past skipped upstream events into @p batch: they ride along
@@ -340,7 +361,7 @@ static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
     if (rc != 0)
         s_commit_failed(self, rc);
     self->commits++;
-    evs_batch_each(*batch_p, s_publish_one, self);
+    s_publish(self, *batch_p);
 }
 
 /* Commits the checkpoints past skipped upstream events on their own. */
@@ -468,6 +489,25 @@ static const char *s_request_id(const s_pending_t *p)
 {
     return p->req && p->req->header && p->req->header->request_id ? p->req->header->request_id
                                                                     : "";
+}
+
+/* An ok reply whose body is @p msg; false when out of memory (no reply set). */
+static bool s_reply_msg(s_pending_t *p, const ProtobufCMessage *msg, uint64_t last_seq)
+{
+    size_t blen = protobuf_c_message_get_packed_size(msg);
+    uint8_t *body = malloc(blen ? blen : 1);
+    if (!body)
+        return false;
+    protobuf_c_message_pack(msg, body);
+    Tp__Reply reply = TP__REPLY__INIT;
+    reply.request_id = (char *) s_request_id(p);
+    reply.ok = true;
+    reply.body.data = body;
+    reply.body.len = blen;
+    reply.last_seq = last_seq;
+    s_set_reply(p, &reply);
+    free(body);
+    return p->reply != NULL;
 }
 
 /* A refusal with the errors in @p out, or a single error. */
@@ -616,20 +656,8 @@ static void s_answer_read(s_svc_t *self, s_pending_t *p)
         rb.items[i].data = rb.buf + (uintptr_t) rb.items[i].data;
     out.events = rb.items;
     out.n_events = rb.n;
-    size_t blen = tp__read_events_reply__get_packed_size(&out);
-    uint8_t *body = malloc(blen ? blen : 1);
-    if (!body) {
+    if (!s_reply_msg(p, &out.base, 0))
         s_reply_errors(p, NULL, "internal", "", "out of memory");
-        goto done;
-    }
-    tp__read_events_reply__pack(&out, body);
-    Tp__Reply reply = TP__REPLY__INIT;
-    reply.request_id = (char *) s_request_id(p);
-    reply.ok = true;
-    reply.body.data = body;
-    reply.body.len = blen;
-    s_set_reply(p, &reply);
-    free(body);
 done:
     free(rb.items);
     free(rb.buf);
@@ -732,6 +760,8 @@ static void s_hand_off(s_svc_t *self, s_pending_t *p, const svc_command_t *cmd)
     p->handed_off = true;
 }
 
+static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now);
+
 /* Decides one command into the open batch. */
 static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now)
 {
@@ -751,6 +781,8 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
         return 0;
     }
     const char *c = p->req->command;
+    if (streq(c, SVC_BATCH))
+        return s_decide_batch(self, batch, p, now);
     if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary")) {
         p->deferred = true;
         p->reads_state = streq(c, "$summary");
@@ -844,6 +876,60 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     return 0;
 }
 
+/* "$batch": each item decided by s_decide_one as a request of its own, under the outer
+ * header with the item's request id; the items' replies go back together. Items that
+ * would be answered later (queries, "$" commands) or by a worker are refused one by one:
+ * the reply of a batch is complete when its group is durable. */
+static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now)
+{
+    Tp__Batch *b = tp__batch__unpack(NULL, p->req->body.len, p->req->body.data);
+    if (!b || b->n_items == 0 || b->n_items > SVC_BATCH_MAX) {
+        if (b)
+            tp__batch__free_unpacked(b, NULL);
+        s_reply_errors(p, NULL, "invalid", "body",
+                       b ? "a batch holds 1 to 1024 items" : "not a tp.Batch");
+        return 0;
+    }
+    ProtobufCBinaryData *replies = calloc(b->n_items, sizeof *replies);
+    uint64_t written = self->events_written;
+    int rc = replies ? 0 : ENOMEM;
+    for (size_t i = 0; rc == 0 && i < b->n_items; i++) {
+        const Tp__BatchItem *it = b->items[i];
+        Tp__RequestHeader h = *p->req->header;
+        h.request_id = it->request_id;
+        Tp__Request r = TP__REQUEST__INIT;
+        r.header = &h;
+        r.command = it->command;
+        r.body = it->body;
+        s_pending_t q = {0};
+        q.req = &r;
+        const svc_command_t *cmd = s_find_command(self, it->command);
+        if (it->command[0] == '$' || (cmd && (cmd->query || cmd->prepare)))
+            s_reply_errors(&q, NULL, "invalid", "command",
+                           "not in a batch: queries, $ commands and commands done by the "
+                           "worker pool go alone");
+        else
+            rc = s_decide_one(self, batch, &q, now);
+        replies[i].data = q.reply;
+        replies[i].len = q.reply_len;
+        if (rc == 0 && !q.reply)
+            rc = ENOMEM;
+    }
+    if (rc == 0) {
+        Tp__BatchReply br = TP__BATCH_REPLY__INIT;
+        br.replies = replies;
+        br.n_replies = b->n_items;
+        if (!s_reply_msg(p, &br.base, self->events_written > written ? evs_batch_head(batch) : 0))
+            rc = ENOMEM;
+    }
+    for (size_t i = 0; replies && i < b->n_items; i++)
+        free(replies[i].data);
+    free(replies);
+    tp__batch__free_unpacked(b, NULL);
+    /* out of memory: the items decided are in the group, so it cannot just be dropped */
+    return rc == ENOMEM ? EVS_INVALID : rc;
+}
+
 /* The committer: writes each sealed batch it is handed, answers [rc][microseconds]. */
 static void s_committer(zsock_t *pipe, void *args)
 {
@@ -870,7 +956,7 @@ static void s_committer(zsock_t *pipe, void *args)
 static void s_finish(s_svc_t *self, evs_batch_t **batch_p, s_pending_t *pending, size_t n)
 {
     int64_t t0 = zclock_usecs();
-    evs_batch_each(*batch_p, s_publish_one, self);
+    s_publish(self, *batch_p);
     for (size_t i = 0; i < n; i++) {
         s_pending_t *p = &pending[i];
         if (p->deferred)
@@ -1400,6 +1486,7 @@ static void s_svc_destroy(s_svc_t *self)
         evs_sub_destroy(&self->subs[i]);
     free(self->subs);
     free(self->ckpt_pending);
+    free(self->pub_run);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);

@@ -23,6 +23,11 @@
  * Idempotency: a command's request id is kept with its reply in the same
  * transaction as its events; a retry gets the first reply (with `replayed`
  * set) and writes nothing. Refusals are not kept (they wrote nothing).
+ *
+ * Batches: a request with command "$batch" (SVC_BATCH) carries a tp.Batch of
+ * commands; each is decided as if it came alone, in order, with its own request
+ * id and reply, under the outer header's actor. One message, one round trip and
+ * one place in the group for many commands (a production line's facts, say).
  */
 #ifndef SVC_H
 #define SVC_H
@@ -49,6 +54,10 @@ typedef struct {
     const uint8_t *payload;
     size_t payload_len;
 } svc_event_t;
+
+/** The command of a request holding a tp.Batch, and the most items one may hold. */
+#define SVC_BATCH "$batch"
+#define SVC_BATCH_MAX 1024
 
 /** Size of the per-service secret and of the per-command random bytes. */
 #define SVC_SECRET_SIZE 32

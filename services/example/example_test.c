@@ -230,6 +230,127 @@ static char *s_summary_of(evs_client_t *client)
     return s;
 }
 
+/* Sends a "$batch" of @p n items (request id, command, body message or NULL) as
+ * @p role; the outer reply and, when ok, each item's reply (into @p items). */
+typedef struct {
+    const char *request_id, *command;
+    const ProtobufCMessage *body;
+} s_item_t;
+
+static Tp__Reply *s_batch(evs_client_t *client, const char *role, const s_item_t *its, size_t n,
+                          Tp__Reply **items)
+{
+    Tp__BatchItem *bi = calloc(n, sizeof *bi);
+    Tp__BatchItem **bp = calloc(n, sizeof *bp);
+    uint8_t(*bodies)[256] = calloc(n, sizeof *bodies);
+    for (size_t i = 0; bi && bp && bodies && i < n; i++) {
+        tp__batch_item__init(&bi[i]);
+        bi[i].request_id = (char *) its[i].request_id;
+        bi[i].command = (char *) its[i].command;
+        bi[i].body.data = bodies[i];
+        bi[i].body.len = its[i].body ? protobuf_c_message_pack(its[i].body, bodies[i]) : 0;
+        bp[i] = &bi[i];
+    }
+    Tp__Batch b = TP__BATCH__INIT;
+    b.items = bp;
+    b.n_items = n;
+    uint8_t body[8192];
+    size_t len = tp__batch__pack(&b, body);
+    Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
+    h.request_id = "batch";
+    h.actor_role = (char *) role;
+    Tp__Reply *r = NULL;
+    if (evs_client_call_raw(client, &h, SVC_BATCH, body, len, 10000, &r) != 0)
+        r = NULL;
+    Tp__BatchReply *br =
+        r && r->ok ? tp__batch_reply__unpack(NULL, r->body.len, r->body.data) : NULL;
+    for (size_t i = 0; i < n; i++)
+        items[i] = br && i < br->n_replies
+                       ? tp__reply__unpack(NULL, br->replies[i].len, br->replies[i].data)
+                       : NULL;
+    if (br)
+        tp__batch_reply__free_unpacked(br, NULL);
+    free(bi);
+    free(bp);
+    free(bodies);
+    return r;
+}
+
+static uint64_t s_head(evs_client_t *client)
+{
+    Tp__Reply *r = s_call(client, NULL, "$status", NULL);
+    Tp__Heartbeat *hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
+    uint64_t head = hb ? hb->head_seq : 0;
+    if (hb)
+        tp__heartbeat__free_unpacked(hb, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    return head;
+}
+
+/* "$batch": items decided in order, each seeing the ones before it, each with its own
+ * reply and idempotency; what may not go in a batch is refused item by item; a retried
+ * batch writes nothing. @p head: the log's head before. */
+static void s_test_batch(evs_client_t *ca, uint64_t head)
+{
+    Tp__Example__Increment a = TP__EXAMPLE__INCREMENT__INIT, b = a, zero = a;
+    a.counter = b.counter = zero.counter = "bt";
+    a.by = 2;
+    b.by = 3;
+    b.expected_version = 1;   /* only true after the item before it */
+    zero.by = 0;
+    Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
+    q.counter = "bt";
+    Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
+    ss.counter = "bt";
+    ss.secret = "a secret that is long enough";
+    const s_item_t its[] = {
+        {"bt-1", "example.Increment", &a.base},  {"bt-2", "example.Increment", &b.base},
+        {"bt-3", "example.Increment", &zero.base}, {"bt-4", "example.GetCounter", &q.base},
+        {"bt-5", "$summary", NULL},              {"bt-6", "example.SetSecret", &ss.base},
+        {"", "example.Increment", &a.base},      {"req-6", "example.Increment", &a.base},
+        {"bt-9", SVC_BATCH, NULL},               {"bt-10", "example.Nope", NULL}};
+    enum { N = sizeof its / sizeof its[0] };
+    for (int round = 0; round < 2; round++) {
+        Tp__Reply *items[N];
+        Tp__Reply *r = s_batch(ca, "operator", its, N, items);
+        CHECK(r && r->ok && r->last_seq == (round ? 0 : head + 2));
+        CHECK(items[0] && items[0]->ok && items[0]->last_seq == head + 1 &&
+              items[0]->replayed == (round == 1) && streq(items[0]->request_id, "bt-1"));
+        CHECK(items[1] && items[1]->ok && items[1]->last_seq == head + 2 &&
+              items[1]->replayed == (round == 1));
+        CHECK(items[2] && !items[2]->ok && streq(items[2]->errors[0]->field, "by"));
+        for (int i = 3; i < 6; i++)
+            CHECK(items[i] && !items[i]->ok && streq(items[i]->errors[0]->field, "command"));
+        CHECK(items[6] && !items[6]->ok && streq(items[6]->errors[0]->field, "header.requestId"));
+        /* answered long before the batch: its first reply again */
+        CHECK(items[7] && items[7]->ok && items[7]->replayed && items[7]->last_seq == 2);
+        CHECK(items[8] && !items[8]->ok && streq(items[8]->errors[0]->field, "command"));
+        CHECK(items[9] && !items[9]->ok && streq(items[9]->errors[0]->code, "unknown_command"));
+        for (int i = 0; i < N; i++)
+            if (items[i])
+                tp__reply__free_unpacked(items[i], NULL);
+        if (r)
+            tp__reply__free_unpacked(r, NULL);
+        CHECK(s_head(ca) == head + 2);   /* the second round wrote nothing */
+    }
+    /* an empty batch and one that does not decode: refused whole, nothing written */
+    Tp__Reply *none[1];
+    Tp__Reply *r = s_batch(ca, "operator", its, 0, none);
+    CHECK(r && !r->ok && streq(r->errors[0]->field, "body"));
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    uint8_t junk[] = {0x0a, 0xff};
+    Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
+    h.request_id = "batch-junk";
+    r = NULL;
+    CHECK(evs_client_call_raw(ca, &h, SVC_BATCH, junk, sizeof junk, 5000, &r) == 0);
+    CHECK(r && !r->ok && streq(r->errors[0]->field, "body"));
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    CHECK(s_head(ca) == head + 2);
+}
+
 static void s_test_runtime(void)
 {
     char tmpl[] = "/tmp/tp-svc-test-XXXXXX";
@@ -367,13 +488,7 @@ static void s_test_runtime(void)
 
     /* the timer: the counter passed the threshold, so a Ticked event follows (once) */
     zclock_sleep(200);
-    r = s_call(ca, NULL, "$status", NULL);
-    Tp__Heartbeat *hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
-    CHECK(hb && hb->head_seq == 204);
-    if (hb)
-        tp__heartbeat__free_unpacked(hb, NULL);
-    if (r)
-        tp__reply__free_unpacked(r, NULL);
+    CHECK(s_head(ca) == 204);
 
     /* the mirror followed every increment: 202 of them */
     char *sb = NULL;
@@ -416,13 +531,9 @@ static void s_test_runtime(void)
     r = s_call(ca, "req-6", "example.Increment", &inc.base);
     CHECK(r && r->ok && r->replayed && r->last_seq == 2);
     tp__reply__free_unpacked(r, NULL);
-    r = s_call(ca, NULL, "$status", NULL);
-    hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
-    CHECK(hb && hb->head_seq == 205);
-    if (hb)
-        tp__heartbeat__free_unpacked(hb, NULL);
-    if (r)
-        tp__reply__free_unpacked(r, NULL);
+    CHECK(s_head(ca) == 205);
+
+    s_test_batch(ca, 205);
 
     /* a deadline in the past is refused unread */
     Tp__RequestHeader late = TP__REQUEST_HEADER__INIT;

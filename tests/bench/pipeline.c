@@ -5,7 +5,7 @@
 #include <string.h>
 #include "pipeline.h"
 
-#define S_BODY_MAX 4096
+#define S_BODY_MAX (512 * 1024)   /* a "$batch" of up to 1,024 facts */
 
 static zsock_t *s_connect(const pl_load_t *l)
 {

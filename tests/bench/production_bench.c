@@ -12,6 +12,11 @@
  *                          acknowledgement to the order service's OrderShipped arriving on
  *                          its PUB socket (committed: GetOrder shows "versendet"), over
  *                          TP_BENCH_LATENCY_JOBS jobs (default 1,000)
+ *   producer_facts_batched_per_s   the same as producer_facts_per_s with the facts of
+ *                          TP_BENCH_BATCHED_JOBS other jobs (default 3,400), TP_BENCH_BATCH
+ *                          (default 32) to a "$batch" request, each fact with its own
+ *                          request id and reply, the same 64 facts in flight per producer;
+ *                          batched_vs_single_ratio: the two side by side
  *
  * The CPU time each process took while the facts went in goes to stderr;
  * TP_BENCH_PAUSE_S=N waits N seconds before them (to attach a profiler).
@@ -38,7 +43,8 @@
 #define INFLIGHT  64
 
 typedef struct {
-    int n;                /* jobs of the throughput phase */
+    int n;                /* jobs of the throughput phases: single facts, then batches */
+    int nb;               /* of them the last nb: the batched phase */
     int l;                /* jobs of the latency phase, after them */
     int rate;             /* facts per second in the latency phase */
     char (*orders)[24];   /* order id of each job */
@@ -61,6 +67,9 @@ typedef struct {
     int base;             /* the phase's first job */
     int stride;           /* threads */
     int first_stage;
+    int facts;            /* facts of this part: jobs * stages */
+    int batch;            /* facts per request ("$batch"); 1: each fact alone */
+    int items_ok, items_refused;   /* the batches' items */
 } s_part_t;
 
 static const char *const s_cmds[6] = {
@@ -111,21 +120,69 @@ static size_t s_fact(s_bench_t *b, int j, int stage, uint8_t *body)
     }
 }
 
+/* Fact @p f of part @p p: its command, and its body into @p body. */
+static const char *s_part_fact(s_part_t *p, int f, uint8_t *body, size_t *len)
+{
+    int stage = p->first_stage + f / p->jobs;
+    int j = p->base + p->t + (f % p->jobs) * p->stride;
+    *len = s_fact(p->b, j, stage, body);
+    return s_cmds[stage];
+}
+
+/* Request i: fact i alone, or facts [i * batch, (i + 1) * batch) as one "$batch". */
 static bool s_build_part(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
 {
     s_part_t *p = arg;
-    int stage = p->first_stage + i / p->jobs;
-    int j = p->base + p->t + (i % p->jobs) * p->stride;
-    req->command = s_cmds[stage];
     req->role = "producer";
-    req->body_len = s_fact(p->b, j, stage, body);
-    return req->body_len <= cap;
+    if (p->batch <= 1) {
+        req->command = s_part_fact(p, i, body, &req->body_len);
+        return req->body_len <= cap;
+    }
+    int from = i * p->batch, to = from + p->batch < p->facts ? from + p->batch : p->facts;
+    Tp__BatchItem items[SVC_BATCH_MAX], *ip[SVC_BATCH_MAX];
+    uint8_t bodies[SVC_BATCH_MAX][320];
+    char ids[SVC_BATCH_MAX][24];
+    for (int f = from; f < to; f++) {
+        Tp__BatchItem *it = &items[f - from];
+        tp__batch_item__init(it);
+        snprintf(ids[f - from], sizeof ids[0], "b%d.%d", p->t, f);
+        it->request_id = ids[f - from];
+        it->command = (char *) s_part_fact(p, f, bodies[f - from], &it->body.len);
+        it->body.data = bodies[f - from];
+        ip[f - from] = it;
+    }
+    Tp__Batch b = TP__BATCH__INIT;
+    b.items = ip;
+    b.n_items = (size_t) (to - from);
+    req->command = SVC_BATCH;
+    req->body_len = tp__batch__get_packed_size(&b);
+    return req->body_len <= cap && tp__batch__pack(&b, body) == req->body_len;
+}
+
+/* A batch's answer: each item's reply counted. */
+static void s_part_reply(void *arg, int i, const Tp__Reply *r, int64_t at_us)
+{
+    s_part_t *p = arg;
+    Tp__BatchReply *br =
+        p->batch > 1 && r->ok ? tp__batch_reply__unpack(NULL, r->body.len, r->body.data) : NULL;
+    for (size_t k = 0; br && k < br->n_replies; k++) {
+        Tp__Reply *ir = tp__reply__unpack(NULL, br->replies[k].len, br->replies[k].data);
+        if (ir && ir->ok)
+            p->items_ok++;
+        else
+            p->items_refused++;
+        if (ir)
+            tp__reply__free_unpacked(ir, NULL);
+    }
+    if (br)
+        tp__batch_reply__free_unpacked(br, NULL);
 }
 
 /* Runs @p threads loaders over the facts [first_stage, first_stage + stages) of jobs
- * [base, base + jobs); facts acknowledged ok per second, or -1. */
+ * [base, base + jobs), @p batch facts per request (1: one each) and INFLIGHT facts in
+ * flight per loader either way; facts acknowledged ok per second, or -1. */
 static double s_facts(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, int first_stage,
-                      int stages, int threads, const char *prefix)
+                      int stages, int threads, int batch, const char *prefix)
 {
     s_part_t parts[PRODUCERS];
     pl_load_t loads[PRODUCERS];
@@ -135,14 +192,17 @@ static double s_facts(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, in
     for (int t = 0; t < threads; t++) {
         parts[t] = (s_part_t) {b, t, jobs / threads + (t < jobs % threads), base, threads,
                                first_stage};
+        parts[t].facts = parts[t].jobs * stages;
+        parts[t].batch = batch > 1 ? batch : 1;
         snprintf(prefixes[t], sizeof prefixes[t], "%s%d", prefix, t);
         loads[t] = (pl_load_t) {0};
         loads[t].endpoint = curve ? pf->producer_ep : router;
         loads[t].client_cert = curve ? pf->client_cert : NULL;
         loads[t].server_cert = curve ? pf->server_cert : NULL;
         loads[t].prefix = prefixes[t];
-        loads[t].count = parts[t].jobs * stages;
-        loads[t].inflight = INFLIGHT;
+        loads[t].count = (parts[t].facts + parts[t].batch - 1) / parts[t].batch;
+        loads[t].inflight = INFLIGHT / parts[t].batch > 1 ? INFLIGHT / parts[t].batch : 1;
+        loads[t].on_reply = s_part_reply;
         loads[t].timeout_ms = 10000;
         loads[t].give_up_ms = 300000;
         loads[t].build = s_build_part;
@@ -155,10 +215,16 @@ static double s_facts(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, in
         pthread_join(tid[t], NULL);
         start = loads[t].started_us < start ? loads[t].started_us : start;
         end = loads[t].finished_us > end ? loads[t].finished_us : end;
-        ok += loads[t].acked - loads[t].refused;
-        refused += loads[t].refused;
+        if (parts[t].batch > 1) {
+            ok += parts[t].items_ok;
+            refused += loads[t].refused + parts[t].items_refused;
+        }
+        else {
+            ok += loads[t].acked - loads[t].refused;
+            refused += loads[t].refused;
+        }
         resends += loads[t].resends;
-        total += loads[t].count;
+        total += parts[t].facts;
     }
     if (refused || resends || ok != total)
         fprintf(stderr, "production_bench: %d of %d facts ok, %d refused, %d resent\n", ok, total,
@@ -300,11 +366,33 @@ static void s_paced_reply(void *arg, int i, const Tp__Reply *r, int64_t at_us)
         b->t_ack[i / 2] = at_us;
 }
 
-/* The order service's PUB socket: when each OrderShipped arrives. */
+/* One event seen on the order service's PUB socket at @p at (µs) and @p wall_us: an
+ * OrderShipped of a latency job is timed. */
+static void s_listened(s_bench_t *b, const uint8_t *data, size_t len, int64_t at, int64_t wall_us)
+{
+    Tp__Envelope *env = tp__envelope__unpack(NULL, len, data);
+    Tp__Order__OrderShipped *os =
+        env && streq(env->event_type, "OrderShipped")
+            ? tp__order__order_shipped__unpack(NULL, env->payload.len, env->payload.data)
+            : NULL;
+    intptr_t idx = os ? (intptr_t) zhashx_lookup(b->index, os->order_id) : 0;
+    int k = (int) idx - 1 - b->n;
+    if (idx && k >= 0 && k < b->l && !b->t_event[k]) {
+        b->t_event[k] = at;
+        b->t_commit[k] = wall_us - env->recorded_at_us;
+    }
+    if (os)
+        tp__order__order_shipped__free_unpacked(os, NULL);
+    if (env)
+        tp__envelope__free_unpacked(env, NULL);
+}
+
+/* The order service's PUB socket: when each OrderShipped arrives (alone, or in an
+ * "$events" message with the events committed with it). */
 static void *s_listen(void *arg)
 {
     s_bench_t *b = arg;
-    zsock_t *sub = zsock_new_sub(b->pub, "order.OrderShipped");
+    zsock_t *sub = zsock_new_sub(b->pub, "order.");
     while (sub && !b->stop) {
         zmq_pollitem_t it = {zsock_resolve(sub), 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 50) <= 0)
@@ -313,23 +401,24 @@ static void *s_listen(void *arg)
         int64_t at = zclock_usecs();
         struct timespec wall;
         clock_gettime(CLOCK_REALTIME, &wall);
-        zframe_t *env_frame = m && zmsg_size(m) == 3 ? zmsg_last(m) : NULL;
-        Tp__Envelope *env =
-            env_frame ? tp__envelope__unpack(NULL, zframe_size(env_frame), zframe_data(env_frame))
-                      : NULL;
-        Tp__Order__OrderShipped *os =
-            env ? tp__order__order_shipped__unpack(NULL, env->payload.len, env->payload.data)
-                : NULL;
-        intptr_t idx = os ? (intptr_t) zhashx_lookup(b->index, os->order_id) : 0;
-        int k = (int) idx - 1 - b->n;
-        if (idx && k >= 0 && k < b->l && !b->t_event[k]) {
-            b->t_event[k] = at;
-            b->t_commit[k] = wall.tv_sec * 1000000LL + wall.tv_nsec / 1000 - env->recorded_at_us;
+        int64_t wall_us = wall.tv_sec * 1000000LL + wall.tv_nsec / 1000;
+        char *topic = m && zmsg_size(m) == 3 ? zframe_strdup(zmsg_first(m)) : NULL;
+        zframe_t *body = topic ? zmsg_last(m) : NULL;
+        const uint8_t *p = body ? zframe_data(body) : NULL;
+        size_t left = body ? zframe_size(body) : 0;
+        if (topic && strstr(topic, EVS_BUS_EVENTS)) {
+            while (left >= 4) {
+                size_t len = (size_t) p[0] << 24 | (size_t) p[1] << 16 | (size_t) p[2] << 8 | p[3];
+                if (len > left - 4)
+                    break;
+                s_listened(b, p + 4, len, at, wall_us);
+                p += 4 + len;
+                left -= 4 + len;
+            }
         }
-        if (os)
-            tp__order__order_shipped__free_unpacked(os, NULL);
-        if (env)
-            tp__envelope__free_unpacked(env, NULL);
+        else if (topic && !strstr(topic, EVS_BUS_HEARTBEAT))
+            s_listened(b, p, left, at, wall_us);
+        free(topic);
         zmsg_destroy(&m);
     }
     zsock_destroy(&sub);
@@ -441,13 +530,38 @@ static void s_cpu_all(pf_t *pf, double *ms)
     ms[5] = s_cpu_ms(0);
 }
 
-/* ------------------------------------------------------------------ main */
-
 static int s_env_int(const char *name, int dflt)
 {
     const char *v = getenv(name);
     return v && atoi(v) > 0 ? atoi(v) : dflt;
 }
+
+/* One throughput phase: all six facts of jobs [base, base + jobs) from PRODUCERS
+ * loaders, @p batch facts per request; facts/s (or -1), and where the CPU went to stderr
+ * (followers still catching up afterwards are not counted). */
+static double s_phase(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, int batch,
+                      const char *prefix)
+{
+    /* TP_BENCH_PAUSE_S=N: N seconds to attach a profiler before the facts go in */
+    int pause_s = s_env_int("TP_BENCH_PAUSE_S", 0);
+    if (pause_s)
+        fprintf(stderr, "production_bench: facts in %d s; production is pid %d\n", pause_s,
+                (int) th_pid(pf->th, "production"));
+    zclock_sleep(pause_s * 1000);
+    double cpu0[6], cpu1[6];
+    s_cpu_all(pf, cpu0);
+    int64_t w0 = zclock_usecs();
+    double rate = s_facts(b, pf, curve, base, jobs, 0, 6, PRODUCERS, batch, prefix);
+    s_cpu_all(pf, cpu1);
+    fprintf(stderr, "production_bench: %d facts, %d per request: %.0f ms wall; CPU ms:",
+            6 * jobs, batch, (zclock_usecs() - w0) / 1000.0);
+    for (int i = 0; i < 6; i++)
+        fprintf(stderr, " %s %.0f", i < 5 ? s_daemons[i] : "bench", cpu1[i] - cpu0[i]);
+    fprintf(stderr, "\n");
+    return rate;
+}
+
+/* ------------------------------------------------------------------ main */
 
 int main(void)
 {
@@ -455,7 +569,11 @@ int main(void)
     zsys_set_logstream(NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     s_bench_t b = {0};
-    b.n = s_env_int("TP_BENCH_JOBS", 3400);
+    b.nb = s_env_int("TP_BENCH_BATCHED_JOBS", 3400);
+    b.n = s_env_int("TP_BENCH_JOBS", 3400) + b.nb;
+    int batch = s_env_int("TP_BENCH_BATCH", 32);
+    if (batch > SVC_BATCH_MAX)
+        batch = SVC_BATCH_MAX;
     b.l = s_env_int("TP_BENCH_LATENCY_JOBS", 1000);
     b.rate = s_env_int("TP_BENCH_RATE", 1000);
     int total = b.n + b.l;
@@ -497,34 +615,24 @@ int main(void)
             if ((pids[i] = th_pid(pf.th, others[i])) > 0) /* never 0: the process group */
                 kill(pids[i], SIGSTOP);
         bool plain = s_env_int("TP_BENCH_PLAIN", 0) == 1;
-        /* TP_BENCH_PAUSE_S=N: N seconds to attach a profiler before the facts go in */
-        int pause_s = s_env_int("TP_BENCH_PAUSE_S", 0);
-        if (pause_s)
-            fprintf(stderr, "production_bench: facts in %d s; production is pid %d\n", pause_s,
-                    (int) th_pid(pf.th, "production"));
-        zclock_sleep(pause_s * 1000);
-        double cpu0[6], cpu1[6];
-        s_cpu_all(&pf, cpu0);
-        int64_t w0 = zclock_usecs();
-        double rate = s_facts(&b, &pf, !plain, 0, b.n, 0, 6, PRODUCERS, "f");
-        s_cpu_all(&pf, cpu1);
-        /* where the two cores went while the facts went in (followers still catching up
-         * afterwards are not counted) */
-        double wall_ms = (zclock_usecs() - w0) / 1000.0;
-        fprintf(stderr, "production_bench: facts phase %.0f ms wall; CPU ms:", wall_ms);
-        for (int i = 0; i < 6; i++)
-            fprintf(stderr, " %s %.0f", i < 5 ? s_daemons[i] : "bench", cpu1[i] - cpu0[i]);
-        fprintf(stderr, "\n");
+        /* one fact per request, then the same facts of other jobs in batches */
+        double rate = s_phase(&b, &pf, !plain, 0, b.n - b.nb, 1, "f");
+        double brate = s_phase(&b, &pf, !plain, b.n - b.nb, b.nb, batch, "g");
         for (int i = 0; isolated && i < 4; i++)
             if (pids[i] > 0)
                 kill(pids[i], SIGCONT);
-        printf("producer_facts%s%s_per_s %.0f facts/s\n", plain ? "_plain" : "",
-               isolated ? "_isolated" : "", rate);
-        printf("producer_facts_count %d facts\n", 6 * b.n);
+        const char *variant = plain ? (isolated ? "_plain_isolated" : "_plain")
+                                    : (isolated ? "_isolated" : "");
+        printf("producer_facts%s_per_s %.0f facts/s\n", variant, rate);
+        printf("producer_facts_count %d facts\n", 6 * (b.n - b.nb));
+        printf("producer_facts_batched%s_per_s %.0f facts/s\n", variant, brate);
+        printf("producer_facts_batched_count %d facts\n", 6 * b.nb);
+        printf("facts_per_batch %d facts\n", batch);
+        printf("batched_vs_single_ratio %.2f x\n", rate > 0 ? brate / rate : -1);
         bool all = s_wait_count(&pf, "production", "facts", 6L * b.n, 10000);
         /* the latency jobs: certificates and card, then the paced shipments */
-        double prep = s_facts(&b, &pf, true, b.n, b.l, 0, 2, 4, "p");
-        if (all && rate > 0 && prep > 0) {
+        double prep = s_facts(&b, &pf, true, b.n, b.l, 0, 2, 4, 1, "p");
+        if (all && rate > 0 && brate > 0 && prep > 0) {
             s_latency(&b, &pf);
             rc = 0;
         }
