@@ -65,8 +65,10 @@ char *pf_end_state(pf_t *pf);
  *  order or product is there twice, and each is there once for each of the three. */
 void pf_check_logs(pf_t *pf);
 
-/** How a producer fact is sent. */
-typedef enum { PF_VIA_TPCTL, PF_VIA_CURVE, PF_VIA_ROUTER } pf_via_t;
+/** How a producer fact is sent. PF_VIA_BATCH: in a "$batch" over the CURVE endpoint,
+ *  followed in the same batch by the same fact under another request id, which must be
+ *  acknowledged as a duplicate. */
+typedef enum { PF_VIA_TPCTL, PF_VIA_CURVE, PF_VIA_ROUTER, PF_VIA_BATCH } pf_via_t;
 
 /** The answer to one fact: ok, the ack, or the first error. */
 typedef struct {
