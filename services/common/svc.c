@@ -129,6 +129,9 @@ typedef struct {
     uint64_t *ckpt_pending;   /* per upstream: a checkpoint past skipped events that no
                                  commit has carried yet (0: none) */
     int64_t ckpt_due;         /* zclock_mono() by which they must be committed (0: none) */
+    int64_t react_delay_ms;   /* svc_def_t.react_delay_ms, or the config's */
+    int64_t *live_due;        /* per upstream: when its waiting live events are taken
+                                 (zclock_mono(); 0: its live socket is polled) */
     zpoller_t *poller;
     svc_clock_fn *clock;      /* injectable clock */
     void *clock_arg;
@@ -1345,6 +1348,42 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
     return 0;
 }
 
+/* Takes what upstream @p i has sent: a live run or a read reply (from @p which). */
+static void s_follow(s_svc_t *self, size_t i, zsock_t *which)
+{
+    s_react_arg_t ra = {self, evs_sub_upstream(self->subs[i]), i};
+    int rc = evs_sub_handle(self->subs[i], which, s_react_run, &ra);
+    if (rc != 0) {
+        zsys_error("%s: cannot commit reaction to %s: %s; stopping", self->name, ra.upstream,
+                   evs_strerror(rc));
+        exit(70);
+    }
+}
+
+/* Live events of upstream @p i are waiting: taken at once, or (react_delay_ms) after the
+ * delay, their socket unpolled meanwhile so that more gather behind them. */
+static void s_live_waiting(s_svc_t *self, size_t i)
+{
+    if (self->react_delay_ms <= 0) {
+        s_follow(self, i, evs_sub_live_sock(self->subs[i]));
+        return;
+    }
+    zpoller_remove(self->poller, evs_sub_live_sock(self->subs[i]));
+    self->live_due[i] = zclock_mono() + self->react_delay_ms;
+}
+
+/* Takes the live events whose delay is over (all of them when @p all). */
+static void s_live_due(s_svc_t *self, bool all)
+{
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < self->n_subs; i++)
+        if (self->live_due[i] && (all || now >= self->live_due[i])) {
+            self->live_due[i] = 0;
+            zpoller_add(self->poller, evs_sub_live_sock(self->subs[i]));
+            s_follow(self, i, evs_sub_live_sock(self->subs[i]));
+        }
+}
+
 /* ------------------------------------------------------------------ timers */
 
 /* Appends and commits what a timer or a mail confirmation produced. */
@@ -1486,6 +1525,7 @@ static void s_svc_destroy(s_svc_t *self)
         evs_sub_destroy(&self->subs[i]);
     free(self->subs);
     free(self->ckpt_pending);
+    free(self->live_due);
     free(self->pub_run);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pub);
@@ -1564,6 +1604,9 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     self->clock_arg = args->clock_arg;
     const char *n = self->name;
     self->batch_max = (size_t) atoi(svc_config_get(self->config, n, "batch_max", "1024"));
+    char delay[24];
+    snprintf(delay, sizeof delay, "%d", self->def->react_delay_ms);
+    self->react_delay_ms = atoll(svc_config_get(self->config, n, "react_delay_ms", delay));
     if (self->batch_max < 1)
         self->batch_max = 1;
     self->pipeline = atoi(svc_config_get(self->config, n, "pipeline", "1")) != 0;
@@ -1703,6 +1746,14 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         }
         self->ckpt_pending = pend;
         self->ckpt_pending[self->n_subs] = 0;
+        int64_t *due = realloc(self->live_due, (self->n_subs + 1) * sizeof *due);
+        if (!due) {
+            evs_sub_destroy(&sub);
+            free(list);
+            return -1;
+        }
+        self->live_due = due;
+        self->live_due[self->n_subs] = 0;
         self->subs[self->n_subs++] = sub;
         zpoller_add(self->poller, evs_sub_live_sock(sub));
         zpoller_add(self->poller, evs_sub_read_sock(sub));
@@ -1770,12 +1821,16 @@ void svc_actor(zsock_t *pipe, void *args_)
             s_mail_poll(self);   /* also retries mails that failed */
             self->next_tick = now + self->tick_ms;
         }
+        s_live_due(self, false);
         if (self->ckpt_due && now >= self->ckpt_due)
             s_commit_checkpoints(self);
         int64_t wait = self->next_tick < self->next_heartbeat ? self->next_tick
                                                               : self->next_heartbeat;
         if (self->ckpt_due && self->ckpt_due < wait)
             wait = self->ckpt_due;
+        for (size_t i = 0; i < self->n_subs; i++)
+            if (self->live_due[i] && self->live_due[i] < wait)
+                wait = self->live_due[i];
         wait -= zclock_mono();
         zsock_t *which = zpoller_wait(self->poller, wait > 0 ? (int) wait : 0);
         if (which == pipe) {
@@ -1828,18 +1883,16 @@ void svc_actor(zsock_t *pipe, void *args_)
         }
         for (size_t i = 0; which && i < self->n_subs; i++) {
             evs_sub_t *sub = self->subs[i];
-            if (which == evs_sub_live_sock(sub) || which == evs_sub_read_sock(sub)) {
-                s_react_arg_t ra = {self, evs_sub_upstream(sub), i};
-                int rc = evs_sub_handle(sub, which, s_react_run, &ra);
-                if (rc != 0) {
-                    zsys_error("%s: cannot commit reaction to %s: %s; stopping", self->name,
-                               ra.upstream, evs_strerror(rc));
-                    exit(70);
-                }
-                s_mail_poll(self);
-            }
+            if (which == evs_sub_live_sock(sub))
+                s_live_waiting(self, i);
+            else if (which == evs_sub_read_sock(sub))
+                s_follow(self, i, which);
+            else
+                continue;
+            s_mail_poll(self);
         }
     }
+    s_live_due(self, true);   /* a clean stop leaves nothing waiting */
     s_drain(self);
     s_commit_checkpoints(self);
     zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64

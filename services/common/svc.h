@@ -220,6 +220,11 @@ typedef struct {
      *  a link's base URL); what was decided is in the events, so a replay with other
      *  settings rebuilds the same state. */
     void (*configure)(void *state, zconfig_t *config, const char *name);
+    /** How long live upstream events may wait before react sees them (ms; 0: at once;
+     *  config `react_delay_ms` overrides). Those arriving meanwhile share one commit:
+     *  for reactions nobody waits on, so that they do not take the disk from those
+     *  somebody does. A clean stop reacts to whatever is waiting first. */
+    int react_delay_ms;
 } svc_def_t;
 
 /** Clock: returns microseconds since the Unix epoch. */

@@ -198,6 +198,31 @@ static int64_t s_test_clock(void *arg)
     return ((s_clock_t *) arg)->now;
 }
 
+/* A fresh folder from @p tmpl (mkdtemp) and a config with data and run under it; NULL
+ * when the folder cannot be made. */
+static zconfig_t *s_test_config(char *tmpl)
+{
+    char *dir = mkdtemp(tmpl);
+    CHECK(dir != NULL);
+    if (!dir)
+        return NULL;
+    zconfig_t *cfg = zconfig_new("root", NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/data", dir);
+    zconfig_put(cfg, "data", path);
+    zconfig_put(cfg, "run", dir);
+    return cfg;
+}
+
+/* Destroys @p cfg and removes @p dir. */
+static void s_test_cleanup(zconfig_t **cfg, const char *dir)
+{
+    zconfig_destroy(cfg);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static Tp__Reply *s_call(evs_client_t *client, const char *request_id, const char *command,
                          const ProtobufCMessage *body)
 {
@@ -354,15 +379,11 @@ static void s_test_batch(evs_client_t *ca, uint64_t head)
 static void s_test_runtime(void)
 {
     char tmpl[] = "/tmp/tp-svc-test-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    CHECK(dir != NULL);
-    if (!dir)
+    zconfig_t *cfg = s_test_config(tmpl);
+    if (!cfg)
         return;
-    zconfig_t *cfg = zconfig_new("root", NULL);
+    const char *dir = tmpl;
     char path[512];
-    snprintf(path, sizeof path, "%s/data", dir);
-    zconfig_put(cfg, "data", path);
-    zconfig_put(cfg, "run", dir);
     zconfig_put(cfg, "beta/upstreams", "alpha");
     zconfig_put(cfg, "tick_ms", "20");
     zconfig_put(cfg, "workers", "2");
@@ -553,10 +574,77 @@ static void s_test_runtime(void)
     evs_client_destroy(&cb);
     zactor_destroy(&alpha);
     zactor_destroy(&beta);
-    zconfig_destroy(&cfg);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    s_test_cleanup(&cfg, dir);
+}
+
+/* The mirror's "upstreamSeen" count, or -1. */
+static long s_seen(evs_client_t *client)
+{
+    char *s = s_summary_of(client);
+    const char *at = s ? strstr(s, "\"upstreamSeen\":") : NULL;
+    long n = at ? atol(at + strlen("\"upstreamSeen\":")) : -1;
+    free(s);
+    return n;
+}
+
+/* react_delay_ms: live upstream events wait that long before the follower reacts (all
+ * that came meanwhile in one run), and a clean stop reacts to what is waiting. */
+static void s_test_react_delay(void)
+{
+    char tmpl[] = "/tmp/tp-svc-delay-XXXXXX";
+    zconfig_t *cfg = s_test_config(tmpl);
+    if (!cfg)
+        return;
+    const char *dir = tmpl;
+    char path[512];
+    zconfig_put(cfg, "gamma/upstreams", "alpha");
+    zconfig_put(cfg, "gamma/react_delay_ms", "400");
+    svc_args_t alpha_args = {&example_def, cfg, "alpha", NULL, NULL};
+    svc_args_t gamma_args = {&example_def, cfg, "gamma", NULL, NULL};
+    zactor_t *alpha = s_start(&alpha_args), *gamma = s_start(&gamma_args);
+    CHECK(alpha && gamma);
+    char ep[600];
+    svc_endpoint(cfg, "alpha", "router", ep, sizeof ep);
+    evs_client_t *ca = evs_client_new(ep);
+    svc_endpoint(cfg, "gamma", "router", ep, sizeof ep);
+    evs_client_t *cg = evs_client_new(ep);
+    zclock_sleep(300);   /* gamma's subscription reaches alpha's publisher */
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "d";
+    inc.by = 1;
+    char rid[32];
+    int64_t t0 = zclock_mono();
+    for (int i = 0; i < 20; i++) {
+        snprintf(rid, sizeof rid, "d-%d", i);
+        Tp__Reply *r = s_call(ca, rid, "example.Increment", &inc.base);
+        CHECK(r && r->ok);
+        if (r)
+            tp__reply__free_unpacked(r, NULL);
+    }
+    /* published before it was answered, so gamma cannot have reacted before t0 + 400 */
+    long early = zclock_mono() - t0 < 300 ? s_seen(cg) : 0;
+    CHECK(early == 0);
+    long seen = -1;
+    while (zclock_mono() - t0 < 10000 && (seen = s_seen(cg)) != 20)
+        zclock_sleep(20);
+    CHECK(seen == 20 && zclock_mono() - t0 >= 400);
+    /* one more, then a clean stop at once: gamma reacts to it before it goes */
+    Tp__Reply *r = s_call(ca, "d-last", "example.Increment", &inc.base);
+    CHECK(r && r->ok && r->last_seq == 21);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    zclock_sleep(50);   /* it reaches gamma (and waits there) */
+    evs_client_destroy(&cg);
+    zactor_destroy(&gamma);
+    snprintf(path, sizeof path, "%s/data/gamma", dir);
+    evs_opts_t ro = {.flags = EVS_RDONLY};
+    evs_t *gs = NULL;
+    uint64_t cp = 0;
+    CHECK(evs_open(path, &ro, &gs) == 0 && evs_checkpoint(gs, "alpha", &cp) == 0 && cp == 21);
+    evs_destroy(&gs);
+    evs_client_destroy(&ca);
+    zactor_destroy(&alpha);
+    s_test_cleanup(&cfg, dir);
 }
 
 /* The producer endpoint: CURVE with allowed client keys; whatever a client claims, it
@@ -564,10 +652,10 @@ static void s_test_runtime(void)
 static void s_test_producer(void)
 {
     char tmpl[] = "/tmp/tp-svc-curve-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    CHECK(dir != NULL);
-    if (!dir)
+    zconfig_t *cfg = s_test_config(tmpl);
+    if (!cfg)
         return;
+    const char *dir = tmpl;
     char path[700], clients[512], server_cert[512], client_cert[512], stranger_cert[512];
     snprintf(clients, sizeof clients, "%s/clients", dir);
     CHECK(mkdir(clients, 0700) == 0);
@@ -583,10 +671,6 @@ static void s_test_producer(void)
     int port = 20000 + (int) (getpid() % 20000);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    zconfig_t *cfg = zconfig_new("root", NULL);
-    snprintf(path, sizeof path, "%s/data", dir);
-    zconfig_put(cfg, "data", path);
-    zconfig_put(cfg, "run", dir);
     zconfig_put(cfg, "alpha/producer", ep);
     zconfig_put(cfg, "alpha/producer_cert", server_cert);
     zconfig_put(cfg, "alpha/producer_clients", clients);
@@ -619,10 +703,7 @@ static void s_test_producer(void)
     zactor_destroy(&alpha);
     zcert_destroy(&client);
     zcert_destroy(&stranger);
-    zconfig_destroy(&cfg);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    s_test_cleanup(&cfg, dir);
 }
 
 int main(int argc, char **argv)
@@ -643,6 +724,8 @@ int main(int argc, char **argv)
         s_test_runtime();
     if (!only || streq(only, "producer"))
         s_test_producer();
+    if (!only || streq(only, "react_delay"))
+        s_test_react_delay();
     printf("example_test: %s\n", s_failed ? "FAILED" : "OK");
     return s_failed ? 1 : 0;
 }
