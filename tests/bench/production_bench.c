@@ -536,12 +536,16 @@ static int s_env_int(const char *name, int dflt)
     return v && atoi(v) > 0 ? atoi(v) : dflt;
 }
 
-/* One throughput phase: all six facts of jobs [base, base + jobs) from PRODUCERS
- * loaders, @p batch facts per request; facts/s (or -1), and where the CPU went to stderr
- * (followers still catching up afterwards are not counted). */
+/* One throughput phase, once every follower is idle: all six facts of jobs [base, base +
+ * jobs) from PRODUCERS loaders, @p batch facts per request; facts/s (or -1), and where
+ * the CPU went to stderr (followers still catching up afterwards are not counted). */
 static double s_phase(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, int batch,
                       const char *prefix)
 {
+    /* the followers done with what came before (the releases, the last phase) */
+    char digest[128];
+    for (int i = 1; i < 5; i++)
+        th_settle(pf->th, s_daemons[i], digest, sizeof digest, 300, 60000);
     /* TP_BENCH_PAUSE_S=N: N seconds to attach a profiler before the facts go in */
     int pause_s = s_env_int("TP_BENCH_PAUSE_S", 0);
     if (pause_s)
