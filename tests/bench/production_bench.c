@@ -17,8 +17,10 @@
  *                          (default 32) to a "$batch" request, each fact with its own
  *                          request id and reply, the same 64 facts in flight per producer;
  *                          batched_vs_single_ratio: the two side by side
+ *   paced_steal_pct        the share of the machine's CPU time the hypervisor gave to
+ *                          others (steal) during the paced facts: it decides their tail
  *
- * The CPU time each process took while the facts went in goes to stderr;
+ * The CPU time each process took while the facts went in (and the steal) goes to stderr;
  * TP_BENCH_PAUSE_S=N waits N seconds before them (to attach a profiler).
  * TP_BENCH_ISOLATED=1 pauses the other four daemons (SIGSTOP) while the facts go in and
  * prints producer_facts_isolated_per_s instead: the production service alone.
@@ -345,6 +347,61 @@ static double s_release(s_bench_t *b, pf_t *pf)
     return total * 1e6 / (double) (zclock_usecs() - t0);
 }
 
+/* ------------------------------------------------------------------ CPU shares */
+
+static const char *const s_daemons[5] = {"production", "order", "revocation", "identification",
+                                         "account"};
+
+/* CPU time (user + system, ms) of process @p pid so far (0: this one), or -1. */
+static double s_cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, pid ? "/proc/%d/stat" : "/proc/self/stat", (int) pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (ut + st) * 1000.0 / sysconf(_SC_CLK_TCK);
+}
+
+/* The machine's CPU time so far (/proc/stat, clock ticks): all of it into @p total, the
+ * part the hypervisor gave to others (steal) into @p steal; false when unreadable. */
+static bool s_cpu_machine(unsigned long long *total, unsigned long long *steal)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                       &v[3], &v[4], &v[5], &v[6], &v[7])
+              : 0;
+    if (f)
+        fclose(f);
+    *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    *steal = v[7];
+    return n == 8;
+}
+
+/* Steal (% of the machine's CPU time) since @p total0 / @p steal0, or -1. */
+static double s_steal_since(unsigned long long total0, unsigned long long steal0)
+{
+    unsigned long long total, steal;
+    if (!s_cpu_machine(&total, &steal) || total <= total0)
+        return -1;
+    return 100.0 * (double) (steal - steal0) / (double) (total - total0);
+}
+
+/* Each daemon's and this process's CPU time so far, into @p ms (6 values). */
+static void s_cpu_all(pf_t *pf, double *ms)
+{
+    for (int i = 0; i < 5; i++)
+        ms[i] = s_cpu_ms(th_pid(pf->th, s_daemons[i]));
+    ms[5] = s_cpu_ms(0);
+}
+
 /* ------------------------------------------------------------------ latency */
 
 static bool s_build_paced(void *arg, int i, pl_req_t *req, uint8_t *body, size_t cap)
@@ -454,12 +511,15 @@ static void s_latency(s_bench_t *b, pf_t *pf)
     pthread_t listener;
     pthread_create(&listener, NULL, s_listen, b);
     zclock_sleep(500); /* the subscription reaches the publisher */
+    unsigned long long total0 = 0, steal0 = 0;
+    s_cpu_machine(&total0, &steal0);
     pl_load_t paced = {.endpoint = pf->producer_ep, .client_cert = pf->client_cert,
                        .server_cert = pf->server_cert, .prefix = "paced", .count = 2 * b->l,
                        .inflight = 2 * b->l, .pace_per_s = b->rate, .timeout_ms = 10000,
                        .give_up_ms = 120000, .build = s_build_paced,
                        .on_reply = s_paced_reply, .arg = b};
     pl_run(&paced);
+    double steal = s_steal_since(total0, steal0);
     int64_t deadline = zclock_mono() + 5000;
     while (zclock_mono() < deadline && !b->t_event[b->l - 1])
         zclock_sleep(50);
@@ -490,6 +550,9 @@ static void s_latency(s_bench_t *b, pf_t *pf)
             "timed, %d events before their ack, %d without ack or event\n",
             paced.acked, secs, secs > 0 ? paced.acked / secs : 0, paced.refused, nl, early,
             missing);
+    /* on a virtual machine the host may take the CPUs away for milliseconds at a time
+     * (steal): that, more than anything here, decides the tail */
+    printf("paced_steal_pct %.1f %%\n", steal);
     s_percentiles("fact_ack", ack, na, false);
     s_percentiles("fact_to_order", lat, nl, true);
     s_percentiles("fact_to_order_decided", dec, nl, false);
@@ -498,36 +561,6 @@ static void s_latency(s_bench_t *b, pf_t *pf)
     free(com);
     free(ack);
     free(lat);
-}
-
-/* ------------------------------------------------------------------ CPU shares */
-
-static const char *const s_daemons[5] = {"production", "order", "revocation", "identification",
-                                         "account"};
-
-/* CPU time (user + system, ms) of process @p pid so far (0: this one), or -1. */
-static double s_cpu_ms(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, pid ? "/proc/%d/stat" : "/proc/self/stat", (int) pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (ut + st) * 1000.0 / sysconf(_SC_CLK_TCK);
-}
-
-/* Each daemon's and this process's CPU time so far, into @p ms (6 values). */
-static void s_cpu_all(pf_t *pf, double *ms)
-{
-    for (int i = 0; i < 5; i++)
-        ms[i] = s_cpu_ms(th_pid(pf->th, s_daemons[i]));
-    ms[5] = s_cpu_ms(0);
 }
 
 static int s_env_int(const char *name, int dflt)
@@ -553,6 +586,8 @@ static double s_phase(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, in
                 (int) th_pid(pf->th, "production"));
     zclock_sleep(pause_s * 1000);
     double cpu0[6], cpu1[6];
+    unsigned long long total0 = 0, steal0 = 0;
+    s_cpu_machine(&total0, &steal0);
     s_cpu_all(pf, cpu0);
     int64_t w0 = zclock_usecs();
     double rate = s_facts(b, pf, curve, base, jobs, 0, 6, PRODUCERS, batch, prefix);
@@ -561,7 +596,7 @@ static double s_phase(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, in
             6 * jobs, batch, (zclock_usecs() - w0) / 1000.0);
     for (int i = 0; i < 6; i++)
         fprintf(stderr, " %s %.0f", i < 5 ? s_daemons[i] : "bench", cpu1[i] - cpu0[i]);
-    fprintf(stderr, "\n");
+    fprintf(stderr, "; steal %.1f %%\n", s_steal_since(total0, steal0));
     return rate;
 }
 
