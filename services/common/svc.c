@@ -894,8 +894,13 @@ static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int
         return 0;
     }
     ProtobufCBinaryData *replies = calloc(b->n_items, sizeof *replies);
+    if (!replies) {
+        tp__batch__free_unpacked(b, NULL);
+        s_reply_errors(p, NULL, "internal", "", "out of memory");
+        return 0;
+    }
     uint64_t written = self->events_written;
-    int rc = replies ? 0 : ENOMEM;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < b->n_items; i++) {
         const Tp__BatchItem *it = b->items[i];
         Tp__RequestHeader h = *p->req->header;
@@ -925,7 +930,7 @@ static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int
         if (!s_reply_msg(p, &br.base, self->events_written > written ? evs_batch_head(batch) : 0))
             rc = ENOMEM;
     }
-    for (size_t i = 0; replies && i < b->n_items; i++)
+    for (size_t i = 0; i < b->n_items; i++)
         free(replies[i].data);
     free(replies);
     tp__batch__free_unpacked(b, NULL);
