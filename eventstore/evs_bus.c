@@ -514,7 +514,7 @@ static int s_sub_recv_live(evs_sub_t *self, zmq_msg_t *held, evs_record_t *recs,
     bool many = tlen > evlen && memcmp(topic + tlen - evlen, EVS_BUS_EVENTS, evlen) == 0;
     const uint8_t *p = zmq_msg_data(&parts[2]);
     size_t left = zmq_msg_size(&parts[2]);
-    bool took = false;
+    bool took = false, past_gap = false;
     for (; left > 0 || !many; seq++) {
         const uint8_t *env = p;
         size_t len = left;
@@ -525,7 +525,9 @@ static int s_sub_recv_live(evs_sub_t *self, zmq_msg_t *held, evs_record_t *recs,
             p += 4 + len;
             left -= 4 + len;
         }
-        s_sub_note_head(self, seq);
+        s_sub_note_head(self, seq);   /* the head: the message's last seq */
+        if (past_gap)
+            continue;
         if (seq < next)
             self->stats.dropped_old++;
         else if (seq == next && !self->read_pending && *n < S_RUN_MAX) {
@@ -534,8 +536,8 @@ static int s_sub_recv_live(evs_sub_t *self, zmq_msg_t *held, evs_record_t *recs,
             took = true;
         }
         else {
-            *ahead = true;   /* ahead of us, or a read is on its way that will cover it */
-            break;
+            /* ahead of us, or a read is on its way that will cover it */
+            *ahead = past_gap = true;
         }
         if (!many)
             break;
@@ -676,6 +678,76 @@ void evs_sub_upkeep(evs_sub_t *self)
 
 /* ---------------------------------------------------------------- self-test */
 
+/* The seqs a subscriber handed over, for the self-test. */
+typedef struct {
+    uint64_t seqs[64];
+    size_t n;
+} s_seen_t;
+
+static int s_seen_fn(const evs_record_t *recs, size_t n, void *arg)
+{
+    s_seen_t *seen = arg;
+    for (size_t i = 0; i < n && seen->n < 64; i++)
+        seen->seqs[seen->n++] = recs[i].seq;
+    return 0;
+}
+
+/* Takes the read request waiting at @p router; answers it with no events (head
+ * @p head) when @p answer. Returns its from_seq, or 0. */
+static uint64_t s_test_read(zsock_t *router, evs_sub_t *sub, uint64_t head, bool answer)
+{
+    zmq_pollitem_t in = {zsock_resolve(router), 0, ZMQ_POLLIN, 0};
+    zmsg_t *m = zmq_poll(&in, 1, 1000) == 1 ? zmsg_recv(router) : NULL;
+    zframe_t *id = m ? zmsg_pop(m) : NULL, *body = m ? zmsg_pop(m) : NULL;
+    Tp__Request *req = body ? tp__request__unpack(NULL, zframe_size(body), zframe_data(body))
+                            : NULL;
+    Tp__ReadEventsRequest *rr =
+        req ? tp__read_events_request__unpack(NULL, req->body.len, req->body.data) : NULL;
+    uint64_t from = rr ? rr->from_seq : 0;
+    if (answer && req && id) {
+        Tp__ReadEventsReply out = TP__READ_EVENTS_REPLY__INIT;
+        out.head_seq = head;
+        uint8_t ob[16], rb[128];
+        Tp__Reply reply = TP__REPLY__INIT;
+        reply.request_id = req->header->request_id;
+        reply.ok = true;
+        reply.body.data = ob;
+        reply.body.len = tp__read_events_reply__pack(&out, ob);
+        zmsg_t *r = zmsg_new();
+        zmsg_append(r, &id);
+        zmsg_addmem(r, rb, tp__reply__pack(&reply, rb));
+        zmsg_send(&r, router);
+        zmq_pollitem_t it = {zsock_resolve(evs_sub_read_sock(sub)), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 1000);
+        s_seen_t none = {{0}, 0};
+        evs_sub_handle(sub, evs_sub_read_sock(sub), s_seen_fn, &none);
+    }
+    if (rr)
+        tp__read_events_request__free_unpacked(rr, NULL);
+    if (req)
+        tp__request__free_unpacked(req, NULL);
+    zframe_destroy(&id);
+    zframe_destroy(&body);
+    zmsg_destroy(&m);
+    return from;
+}
+
+/* Publishes seqs [from, to] as one run and hands what the subscriber takes to @p seen. */
+static int s_test_run(zsock_t *pub, evs_sub_t *sub, uint64_t from, uint64_t to, s_seen_t *seen)
+{
+    static const uint8_t env[] = {0x08, 0x01};
+    evs_record_t recs[16];
+    for (uint64_t q = from; q <= to; q++)
+        recs[q - from] = (evs_record_t) {q, env, sizeof env};
+    if (evs_bus_publish_run(pub, "svc", recs, (size_t) (to - from + 1)) != 0)
+        return -1;
+    zmq_pollitem_t it = {zsock_resolve(evs_sub_live_sock(sub)), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, 1000) != 1)
+        return -1;
+    seen->n = 0;
+    return evs_sub_handle(sub, evs_sub_live_sock(sub), s_seen_fn, seen);
+}
+
 int evs_bus_test(bool verbose)
 {
     /* The subscriber is exercised end to end by the service runtime's tests and
@@ -755,6 +827,32 @@ int evs_bus_test(bool verbose)
         zstr_free(&topic);
         zmsg_destroy(&m);
     }
+
+    /* the subscriber takes "$events" apart: a run in order, the new tail of a run that
+     * overlaps what it has, nothing of a run past a gap (it reads from the gap instead) */
+    zsock_t *upub = zsock_new_pub("inproc://evs-sub-test-pub");
+    zsock_t *urouter = zsock_new_router("inproc://evs-sub-test-router");
+    evs_sub_t *esub = evs_sub_new("svc", "inproc://evs-sub-test-pub",
+                                  "inproc://evs-sub-test-router", 0, NULL);
+    CHECK(upub && urouter && esub);
+    if (upub && urouter && esub) {
+        CHECK(s_test_read(urouter, esub, 0, true) == 1);   /* the catch-up at start */
+        zclock_sleep(50);                                   /* the subscription arrives */
+        s_seen_t seen;
+        CHECK(s_test_run(upub, esub, 1, 3, &seen) == 0 && seen.n == 3 && seen.seqs[0] == 1 &&
+              seen.seqs[2] == 3 && evs_sub_checkpoint(esub) == 3);
+        CHECK(s_test_run(upub, esub, 2, 5, &seen) == 0 && seen.n == 2 && seen.seqs[0] == 4 &&
+              seen.seqs[1] == 5 && evs_sub_checkpoint(esub) == 5);
+        evs_sub_stats_t st;
+        evs_sub_stats(esub, &st);
+        CHECK(st.dropped_old == 2 && st.live_delivered == 5);
+        CHECK(s_test_run(upub, esub, 8, 9, &seen) == 0 && seen.n == 0 &&
+              evs_sub_checkpoint(esub) == 5 && evs_sub_known_head(esub) == 9);
+        CHECK(s_test_read(urouter, esub, 9, false) == 6);   /* it asks for the gap */
+    }
+    evs_sub_destroy(&esub);
+    zsock_destroy(&upub);
+    zsock_destroy(&urouter);
 
     /* client: time-out against a ROUTER that never answers, then a matching reply */
     zsock_t *router = zsock_new_router("inproc://evs-bus-client");
