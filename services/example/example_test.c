@@ -588,7 +588,8 @@ static long s_seen(evs_client_t *client)
 }
 
 /* react_delay_ms: live upstream events wait that long before the follower reacts (all
- * that came meanwhile in one run), and a clean stop reacts to what is waiting. */
+ * that came meanwhile in one run), and a clean stop reacts to what is waiting. The
+ * upstream runs with `pipeline = 0` (each group committed on its loop). */
 static void s_test_react_delay(void)
 {
     char tmpl[] = "/tmp/tp-svc-delay-XXXXXX";
@@ -599,6 +600,7 @@ static void s_test_react_delay(void)
     char path[512];
     zconfig_put(cfg, "gamma/upstreams", "alpha");
     zconfig_put(cfg, "gamma/react_delay_ms", "400");
+    zconfig_put(cfg, "alpha/pipeline", "0");   /* and the unpipelined commit path */
     svc_args_t alpha_args = {&example_def, cfg, "alpha", NULL, NULL};
     svc_args_t gamma_args = {&example_def, cfg, "gamma", NULL, NULL};
     zactor_t *alpha = s_start(&alpha_args), *gamma = s_start(&gamma_args);
