@@ -47,6 +47,9 @@ supervise() {
 
 stop_all() {
   stopping=1
+  # the supervisors first (each is a subshell with its own copy of `stopping`), so
+  # that none restarts its daemon; then the daemons
+  kill "${pids[@]}" 2>/dev/null || true
   for f in "$HOME_DIR"/run/*.pid; do
     [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
     rm -f "$f"
