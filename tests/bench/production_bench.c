@@ -17,6 +17,8 @@
  *                          (default 32) to a "$batch" request, each fact with its own
  *                          request id and reply, the same 64 facts in flight per producer;
  *                          batched_vs_single_ratio: the two side by side
+ *   production_cpu_us_per_fact(_batched)   the production daemon's CPU time (all its
+ *                          threads, /proc) per fact in each phase: steady under steal
  *   paced_steal_pct        the share of the machine's CPU time the hypervisor gave to
  *                          others (steal) during the paced facts: it decides their tail
  *
@@ -573,7 +575,7 @@ static int s_env_int(const char *name, int dflt)
  * jobs) from PRODUCERS loaders, @p batch facts per request; facts/s (or -1), and where
  * the CPU went to stderr (followers still catching up afterwards are not counted). */
 static double s_phase(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, int batch,
-                      const char *prefix)
+                      const char *prefix, double *production_us_per_fact)
 {
     /* the followers done with what came before (the releases, the last phase) */
     char digest[128];
@@ -597,6 +599,7 @@ static double s_phase(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, in
     for (int i = 0; i < 6; i++)
         fprintf(stderr, " %s %.0f", i < 5 ? s_daemons[i] : "bench", cpu1[i] - cpu0[i]);
     fprintf(stderr, "; steal %.1f %%\n", s_steal_since(total0, steal0));
+    *production_us_per_fact = (cpu1[0] - cpu0[0]) * 1000.0 / (6.0 * jobs);
     return rate;
 }
 
@@ -655,8 +658,9 @@ int main(void)
                 kill(pids[i], SIGSTOP);
         bool plain = s_env_int("TP_BENCH_PLAIN", 0) == 1;
         /* one fact per request, then the same facts of other jobs in batches */
-        double rate = s_phase(&b, &pf, !plain, 0, b.n - b.nb, 1, "f");
-        double brate = s_phase(&b, &pf, !plain, b.n - b.nb, b.nb, batch, "g");
+        double cpu_single = 0, cpu_batched = 0;
+        double rate = s_phase(&b, &pf, !plain, 0, b.n - b.nb, 1, "f", &cpu_single);
+        double brate = s_phase(&b, &pf, !plain, b.n - b.nb, b.nb, batch, "g", &cpu_batched);
         for (int i = 0; isolated && i < 4; i++)
             if (pids[i] > 0)
                 kill(pids[i], SIGCONT);
@@ -668,6 +672,10 @@ int main(void)
         printf("producer_facts_batched_count %d facts\n", 6 * b.nb);
         printf("facts_per_batch %d facts\n", batch);
         printf("batched_vs_single_ratio %.2f x\n", rate > 0 ? brate / rate : -1);
+        /* CPU time, unlike facts per second, hardly moves with the host's steal: the
+         * figure to compare when making a fact cheaper (10 ms ticks: about 3 %) */
+        printf("production_cpu_us_per_fact %.1f us\n", cpu_single);
+        printf("production_cpu_us_per_fact_batched %.1f us\n", cpu_batched);
         bool all = s_wait_count(&pf, "production", "facts", 6L * b.n, 10000);
         /* the latency jobs: certificates and card, then the paced shipments */
         double prep = s_facts(&b, &pf, true, b.n, b.l, 0, 2, 4, 1, "p");
