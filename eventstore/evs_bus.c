@@ -105,6 +105,16 @@ static int s_publish_many(zsock_t *pub, const char *service, const evs_record_t 
     return rc;
 }
 
+bool evs_bus_events_next(const uint8_t **p, size_t *left, const uint8_t **env, size_t *len)
+{
+    if (*left < 4 || (*len = s_get_be32(*p)) > *left - 4)
+        return false;
+    *env = *p + 4;
+    *p += 4 + *len;
+    *left -= 4 + *len;
+    return true;
+}
+
 int evs_bus_publish_run(zsock_t *pub, const char *service, const evs_record_t *recs,
                         size_t n)
 {
@@ -347,6 +357,56 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
     return -1;
 }
 
+int evs_client_call_batch(evs_client_t *self, const Tp__RequestHeader *header,
+                          const evs_batch_item_t *its, size_t n, int timeout_ms,
+                          Tp__Reply **reply, Tp__Reply **items)
+{
+    *reply = NULL;
+    for (size_t i = 0; i < n; i++)
+        items[i] = NULL;
+    Tp__BatchItem *bi = calloc(n ? n : 1, sizeof *bi);
+    Tp__BatchItem **bp = calloc(n ? n : 1, sizeof *bp);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += its[i].body ? protobuf_c_message_get_packed_size(its[i].body) : 0;
+    uint8_t *bodies = malloc(total ? total : 1), *wire = NULL;
+    int rc = -1;
+    if (!bi || !bp || !bodies)
+        goto done;
+    uint8_t *at = bodies;
+    for (size_t i = 0; i < n; i++) {
+        tp__batch_item__init(&bi[i]);
+        bi[i].request_id = (char *) its[i].request_id;
+        bi[i].command = (char *) its[i].command;
+        bi[i].body.data = at;
+        bi[i].body.len = its[i].body ? protobuf_c_message_pack(its[i].body, at) : 0;
+        at += bi[i].body.len;
+        bp[i] = &bi[i];
+    }
+    Tp__Batch b = TP__BATCH__INIT;
+    b.items = bp;
+    b.n_items = n;
+    size_t len = tp__batch__get_packed_size(&b);
+    if (!(wire = malloc(len ? len : 1)))
+        goto done;
+    tp__batch__pack(&b, wire);
+    if ((rc = evs_client_call_raw(self, header, EVS_BUS_BATCH, wire, len, timeout_ms, reply)))
+        goto done;
+    Tp__BatchReply *br = (*reply)->ok ? tp__batch_reply__unpack(NULL, (*reply)->body.len,
+                                                                (*reply)->body.data)
+                                      : NULL;
+    for (size_t i = 0; br && i < n && i < br->n_replies; i++)
+        items[i] = tp__reply__unpack(NULL, br->replies[i].len, br->replies[i].data);
+    if (br)
+        tp__batch_reply__free_unpacked(br, NULL);
+done:
+    free(bi);
+    free(bp);
+    free(bodies);
+    free(wire);
+    return rc;
+}
+
 int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
                     const ProtobufCMessage *body, int timeout_ms, Tp__Reply **reply)
 {
@@ -518,13 +578,8 @@ static int s_sub_recv_live(evs_sub_t *self, zmq_msg_t *held, evs_record_t *recs,
     for (; left > 0 || !many; seq++) {
         const uint8_t *env = p;
         size_t len = left;
-        if (many) {
-            if (left < 4 || (len = s_get_be32(p)) > left - 4)
-                break;   /* malformed: what came before it stands */
-            env = p + 4;
-            p += 4 + len;
-            left -= 4 + len;
-        }
+        if (many && !evs_bus_events_next(&p, &left, &env, &len))
+            break;   /* malformed: what came before it stands */
         s_sub_note_head(self, seq);   /* the head: the message's last seq */
         if (past_gap)
             continue;

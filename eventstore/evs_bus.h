@@ -46,6 +46,8 @@ extern "C" {
 #define EVS_BUS_HEARTBEAT "$heartbeat"
 /** Command name of a read-events request. */
 #define EVS_BUS_READ "$read"
+/** Command name of a request holding a tp.Batch of commands (services/common/svc.h). */
+#define EVS_BUS_BATCH "$batch"
 /** Default and largest number of events in one read reply. */
 #define EVS_BUS_READ_MAX 4096
 
@@ -65,6 +67,13 @@ int evs_bus_publish(zsock_t *pub, const char *service, const evs_record_t *rec,
  */
 int evs_bus_publish_run(zsock_t *pub, const char *service, const evs_record_t *recs,
                         size_t n);
+
+/**
+ * @brief Walk the envelopes in the last frame of an "$events" message: the next one
+ * into @p env / @p len, @p p / @p left advanced past it.
+ * @return true for an envelope; false at the end, or at an entry that does not fit
+ */
+bool evs_bus_events_next(const uint8_t **p, size_t *left, const uint8_t **env, size_t *len);
 
 /**
  * @brief Publish a heartbeat with the head sequence and hash.
@@ -125,6 +134,25 @@ int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const c
 int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
                         const char *command, const uint8_t *body, size_t body_len,
                         int timeout_ms, Tp__Reply **reply);
+
+/** One command of a batch (evs_client_call_batch). */
+typedef struct {
+    const char *request_id;          /**< its own idempotency key */
+    const char *command;             /**< e.g. "production.RecordCardShipped" */
+    const ProtobufCMessage *body;    /**< NULL for an empty body */
+} evs_batch_item_t;
+
+/**
+ * @brief Send @p n commands as one "$batch" request (each decided as if sent alone, with
+ * its own request id and reply, under @p header's actor) and wait for the answer.
+ * @param[out] reply the outer reply (free with tp__reply__free_unpacked(r, NULL))
+ * @param[out] items @p n slots: each item's reply when the outer one is ok, else NULL
+ *             (free each with tp__reply__free_unpacked(r, NULL))
+ * @return 0 when a reply came, -1 on time-out, a bad reply or no memory
+ */
+int evs_client_call_batch(evs_client_t *self, const Tp__RequestHeader *header,
+                          const evs_batch_item_t *its, size_t n, int timeout_ms,
+                          Tp__Reply **reply, Tp__Reply **items);
 
 /**
  * @brief Send a command without waiting (for callers that poll the socket themselves

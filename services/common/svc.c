@@ -137,10 +137,6 @@ typedef struct {
     void *clock_arg;
     size_t batch_max;         /* requests per group commit */
     bool pipeline;            /* decide the next group while one commits */
-    bool written_here;        /* pipeline off: the group in flight was committed on the
-                                 loop, with this outcome: */
-    int written_rc;
-    uint64_t written_us;
     int64_t tick_ms;          /* tick period */
     int64_t next_tick;        /* zclock_mono() of the next tick */
     int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
@@ -328,7 +324,6 @@ static void s_publish(s_svc_t *self, evs_batch_t *batch)
     int rc = evs_batch_each(batch, s_collect_one, self);
     if (evs_bus_publish_run(self->pub, self->name, self->pub_run, self->pub_n) != 0 || rc != 0)
         zsys_warning("%s: publishing %zu events failed", self->name, self->pub_n);
-    self->pub_n = 0;
 }
 
 /* Puts the checkpoints past skipped upstream events into @p batch: they ride along
@@ -889,17 +884,16 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
  * the reply of a batch is complete when its group is durable. */
 static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now)
 {
-    Tp__Batch *b = tp__batch__unpack(NULL, p->req->body.len, p->req->body.data);
+    /* in the group's arena, like the request that carries it */
+    Tp__Batch *b = tp__batch__unpack(&self->pending_arena->pb, p->req->body.len,
+                                     p->req->body.data);
     if (!b || b->n_items == 0 || b->n_items > SVC_BATCH_MAX) {
-        if (b)
-            tp__batch__free_unpacked(b, NULL);
         s_reply_errors(p, NULL, "invalid", "body",
                        b ? "a batch holds 1 to 1024 items" : "not a tp.Batch");
         return 0;
     }
     ProtobufCBinaryData *replies = calloc(b->n_items, sizeof *replies);
     if (!replies) {
-        tp__batch__free_unpacked(b, NULL);
         s_reply_errors(p, NULL, "internal", "", "out of memory");
         return 0;
     }
@@ -937,7 +931,6 @@ static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int
     for (size_t i = 0; i < b->n_items; i++)
         free(replies[i].data);
     free(replies);
-    tp__batch__free_unpacked(b, NULL);
     /* out of memory: the items decided are in the group, so it cannot just be dropped */
     return rc == ENOMEM ? EVS_INVALID : rc;
 }
@@ -983,21 +976,11 @@ static void s_finish(s_svc_t *self, evs_batch_t **batch_p, s_pending_t *pending,
 
 static void s_submit(s_svc_t *self);
 
-/* Waits for the group in flight to be written; hands the open group to the committer
- * first when @p next, so that it is not idle while this one is answered. */
-static void s_complete(s_svc_t *self, bool next)
+/* The group in flight is written (with @p rc, in @p us): hands the open group to the
+ * committer first when @p next, so that it is not idle while this one is answered; then
+ * publishes and answers this one. */
+static void s_completed(s_svc_t *self, bool next, int rc, uint64_t us)
 {
-    if (!self->inflight)
-        return;
-    int rc = -1;
-    uint64_t us = 0;
-    if (self->written_here) {
-        rc = self->written_rc;
-        us = self->written_us;
-        self->written_here = false;
-    }
-    else if (zsock_recv(self->committer, "i8", &rc, &us) != 0)
-        rc = EVS_BAD_BATCH;
     if (rc != 0)
         s_commit_failed(self, rc);
     self->commits++;
@@ -1015,6 +998,18 @@ static void s_complete(s_svc_t *self, bool next)
     s_finish(self, &done, pending, n);
     /* the arena went with its array: to the open group's side when s_submit swapped */
     s_arena_reset(pending == self->pending ? self->pending_arena : self->inflight_arena);
+}
+
+/* Waits for the committer to write the group in flight; then s_completed. */
+static void s_complete(s_svc_t *self, bool next)
+{
+    if (!self->inflight)
+        return;
+    int rc = -1;
+    uint64_t us = 0;
+    if (zsock_recv(self->committer, "i8", &rc, &us) != 0)
+        rc = EVS_BAD_BATCH;
+    s_completed(self, next, rc, us);
 }
 
 static void s_wait_inflight(s_svc_t *self)
@@ -1062,10 +1057,8 @@ static void s_submit(s_svc_t *self)
     }
     /* one group at a time: written here on the loop, no hand-over to the committer */
     int64_t t0 = zclock_usecs();
-    self->written_rc = evs_batch_commit(self->inflight);
-    self->written_us = (uint64_t) (zclock_usecs() - t0);
-    self->written_here = true;
-    s_wait_inflight(self);
+    rc = evs_batch_commit(self->inflight);
+    s_completed(self, false, rc, (uint64_t) (zclock_usecs() - t0));
 }
 
 /* Writes and answers everything decided so far (before a write outside the groups). */
@@ -1625,11 +1618,11 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     self->clock_arg = args->clock_arg;
     const char *n = self->name;
     self->batch_max = (size_t) atoi(svc_config_get(self->config, n, "batch_max", "1024"));
+    if (self->batch_max < 1)
+        self->batch_max = 1;
     char delay[24];
     snprintf(delay, sizeof delay, "%d", self->def->react_delay_ms);
     self->react_delay_ms = atoll(svc_config_get(self->config, n, "react_delay_ms", delay));
-    if (self->batch_max < 1)
-        self->batch_max = 1;
     self->pipeline = atoi(svc_config_get(self->config, n, "pipeline", "1")) != 0;
     self->tick_ms = atoll(svc_config_get(self->config, n, "tick_ms", "1000"));
     if (self->tick_ms < 1)
@@ -1742,6 +1735,17 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     if (self->producer)
         zpoller_add(self->poller, self->producer);
     int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
+    /* at most one upstream more than the list has separators */
+    size_t most = 1;
+    for (const char *c = list; c && *c; c++)
+        most += *c == ',' || *c == ' ';
+    self->subs = calloc(most, sizeof *self->subs);
+    self->ckpt_pending = calloc(most, sizeof *self->ckpt_pending);
+    self->live_due = calloc(most, sizeof *self->live_due);
+    if (!self->subs || !self->ckpt_pending || !self->live_due) {
+        free(list);
+        return -1;
+    }
     for (char *save = NULL, *up = list ? strtok_r(list, ", ", &save) : NULL; up;
          up = strtok_r(NULL, ", ", &save)) {
         uint64_t cp = 0;
@@ -1751,30 +1755,11 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         svc_endpoint(self->config, up, "router", router_ep, sizeof router_ep);
         evs_sub_opts_t so = {.rcvhwm = sub_hwm};
         evs_sub_t *sub = evs_sub_new(up, pub_ep, router_ep, cp, &so);
-        evs_sub_t **grown = realloc(self->subs, (self->n_subs + 1) * sizeof *grown);
-        if (!sub || !grown) {
+        if (!sub) {
             zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
-            evs_sub_destroy(&sub);
             free(list);
             return -1;
         }
-        self->subs = grown;
-        uint64_t *pend = realloc(self->ckpt_pending, (self->n_subs + 1) * sizeof *pend);
-        if (!pend) {
-            evs_sub_destroy(&sub);
-            free(list);
-            return -1;
-        }
-        self->ckpt_pending = pend;
-        self->ckpt_pending[self->n_subs] = 0;
-        int64_t *due = realloc(self->live_due, (self->n_subs + 1) * sizeof *due);
-        if (!due) {
-            evs_sub_destroy(&sub);
-            free(list);
-            return -1;
-        }
-        self->live_due = due;
-        self->live_due[self->n_subs] = 0;
         self->subs[self->n_subs++] = sub;
         zpoller_add(self->poller, evs_sub_live_sock(sub));
         zpoller_add(self->poller, evs_sub_read_sock(sub));

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "evs.h"
+#include "evs_bus.h"
 #include "tp.pb-c.h"
 
 #ifdef __cplusplus
@@ -56,7 +57,7 @@ typedef struct {
 } svc_event_t;
 
 /** The command of a request holding a tp.Batch, and the most items one may hold. */
-#define SVC_BATCH "$batch"
+#define SVC_BATCH EVS_BUS_BATCH
 #define SVC_BATCH_MAX 1024
 
 /** Size of the per-service secret and of the per-command random bytes. */

@@ -465,15 +465,11 @@ static void *s_listen(void *arg)
         zframe_t *body = topic ? zmsg_last(m) : NULL;
         const uint8_t *p = body ? zframe_data(body) : NULL;
         size_t left = body ? zframe_size(body) : 0;
+        const uint8_t *env;
+        size_t len;
         if (topic && strstr(topic, EVS_BUS_EVENTS)) {
-            while (left >= 4) {
-                size_t len = (size_t) p[0] << 24 | (size_t) p[1] << 16 | (size_t) p[2] << 8 | p[3];
-                if (len > left - 4)
-                    break;
-                s_listened(b, p + 4, len, at, wall_us);
-                p += 4 + len;
-                left -= 4 + len;
-            }
+            while (evs_bus_events_next(&p, &left, &env, &len))
+                s_listened(b, env, len, at, wall_us);
         }
         else if (topic && !strstr(topic, EVS_BUS_HEARTBEAT))
             s_listened(b, p, left, at, wall_us);

@@ -196,42 +196,23 @@ static pf_ack_t s_fact_tpctl(pf_t *pf, const char *kind, const char *order, cons
 static pf_ack_t s_fact_batch(pf_t *pf, const char *cmd, const ProtobufCMessage *msg,
                              const char *fact_id)
 {
-    uint8_t body[2048], wire[4200];
-    size_t blen = protobuf_c_message_get_packed_size(msg);
-    pf_ack_t a[2] = {{0}};
-    if (blen > sizeof body)
-        return a[0];
-    protobuf_c_message_pack(msg, body);
     char again[128];
     snprintf(again, sizeof again, "%s#again", fact_id);
-    Tp__BatchItem it[2] = {TP__BATCH_ITEM__INIT, TP__BATCH_ITEM__INIT}, *ip[2] = {&it[0], &it[1]};
-    for (int i = 0; i < 2; i++) {
-        it[i].request_id = (char *) (i ? again : fact_id);
-        it[i].command = (char *) cmd;
-        it[i].body = (ProtobufCBinaryData) {blen, body};
-    }
-    Tp__Batch batch = TP__BATCH__INIT;
-    batch.items = ip;
-    batch.n_items = 2;
-    size_t wlen = tp__batch__pack(&batch, wire);
+    const evs_batch_item_t its[2] = {{fact_id, cmd, msg}, {again, cmd, msg}};
     evs_client_t *client = evs_client_new_curve(pf->producer_ep, pf->client_cert, pf->server_cert);
     Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
     h.request_id = again;   /* the batch's own id: nothing is kept under it */
-    Tp__Reply *r = NULL;
-    if (!client || evs_client_call_raw(client, &h, SVC_BATCH, wire, wlen, FL_CALL_MS, &r) != 0)
+    Tp__Reply *r = NULL, *items[2] = {NULL, NULL};
+    if (!client || evs_client_call_batch(client, &h, its, 2, FL_CALL_MS, &r, items) != 0)
         fprintf(stderr, "prodflow: no answer at the producer endpoint %s\n", pf->producer_ep);
     evs_client_destroy(&client);
-    Tp__BatchReply *br = r && r->ok ? tp__batch_reply__unpack(NULL, r->body.len, r->body.data)
-                                    : NULL;
-    TH_CHECK(br && br->n_replies == 2);
-    for (size_t i = 0; br && i < 2 && i < br->n_replies; i++) {
-        Tp__Reply *ir = tp__reply__unpack(NULL, br->replies[i].len, br->replies[i].data);
-        a[i] = pf_ack_of_reply(ir);
-        th_reply_free(&ir);
+    TH_CHECK(r && r->ok && items[0] && items[1]);
+    pf_ack_t a[2];
+    for (int i = 0; i < 2; i++) {
+        a[i] = pf_ack_of_reply(items[i]);
+        th_reply_free(&items[i]);
     }
     TH_CHECK(a[1].ok && a[1].duplicate && a[1].last_seq == 0);
-    if (br)
-        tp__batch_reply__free_unpacked(br, NULL);
     th_reply_free(&r);
     return a[0];
 }
