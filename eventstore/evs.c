@@ -164,6 +164,7 @@ struct _evs_batch_t {
     s_chunk_t *chunks;      /* arena, newest first */
     uint8_t random[1024];   /* random bytes for event ids: one syscall per 64 ids */
     size_t random_used;     /* bytes of random taken */
+    evs_commit_timing_t timing; /* where its (last) commit's time went */
 };
 
 /* Decoded tail of an envelope that only the chain check needs. */
@@ -2182,9 +2183,20 @@ done:
 }
 
 /* The whole batch in one write txn: the ops in order, then the head. */
+static int64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int s_write(evs_batch_t *b)
 {
     evs_t *self = b->evs;
+    int64_t t0 = s_mono_us();
+    b->timing.index_run = b->index_to != 0;
+    b->timing.request_move = b->req_move_to != 0;
+    b->timing.ops = b->n_ops;
     MDB_txn *txn;
     int rc = s_txn_begin(self, 0, &txn);
     if (rc)
@@ -2208,9 +2220,15 @@ static int s_write(evs_batch_t *b)
         return rc;
     }
     /* LMDB writes its pages now: not while the zeroer writes past them */
+    int64_t t1 = s_mono_us();
     pthread_mutex_lock(&self->zlock);
+    int64_t t2 = s_mono_us();
     rc = mdb_txn_commit(txn);     /* frees the txn, even on failure */
     pthread_mutex_unlock(&self->zlock);
+    int64_t t3 = s_mono_us();
+    b->timing.us_puts = t1 - t0;
+    b->timing.us_wait = t2 - t1;
+    b->timing.us_sync = t3 - t2;
     return rc;
 }
 
@@ -2228,6 +2246,12 @@ int evs_batch_commit(evs_batch_t *b)
     if (rc == 0)
         s_keep_ahead_later(b->evs);
     return s_rc(rc);
+}
+
+void evs_batch_timing(const evs_batch_t *b, evs_commit_timing_t *timing)
+{
+    assert(b && timing);
+    *timing = b->timing;
 }
 
 void evs_batch_end(evs_batch_t **batch_p)
@@ -2562,8 +2586,18 @@ static int s_test_basic(const char *base)
     S_CHECK(seq == 0);          /* nothing visible before commit */
     S_CHECK_RC(evs_batch_each(b, s_collect, &c), 0);
     S_CHECK(c.n == 7 && c.recs[0].seq == 1 && c.recs[6].seq == 7);
+    evs_commit_timing_t tm;
+    evs_batch_timing(b, &tm);
+    S_CHECK(tm.ops == 0 && tm.us_puts == 0 && tm.us_sync == 0);   /* none before a commit */
+    int64_t tc = s_mono_us();
     S_CHECK_RC(evs_batch_commit(b), 0);
     int64_t t1 = s_now_us();
+    /* where the commit's time went: its parts fit in the time it took */
+    evs_batch_timing(b, &tm);
+    int64_t took = s_mono_us() - tc;
+    S_CHECK(tm.ops == b->n_ops && tm.ops == 10 && !tm.index_run && !tm.request_move);
+    S_CHECK(tm.us_puts >= 0 && tm.us_wait >= 0 && tm.us_sync >= 0);
+    S_CHECK(tm.us_puts + tm.us_wait + tm.us_sync <= took);
     S_CHECK_RC(evs_batch_commit(b), EVS_BAD_BATCH);
     S_CHECK_RC(evs_batch_append(b, e1, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), EVS_BAD_BATCH);
     S_CHECK_RC(evs_batch_checkpoint(b, "x", 1), EVS_BAD_BATCH);

@@ -356,6 +356,24 @@ int evs_batch_seal(evs_batch_t *batch);
  */
 int evs_batch_commit(evs_batch_t *batch);
 
+/** Where a commit's time went (monotonic clock, microseconds). */
+typedef struct {
+    int64_t us_puts;      /* building the write transaction: records, index run,
+                           * request-id move, checkpoints, head */
+    int64_t us_wait;      /* waiting for the thread that zeroes the room after the log */
+    int64_t us_sync;      /* mdb_txn_commit: writing the pages, the flushes, the meta page */
+    size_t ops;           /* records, request results and checkpoints written */
+    bool index_run;       /* it carried a stream-index run */
+    bool request_move;    /* it carried a move of request ids into their sorted table */
+} evs_commit_timing_t;
+
+/**
+ * @brief Where the batch's last commit attempt spent its time (zeros before one).
+ * Readable until evs_batch_end(), from the thread that committed it or after
+ * that thread handed the batch back.
+ */
+void evs_batch_timing(const evs_batch_t *batch, evs_commit_timing_t *timing);
+
 /**
  * @brief Free the batch; aborts it if it was not committed. Sets *batch_p to NULL.
  */

@@ -137,6 +137,7 @@ typedef struct {
     void *clock_arg;
     size_t batch_max;         /* requests per group commit */
     bool pipeline;            /* decide the next group while one commits */
+    int64_t slow_commit_us;   /* commits taking longer are logged (0: none) */
     int64_t tick_ms;          /* tick period */
     int64_t next_tick;        /* zclock_mono() of the next tick */
     int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
@@ -976,6 +977,21 @@ static void s_finish(s_svc_t *self, evs_batch_t **batch_p, s_pending_t *pending,
 
 static void s_submit(s_svc_t *self);
 
+/* A commit took longer than slow_commit_ms: where its time went, to tell a slow disk
+ * (write + flush) from the log's own upkeep (index run, request-id move); "other" is
+ * what the store did not time (growing the map and redoing the batch). */
+static void s_log_slow_commit(s_svc_t *self, evs_batch_t *batch, size_t n, uint64_t us)
+{
+    evs_commit_timing_t t;
+    evs_batch_timing(batch, &t);
+    zsys_warning("%s: slow commit: %.1f ms for %zu requests, %zu records (puts %.1f ms%s%s,"
+                 " zeroer wait %.1f, write + flush %.1f, other %.1f)",
+                 self->name, us / 1000.0, n, t.ops, t.us_puts / 1000.0,
+                 t.index_run ? " with an index run" : "",
+                 t.request_move ? " with a request-id move" : "", t.us_wait / 1000.0,
+                 t.us_sync / 1000.0, ((int64_t) us - t.us_puts - t.us_wait - t.us_sync) / 1000.0);
+}
+
 /* The group in flight is written (with @p rc, in @p us): hands the open group to the
  * committer first when @p next, so that it is not idle while this one is answered; then
  * publishes and answers this one. */
@@ -988,6 +1004,8 @@ static void s_completed(s_svc_t *self, bool next, int rc, uint64_t us)
     evs_batch_t *done = self->inflight;
     s_pending_t *pending = self->inflight_pending;
     size_t n = self->inflight_n;
+    if (self->slow_commit_us && (int64_t) us > self->slow_commit_us)
+        s_log_slow_commit(self, done, n, us);
     bool barrier = self->inflight_barrier;
     self->inflight = NULL;
     self->inflight_n = 0;
@@ -1617,6 +1635,10 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     self->clock = args->clock ? args->clock : s_real_clock;
     self->clock_arg = args->clock_arg;
     const char *n = self->name;
+    self->slow_commit_us =
+        1000 * (int64_t) atoi(svc_config_get(self->config, n, "slow_commit_ms", "250"));
+    if (self->slow_commit_us < 0)
+        self->slow_commit_us = 0;
     self->batch_max = (size_t) atoi(svc_config_get(self->config, n, "batch_max", "1024"));
     if (self->batch_max < 1)
         self->batch_max = 1;

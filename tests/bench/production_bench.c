@@ -21,6 +21,8 @@
  *                          threads, /proc) per fact in each phase: steady under steal
  *   paced_steal_pct        the share of the machine's CPU time the hypervisor gave to
  *                          others (steal) during the paced facts: it decides their tail
+ *   paced_slow_commits     commits of any daemon that took over 3 ms meanwhile
+ *                          (TP_BENCH_SLOW_COMMIT_MS; the daemons' log lines on stderr)
  *
  * The CPU time each process took while the facts went in (and the steal) goes to stderr;
  * TP_BENCH_PAUSE_S=N waits N seconds before them (to attach a profiler).
@@ -501,6 +503,33 @@ static void s_percentiles(const char *name, int64_t *v, int n, bool with_max)
 }
 
 /* Paced facts; prints the acknowledgement and fact-to-order latencies. */
+/* The size of each daemon's log (to read what it logs from here on), or, with @p from,
+ * the daemons' "slow commit" lines written since: printed to stderr, their number
+ * returned (commits slower than the bench's slow_commit_ms). */
+static int s_slow_commits(pf_t *pf, long sizes[5], bool from)
+{
+    int total = 0;
+    for (int i = 0; i < 5; i++) {
+        char path[700], line[1024];
+        snprintf(path, sizeof path, "%s/logs/%s.log", th_dir(pf->th), s_daemons[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!from) {
+            fseek(f, 0, SEEK_END);
+            sizes[i] = ftell(f);
+        }
+        else if (fseek(f, sizes[i], SEEK_SET) == 0)
+            while (fgets(line, sizeof line, f))
+                if (strstr(line, "slow commit")) {
+                    if (total++ < 40)
+                        fprintf(stderr, "production_bench: %s", line);
+                }
+        fclose(f);
+    }
+    return total;
+}
+
 static void s_latency(s_bench_t *b, pf_t *pf)
 {
     char digest[128];
@@ -511,6 +540,8 @@ static void s_latency(s_bench_t *b, pf_t *pf)
     zclock_sleep(500); /* the subscription reaches the publisher */
     unsigned long long total0 = 0, steal0 = 0;
     s_cpu_machine(&total0, &steal0);
+    long logs[5] = {0};
+    s_slow_commits(pf, logs, false);
     pl_load_t paced = {.endpoint = pf->producer_ep, .client_cert = pf->client_cert,
                        .server_cert = pf->server_cert, .prefix = "paced", .count = 2 * b->l,
                        .inflight = 2 * b->l, .pace_per_s = b->rate, .timeout_ms = 10000,
@@ -518,6 +549,7 @@ static void s_latency(s_bench_t *b, pf_t *pf)
                        .on_reply = s_paced_reply, .arg = b};
     pl_run(&paced);
     double steal = s_steal_since(total0, steal0);
+    int slow = s_slow_commits(pf, logs, true);
     int64_t deadline = zclock_mono() + 5000;
     while (zclock_mono() < deadline && !b->t_event[b->l - 1])
         zclock_sleep(50);
@@ -551,6 +583,9 @@ static void s_latency(s_bench_t *b, pf_t *pf)
     /* on a virtual machine the host may take the CPUs away for milliseconds at a time
      * (steal): that, more than anything here, decides the tail */
     printf("paced_steal_pct %.1f %%\n", steal);
+    /* commits over slow_commit_ms in any daemon meanwhile (a slow disk shows here, a
+     * stolen CPU mostly does not: its commits are not slower, only later) */
+    printf("paced_slow_commits %d commits\n", slow);
     s_percentiles("fact_ack", ack, na, false);
     s_percentiles("fact_to_order", lat, nl, true);
     s_percentiles("fact_to_order_decided", dec, nl, false);
@@ -625,6 +660,8 @@ int main(void)
     int64_t now = zclock_time() * 1000;
     b.from_us = now - 86400LL * 1000000;
     b.to_us = now + 3 * 365LL * 86400 * 1000000;
+    /* the daemons log commits over 3 ms: paced_slow_commits counts them */
+    setenv("TP_BENCH_SLOW_COMMIT_MS", "3", 0);
     pf_t pf = {0};
     pf.activation_delay_s = "86400"; /* the default: no activations during the run */
     bool up = b.orders && b.t_send && b.t_ack && b.t_event && b.t_commit && pf_setup(&pf, "prodbench");

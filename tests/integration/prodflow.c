@@ -34,6 +34,10 @@ bool pf_setup(pf_t *pf, const char *name)
     const char *pipeline = getenv("TP_BENCH_PIPELINE");
     if (pipeline && *pipeline)
         th_set(th, "pipeline", pipeline);
+    /* and logs the commits slower than TP_BENCH_SLOW_COMMIT_MS */
+    const char *slow = getenv("TP_BENCH_SLOW_COMMIT_MS");
+    if (slow && *slow)
+        th_set(th, "slow_commit_ms", slow);
     /* the producer endpoint: the server's certificate, one producer line's key allowed */
     char clients[512], path[700];
     snprintf(clients, sizeof clients, "%s/producers", th_dir(th));
