@@ -1127,8 +1127,12 @@ static void s_as_producer(Tp__Request *req, s_arena_t *arena, const char *user_i
         tp__request_header__init(req->header);
     }
     Tp__RequestHeader *h = req->header;
-    char account[96];
-    snprintf(account, sizeof account, "producer:%.16s", user_id && *user_id ? user_id : "?");
+    /* "producer:" and at most 16 characters of the key's name (every request: no printf) */
+    char account[32] = "producer:";
+    const char *who = user_id && *user_id ? user_id : "?";
+    size_t k = strnlen(who, 16);
+    memcpy(account + 9, who, k);
+    account[9 + k] = '\0';
     /* the message lives in the group's arena: so do its new strings */
     char *role = s_arena_strdup(arena, "producer"), *acc = s_arena_strdup(arena, account);
     h->actor_role = role ? role : (char *) protobuf_c_empty_string;

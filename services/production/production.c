@@ -15,8 +15,13 @@
 
 static void s_emit(svc_out_t *out, const char *kind, const char *id, const ProtobufCMessage *ev)
 {
+    /* "<kind>-<id>", cut to the buffer like snprintf would (ids are checked shorter) */
     char stream[PRD_STREAM_MAX + 16];
-    snprintf(stream, sizeof stream, "%s-%s", kind, id);
+    size_t k = strlen(kind), n = strnlen(id, sizeof stream - k - 2);
+    memcpy(stream, kind, k);
+    stream[k] = '-';
+    memcpy(stream + k + 1, id, n);
+    stream[k + 1 + n] = '\0';
     svc_out_event(out, stream, ev);
 }
 
@@ -145,34 +150,35 @@ static void s_check_certificate(svc_out_t *out, const Tp__Production__RecordCert
                                 size_t i, int64_t now_us)
 {
     const Tp__Production__Certificate *c = cmd->certificates[i];
+    /* the field's path is written only for an error: valid facts are the many */
     char path[64];
-    snprintf(path, sizeof path, "certificates[%zu].serial", i);
+#define S_CERT_ERROR(field, ...)                                                           \
+    do {                                                                                   \
+        snprintf(path, sizeof path, "certificates[%zu]." field, i);                        \
+        svc_out_error(out, "invalid", path, __VA_ARGS__);                                  \
+    } while (0)
     if (!s_hex(prd_s(c->serial)))
-        svc_out_error(out, "invalid", path, "must be 1 to 64 hexadecimal digits");
+        S_CERT_ERROR("serial", "must be 1 to 64 hexadecimal digits");
     else
         for (size_t j = 0; j < i; j++)
             if (strcasecmp(cmd->certificates[j]->serial, c->serial) == 0) {
-                svc_out_error(out, "invalid", path, "is listed twice");
+                S_CERT_ERROR("serial", "is listed twice");
                 break;
             }
-    snprintf(path, sizeof path, "certificates[%zu].kind", i);
     if (!s_kind_valid(prd_s(c->kind)))
-        svc_out_error(out, "invalid", path,
-                      "must be signature, authentication, encryption or seal");
-    snprintf(path, sizeof path, "certificates[%zu].validFromUs", i);
+        S_CERT_ERROR("kind", "must be signature, authentication, encryption or seal");
     if (c->valid_from_us <= 0)
-        svc_out_error(out, "invalid", path, "is required");
-    snprintf(path, sizeof path, "certificates[%zu].validToUs", i);
+        S_CERT_ERROR("validFromUs", "is required");
     if (c->valid_to_us <= c->valid_from_us)
-        svc_out_error(out, "invalid", path, "must be after validFromUs");
+        S_CERT_ERROR("validToUs", "must be after validFromUs");
     else if (c->valid_to_us <= now_us)
-        svc_out_error(out, "invalid", path, "lies in the past: the certificate is expired");
-    snprintf(path, sizeof path, "certificates[%zu].subject", i);
+        S_CERT_ERROR("validToUs", "lies in the past: the certificate is expired");
     long n = svc_text_len(prd_s(c->subject), false);
     if (n < 0 || n > S_SUBJECT_MAX)
-        svc_out_error(out, "invalid", path,
-                      "must be UTF-8 text without control characters, at most %d characters",
-                      S_SUBJECT_MAX);
+        S_CERT_ERROR("subject",
+                     "must be UTF-8 text without control characters, at most %d characters",
+                     S_SUBJECT_MAX);
+#undef S_CERT_ERROR
 }
 
 static void s_decide_certificates(const void *state, const svc_ctx_t *ctx,

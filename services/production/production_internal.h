@@ -42,10 +42,10 @@ typedef struct {
     zhashx_t *jobs;              /* order id -> prd_job_t (owned) */
     zhashx_t *products;          /* product id -> prd_job_t (borrowed) */
     zhashx_t *by_account;        /* account id -> zlistx_t of prd_job_t * in shipping order */
-    zhashx_t *facts;             /* fact id -> order id it was recorded for (owned strings);
-                                    grows with every fact: ~200 bytes each, 200 MB per million */
-    zhashx_t *serials;           /* lower-case serial -> order id (owned strings) */
-    zhashx_t *cards;             /* upper-case card number -> order id (owned strings) */
+    zhashx_t *facts;             /* fact id -> order id it was recorded for (the job's own,
+                                    borrowed: no copy per fact); grows with every fact */
+    zhashx_t *serials;           /* lower-case serial -> order id (the job's, borrowed) */
+    zhashx_t *cards;             /* upper-case card number -> order id (the job's, borrowed) */
     zlistx_t *pending;           /* jobs shipped and waiting for activation (borrowed), log order:
                                     the tick walks these only, not every product ever made */
     int64_t activation_delay_us; /* setting, from configure */

@@ -81,9 +81,11 @@ static void s_key(char *out, size_t outsz, const char *s, bool upper)
     out[i] = '\0';
 }
 
+/* @p order_id is the job's own (jobs live as long as the state): the index borrows it;
+ * zhashx_insert keeps the first one of a key */
 static void s_fact(prd_state_t *st, const char *fact_id, const char *order_id)
 {
-    if (fact_id && *fact_id && !zhashx_lookup(st->facts, fact_id))
+    if (fact_id && *fact_id)
         zhashx_insert(st->facts, fact_id, (void *) order_id);
 }
 
@@ -136,7 +138,7 @@ static void s_apply_certificates(prd_state_t *st, const svc_event_t *ev)
             job->valid_to_us = c->valid_to_us;
         char key[80];
         s_key(key, sizeof key, c->serial, false);
-        if (*key && !zhashx_lookup(st->serials, key))
+        if (*key)
             zhashx_insert(st->serials, key, job->order_id);
     }
 }
@@ -159,7 +161,7 @@ static void s_apply_produced(prd_state_t *st, const svc_event_t *ev)
     s_fact(st, e->fact_id, job->order_id);
     char key[80];
     s_key(key, sizeof key, prd_s(e->card_number), true);
-    if (*key && !zhashx_lookup(st->cards, key))
+    if (*key)
         zhashx_insert(st->cards, key, job->order_id);
     tp__production__card_produced__free_unpacked(e, NULL);
 }
@@ -320,16 +322,6 @@ static void s_list_free(void **item)
     zlistx_destroy((zlistx_t **) item);
 }
 
-static zhashx_t *s_string_map(void)
-{
-    zhashx_t *h = zhashx_new();
-    if (h) {
-        zhashx_set_destructor(h, (zhashx_destructor_fn *) zstr_free);
-        zhashx_set_duplicator(h, (zhashx_duplicator_fn *) strdup);
-    }
-    return h;
-}
-
 void *prd_state_new(void)
 {
     prd_state_t *st = calloc(1, sizeof *st);
@@ -338,9 +330,9 @@ void *prd_state_new(void)
     st->jobs = zhashx_new();
     st->products = zhashx_new();
     st->by_account = zhashx_new();
-    st->facts = s_string_map();
-    st->serials = s_string_map();
-    st->cards = s_string_map();
+    st->facts = zhashx_new();
+    st->serials = zhashx_new();
+    st->cards = zhashx_new();
     st->pending = zlistx_new();
     st->activation_delay_us = (int64_t) PRODUCTION_ACTIVATION_DELAY_S * 1000000;
     if (!st->jobs || !st->products || !st->by_account || !st->facts || !st->serials || !st->cards ||
@@ -359,14 +351,14 @@ void prd_state_destroy(void **state_p)
     prd_state_t *st = state_p ? *state_p : NULL;
     if (!st)
         return;
-    /* the lists and the product index borrow the jobs: drop them first */
+    /* the lists and the indexes borrow the jobs (and their order ids): drop them first */
     zlistx_destroy(&st->pending);
     zhashx_destroy(&st->by_account);
     zhashx_destroy(&st->products);
-    zhashx_destroy(&st->jobs);
     zhashx_destroy(&st->facts);
     zhashx_destroy(&st->serials);
     zhashx_destroy(&st->cards);
+    zhashx_destroy(&st->jobs);
     free(st);
     *state_p = NULL;
 }

@@ -504,8 +504,9 @@ static void s_percentiles(const char *name, int64_t *v, int n, bool with_max)
 
 /* Paced facts; prints the acknowledgement and fact-to-order latencies. */
 /* The size of each daemon's log (to read what it logs from here on), or, with @p from,
- * the daemons' "slow commit" lines written since: printed to stderr, their number
- * returned (commits slower than the bench's slow_commit_ms). */
+ * the daemons' "slow commit" lines written since: the first ten of each daemon and
+ * their numbers to stderr, their total returned (commits slower than the bench's
+ * slow_commit_ms). */
 static int s_slow_commits(pf_t *pf, long sizes[5], bool from)
 {
     int total = 0;
@@ -515,16 +516,19 @@ static int s_slow_commits(pf_t *pf, long sizes[5], bool from)
         FILE *f = fopen(path, "r");
         if (!f)
             continue;
+        int n = 0;
         if (!from) {
             fseek(f, 0, SEEK_END);
             sizes[i] = ftell(f);
         }
         else if (fseek(f, sizes[i], SEEK_SET) == 0)
             while (fgets(line, sizeof line, f))
-                if (strstr(line, "slow commit")) {
-                    if (total++ < 40)
-                        fprintf(stderr, "production_bench: %s", line);
-                }
+                if (strstr(line, "slow commit") && n++ < 10)
+                    fprintf(stderr, "production_bench: %s", line);
+        if (from)
+            fprintf(stderr, "production_bench: %s: %d slow commits in the paced window\n",
+                    s_daemons[i], n);
+        total += n;
         fclose(f);
     }
     return total;
