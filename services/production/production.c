@@ -526,7 +526,13 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
     size_t n = 0;
     for (const prd_job_t *job = zlistx_first(st->pending); job && n < PRODUCTION_TICK_MAX;
          job = zlistx_next(st->pending)) {
-        if (now_us < prd_activates_at(st, job) || job->revocation_at_us || job->revoked_at_us)
+        /* the list is in shipping order and every product waits the same delay: the
+         * first one not due yet ends the walk (a wall clock set back keeps those behind
+         * it waiting by no more than that step), so a tick costs what it activates, not
+         * a walk over every card shipped within the delay */
+        if (now_us < prd_activates_at(st, job))
+            break;
+        if (job->revocation_at_us || job->revoked_at_us)
             continue;
         Tp__Production__ProductActivated ev = TP__PRODUCTION__PRODUCT_ACTIVATED__INIT;
         ev.product_id = job->product_id;

@@ -175,6 +175,37 @@ void pt_test_timer(void)
     s_restart("");
     s_expect("prd-TP-2026-000005", "gueltig", true, "", 0);
     s_restart("60");
+
+    /* the tick walks the waiting products in shipping order and stops at the first one
+     * not due: one shipped 5 s later waits for its own time; one shipped after a wall
+     * clock set back by 10 s (due earlier than the one before it) waits behind that one,
+     * no longer than the step */
+    s_ship("TP-2026-000007", "acc-c", "7");
+    int64_t s7 = pt_now;
+    pt_now = s7 + 5000000;
+    s_ship("TP-2026-000008", "acc-c", "8");
+    pt_now = s7 + 60000000;
+    pt_tick();
+    CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000007"));
+    pt_commit();
+    pt_now = s7 + 65000000;
+    pt_tick();
+    CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000008"));
+    pt_commit();
+    pt_now = s7 + 100000000;
+    s_ship("TP-2026-000009", "acc-c", "9");
+    pt_now = s7 + 90000000; /* the clock set back by 10 s */
+    s_ship("TP-2026-000010", "acc-c", "10");
+    pt_now = s7 + 150000000; /* TP-2026-000010 due, TP-2026-000009 not yet */
+    pt_tick();
+    CHECK(svc_out_n_events(pt_out) == 0);
+    pt_now = s7 + 160000000;
+    pt_tick();
+    CHECK(svc_out_n_events(pt_out) == 2 && streq(s_activated(0), "prd-TP-2026-000009") &&
+          streq(s_activated(1), "prd-TP-2026-000010"));
+    pt_commit();
+    pt_tick();
+    CHECK(svc_out_n_events(pt_out) == 0);
 }
 
 /* ------------------------------------------------------------------ revocation */
