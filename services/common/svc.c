@@ -354,16 +354,39 @@ static void s_commit_failed(s_svc_t *self, int rc)
 static void s_wait_inflight(s_svc_t *self);
 static void s_drain(s_svc_t *self);
 
+/* A commit took longer than slow_commit_ms: where its time went, to tell a slow disk
+ * (write + flush) from the log's own upkeep (index run, request-id move); "other" is
+ * what the store did not time (growing the map and redoing the batch). */
+static void s_log_slow_commit(s_svc_t *self, evs_batch_t *batch, size_t n, uint64_t us)
+{
+    evs_commit_timing_t t;
+    evs_batch_timing(batch, &t);
+    char what[48] = "of reactions, ticks or checkpoints";
+    if (n)
+        snprintf(what, sizeof what, "for %zu requests", n);
+    zsys_warning("%s: slow commit: %.1f ms %s, %zu records (puts %.1f ms%s%s,"
+                 " zeroer wait %.1f, write + flush %.1f, other %.1f)",
+                 self->name, us / 1000.0, what, t.ops, t.us_puts / 1000.0,
+                 t.index_run ? " with an index run" : "",
+                 t.request_move ? " with a request-id move" : "", t.us_wait / 1000.0,
+                 t.us_sync / 1000.0, ((int64_t) us - t.us_puts - t.us_wait - t.us_sync) / 1000.0);
+}
+
 /* Commits a batch on the loop (after the group in flight) and publishes it. */
 static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
 {
     assert(!self->inflight && !self->open);   /* s_drain() first */
     int rc = s_add_checkpoints(self, *batch_p);
+    int64_t t0 = zclock_usecs();
     if (rc == 0)
         rc = evs_batch_commit(*batch_p);
     if (rc != 0)
         s_commit_failed(self, rc);
+    uint64_t us = (uint64_t) (zclock_usecs() - t0);
     self->commits++;
+    self->us_commit += (int64_t) us;
+    if (self->slow_commit_us && (int64_t) us > self->slow_commit_us)
+        s_log_slow_commit(self, *batch_p, 0, us);
     s_publish(self, *batch_p);
 }
 
@@ -976,21 +999,6 @@ static void s_finish(s_svc_t *self, evs_batch_t **batch_p, s_pending_t *pending,
 }
 
 static void s_submit(s_svc_t *self);
-
-/* A commit took longer than slow_commit_ms: where its time went, to tell a slow disk
- * (write + flush) from the log's own upkeep (index run, request-id move); "other" is
- * what the store did not time (growing the map and redoing the batch). */
-static void s_log_slow_commit(s_svc_t *self, evs_batch_t *batch, size_t n, uint64_t us)
-{
-    evs_commit_timing_t t;
-    evs_batch_timing(batch, &t);
-    zsys_warning("%s: slow commit: %.1f ms for %zu requests, %zu records (puts %.1f ms%s%s,"
-                 " zeroer wait %.1f, write + flush %.1f, other %.1f)",
-                 self->name, us / 1000.0, n, t.ops, t.us_puts / 1000.0,
-                 t.index_run ? " with an index run" : "",
-                 t.request_move ? " with a request-id move" : "", t.us_wait / 1000.0,
-                 t.us_sync / 1000.0, ((int64_t) us - t.us_puts - t.us_wait - t.us_sync) / 1000.0);
-}
 
 /* The group in flight is written (with @p rc, in @p us): hands the open group to the
  * committer first when @p next, so that it is not idle while this one is answered; then
