@@ -1647,10 +1647,9 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     self->clock = args->clock ? args->clock : s_real_clock;
     self->clock_arg = args->clock_arg;
     const char *n = self->name;
-    self->slow_commit_us =
-        1000 * (int64_t) atoi(svc_config_get(self->config, n, "slow_commit_ms", "250"));
-    if (self->slow_commit_us < 0)
-        self->slow_commit_us = 0;
+    /* in ms, fractions allowed (0.001: every commit, as a test does) */
+    double slow_ms = atof(svc_config_get(self->config, n, "slow_commit_ms", "250"));
+    self->slow_commit_us = slow_ms > 0 && slow_ms < 1e9 ? (int64_t) (slow_ms * 1000) : 0;
     self->batch_max = (size_t) atoi(svc_config_get(self->config, n, "batch_max", "1024"));
     if (self->batch_max < 1)
         self->batch_max = 1;

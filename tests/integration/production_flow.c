@@ -13,6 +13,28 @@
 #include <stdlib.h>
 #include "prodflow.h"
 
+/* The slow-commit log: the facts' group commits in the production service, the order
+ * service's reactions to them, each with where its time went. */
+static void s_check_slow_commits(pf_t *pf)
+{
+    char *groups = NULL, *reactions = NULL;
+    th_run(&groups,
+           "grep -c 'production: slow commit: [0-9.]* ms for [0-9]* requests, [0-9]* records "
+           "(puts [0-9.]* ms.*, zeroer wait [0-9.]*, write + flush [0-9.]*, other' "
+           "'%s/logs/production.log'",
+           th_dir(pf->th));
+    th_run(&reactions,
+           "grep -c 'order: slow commit: [0-9.]* ms of reactions, ticks or checkpoints' "
+           "'%s/logs/order.log'",
+           th_dir(pf->th));
+    fprintf(stderr, "slow-commit lines: production groups %d, order reactions %d\n",
+            groups ? atoi(groups) : -1, reactions ? atoi(reactions) : -1);
+    TH_CHECK(groups && atoi(groups) > 10);
+    TH_CHECK(reactions && atoi(reactions) > 5);
+    free(groups);
+    free(reactions);
+}
+
 int main(void)
 {
     zsys_init();
@@ -20,6 +42,8 @@ int main(void)
     int64_t t0 = zclock_mono();
     pf_t pf = {0};
     pf.refusals = true;
+    /* every commit over 1 µs is logged as slow: the lines of both kinds of commit */
+    setenv("TP_BENCH_SLOW_COMMIT_MS", "0.001", 1);
     bool up = pf_setup(&pf, "production");
     TH_CHECK(up);
     bool ran = up && pf_run(&pf);
@@ -29,6 +53,7 @@ int main(void)
         fprintf(stderr, "end state:\n%s", state ? state : "(none)\n");
         free(state);
         pf_check_logs(&pf);
+        s_check_slow_commits(&pf);
     }
     th_destroy(&pf.th);
     fprintf(stderr, "production_flow: %.1f s\n", (double) (zclock_mono() - t0) / 1000.0);
