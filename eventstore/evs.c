@@ -2182,7 +2182,7 @@ done:
     return rc == EVS_CORRUPT ? MDB_CORRUPTED : rc;
 }
 
-/* The whole batch in one write txn: the ops in order, then the head. */
+/* Monotonic microseconds, for the commit's timing. */
 static int64_t s_mono_us(void)
 {
     struct timespec ts;
@@ -2190,6 +2190,7 @@ static int64_t s_mono_us(void)
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The whole batch in one write txn: the ops in order, then the head. */
 static int s_write(evs_batch_t *b)
 {
     evs_t *self = b->evs;
