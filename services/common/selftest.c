@@ -2,7 +2,17 @@
 #include <stdio.h>
 #include <string.h>
 #include "svc_mail.h"
+#include "svc_officers.h"
 #include "svc_text.h"
+
+static const struct {
+    const char *name;
+    int (*run)(bool verbose);
+} s_tests[] = {
+    {"svc_mail", svc_mail_test},
+    {"svc_text", svc_text_test},
+    {"svc_officers", svc_officers_test},
+};
 
 int main(int argc, char **argv)
 {
@@ -14,16 +24,16 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-v") == 0)
             verbose = true;
     }
-    int failed = 0;
-    if (!only || strcmp(only, "svc_mail") == 0) {
-        int rc = svc_mail_test(verbose);
-        printf("svc_mail: %s\n", rc == 0 ? "OK" : "FAILED");
+    int failed = 0, ran = 0;
+    for (size_t i = 0; i < sizeof s_tests / sizeof s_tests[0]; i++) {
+        if (only && strcmp(only, s_tests[i].name) != 0)
+            continue;
+        int rc = s_tests[i].run(verbose);
+        printf("%s: %s\n", s_tests[i].name, rc == 0 ? "OK" : "FAILED");
         failed += rc != 0;
+        ran++;
     }
-    if (!only || strcmp(only, "svc_text") == 0) {
-        int rc = svc_text_test(verbose);
-        printf("svc_text: %s\n", rc == 0 ? "OK" : "FAILED");
-        failed += rc != 0;
-    }
-    return failed ? 1 : 0;
+    if (ran == 0)
+        fprintf(stderr, "selftest: no test named %s\n", only);
+    return failed || ran == 0 ? 1 : 0;
 }

@@ -47,6 +47,17 @@ long svc_text_len(const char *s, bool lines)
     return n;
 }
 
+bool svc_valid_id(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 int svc_text_test(bool verbose)
 {
     static const struct {
@@ -81,7 +92,19 @@ int svc_text_test(bool verbose)
             failed++;
         }
     }
+    static const struct {
+        const char *s;
+        bool want;
+    } ids[] = {{"TP-00001", true},       {"", false},       {NULL, false},
+               {"a b", false},           {"a\n", false},    {"\xc3\xa4", false},
+               {"\x7f", false},           {"12345678", true}, {"123456789", false}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (svc_valid_id(ids[i].s, 8) != ids[i].want) {
+            fprintf(stderr, "svc_text: id case %zu: expected %d\n", i, ids[i].want);
+            failed++;
+        }
     if (verbose)
-        printf(" * svc_text: %zu cases\n", sizeof cases / sizeof cases[0]);
+        printf(" * svc_text: %zu cases, %zu ids\n", sizeof cases / sizeof cases[0],
+               sizeof ids / sizeof ids[0]);
     return failed;
 }

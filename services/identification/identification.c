@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "account.pb-c.h"
 #include "identification_internal.h"
+#include "svc_text.h"
 #include "identification.pb-c.h"
 #include "order.pb-c.h"
 
@@ -56,16 +56,14 @@ static void *s_state_new(void)
         return NULL;
     st->cases = zhashx_new();
     st->by_number = zhashx_new();
-    st->officers = zhashx_new();
-    if (!st->cases || !st->by_number || !st->officers) {
+    if (svc_officers_init(&st->officers, IDENT_ID_MAX) != 0 || !st->cases || !st->by_number) {
         zhashx_destroy(&st->cases);
         zhashx_destroy(&st->by_number);
-        zhashx_destroy(&st->officers);
+        svc_officers_fini(&st->officers);
         free(st);
         return NULL;
     }
     zhashx_set_destructor(st->cases, (zhashx_destructor_fn *) s_case_destroy);
-    zhashx_set_destructor(st->officers, (zhashx_destructor_fn *) zstr_free);
     return st;
 }
 
@@ -76,7 +74,7 @@ static void s_state_destroy(void **state_p)
         return;
     zhashx_destroy(&st->by_number); /* borrowed cases: before their owner */
     zhashx_destroy(&st->cases);
-    zhashx_destroy(&st->officers);
+    svc_officers_fini(&st->officers);
     free(st);
     *state_p = NULL;
 }
@@ -97,45 +95,21 @@ const ident_case_t *ident_find(const ident_state_t *st, const char *order_id)
     return order_id && *order_id ? zhashx_lookup(st->cases, order_id) : NULL;
 }
 
-static bool s_officer_key(char *key, size_t keysz, const char *account, const char *shop)
-{
-    if (!account || !*account || !shop || !*shop)
-        return false;
-    int n = snprintf(key, keysz, "%s\n%s", account, shop);
-    return n > 0 && (size_t) n < keysz;
-}
-
 bool ident_is_officer(const ident_state_t *st, const char *account, const char *shop)
 {
-    char key[2 * IDENT_ID_MAX + 2];
-    return s_officer_key(key, sizeof key, account, shop) && zhashx_lookup(st->officers, key);
+    return svc_officers_is(&st->officers, account, shop);
 }
 
-/* O(officers): a TSP has hundreds. */
 bool ident_is_any_officer(const ident_state_t *st, const char *account)
 {
-    size_t n = account ? strlen(account) : 0;
-    if (n == 0)
-        return false;
-    for (void *it = zhashx_first(st->officers); it; it = zhashx_next(st->officers)) {
-        const char *key = zhashx_cursor(st->officers);
-        if (strncmp(key, account, n) == 0 && key[n] == '\n')
-            return true;
-    }
-    return false;
+    return svc_officers_is_any(&st->officers, account);
 }
 
 /* ------------------------------------------------------------------ checks */
 
 bool ident_valid_id(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > IDENT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-            return false;
-    return true;
+    return svc_valid_id(s, IDENT_ID_MAX);
 }
 
 /* Valid UTF-8 without C0/C1 control characters. protobuf-c does not check UTF-8, and
@@ -334,16 +308,7 @@ static void s_apply(void *state, const svc_event_t *ev)
             tp__identification__officer_known__unpack(NULL, ev->payload_len, ev->payload);
         if (!e)
             return;
-        char key[2 * IDENT_ID_MAX + 2];
-        if (s_officer_key(key, sizeof key, e->account_id, e->shop_id)) {
-            if (!e->active)
-                zhashx_delete(st->officers, key);
-            else if (!zhashx_lookup(st->officers, key)) {
-                char *shop = strdup(e->shop_id);
-                if (shop && zhashx_insert(st->officers, key, shop) != 0)
-                    free(shop);
-            }
-        }
+        svc_officers_set(&st->officers, e->account_id, e->shop_id, e->active);
         tp__identification__officer_known__free_unpacked(e, NULL);
     }
 }
@@ -411,60 +376,15 @@ static void s_emit_officer(const char *account, const char *shop, bool active, s
     svc_out_event(out, stream, &known.base);
 }
 
-/* Appointed or revoked: only a change of the state is recorded. */
-static void s_react_officer(const ident_state_t *st, const svc_event_t *ev, bool active,
-                            svc_out_t *out)
-{
-    /* OfficerAppointed and OfficerRevoked have the same fields and tags */
-    Tp__Account__OfficerAppointed *e =
-        tp__account__officer_appointed__unpack(NULL, ev->payload_len, ev->payload);
-    if (!e) {
-        svc_out_error(out, "invalid", NULL, "%s does not decode", ev->event_type);
-        return;
-    }
-    if (!ident_valid_id(e->account_id))
-        svc_out_error(out, "invalid", "accountId", "missing or not a valid id");
-    if (!ident_valid_id(e->shop_id))
-        svc_out_error(out, "invalid", "shopId", "missing or not a valid id");
-    if (!svc_out_failed(out) && ident_is_officer(st, e->account_id, e->shop_id) != active)
-        s_emit_officer(e->account_id, e->shop_id, active, out);
-    tp__account__officer_appointed__free_unpacked(e, NULL);
-}
-
-/* A deleted account is an officer of no shop any more. */
-static void s_react_account_deleted(const ident_state_t *st, const svc_event_t *ev, svc_out_t *out)
-{
-    Tp__Account__AccountDeleted *e =
-        tp__account__account_deleted__unpack(NULL, ev->payload_len, ev->payload);
-    if (!e) {
-        svc_out_error(out, "invalid", NULL, "AccountDeleted does not decode");
-        return;
-    }
-    size_t n = strlen(e->account_id);
-    zlistx_t *keys = n && n <= IDENT_ID_MAX ? zhashx_keys(st->officers) : NULL;
-    if (keys) {
-        zlistx_set_comparator(keys, (zlistx_comparator_fn *) strcmp);
-        zlistx_sort(keys); /* the same events in the same order on every run */
-        for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys))
-            if (strncmp(k, e->account_id, n) == 0 && k[n] == '\n')
-                s_emit_officer(e->account_id, k + n + 1, false, out);
-        zlistx_destroy(&keys);
-    }
-    tp__account__account_deleted__free_unpacked(e, NULL);
-}
-
 /* Dispatch on the event type alone: instance names of upstreams are configurable,
  * and the protocol's message names are unique across services. */
 static void s_react(const void *state, const char *upstream, const svc_event_t *ev, svc_out_t *out)
 {
+    const ident_state_t *st = state;
     if (streq(ev->event_type, "OrderPlaced"))
-        s_react_order_placed(state, ev, out);
-    else if (streq(ev->event_type, "OfficerAppointed"))
-        s_react_officer(state, ev, true, out);
-    else if (streq(ev->event_type, "OfficerRevoked"))
-        s_react_officer(state, ev, false, out);
-    else if (streq(ev->event_type, "AccountDeleted"))
-        s_react_account_deleted(state, ev, out);
+        s_react_order_placed(st, ev, out);
+    else /* OfficerAppointed, OfficerRevoked, AccountDeleted */
+        svc_officers_react(&st->officers, ev, s_emit_officer, out);
 }
 
 /* ------------------------------------------------------------------ summary */
@@ -492,7 +412,7 @@ static char *s_summary(const void *state)
     crypto_hash_sha256_init(&h);
     size_t count[3] = {0, 0, 0};
     zlistx_t *keys = zhashx_keys(st->cases);
-    zlistx_t *officers = zhashx_keys(st->officers);
+    zlistx_t *officers = zhashx_keys(st->officers.map);
     if (!keys || !officers) {
         zlistx_destroy(&keys);
         zlistx_destroy(&officers);
@@ -535,7 +455,7 @@ static char *s_summary(const void *state)
                      "\"identified\":%zu,\"failed\":%zu,\"postidentIssued\":%" PRIu64
                      ",\"officers\":%zu,\"digest\":\"%s\"}",
                      st->events, zhashx_size(st->cases), count[IDENT_OPEN], count[IDENT_IDENTIFIED],
-                     count[IDENT_FAILED], st->postident_seq, zhashx_size(st->officers), hex);
+                     count[IDENT_FAILED], st->postident_seq, zhashx_size(st->officers.map), hex);
     zlistx_destroy(&keys);
     zlistx_destroy(&officers);
     return json;

@@ -3,6 +3,7 @@
 #ifndef IDENTIFICATION_INTERNAL_H
 #define IDENTIFICATION_INTERNAL_H
 #include "identification.h"
+#include "svc_officers.h"
 
 /* Order, account and shop ids: printable ASCII without spaces, so that
  * "case-<order id>" stays within EVS_MAX_ID and officer keys can use '\n'. */
@@ -37,7 +38,7 @@ typedef struct {
 typedef struct {
     zhashx_t *cases;        /* order id -> ident_case_t */
     zhashx_t *by_number;    /* PostIdent number -> ident_case_t, borrowed from cases */
-    zhashx_t *officers;     /* "<account>\n<shop>" -> shop id; active appointments only */
+    svc_officers_t officers; /* active appointments only (svc_officers.h) */
     uint64_t postident_seq; /* highest PostIdent sequence issued */
     uint64_t events;        /* events applied */
 } ident_state_t;

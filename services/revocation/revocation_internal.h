@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "revocation.h"
 #include "revocation.pb-c.h"
+#include "svc_officers.h"
 
 #define RVK_ID_MAX          64  /* longest id taken from upstream events and commands */
 #define RVK_NUMBER_MAX      64  /* longest order or card number, normalized */
@@ -54,7 +55,7 @@ typedef struct {
     zhashx_t *products;       /* order id -> rvk_product_t (owned) */
     zhashx_t *by_product;     /* product id -> rvk_product_t (borrowed); shipped ones only */
     zhashx_t *by_number;      /* normalized order or card number -> rvk_product_t (borrowed) */
-    zhashx_t *officers;       /* "<account>\n<shop>" -> shop id (owned); active ones only */
+    svc_officers_t officers;  /* active appointments only (svc_officers.h) */
     zhashx_t *requests;       /* request id -> rvk_request_t (owned) */
     zlistx_t *received;       /* every request (borrowed), in the order received */
     zlistx_t *open;           /* open requests (borrowed), in the order received */

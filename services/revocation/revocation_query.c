@@ -174,10 +174,10 @@ char *rvk_summary(const void *state)
     svc_digest_init(&d);
     size_t shipped = 0, serials = 0;
     s_digest_products(st, &d, &shipped);
-    zlistx_t *keys = svc_sorted_keys(st->officers);
+    zlistx_t *keys = svc_sorted_keys(st->officers.map);
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys))
         svc_digest_line(&d, "officer %.*s %s", (int) strcspn(k, "\n"), k,
-                        (const char *) zhashx_lookup(st->officers, k));
+                        (const char *) zhashx_lookup(st->officers.map, k));
     zlistx_destroy(&keys);
     s_digest_requests(st, &d);
     s_digest_windows(st->fails_number, "fails-number", &d);
@@ -189,7 +189,7 @@ char *rvk_summary(const void *state)
     return zsys_sprintf("{\"events\":%" PRIu64 ",\"products\":%zu,\"shipped\":%zu,"
                         "\"officers\":%zu,\"requests\":%zu,\"open\":%zu,\"completed\":%zu,"
                         "\"revokedSerials\":%zu,\"failedAttempts\":%" PRIu64 ",\"digest\":\"%s\"}",
-                        st->events, zhashx_size(st->products), shipped, zhashx_size(st->officers),
+                        st->events, zhashx_size(st->products), shipped, zhashx_size(st->officers.map),
                         zhashx_size(st->requests), zlistx_size(st->open), zlistx_size(st->revoked),
                         serials, st->failed_attempts, hex);
 }

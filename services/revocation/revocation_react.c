@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include "account.pb-c.h"
 #include "order.pb-c.h"
 #include "production.pb-c.h"
 #include "revocation_internal.h"
@@ -168,49 +167,6 @@ static void s_emit_officer(const char *account, const char *shop, bool active, s
     svc_out_event(out, stream, &known.base);
 }
 
-/* Appointed or revoked: only a change is recorded. */
-static void s_react_officer(const rvk_state_t *st, const svc_event_t *ev, bool active,
-                            svc_out_t *out)
-{
-    /* OfficerAppointed and OfficerRevoked have the same fields and tags */
-    Tp__Account__OfficerAppointed *e =
-        tp__account__officer_appointed__unpack(NULL, ev->payload_len, ev->payload);
-    if (!e) {
-        svc_out_error(out, "invalid", NULL, "%s does not decode", ev->event_type);
-        return;
-    }
-    if (!rvk_valid_id(e->account_id))
-        svc_out_error(out, "invalid", "accountId", "missing or not a valid id");
-    if (!rvk_valid_id(e->shop_id))
-        svc_out_error(out, "invalid", "shopId", "missing or not a valid id");
-    if (!svc_out_failed(out) && rvk_is_officer(st, e->account_id, e->shop_id) != active)
-        s_emit_officer(e->account_id, e->shop_id, active, out);
-    tp__account__officer_appointed__free_unpacked(e, NULL);
-}
-
-/* A deleted account is an officer of no shop any more. Its products stay revocable by
- * password, by officers and by operators. */
-static void s_react_account_deleted(const rvk_state_t *st, const svc_event_t *ev, svc_out_t *out)
-{
-    Tp__Account__AccountDeleted *e =
-        tp__account__account_deleted__unpack(NULL, ev->payload_len, ev->payload);
-    if (!e) {
-        svc_out_error(out, "invalid", NULL, "AccountDeleted does not decode");
-        return;
-    }
-    size_t n = strlen(e->account_id);
-    zlistx_t *keys = rvk_valid_id(e->account_id) ? zhashx_keys(st->officers) : NULL;
-    if (keys) {
-        zlistx_set_comparator(keys, (zlistx_comparator_fn *) strcmp);
-        zlistx_sort(keys); /* the same events in the same order on every run */
-        for (const char *k = zlistx_first(keys); k; k = zlistx_next(keys))
-            if (strncmp(k, e->account_id, n) == 0 && k[n] == '\n')
-                s_emit_officer(e->account_id, k + n + 1, false, out);
-        zlistx_destroy(&keys);
-    }
-    tp__account__account_deleted__free_unpacked(e, NULL);
-}
-
 /* Dispatch on the event type alone: instance names of upstreams are configurable, and
  * the protocol's message names are unique across services. */
 void rvk_react(const void *state, const char *upstream, const svc_event_t *ev, svc_out_t *out)
@@ -226,12 +182,10 @@ void rvk_react(const void *state, const char *upstream, const svc_event_t *ev, s
         s_react_card_produced(state, ev, out);
     else if (streq(t, "CardShipped"))
         s_react_card_shipped(state, ev, out);
-    else if (streq(t, "OfficerAppointed"))
-        s_react_officer(state, ev, true, out);
-    else if (streq(t, "OfficerRevoked"))
-        s_react_officer(state, ev, false, out);
-    else if (streq(t, "AccountDeleted"))
-        s_react_account_deleted(state, ev, out);
+    else /* OfficerAppointed, OfficerRevoked, AccountDeleted: a deleted account is an
+          * officer of no shop any more; its products stay revocable by password, by
+          * officers and by operators */
+        svc_officers_react(&((const rvk_state_t *) state)->officers, ev, s_emit_officer, out);
 }
 
 /* ------------------------------------------------------------------ timer */

@@ -48,7 +48,7 @@ void *rvk_state_new(void)
     st->products = zhashx_new();
     st->by_product = zhashx_new();
     st->by_number = zhashx_new();
-    st->officers = zhashx_new();
+    svc_officers_init(&st->officers, RVK_ID_MAX);
     st->requests = zhashx_new();
     st->received = zlistx_new();
     st->open = zlistx_new();
@@ -56,7 +56,6 @@ void *rvk_state_new(void)
     st->fails_number = zhashx_new();
     st->fails_addr = zhashx_new();
     zhashx_set_destructor(st->products, s_product_free);
-    zhashx_set_destructor(st->officers, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor(st->requests, s_request_free);
     zhashx_set_destructor(st->fails_number, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor(st->fails_addr, (zhashx_destructor_fn *) zstr_free);
@@ -78,7 +77,7 @@ void rvk_state_destroy(void **state_p)
     zhashx_destroy(&st->by_number);
     zhashx_destroy(&st->requests);
     zhashx_destroy(&st->products);
-    zhashx_destroy(&st->officers);
+    svc_officers_fini(&st->officers);
     zhashx_destroy(&st->fails_number);
     zhashx_destroy(&st->fails_addr);
     free(st);
@@ -148,25 +147,12 @@ const rvk_request_t *rvk_request(const rvk_state_t *st, const char *request_id)
 
 bool rvk_is_officer(const rvk_state_t *st, const char *account, const char *shop)
 {
-    if (!account || !*account || !shop || !*shop)
-        return false;
-    char key[2 * RVK_ID_MAX + 2];
-    if ((size_t) snprintf(key, sizeof key, "%s\n%s", account, shop) >= sizeof key)
-        return false;
-    return zhashx_lookup(st->officers, key) != NULL;
+    return svc_officers_is(&st->officers, account, shop);
 }
 
 bool rvk_is_any_officer(const rvk_state_t *st, const char *account)
 {
-    size_t n = account ? strlen(account) : 0;
-    if (n == 0)
-        return false;
-    for (const char *shop = zhashx_first(st->officers); shop; shop = zhashx_next(st->officers)) {
-        const char *key = zhashx_cursor(st->officers);
-        if (strncmp(key, account, n) == 0 && key[n] == '\n')
-            return true;
-    }
-    return false;
+    return svc_officers_is_any(&st->officers, account);
 }
 
 size_t rvk_window_count(const rvk_window_t *w, int64_t since)
@@ -241,17 +227,7 @@ static void s_apply_product(rvk_state_t *st, const Tp__Revocation__ProductKnown 
 
 static void s_apply_officer(rvk_state_t *st, const Tp__Revocation__OfficerKnown *e)
 {
-    char key[2 * RVK_ID_MAX + 2];
-    if (!*e->account_id || !*e->shop_id ||
-        (size_t) snprintf(key, sizeof key, "%s\n%s", e->account_id, e->shop_id) >= sizeof key)
-        return;
-    if (!e->active)
-        zhashx_delete(st->officers, key);
-    else if (!zhashx_lookup(st->officers, key)) {
-        char *shop = strdup(e->shop_id);
-        if (shop && zhashx_insert(st->officers, key, shop) != 0)
-            free(shop);
-    }
+    svc_officers_set(&st->officers, e->account_id, e->shop_id, e->active);
 }
 
 /* Takes ownership of @p e. */

@@ -33,13 +33,7 @@ void rvk_sha256_hex(const char *s, char *out)
 
 bool rvk_valid_id(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > RVK_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-            return false;
-    return true;
+    return svc_valid_id(s, RVK_ID_MAX);
 }
 
 void rvk_product_stream(char *out, size_t outsz, const char *order_id)
