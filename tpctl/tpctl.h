@@ -2,6 +2,7 @@
 #ifndef TPCTL_H
 #define TPCTL_H
 #include <jansson.h>
+#include "evs_bus.h"
 #include "svc.h"
 
 /** `tpctl log ...`; returns the process exit code. */
@@ -34,6 +35,20 @@ int tpctl_call_reply(const char *config_path, const char *service, const char *c
                      const char *request_id, Tp__Reply **reply_p);
 
 /**
+ * @brief Sends @p n commands in one "$batch" request to @p service as @p role, each with
+ * its own request id and reply.
+ * @param[out] replies @p n slots, each item's reply (free each with
+ *             tp__reply__free_unpacked) when 0 is returned
+ * @return 0 answered, 1 no answer or the batch refused as a whole (said on stdout/stderr)
+ */
+int tpctl_call_batch(const char *config_path, const char *service, const char *role,
+                     const evs_batch_item_t *items, size_t n, Tp__Reply **replies);
+
+/** The JSON tpctl_print_reply() prints (caller decrefs). */
+json_t *tpctl_reply_json(const Tp__Reply *r, const char *service, const char *command,
+                         json_t *body_override);
+
+/**
  * @brief Prints a reply as indented JSON on stdout: ok, lastSeq, replayed, and the errors
  * or the body decoded by the command's reply type.
  * @param[in] body_override when not NULL, printed as "reply" instead of the decoded body
@@ -54,8 +69,9 @@ bool tpctl_ops_group(const char *group);
 /** Prints the usage lines of the back-office commands (of one group, or all when NULL). */
 void tpctl_ops_usage(FILE *f, const char *group);
 
-/** `tpctl produce KIND ...`: the producers' facts (argv[0] is "produce"); returns the
- *  process exit code (0 ok, 1 refused or no answer, 2 bad usage). */
+/** `tpctl produce KIND ...` or `tpctl produce --file FILE`: the producers' facts (argv[0]
+ *  is "produce"); returns the process exit code (0 ok, 1 refused or no answer, 2 bad
+ *  usage or a bad line, nothing sent). */
 int tpctl_produce(int argc, char **argv, const char *config_path);
 
 /** Prints the usage lines of `tpctl produce`. */

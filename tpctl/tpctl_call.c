@@ -25,8 +25,8 @@ static zconfig_t *s_config(const char *path)
     return c;
 }
 
-int tpctl_print_reply(const Tp__Reply *r, const char *service, const char *command,
-                      json_t *body_override)
+json_t *tpctl_reply_json(const Tp__Reply *r, const char *service, const char *command,
+                        json_t *body_override)
 {
     json_t *out = json_object();
     json_object_set_new(out, "ok", json_boolean(r->ok));
@@ -53,6 +53,13 @@ int tpctl_print_reply(const Tp__Reply *r, const char *service, const char *comma
             body = json_stringn((const char *) r->body.data, r->body.len);
         json_object_set_new(out, "reply", body ? body : json_string("(undecoded)"));
     }
+    return out;
+}
+
+int tpctl_print_reply(const Tp__Reply *r, const char *service, const char *command,
+                      json_t *body_override)
+{
+    json_t *out = tpctl_reply_json(r, service, command, body_override);
     char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", text);
     free(text);
@@ -131,6 +138,39 @@ int tpctl_call_reply(const char *config_path, const char *service, const char *c
         fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, ep);
         return 1;
     }
+    return 0;
+}
+
+int tpctl_call_batch(const char *config_path, const char *service, const char *role,
+                     const evs_batch_item_t *items, size_t n, Tp__Reply **replies)
+{
+    zconfig_t *config = s_config(config_path);
+    if (!config)
+        return 1;
+    char ep[512];
+    svc_endpoint(config, service, "router", ep, sizeof ep);
+    evs_client_t *client = evs_client_new(ep);
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.actor_role = (char *) role;
+    hdr.actor_account = "";
+    char who[64];
+    snprintf(who, sizeof who, "tpctl@%s", getenv("USER") ? getenv("USER") : "operator");
+    hdr.client_addr = who;
+    Tp__Reply *outer = NULL;
+    int rc = client ? evs_client_call_batch(client, &hdr, items, n, 10000, &outer, replies) : -1;
+    evs_client_destroy(&client);
+    zconfig_destroy(&config);
+    if (rc != 0 || !outer) {
+        fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, ep);
+        return 1;
+    }
+    if (!outer->ok) {
+        /* the batch as a whole was refused (e.g. too many items): nothing was decided */
+        tpctl_print_reply(outer, service, "$batch", NULL);
+        tp__reply__free_unpacked(outer, NULL);
+        return 1;
+    }
+    tp__reply__free_unpacked(outer, NULL);
     return 0;
 }
 

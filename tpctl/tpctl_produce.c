@@ -1,10 +1,14 @@
 /* tpctl_produce.c: `tpctl produce ...`, the producers' facts from the command line (role
  * producer): checked arguments -> a JSON command built with jansson -> tpctl_call_json. */
 #include <czmq.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "pbj.h"
+#include "svc_text.h"
+#include "tp_types.h"
 #include "tpctl.h"
 
 /* Longest argument taken; the service checks its own limits and names the field, this
@@ -76,7 +80,14 @@ void tpctl_produce_usage(FILE *f)
                "      certificate, which takes the --kind, --from, --to and --subject given\n"
                "      after it, and for those missing the previous certificate's. A fact sent\n"
                "      again with the same --fact ID is acknowledged as a duplicate and changes\n"
-               "      nothing.\n");
+               "      nothing.\n"
+               "  tpctl [-c CONFIG] produce --file FILE   (FILE - for standard input)\n"
+               "      one fact a line, as after \"produce\" above (\"...\" or '...' around\n"
+               "      values with spaces; blank lines and # comments skipped). Every line is\n"
+               "      checked first: one bad line and nothing is sent. Then the facts go in\n"
+               "      batches of 256, each its own request (id: --request-id, else\n"
+               "      \"produce-\" and the fact id, so sending the file again changes\n"
+               "      nothing); one JSON line a fact is printed, with its line number.\n");
 }
 
 static int s_usage_of(const s_kind_t *k, const char *why)
@@ -95,13 +106,7 @@ static int s_usage_of(const s_kind_t *k, const char *why)
 /* An id as the services take them: 1..S_ID_MAX printable ASCII characters, no space. */
 static bool s_id_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > S_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-            return false;
-    return true;
+    return svc_valid_id(s, S_ID_MAX);
 }
 
 /* Reads @p n digits at @p s into @p v; false when they are not all digits. */
@@ -255,10 +260,236 @@ static const char *s_parse(const s_kind_t *k, int argc, char **argv, json_t *bod
     return NULL;
 }
 
+/* ------------------------------------------------------------------ --file */
+
+#define S_LINE_MAX 16384   /* longest line of a facts file */
+#define S_LINE_ARGS 128    /* most words on one line */
+#define S_FILE_BATCH 256   /* facts to a "$batch" request */
+
+/* Splits @p line in place into words: blanks separate, "..." (with \" and \\) or '...'
+ * keep blanks in a value. The word count, or -1 with @p why. */
+static int s_split(char *line, char **words, int max, const char **why)
+{
+    int n = 0;
+    char *in = line;
+    while (true) {
+        while (*in == ' ' || *in == '\t')
+            in++;
+        if (!*in)
+            return n;
+        if (n == max) {
+            *why = "too many words on the line";
+            return -1;
+        }
+        char *out = in;
+        words[n++] = out;
+        while (*in && *in != ' ' && *in != '\t') {
+            char q = *in;
+            if (q != '"' && q != '\'') {
+                *out++ = *in++;
+                continue;
+            }
+            for (in++; *in && *in != q; in++) {
+                if (q == '"' && *in == '\\' && (in[1] == '"' || in[1] == '\\'))
+                    in++;
+                *out++ = *in;
+            }
+            if (*in != q) {
+                *why = "a quote is not closed";
+                return -1;
+            }
+            in++;
+        }
+        bool end = !*in;
+        *out = '\0';
+        if (end)
+            return n;
+        in++;
+    }
+}
+
+/* One fact of the file, checked and built. */
+typedef struct {
+    int line;
+    const s_kind_t *k;
+    char request_id[S_ID_MAX + 16];
+    ProtobufCMessage *msg;
+} s_line_t;
+
+/* Line @p text (number @p no) into @p item; NULL or why not. */
+static const char *s_line(char *text, int no, s_line_t *item)
+{
+    char *words[S_LINE_ARGS];
+    const char *why = NULL;
+    int n = s_split(text, words, S_LINE_ARGS, &why);
+    if (n < 0)
+        return why;
+    const s_kind_t *k = NULL;
+    for (size_t i = 0; n > 0 && i < S_N_KINDS; i++)
+        if (streq(s_kinds[i].name, words[0]))
+            k = &s_kinds[i];
+    if (!k)
+        return "unknown fact (certificates, card, shipped, pin-shipped, delivered, "
+               "pin-delivered)";
+    if (!k->fact)
+        return "job is a query: a facts file holds facts";
+    json_t *body = json_object();
+    const char *fact = NULL, *rid = NULL;
+    why = body ? s_parse(k, n - 1, words + 1, body, &fact, &rid) : "out of memory";
+    const ProtobufCMessageDescriptor *desc = tp_types_find("production", k->command);
+    pbj_error_t perr = {{0}, {0}};
+    ProtobufCMessage *msg = !why && desc ? pbj_from_json(desc, body, 0, &perr) : NULL;
+    json_decref(body);
+    if (why)
+        return why;
+    if (!msg) {
+        static char msgbuf[300];
+        snprintf(msgbuf, sizeof msgbuf, "%s%s%s", perr.field, *perr.field ? ": " : "",
+                 *perr.message ? perr.message : "not a known command");
+        return msgbuf;
+    }
+    *item = (s_line_t) {no, k, "", msg};
+    if (rid)
+        snprintf(item->request_id, sizeof item->request_id, "%s", rid);
+    else
+        snprintf(item->request_id, sizeof item->request_id, "produce-%s", fact);
+    return NULL;
+}
+
+/* Reads every line of @p f into @p items (grown); the number of bad lines (said on
+ * stderr), or -1 on a read error. */
+static int s_read_lines(FILE *f, const char *path, s_line_t **items, size_t *n)
+{
+    char *buf = malloc(S_LINE_MAX + 2);
+    size_t cap = 0;
+    int bad = 0, no = 0;
+    while (buf && fgets(buf, S_LINE_MAX + 2, f)) {
+        no++;
+        size_t len = strlen(buf);
+        if (len > S_LINE_MAX && buf[len - 1] != '\n') {
+            fprintf(stderr, "tpctl: %s:%d: longer than %d bytes\n", path, no, S_LINE_MAX);
+            bad++;
+            while (len && buf[len - 1] != '\n' && fgets(buf, S_LINE_MAX + 2, f))
+                len = strlen(buf);
+            continue;
+        }
+        while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+            buf[--len] = '\0';
+        char *text = buf + strspn(buf, " \t");
+        if (!*text || *text == '#')
+            continue;
+        if (*n == cap) {
+            size_t more = cap ? 2 * cap : 64;
+            s_line_t *grown = realloc(*items, more * sizeof **items);
+            if (!grown)
+                break;
+            *items = grown;
+            cap = more;
+        }
+        const char *why = s_line(text, no, &(*items)[*n]);
+        if (why) {
+            fprintf(stderr, "tpctl: %s:%d: %s\n", path, no, why);
+            bad++;
+        }
+        else
+            (*n)++;
+    }
+    bool failed = !buf || ferror(f) || !feof(f);
+    free(buf);
+    return failed ? -1 : bad;
+}
+
+/* Sends items [from, from + m) in one batch and prints a JSON line each; the number
+ * refused, or -1 when no answer came. */
+static int s_send_lines(const char *config, s_line_t *items, size_t m)
+{
+    evs_batch_item_t its[S_FILE_BATCH];
+    char commands[S_FILE_BATCH][64];
+    Tp__Reply *replies[S_FILE_BATCH] = {0};
+    for (size_t i = 0; i < m; i++) {
+        snprintf(commands[i], sizeof commands[i], "production.%s", items[i].k->command);
+        its[i] = (evs_batch_item_t) {items[i].request_id, commands[i], items[i].msg};
+    }
+    if (tpctl_call_batch(config, "production", "producer", its, m, replies) != 0)
+        return -1;
+    int refused = 0;
+    for (size_t i = 0; i < m; i++) {
+        json_t *line = json_pack("{s:i}", "line", items[i].line);
+        json_t *r = replies[i] ? tpctl_reply_json(replies[i], "production", items[i].k->command,
+                                                  NULL)
+                               : json_pack("{s:b,s:s}", "ok", 0, "error", "no reply");
+        json_object_update(line, r);
+        char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(r);
+        json_decref(line);
+        refused += !replies[i] || !replies[i]->ok;
+        if (replies[i])
+            tp__reply__free_unpacked(replies[i], NULL);
+    }
+    return refused;
+}
+
+static int s_produce_file(const char *path, const char *config)
+{
+    FILE *f = streq(path, "-") ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "tpctl: cannot read %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    s_line_t *items = NULL;
+    size_t n = 0;
+    int bad = s_read_lines(f, path, &items, &n);
+    if (f != stdin)
+        fclose(f);
+    int rc = 0, refused = 0;
+    size_t sent = 0;
+    if (bad != 0) {
+        if (bad < 0)
+            fprintf(stderr, "tpctl: reading %s failed\n", path);
+        else
+            fprintf(stderr, "tpctl: %d bad line%s in %s: nothing sent\n", bad,
+                    bad == 1 ? "" : "s", path);
+        rc = 2;
+    }
+    else if (n == 0) {
+        fprintf(stderr, "tpctl: no facts in %s\n", path);
+        rc = 2;
+    }
+    for (size_t from = 0; rc == 0 && from < n; from += S_FILE_BATCH) {
+        size_t m = n - from < S_FILE_BATCH ? n - from : S_FILE_BATCH;
+        int r = s_send_lines(config, items + from, m);
+        if (r < 0) {
+            fprintf(stderr,
+                    "tpctl: no answer for lines %d to %d (and those after them): they may or "
+                    "may not be recorded; sending the file again is safe\n",
+                    items[from].line, items[from + m - 1].line);
+            rc = 1;
+            break;
+        }
+        refused += r;
+        sent += m;
+    }
+    if (sent)
+        fprintf(stderr, "tpctl: %zu facts sent, %d refused\n", sent, refused);
+    if (rc == 0 && refused)
+        rc = 1;
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(items[i].msg, NULL);
+    free(items);
+    return rc;
+}
+
 int tpctl_produce(int argc, char **argv, const char *config)
 {
     if (argc < 2)
         return s_usage_of(NULL, "produce what?");
+    if (streq(argv[1], "--file")) {
+        if (argc != 3)
+            return s_usage_of(NULL, "produce --file FILE (- for standard input)");
+        return s_produce_file(argv[2], config);
+    }
     const s_kind_t *k = NULL;
     for (size_t i = 0; i < S_N_KINDS; i++)
         if (streq(s_kinds[i].name, argv[1]))

@@ -168,8 +168,57 @@ pf_ack_t pf_ack_of_reply(const Tp__Reply *r)
     return a;
 }
 
-static pf_ack_t s_fact_tpctl(pf_t *pf, const char *kind, const char *order, const char *fact,
-                             const s_values_t *v)
+/* The fact as line 2 of a facts file, the same fact under another request id as line 4
+ * (a duplicate, acknowledged); first the same line with a bad line after it, which must
+ * send nothing (exit 2, the bad line named): the first line's ack. */
+static pf_ack_t s_fact_file(pf_t *pf, const char *args, const char *fact)
+{
+    pf_ack_t a = {0};
+    char path[600];
+    snprintf(path, sizeof path, "%s/facts.txt", th_dir(pf->th));
+    for (int round = 0; round < 2; round++) {
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return a;
+        fprintf(f, "# facts of line 1\n%s --fact '%s'\n\n", args, fact);
+        if (round == 0)
+            fprintf(f, "%s --fact \"%s\" --colour blue\n", args, fact);
+        else
+            fprintf(f, "  %s --fact \"%s\" --request-id again-%s\n", args, fact, fact);
+        fclose(f);
+        char *out = NULL;
+        int rc = th_run(&out, "%s -c '%s' produce --file '%s' 2>&1", th_env("TPCTL"),
+                        th_config(pf->th), path);
+        if (round == 0) {
+            bool refused = rc == 2 && out && strstr(out, "facts.txt:4: unknown option --colour") &&
+                           strstr(out, "nothing sent") && !strstr(out, "\"line\"");
+            if (!refused)
+                fprintf(stderr, "tpctl produce --file with a bad line: exit %d, output %s\n", rc,
+                        out ? out : "");
+            TH_CHECK(refused);
+            free(out);
+            continue;
+        }
+        /* one JSON line a fact, with its line number, then the count on stderr */
+        char *all = out ? strdup(out) : NULL;
+        char *second = out ? strstr(out, "\n{\"line\":4,") : NULL;
+        if (second)
+            *second++ = '\0';
+        const char *first = out ? strstr(out, "{\"line\":2,") : NULL;
+        a = s_ack_of_json(rc, first);
+        pf_ack_t dup = s_ack_of_json(rc, second ? strtok(second, "\n") : NULL);
+        bool ok = a.answered && dup.ok && dup.duplicate && streq(dup.job_status, a.job_status);
+        if (!ok)
+            fprintf(stderr, "tpctl produce --file: exit %d, output %s\n", rc, all ? all : "");
+        TH_CHECK(ok);
+        free(all);
+        free(out);
+    }
+    return a;
+}
+
+static pf_ack_t s_fact_tpctl(pf_t *pf, pf_via_t via, const char *kind, const char *order,
+                             const char *fact, const s_values_t *v)
 {
     char args[512];
     if (streq(kind, "certificates"))
@@ -185,6 +234,8 @@ static pf_ack_t s_fact_tpctl(pf_t *pf, const char *kind, const char *order, cons
         snprintf(args, sizeof args, "pin-shipped %s %s", order, v->pin_tracking);
     else
         snprintf(args, sizeof args, "%s %s", kind, order);
+    if (via == PF_VIA_TPCTL_FILE)
+        return s_fact_file(pf, args, fact);
     char *out = NULL;
     int rc = th_run(&out, "%s -c '%s' produce %s --fact '%s' 2>/dev/null", th_env("TPCTL"),
                     th_config(pf->th), args, fact);
@@ -227,8 +278,8 @@ pf_ack_t pf_fact(pf_t *pf, pf_via_t via, const char *kind, int idx, const char *
     const char *order = order_id ? order_id : pf->orders[idx];
     s_values_t v;
     s_values(order, idx == PF_OFFICER_REVOKES, &v);
-    if (via == PF_VIA_TPCTL)
-        return s_fact_tpctl(pf, kind, order, fact_id, &v);
+    if (via == PF_VIA_TPCTL || via == PF_VIA_TPCTL_FILE)
+        return s_fact_tpctl(pf, via, kind, order, fact_id, &v);
     Tp__Production__Certificate c[2] = {TP__PRODUCTION__CERTIFICATE__INIT,
                                         TP__PRODUCTION__CERTIFICATE__INIT};
     Tp__Production__Certificate *cp[2] = {&c[0], &c[1]};
@@ -433,19 +484,23 @@ void pf_fact_id(const pf_t *pf, int idx, int kind, char *out, size_t outsz)
     snprintf(out, outsz, "line1:%s:%s", pf->orders[idx], s_kinds[kind]);
 }
 
-/* Fact @p kind for each order; the sending way alternates: tpctl, the CURVE endpoint, and
- * a batch over it. */
+/* Fact @p kind for each order; the sending way alternates: tpctl, the CURVE endpoint, a
+ * batch over it, and a facts file through tpctl. */
 static void s_facts(pf_t *pf, int kind)
 {
     for (int idx = 0; idx < PF_N; idx++) {
         char fact[96];
         pf_fact_id(pf, idx, kind, fact, sizeof fact);
-        static const pf_via_t ways[3] = {PF_VIA_TPCTL, PF_VIA_CURVE, PF_VIA_BATCH};
-        pf_via_t via = ways[(idx + kind) % 3];
+        static const pf_via_t ways[4] = {PF_VIA_TPCTL, PF_VIA_CURVE, PF_VIA_BATCH,
+                                         PF_VIA_TPCTL_FILE};
+        pf_via_t via = ways[(idx + kind) % 4];
         pf_ack_t a = pf_fact(pf, via, s_kinds[kind], idx, NULL, fact);
         if (!(a.ok && !a.duplicate && streq(a.job_status, s_after[kind])))
             fprintf(stderr, "fact %s via %s: ok %d duplicate %d status %s [%s %s: %s]\n", fact,
-                    via == PF_VIA_TPCTL ? "tpctl" : via == PF_VIA_CURVE ? "curve" : "batch",
+                    via == PF_VIA_TPCTL        ? "tpctl"
+                    : via == PF_VIA_CURVE      ? "curve"
+                    : via == PF_VIA_TPCTL_FILE ? "file"
+                                               : "batch",
                     a.ok, a.duplicate, a.job_status,
                     a.code, a.field, a.message);
         TH_CHECK(a.ok && !a.duplicate && streq(a.job_status, s_after[kind]));

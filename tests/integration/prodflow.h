@@ -67,8 +67,16 @@ void pf_check_logs(pf_t *pf);
 
 /** How a producer fact is sent. PF_VIA_BATCH: in a "$batch" over the CURVE endpoint,
  *  followed in the same batch by the same fact under another request id, which must be
- *  acknowledged as a duplicate. */
-typedef enum { PF_VIA_TPCTL, PF_VIA_CURVE, PF_VIA_ROUTER, PF_VIA_BATCH } pf_via_t;
+ *  acknowledged as a duplicate. PF_VIA_TPCTL_FILE: as a line of a facts file (`tpctl
+ *  produce --file`) followed by the same fact under another request id (a duplicate),
+ *  after a file with the same line and a bad one, which must send nothing. */
+typedef enum {
+    PF_VIA_TPCTL,
+    PF_VIA_CURVE,
+    PF_VIA_ROUTER,
+    PF_VIA_BATCH,
+    PF_VIA_TPCTL_FILE
+} pf_via_t;
 
 /** The answer to one fact: ok, the ack, or the first error. */
 typedef struct {
