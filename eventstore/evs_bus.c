@@ -422,6 +422,25 @@ int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const c
     return rc;
 }
 
+int evs_client_head(evs_client_t *self, int timeout_ms, uint64_t *head)
+{
+    *head = 0;
+    Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
+    h.actor_role = "operator";
+    Tp__Reply *r = NULL;
+    int rc = evs_client_call_raw(self, &h, "$status", NULL, 0, timeout_ms, &r);
+    Tp__Heartbeat *hb = rc == 0 && r && r->ok
+                            ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data)
+                            : NULL;
+    if (hb)
+        *head = hb->head_seq;
+    if (hb)
+        tp__heartbeat__free_unpacked(hb, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    return hb ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- subscriber */
 
 struct _evs_sub_t {

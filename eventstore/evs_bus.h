@@ -135,6 +135,13 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
                         const char *command, const uint8_t *body, size_t body_len,
                         int timeout_ms, Tp__Reply **reply);
 
+/**
+ * @brief The head of a service's log (its "$status", asked as an operator).
+ * @param[out] head the last seq written (0 when it did not answer)
+ * @return 0, or -1 on time-out or a refusal
+ */
+int evs_client_head(evs_client_t *self, int timeout_ms, uint64_t *head);
+
 /** One command of a batch (evs_client_call_batch). */
 typedef struct {
     const char *request_id;          /**< its own idempotency key */

@@ -34,15 +34,30 @@ int tpctl_call_reply(const char *config_path, const char *service, const char *c
                      const char *json_text, const char *role, const char *actor,
                      const char *request_id, Tp__Reply **reply_p);
 
+/** A connection to a service's request socket, with the header tpctl's requests carry
+ *  (role, account, "tpctl@$USER" as the client). Not to be copied once connected. */
+typedef struct {
+    char ep[512];
+    evs_client_t *client;
+    Tp__RequestHeader hdr;
+    char who[64];
+} tpctl_conn_t;
+
+/** Connects to @p service (the system's config: -c FILE, $TP_CONFIG or var/tp.cfg) as
+ *  @p role (default operator) and @p actor; 0, or 1 said on stderr. */
+int tpctl_connect(const char *config_path, const char *service, const char *role,
+                  const char *actor, tpctl_conn_t *conn);
+void tpctl_disconnect(tpctl_conn_t *conn);
+
 /**
- * @brief Sends @p n commands in one "$batch" request to @p service as @p role, each with
- * its own request id and reply.
+ * @brief Sends @p n commands in one "$batch" request over @p conn, each with its own
+ * request id and reply.
  * @param[out] replies @p n slots, each item's reply (free each with
  *             tp__reply__free_unpacked) when 0 is returned
  * @return 0 answered, 1 no answer or the batch refused as a whole (said on stdout/stderr)
  */
-int tpctl_call_batch(const char *config_path, const char *service, const char *role,
-                     const evs_batch_item_t *items, size_t n, Tp__Reply **replies);
+int tpctl_call_batch(tpctl_conn_t *conn, const char *service, const evs_batch_item_t *items,
+                     size_t n, Tp__Reply **replies);
 
 /** The JSON tpctl_print_reply() prints (caller decrefs). */
 json_t *tpctl_reply_json(const Tp__Reply *r, const char *service, const char *command,

@@ -111,57 +111,59 @@ int tpctl_call_reply(const char *config_path, const char *service, const char *c
         protobuf_c_message_pack(msg, body);
         protobuf_c_message_free_unpacked(msg, NULL);
     }
-    zconfig_t *config = s_config(config_path);
-    if (!config) {
+    tpctl_conn_t conn;
+    if (tpctl_connect(config_path, service, role, actor, &conn) != 0) {
         free(body);
         return 1;
     }
-    char ep[512];
-    svc_endpoint(config, service, "router", ep, sizeof ep);
-    evs_client_t *client = evs_client_new(ep);
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.actor_role = (char *) (role ? role : "operator");
-    hdr.actor_account = (char *) (actor ? actor : "");
-    hdr.request_id = (char *) (request_id ? request_id : "");
-    char who[64];
-    snprintf(who, sizeof who, "tpctl@%s", getenv("USER") ? getenv("USER") : "operator");
-    hdr.client_addr = who;
+    conn.hdr.request_id = (char *) (request_id ? request_id : "");
     char wire[256];
     snprintf(wire, sizeof wire, command[0] == '$' ? "%s%.0s" : "%s.%s",
              command[0] == '$' ? command : service, command);
-    int rc = client ? evs_client_call_raw(client, &hdr, wire, body, body_len, 10000, reply_p)
-                    : -1;
+    int rc = evs_client_call_raw(conn.client, &conn.hdr, wire, body, body_len, 10000, reply_p);
     free(body);
-    evs_client_destroy(&client);
-    zconfig_destroy(&config);
-    if (rc != 0 || !*reply_p) {
-        fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, ep);
-        return 1;
-    }
-    return 0;
+    if (rc != 0 || !*reply_p)
+        fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, conn.ep);
+    tpctl_disconnect(&conn);
+    return rc != 0 || !*reply_p ? 1 : 0;
 }
 
-int tpctl_call_batch(const char *config_path, const char *service, const char *role,
-                     const evs_batch_item_t *items, size_t n, Tp__Reply **replies)
+int tpctl_connect(const char *config_path, const char *service, const char *role,
+                  const char *actor, tpctl_conn_t *conn)
 {
+    memset(conn, 0, sizeof *conn);
     zconfig_t *config = s_config(config_path);
     if (!config)
         return 1;
-    char ep[512];
-    svc_endpoint(config, service, "router", ep, sizeof ep);
-    evs_client_t *client = evs_client_new(ep);
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.actor_role = (char *) role;
-    hdr.actor_account = "";
-    char who[64];
-    snprintf(who, sizeof who, "tpctl@%s", getenv("USER") ? getenv("USER") : "operator");
-    hdr.client_addr = who;
-    Tp__Reply *outer = NULL;
-    int rc = client ? evs_client_call_batch(client, &hdr, items, n, 10000, &outer, replies) : -1;
-    evs_client_destroy(&client);
+    svc_endpoint(config, service, "router", conn->ep, sizeof conn->ep);
     zconfig_destroy(&config);
+    conn->client = evs_client_new(conn->ep);
+    if (!conn->client) {
+        fprintf(stderr, "tpctl: %s: not an endpoint\n", conn->ep);
+        return 1;
+    }
+    tp__request_header__init(&conn->hdr);
+    conn->hdr.actor_role = (char *) (role ? role : "operator");
+    conn->hdr.actor_account = (char *) (actor ? actor : "");
+    conn->hdr.request_id = "";
+    snprintf(conn->who, sizeof conn->who, "tpctl@%s",
+             getenv("USER") ? getenv("USER") : "operator");
+    conn->hdr.client_addr = conn->who;
+    return 0;
+}
+
+void tpctl_disconnect(tpctl_conn_t *conn)
+{
+    evs_client_destroy(&conn->client);
+}
+
+int tpctl_call_batch(tpctl_conn_t *conn, const char *service, const evs_batch_item_t *items,
+                     size_t n, Tp__Reply **replies)
+{
+    Tp__Reply *outer = NULL;
+    int rc = evs_client_call_batch(conn->client, &conn->hdr, items, n, 10000, &outer, replies);
     if (rc != 0 || !outer) {
-        fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, ep);
+        fprintf(stderr, "tpctl: %s did not answer at %s within 10 s\n", service, conn->ep);
         return 1;
     }
     if (!outer->ok) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "identification.h"
 #include "order.pb-c.h"
+#include "svc_text.h"
 #include "tpctl.h"
 
 /* Longest argument taken (text, id or list); the services check their own limits and
@@ -130,13 +131,7 @@ static bool s_parse(const s_cmd_t *cmd, int argc, char **argv, s_args_t *a, char
 /* An id as the services take them: 1..S_ID_MAX printable ASCII characters, no space. */
 static bool s_id_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > S_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-            return false;
-    return true;
+    return svc_valid_id(s, S_ID_MAX);
 }
 
 /* Sets @p key of @p obj to the text @p s; false when it is not UTF-8 (jansson refuses

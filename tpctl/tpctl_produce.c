@@ -399,9 +399,9 @@ static int s_read_lines(FILE *f, const char *path, s_line_t **items, size_t *n)
     return failed ? -1 : bad;
 }
 
-/* Sends items [from, from + m) in one batch and prints a JSON line each; the number
- * refused, or -1 when no answer came. */
-static int s_send_lines(const char *config, s_line_t *items, size_t m)
+/* Sends @p m items in one batch and prints a JSON line each; the number refused, or -1
+ * when no answer came. */
+static int s_send_lines(tpctl_conn_t *conn, s_line_t *items, size_t m)
 {
     evs_batch_item_t its[S_FILE_BATCH];
     char commands[S_FILE_BATCH][64];
@@ -410,7 +410,7 @@ static int s_send_lines(const char *config, s_line_t *items, size_t m)
         snprintf(commands[i], sizeof commands[i], "production.%s", items[i].k->command);
         its[i] = (evs_batch_item_t) {items[i].request_id, commands[i], items[i].msg};
     }
-    if (tpctl_call_batch(config, "production", "producer", its, m, replies) != 0)
+    if (tpctl_call_batch(conn, "production", its, m, replies) != 0)
         return -1;
     int refused = 0;
     for (size_t i = 0; i < m; i++) {
@@ -457,9 +457,14 @@ static int s_produce_file(const char *path, const char *config)
         fprintf(stderr, "tpctl: no facts in %s\n", path);
         rc = 2;
     }
+    /* one connection for all the batches */
+    tpctl_conn_t conn;
+    memset(&conn, 0, sizeof conn);
+    if (rc == 0 && tpctl_connect(config, "production", "producer", NULL, &conn) != 0)
+        rc = 1;
     for (size_t from = 0; rc == 0 && from < n; from += S_FILE_BATCH) {
         size_t m = n - from < S_FILE_BATCH ? n - from : S_FILE_BATCH;
-        int r = s_send_lines(config, items + from, m);
+        int r = s_send_lines(&conn, items + from, m);
         if (r < 0) {
             fprintf(stderr,
                     "tpctl: no answer for lines %d to %d (and those after them): they may or "
@@ -471,6 +476,8 @@ static int s_produce_file(const char *path, const char *config)
         refused += r;
         sent += m;
     }
+    if (conn.client)
+        tpctl_disconnect(&conn);
     if (sent)
         fprintf(stderr, "tpctl: %zu facts sent, %d refused\n", sent, refused);
     if (rc == 0 && refused)

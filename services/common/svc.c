@@ -354,11 +354,16 @@ static void s_commit_failed(s_svc_t *self, int rc)
 static void s_wait_inflight(s_svc_t *self);
 static void s_drain(s_svc_t *self);
 
-/* A commit took longer than slow_commit_ms: where its time went, to tell a slow disk
+/* Counts a commit of @p n requests (0: reactions, ticks, checkpoints) that took @p us;
+ * one slower than slow_commit_ms is logged with where its time went, to tell a slow disk
  * (write + flush) from the log's own upkeep (index run, request-id move); "other" is
  * what the store did not time (growing the map and redoing the batch). */
-static void s_log_slow_commit(s_svc_t *self, evs_batch_t *batch, size_t n, uint64_t us)
+static void s_count_commit(s_svc_t *self, evs_batch_t *batch, size_t n, uint64_t us)
 {
+    self->commits++;
+    self->us_commit += (int64_t) us;
+    if (!self->slow_commit_us || (int64_t) us <= self->slow_commit_us)
+        return;
     evs_commit_timing_t t;
     evs_batch_timing(batch, &t);
     char what[48] = "of reactions, ticks or checkpoints";
@@ -382,11 +387,7 @@ static void s_commit_or_die(s_svc_t *self, evs_batch_t **batch_p)
         rc = evs_batch_commit(*batch_p);
     if (rc != 0)
         s_commit_failed(self, rc);
-    uint64_t us = (uint64_t) (zclock_usecs() - t0);
-    self->commits++;
-    self->us_commit += (int64_t) us;
-    if (self->slow_commit_us && (int64_t) us > self->slow_commit_us)
-        s_log_slow_commit(self, *batch_p, 0, us);
+    s_count_commit(self, *batch_p, 0, (uint64_t) (zclock_usecs() - t0));
     s_publish(self, *batch_p);
 }
 
@@ -1007,13 +1008,10 @@ static void s_completed(s_svc_t *self, bool next, int rc, uint64_t us)
 {
     if (rc != 0)
         s_commit_failed(self, rc);
-    self->commits++;
-    self->us_commit += (int64_t) us;
     evs_batch_t *done = self->inflight;
     s_pending_t *pending = self->inflight_pending;
     size_t n = self->inflight_n;
-    if (self->slow_commit_us && (int64_t) us > self->slow_commit_us)
-        s_log_slow_commit(self, done, n, us);
+    s_count_commit(self, done, n, us);
     bool barrier = self->inflight_barrier;
     self->inflight = NULL;
     self->inflight_n = 0;

@@ -268,16 +268,11 @@ static Tp__Reply *s_batch(evs_client_t *client, const evs_batch_item_t *its, siz
     return r;
 }
 
+/* The log's head, 0 when the service did not answer. */
 static uint64_t s_head(evs_client_t *client)
 {
-    Tp__Reply *r = s_call(client, NULL, "$status", NULL);
-    Tp__Heartbeat *hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
-    uint64_t head = hb ? hb->head_seq : 0;
-    if (hb)
-        tp__heartbeat__free_unpacked(hb, NULL);
-    if (r)
-        tp__reply__free_unpacked(r, NULL);
-    return head;
+    uint64_t head = 0;
+    return evs_client_head(client, 10000, &head) == 0 ? head : 0;
 }
 
 /* "$batch": items decided in order, each seeing the ones before it, each with its own

@@ -6,6 +6,7 @@
 #include "order.pb-c.h"
 #include "production.pb-c.h"
 #include "revocation_internal.h"
+#include "svc_text.h"
 
 /* ------------------------------------------------------------------ products */
 
@@ -53,13 +54,7 @@ static void s_react_order_placed(const rvk_state_t *st, const svc_event_t *ev, s
 
 static bool s_serial_valid(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > RVK_SERIAL_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-            return false;
-    return true;
+    return svc_valid_id(s, RVK_SERIAL_MAX);
 }
 
 static void s_react_certificates(const rvk_state_t *st, const svc_event_t *ev, svc_out_t *out)

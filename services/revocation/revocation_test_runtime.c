@@ -128,16 +128,11 @@ static bool s_wait(evs_client_t *client, const char *needle)
     return false;
 }
 
+/* The log's head, 0 when the service did not answer. */
 static uint64_t s_head(evs_client_t *client)
 {
-    Tp__Reply *r = s_call(client, NULL, "operator", "$status", NULL);
-    Tp__Heartbeat *hb = r && r->ok ? tp__heartbeat__unpack(NULL, r->body.len, r->body.data) : NULL;
-    uint64_t head = hb ? hb->head_seq : 0;
-    if (hb)
-        tp__heartbeat__free_unpacked(hb, NULL);
-    if (r)
-        tp__reply__free_unpacked(r, NULL);
-    return head;
+    uint64_t head = 0;
+    return evs_client_head(client, 10000, &head) == 0 ? head : 0;
 }
 
 /* The facts of one shipped seal card, as the upstreams publish them. */
