@@ -12,9 +12,17 @@ bash deploy/build.sh
 mkdir -p "$HOME_DIR/data" "$HOME_DIR/run" "$HOME_DIR/logs"
 if [ ! -f "$HOME_DIR/tp.cfg" ]; then
   sed -e "s|^data = .*|data = $HOME_DIR/data|" -e "s|^run = .*|run = $HOME_DIR/run|" \
-    -e "s|^outbox = .*|outbox = $HOME_DIR/outbox|" \
+    -e "s|^outbox = .*|outbox = $HOME_DIR/outbox|" -e "s|^keys = .*|keys = $HOME_DIR/keys|" \
     -e "s|^    web_root = .*|    web_root = $TOP/gateway/web|" deploy/trustportal.cfg > "$HOME_DIR/tp.cfg"
 fi
+
+# the keys of every component (what is missing): the five services, the gateway, one
+# operator for tpctl, a production line and the PostIdent feed
+TPCTL="$TOP/build/tpctl/tpctl -c $HOME_DIR/tp.cfg"
+$TPCTL keys init >/dev/null
+$TPCTL keys add-operator admin >/dev/null
+$TPCTL keys add-producer line-1 >/dev/null
+$TPCTL keys add-ident postident >/dev/null
 
 # name:executable, in dependency order
 SERVICES=(

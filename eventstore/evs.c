@@ -1723,6 +1723,8 @@ static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
         env.correlation_id = (char *)ev->correlation_id;
     if (ev->causation_id)
         env.causation_id = (char *)ev->causation_id;
+    if (ev->actor)
+        env.actor = (char *)ev->actor;
     env.payload = (ProtobufCBinaryData){ev->payload_len, (uint8_t *)ev->payload};
     env.prev_hash = (ProtobufCBinaryData){EVS_HASH_SIZE, b->hash};
 

@@ -131,6 +131,7 @@ typedef struct {
     size_t payload_len;
     const char *correlation_id; /**< may be NULL */
     const char *causation_id;   /**< may be NULL */
+    const char *actor;          /**< who caused it (tp.Envelope.actor); may be NULL */
 } evs_event_t;
 
 /** A stream's expected version for one append, see EVS_ANY / EVS_NO_STREAM. */

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <string.h>
 #include "evs_bus.h"
+#include "evs_keys.h"
 
 /* ---------------------------------------------------------------- framing */
 
@@ -184,8 +185,20 @@ static zsock_t *s_client_socket(evs_client_t *self)
     return s;
 }
 
+/* True for an endpoint that needs no key: inproc, inside one process. Every other
+ * transport is CURVE. */
+static bool s_inproc(const char *endpoint)
+{
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        return true;
+    zsys_error("bus: %s needs a key (only inproc:// goes without)", endpoint);
+    return false;
+}
+
 evs_client_t *evs_client_new(const char *endpoint)
 {
+    if (!s_inproc(endpoint))
+        return NULL;
     evs_client_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
@@ -195,26 +208,32 @@ evs_client_t *evs_client_new(const char *endpoint)
     return self;
 }
 
-evs_client_t *evs_client_new_curve(const char *endpoint, const char *client_cert,
-                                   const char *server_key)
+evs_client_t *evs_client_new_cert(const char *endpoint, zcert_t *cert, const char *server_z85)
 {
     evs_client_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->endpoint = strdup(endpoint);
-    self->cert = zcert_load(client_cert);
-    if (strlen(server_key) == 40)
-        snprintf(self->server_key, sizeof self->server_key, "%s", server_key);
-    else {
-        zcert_t *server = zcert_load(server_key);
-        if (server)
-            snprintf(self->server_key, sizeof self->server_key, "%s",
-                     zcert_public_txt(server));
-        zcert_destroy(&server);
-    }
+    self->cert = cert ? zcert_dup(cert) : NULL;
+    if (server_z85 && strlen(server_z85) == 40)
+        snprintf(self->server_key, sizeof self->server_key, "%s", server_z85);
     if (!self->endpoint || !self->cert || !self->server_key[0] ||
         !(self->dealer = s_client_socket(self)))
         evs_client_destroy(&self);
+    return self;
+}
+
+evs_client_t *evs_client_new_keyed(const char *endpoint, const char *keys_dir, const char *me,
+                                   const char *server)
+{
+    char server_z85[EVS_KEYS_Z85];
+    if (evs_keys_public(keys_dir, server, server_z85) != 0) {
+        zsys_error("bus: no public key of %s in %s", server, keys_dir);
+        return NULL;
+    }
+    zcert_t *cert = evs_keys_load_secret(keys_dir, me);
+    evs_client_t *self = cert ? evs_client_new_cert(endpoint, cert, server_z85) : NULL;
+    zcert_destroy(&cert);
     return self;
 }
 
@@ -508,6 +527,22 @@ evs_sub_t *evs_sub_new(const char *upstream, const char *pub_endpoint,
     snprintf(prefix, sizeof prefix, "%s.", upstream);
     /* subscribe before anything else: what is published from now on is seen */
     zsock_set_subscribe(self->live, prefix);
+    if (opts && opts->keys_dir && opts->me) {
+        /* both sockets CURVE, as ourselves, to the upstream's key */
+        char server_z85[EVS_KEYS_Z85];
+        if (evs_keys_public(opts->keys_dir, upstream, server_z85) != 0) {
+            zsys_error("bus: no public key of %s in %s", upstream, opts->keys_dir);
+            goto fail;
+        }
+        zcert_t *cert = evs_keys_load_secret(opts->keys_dir, opts->me);
+        if (!cert)
+            goto fail;
+        evs_keys_client(self->live, cert, server_z85);
+        evs_keys_client(self->reader, cert, server_z85);
+        zcert_destroy(&cert);
+    }
+    else if (!s_inproc(pub_endpoint) || !s_inproc(router_endpoint))
+        goto fail;
     if (zsock_connect(self->live, "%s", pub_endpoint) != 0)
         goto fail;
     if (zsock_connect(self->reader, "%s", router_endpoint) != 0)

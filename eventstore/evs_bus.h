@@ -92,22 +92,27 @@ void evs_bus_new_id(char *out);
 typedef struct _evs_client_t evs_client_t;
 
 /**
- * @brief Connect a client to a service's ROUTER endpoint.
- * @return the client, or NULL when the endpoint is malformed
+ * @brief Connect a client to a ROUTER inside this process (inproc://) without a key.
+ * @return the client, or NULL when the endpoint is malformed or not inproc:// (every
+ *         other transport is CURVE: evs_client_new_keyed)
  */
 evs_client_t *evs_client_new(const char *endpoint);
 
 /**
- * @brief Connect a client over CURVE (an authenticated, encrypted endpoint such as a
- * service's producer endpoint).
- * @param[in] client_cert a zcert file with the client's secret key (its public key must
- *            be in the server's allowed clients folder)
- * @param[in] server_key the server's public key, Z85 (40 characters), or a zcert file
- *            of the server's public certificate
- * @return the client, or NULL when a certificate cannot be read or the endpoint is bad
+ * @brief Connect a client over CURVE as identity @p me to service @p server
+ * (evs_keys.h): its secret key <keys_dir>/<me>.secret, the server's public key
+ * <keys_dir>/<server>.pub.
+ * @return the client, or NULL when a key is missing or the endpoint is bad (logged)
  */
-evs_client_t *evs_client_new_curve(const char *endpoint, const char *client_cert,
-                                   const char *server_key);
+evs_client_t *evs_client_new_keyed(const char *endpoint, const char *keys_dir, const char *me,
+                                   const char *server);
+
+/**
+ * @brief Connect a client over CURVE with @p cert (copied; the caller keeps its own)
+ * to a server whose public key is @p server_z85 (40 characters).
+ * @return the client, or NULL
+ */
+evs_client_t *evs_client_new_cert(const char *endpoint, zcert_t *cert, const char *server_z85);
 
 /** Destroy; sets *self_p to NULL; safe twice. */
 void evs_client_destroy(evs_client_t **self_p);
@@ -195,6 +200,8 @@ typedef struct {
     int rcvhwm;          /**< SUB receive high-water mark; 0 = 100000 */
     int read_max;        /**< events per catch-up read; 0 = EVS_BUS_READ_MAX */
     int read_timeout_ms; /**< resend a read after this long without answer; 0 = 2000 */
+    const char *keys_dir; /**< CURVE (evs_keys.h): the keys folder, and */
+    const char *me;       /**< our identity's stem; both NULL: inproc endpoints only */
 } evs_sub_opts_t;
 
 /**

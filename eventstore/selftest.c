@@ -4,6 +4,7 @@
 #include "evs.h"
 #include "evs_bloom.h"
 #include "evs_bus.h"
+#include "evs_keys.h"
 #include "evs_sha256.h"
 
 typedef struct {
@@ -15,6 +16,7 @@ static const s_test_t s_tests[] = {
     {"evs", evs_test},
     {"evs_bloom", evs_bloom_test},
     {"evs_bus", evs_bus_test},
+    {"evs_keys", evs_keys_test},
     {"evs_sha256", evs_sha256_test},
 };
 

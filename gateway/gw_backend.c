@@ -164,7 +164,8 @@ static evs_client_t *s_client(gw_svc_t svc)
     if (!t)
         return NULL;
     if (!t->client[svc]) {
-        t->client[svc] = evs_client_new(s_config->endpoint[svc]);
+        t->client[svc] = evs_client_new_cert(s_config->endpoint[svc], s_config->cert,
+                                             s_config->server_key[svc]);
         t->client_fd[svc] = -1;
         if (!t->client[svc])
             zsys_error("gateway: bad endpoint of %s: %s", gw_svc_name(svc),

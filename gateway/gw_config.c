@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "evs_keys.h"
 #include "gw_config.h"
 #include "svc.h"
 
@@ -116,6 +117,11 @@ static int s_services(const char *list, gw_config_t *out)
     return 0;
 }
 
+void gw_config_free(gw_config_t *config)
+{
+    zcert_destroy(&config->cert);
+}
+
 int gw_config_load(zconfig_t *config, gw_config_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -175,6 +181,16 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
         return -1;
     for (int i = 0; i < GW_SVC_COUNT; i++)
         svc_endpoint(config, s_names[i], "router", out->endpoint[i], sizeof out->endpoint[i]);
+    /* every call to a service goes out with the gateway's key, to the service's key */
+    const char *keys = svc_keys_dir(config);
+    out->cert = evs_keys_load_secret(keys, "gateway");
+    if (!out->cert)
+        return -1;
+    for (int i = 0; i < GW_SVC_COUNT; i++)
+        if (out->ready_check[i] && evs_keys_public(keys, s_names[i], out->server_key[i]) != 0) {
+            zsys_error("gateway: no public key of %s in %s (tpctl keys init)", s_names[i], keys);
+            return -1;
+        }
     char keyfile[600];
     const char *kf = s_get(config, "secret_file", NULL);
     if (kf)

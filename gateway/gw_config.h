@@ -69,6 +69,9 @@ typedef struct {
     int down_ms;                            /**< fail fast this long after a time-out */
     int session_cache_ms;                   /**< per-thread session cache lifetime */
     char endpoint[GW_SVC_COUNT][256];       /**< ROUTER endpoint of each service */
+    zcert_t *cert;                          /**< the gateway's own key (<keys>/gateway.secret):
+                                                 every service call goes out with it */
+    char server_key[GW_SVC_COUNT][41];      /**< each service's public key (Z85) */
     bool ready_check[GW_SVC_COUNT];         /**< probed by /readyz */
     uint8_t secret[GW_SECRET_SIZE];         /**< HMAC key (CSRF tokens, anonymous namespaces) */
 } gw_config_t;
@@ -78,9 +81,13 @@ const char *gw_svc_name(gw_svc_t svc);
 
 /**
  * @brief Read the settings from @p config (may be NULL: all defaults) into @p out.
- * Loads or creates the secret key file.
+ * Loads or creates the secret key file, and loads the gateway's CURVE key and the public
+ * keys of the services it calls from the keys folder (evs_keys.h).
  * @return 0, or -1 when a value is unusable or the key cannot be read or written (the
  *         reason is logged with zsys_error)
  */
 int gw_config_load(zconfig_t *config, gw_config_t *out);
+
+/** @brief Free what gw_config_load() took (the key). Safe twice. */
+void gw_config_free(gw_config_t *config);
 #endif

@@ -46,13 +46,17 @@ int main(int argc, char **argv)
     static gw_config_t config;   /* outlives the server's threads */
     int rc = gw_config_load(zc, &config);
     zconfig_destroy(&zc);
-    if (rc != 0)
+    if (rc != 0) {
+        gw_config_free(&config);
         return 1;
+    }
     gw_backend_init(&config);
     gw_session_init();
     gw_server_t *server = gw_server_new(&config);
-    if (!server)
+    if (!server) {
+        gw_config_free(&config);
         return 1;
+    }
     zsys_info("gateway: listening on %s:%d (%d threads), public origin %s, web root %s",
               config.listen, gw_server_port(server), config.threads, config.public_origin,
               config.web_root);
@@ -61,5 +65,6 @@ int main(int argc, char **argv)
     zsys_info("gateway: stopping");
     gw_server_destroy(&server);   /* joins the workers: their sockets close with them */
     gw_backend_thread_done();
+    gw_config_free(&config);
     return 0;
 }

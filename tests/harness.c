@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "evs_keys.h"
 #include "harness.h"
+#include "svc_testkit.h"
 #include "example.pb-c.h"
 
 int th_failed = 0;
@@ -18,6 +20,7 @@ int th_failed = 0;
 #define TH_MAX_PROCS 16
 
 struct _th_t {
+    svc_tk_t *kit;                    /* the folder, its keys and clients (svc_testkit.h) */
     char dir[256];                    /* the temporary folder */
     char config_path[300];            /* its config file */
     zconfig_t *config;                /* what is written there */
@@ -33,21 +36,22 @@ th_t *th_new(const char *name)
     th_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    snprintf(self->dir, sizeof self->dir, "/tmp/tp-%s-XXXXXX", name);
-    if (!mkdtemp(self->dir)) {
+    /* the keys of the five services (others are made as they are started) */
+    static const char *const services[] = {"account", "order", "identification", "production",
+                                           "revocation", NULL};
+    self->kit = svc_tk_new(name, services);
+    if (!self->kit) {
         free(self);
         return NULL;
     }
+    snprintf(self->dir, sizeof self->dir, "%s", svc_tk_dir(self->kit));
     char path[400];
     snprintf(path, sizeof path, "%s/logs", self->dir);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/run", self->dir);
-    mkdir(path, 0755);
+    mkdir(path, 0700);
     snprintf(self->config_path, sizeof self->config_path, "%s/tp.cfg", self->dir);
-    self->config = zconfig_new("root", NULL);
-    snprintf(path, sizeof path, "%s/data", self->dir);
-    zconfig_put(self->config, "data", path);
-    snprintf(path, sizeof path, "%s/run", self->dir);
+    self->config = svc_tk_config(self->kit);
     zconfig_put(self->config, "run", path);
     zconfig_save(self->config, self->config_path);
     return self;
@@ -76,20 +80,36 @@ void th_destroy(th_t **self_p)
             zclock_sleep(10);
         }
     }
-    if (!getenv("TP_KEEP")) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", self->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "harness: could not remove %s\n", self->dir);
-    }
-    else
-        fprintf(stderr, "harness: kept %s\n", self->dir);
-    zconfig_destroy(&self->config);
+    svc_tk_destroy(&self->kit);   /* its clients, the config, the folder */
     free(self);
     *self_p = NULL;
 }
 
 const char *th_dir(th_t *self) { return self->dir; }
+const char *th_keys(th_t *self) { return svc_tk_keys(self->kit); }
+
+int th_key(th_t *self, const char *stem)
+{
+    return svc_tk_key(self->kit, stem);
+}
+
+zsock_t *th_dealer(th_t *self, const char *name, const char *stem)
+{
+    char ep[400], server[EVS_KEYS_Z85];
+    th_router(self, name, ep, sizeof ep);
+    zcert_t *cert = evs_keys_load_secret(th_keys(self), stem);
+    zsock_t *s = zsock_new(ZMQ_DEALER);
+    if (!cert || !s || evs_keys_public(th_keys(self), name, server) != 0) {
+        zcert_destroy(&cert);
+        zsock_destroy(&s);
+        return NULL;
+    }
+    zsock_set_linger(s, 0);
+    evs_keys_client(s, cert, server);
+    zcert_destroy(&cert);
+    zsock_connect(s, "%s", ep);
+    return s;
+}
 const char *th_config(th_t *self) { return self->config_path; }
 
 void th_set(th_t *self, const char *path, const char *value)
@@ -118,6 +138,8 @@ static int s_find(th_t *self, const char *name)
 
 pid_t th_start(th_t *self, const char *exe, const char *name, int timeout_ms)
 {
+    if (th_key(self, name) != 0)   /* an instance needs its own key */
+        return -1;
     int slot = s_find(self, name);
     if (slot < 0) {
         if (self->n_procs >= TH_MAX_PROCS)
@@ -217,18 +239,8 @@ pid_t th_pid(th_t *self, const char *name)
 Tp__Reply *th_call(th_t *self, const char *name, const char *request_id, const char *command,
                    const ProtobufCMessage *body, int timeout_ms)
 {
-    char ep[400];
-    th_router(self, name, ep, sizeof ep);
-    evs_client_t *client = evs_client_new(ep);
-    if (!client)
-        return NULL;
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.request_id = (char *) (request_id ? request_id : "");
-    hdr.actor_role = "operator";
-    Tp__Reply *reply = NULL;
-    evs_client_call(client, &hdr, command, body, timeout_ms, &reply);
-    evs_client_destroy(&client);
-    return reply;
+    return svc_tk_call(self->kit, name, "operator", NULL, request_id, command, body,
+                       timeout_ms);
 }
 
 char *th_summary(th_t *self, const char *name)
@@ -328,21 +340,29 @@ static void s_load_send(void *sock, th_load_t *l, int i)
     zmq_send(sock, buf, len, 0);
 }
 
-static zsock_t *s_load_connect(const char *endpoint)
+static zsock_t *s_load_connect(const th_load_t *l)
 {
     zsock_t *s = zsock_new(ZMQ_DEALER);
     zsock_set_linger(s, 0);
     zsock_set_sndhwm(s, 0);
     zsock_set_rcvhwm(s, 0);
-    zsock_connect(s, "%s", endpoint);
+    if (l->cert)
+        evs_keys_client(s, l->cert, l->server_z85);
+    zsock_connect(s, "%s", l->endpoint);
     return s;
+}
+
+int th_load_keys(th_load_t *l, const char *keys_dir, const char *service)
+{
+    l->cert = evs_keys_load_secret(keys_dir, "operator-test");
+    return l->cert && evs_keys_public(keys_dir, service, l->server_z85) == 0 ? 0 : -1;
 }
 
 void *th_load_run(void *arg)
 {
     th_load_t *l = arg;
     uint8_t *st = calloc((size_t) l->count, 1);   /* 0 unsent, 1 sent, 2 answered */
-    zsock_t *sock = s_load_connect(l->endpoint);
+    zsock_t *sock = s_load_connect(l);
     int next = 0, outstanding = 0;
     int64_t last_reply = zclock_mono();
     int64_t give_up = zclock_mono() + l->give_up_ms;
@@ -383,7 +403,7 @@ void *th_load_run(void *arg)
         if (outstanding > 0 && zclock_mono() - last_reply > l->timeout_ms) {
             /* the service is gone or restarted: a new connection, the same request ids */
             zsock_destroy(&sock);
-            sock = s_load_connect(l->endpoint);
+            sock = s_load_connect(l);
             for (int i = 0; i < next; i++)
                 if (st[i] == 1) {
                     s_load_send(zsock_resolve(sock), l, i);
@@ -393,6 +413,7 @@ void *th_load_run(void *arg)
         }
     }
     zsock_destroy(&sock);
+    zcert_destroy(&l->cert);
     free(st);
     return NULL;
 }
@@ -579,9 +600,12 @@ Tp__Reply *th_call_raw_as(th_t *self, const char *name, const th_actor_t *as,
                           const char *request_id, const char *command, const uint8_t *body,
                           size_t body_len, int timeout_ms)
 {
-    char ep[400];
-    th_router(self, name, ep, sizeof ep);
-    evs_client_t *client = evs_client_new(ep);
+    /* the key of the role (svc_testkit.h), or the one the actor names */
+    char role[EVS_KEYS_STEM_MAX + 8];
+    snprintf(role, sizeof role, "%s", as && as->role ? as->role : "");
+    if (as && as->key)
+        snprintf(role, sizeof role, "service:%s", as->key);   /* "service:" takes any stem */
+    evs_client_t *client = svc_tk_client(self->kit, name, role);
     if (!client)
         return NULL;
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
@@ -591,7 +615,6 @@ Tp__Reply *th_call_raw_as(th_t *self, const char *name, const th_actor_t *as,
     hdr.client_addr = (char *) (as && as->client_addr ? as->client_addr : "");
     Tp__Reply *reply = NULL;
     evs_client_call_raw(client, &hdr, command, body, body_len, timeout_ms, &reply);
-    evs_client_destroy(&client);
     return reply;
 }
 

@@ -21,6 +21,15 @@ void th_destroy(th_t **self_p);
 const char *th_dir(th_t *self);
 const char *th_config(th_t *self);
 
+/** The keys folder (evs_keys.h), and a key made there (idempotent; 0 or -1). A daemon
+ *  started with th_start() gets the key of its name. */
+const char *th_keys(th_t *self);
+int th_key(th_t *self, const char *stem);
+
+/** A DEALER connected to service @p name's ROUTER with the key @p stem (for tests that
+ *  send raw requests); NULL when a key is missing. */
+zsock_t *th_dealer(th_t *self, const char *name, const char *stem);
+
 /** Sets `path = value` in the config (e.g. "beta/upstreams", "alpha"); rewrites the file. */
 void th_set(th_t *self, const char *path, const char *value);
 
@@ -100,7 +109,13 @@ typedef struct {
     int replayed;           /* out: answers marked replayed */
     int resends;            /* out: requests sent again */
     int refused;            /* out: answers with ok = false */
+    zcert_t *cert;          /* in: the key it sends with (th_load_keys); freed by the run */
+    char server_z85[41];    /* in: the service's public key (th_load_keys) */
 } th_load_t;
+
+/** Gives @p l the key of operator-test and the public key of @p service from
+ *  @p keys_dir (th_keys()). Returns 0, or -1 when a key is missing. */
+int th_load_keys(th_load_t *l, const char *keys_dir, const char *service);
 
 /** Thread body for th_load_t (pthread signature). */
 void *th_load_run(void *arg);
@@ -129,6 +144,9 @@ typedef struct {
     const char *role;
     const char *account;
     const char *client_addr;
+    const char *key;        /**< the key's stem to send with; NULL: the role's (svc_testkit.h:
+                                 "gateway" for "", customer and officer; operator-test,
+                                 producer-test, ident-test) */
 } th_actor_t;
 
 /** One call as @p as; a fresh request id when @p request_id is NULL. NULL on time-out. */

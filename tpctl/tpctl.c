@@ -20,18 +20,27 @@ static void s_usage(FILE *f)
             "      RFC 3339 like 2026-11-26T12:00:00Z, or microseconds since the epoch)\n"
             "      and prints a summary\n"
             "\n"
-            "Commands to running services (endpoints from -c CONFIG, $TP_CONFIG or var/tp.cfg):\n"
-            "  tpctl [-c CONFIG] call SERVICE COMMAND ['JSON'] [--role ROLE] [--as ACCOUNT]\n"
+            "Keys (every socket is CURVE; the folder is the config's `keys`):\n"
+            "  tpctl keys init | add-operator NAME | add-producer NAME | add-ident NAME |\n"
+            "             add-service NAME | list | revoke STEM\n"
+            "\n"
+            "Commands to running services (endpoints from -c CONFIG, $TP_CONFIG or var/tp.cfg),\n"
+            "sent with a key: --as-operator NAME, --as-producer NAME, --as-ident NAME (else\n"
+            "tpctl/operator ... in the config, else the only key of that kind), --key STEM:\n"
+            "  tpctl [-c CONFIG] [--as-operator NAME] call SERVICE COMMAND ['JSON']\n"
+            "             [--role ROLE] [--as ACCOUNT]\n"
             "      any command or query, e.g. tpctl call order ListShops; the reply as JSON;\n"
-            "      the role defaults to operator\n"
+            "      the role (the key to use) defaults to operator; customer, officer and\n"
+            "      anonymous need --key gateway (what a key may do, not the role, decides)\n"
             "  tpctl [-c CONFIG] status SERVICE\n"
             "      the service's head sequence (readiness)\n"
             "\n"
-            "Back office (role operator; the PostIdent feed as producer). Each prints the reply\n"
+            "Back office (an operator's key; the PostIdent feed with an ident- key). Each prints\n"
+            "the reply\n"
             "as JSON; exit 0 ok, 1 refused or no answer, 2 bad usage; every one takes\n"
             "--request-id ID, so that a retry is answered without doing it twice:\n");
     tpctl_ops_usage(f, NULL);
-    fprintf(f, "\nProducer facts (role producer; the reply as JSON, exit codes as above):\n");
+    fprintf(f, "\nProducer facts (a producer- key; the reply as JSON, exit codes as above):\n");
     tpctl_produce_usage(f);
 }
 
@@ -42,11 +51,17 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *config = NULL;
-    if (strcmp(argv[1], "-c") == 0 && argc > 3) {
-        config = argv[2];
+    /* global options: the config, and the key to send with */
+    while (argc > 3 && argv[1][0] == '-') {
+        if (strcmp(argv[1], "-c") == 0)
+            config = argv[2];
+        else if (tpctl_set_identity(argv[1], argv[2]) != 0)
+            break;
         argc -= 2;
         argv += 2;
     }
+    if (strcmp(argv[1], "keys") == 0)
+        return tpctl_keys(argc - 1, argv + 1, config);
     if (strcmp(argv[1], "log") == 0)
         return tpctl_log(argc - 2, argv + 2);
     if (strcmp(argv[1], "call") == 0)

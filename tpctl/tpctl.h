@@ -43,8 +43,25 @@ typedef struct {
     char who[64];
 } tpctl_conn_t;
 
-/** Connects to @p service (the system's config: -c FILE, $TP_CONFIG or var/tp.cfg) as
- *  @p role (default operator) and @p actor; 0, or 1 said on stderr. */
+/**
+ * @brief Names a key to send with, from a global option: --as-operator NAME,
+ * --as-producer NAME, --as-ident NAME (the key operator-NAME ... for that role), or
+ * --key STEM (any key in the keys folder, e.g. "gateway" to act for a customer).
+ * @return 0, or -1 for an option that is none of these
+ */
+int tpctl_set_identity(const char *option, const char *value);
+
+/** `tpctl keys ...` (init, add-operator, add-producer, add-ident, add-service, list,
+ *  revoke); returns the process exit code. */
+int tpctl_keys(int argc, char **argv, const char *config_path);
+
+/** The system's config: @p path, else $TP_CONFIG, else var/tp.cfg when it exists, else
+ *  an empty one (caller destroys); NULL when the file cannot be read (said on stderr). */
+zconfig_t *tpctl_config(const char *path);
+
+/** Connects to @p service (the system's config: -c FILE, $TP_CONFIG or var/tp.cfg) with
+ *  the key of @p role (default operator; "producer", "ident"; see tpctl_set_identity)
+ *  and @p actor in the header; 0, or 1 said on stderr. */
 int tpctl_connect(const char *config_path, const char *service, const char *role,
                   const char *actor, tpctl_conn_t *conn);
 void tpctl_disconnect(tpctl_conn_t *conn);

@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 #include "evs_bus.h"
+#include "evs_keys.h"
 #include "pbj.h"
 #include "tp_types.h"
 #include "tpctl.h"
 
-/* The system's config: -c FILE, else $TP_CONFIG, else var/tp.cfg when it exists. */
-static zconfig_t *s_config(const char *path)
+zconfig_t *tpctl_config(const char *path)
 {
     if (!path)
         path = getenv("TP_CONFIG");
@@ -128,22 +128,111 @@ int tpctl_call_reply(const char *config_path, const char *service, const char *c
     return rc != 0 || !*reply_p ? 1 : 0;
 }
 
+/* The identities named on the command line (--as-operator, --as-producer, --as-ident,
+ * --key): the keys tpctl sends with. */
+static const char *s_as[3];   /* operator, producer, ident names */
+static const char *s_key;     /* an explicit stem */
+static const char *const s_kinds[3] = {"operator", "producer", "ident"};
+
+int tpctl_set_identity(const char *option, const char *value)
+{
+    if (streq(option, "--key")) {
+        s_key = value;
+        return 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        char opt[32];
+        snprintf(opt, sizeof opt, "--as-%s", s_kinds[i]);
+        if (streq(option, opt)) {
+            s_as[i] = value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The stem of the key to act as @p role with: --key; else the role's name from the
+ * command line, the config (tpctl/operator, tpctl/producer, tpctl/ident), or the only
+ * key of that kind in the folder. */
+static int s_stem_for(zconfig_t *config, const char *keys, const char *role, char *out,
+                      size_t outsz)
+{
+    if (s_key) {
+        snprintf(out, outsz, "%s", s_key);
+        return 0;
+    }
+    int k = -1;
+    for (int i = 0; i < 3; i++)
+        if (streq(role, s_kinds[i]))
+            k = i;
+    if (k < 0) {
+        fprintf(stderr, "tpctl: acting as %s needs a key that may: --key gateway\n",
+                *role ? role : "a visitor");
+        return -1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "tpctl/%s", s_kinds[k]);
+    const char *name = s_as[k] ? s_as[k] : zconfig_get(config, path, NULL);
+    if (name) {
+        snprintf(out, outsz, "%s-%s", s_kinds[k], name);
+        return 0;
+    }
+    /* the only one there is */
+    zlist_t *found = zlist_new();
+    zlist_autofree(found);
+    zdir_t *dir = zdir_new(keys, "-");
+    zfile_t **files = dir ? zdir_flatten(dir) : NULL;
+    size_t plen = strlen(s_kinds[k]) + 1;
+    for (size_t i = 0; files && files[i]; i++) {
+        const char *base = strrchr(zfile_filename(files[i], NULL), '/');
+        base = base ? base + 1 : zfile_filename(files[i], NULL);
+        size_t n = strlen(base);
+        if (strncmp(base, s_kinds[k], plen - 1) == 0 && base[plen - 1] == '-' && n > 4 &&
+            streq(base + n - 4, ".pub") && !strstr(zfile_filename(files[i], NULL), "/revoked/"))
+            zlist_append(found, (char *) base);
+    }
+    zdir_flatten_free(&files);
+    zdir_destroy(&dir);
+    int rc = -1;
+    if (zlist_size(found) == 1) {
+        const char *only = zlist_first(found);
+        snprintf(out, outsz, "%.*s", (int) (strlen(only) - 4), only);
+        rc = 0;
+    }
+    else
+        fprintf(stderr,
+                "tpctl: %s keys in %s: %zu; name one with --as-%s NAME (or tpctl/%s in the "
+                "config)\n",
+                s_kinds[k], keys, zlist_size(found), s_kinds[k], s_kinds[k]);
+    zlist_destroy(&found);
+    return rc;
+}
+
 int tpctl_connect(const char *config_path, const char *service, const char *role,
                   const char *actor, tpctl_conn_t *conn)
 {
     memset(conn, 0, sizeof *conn);
-    zconfig_t *config = s_config(config_path);
+    zconfig_t *config = tpctl_config(config_path);
     if (!config)
         return 1;
+    role = role ? role : "operator";
     svc_endpoint(config, service, "router", conn->ep, sizeof conn->ep);
+    char keys[512], stem[EVS_KEYS_STEM_MAX];
+    snprintf(keys, sizeof keys, "%s", svc_keys_dir(config));
+    int rc = s_stem_for(config, keys, streq(role, "anonymous") ? "" : role, stem, sizeof stem);
     zconfig_destroy(&config);
-    conn->client = evs_client_new(conn->ep);
+    if (rc != 0)
+        return 1;
+    conn->client = evs_client_new_keyed(conn->ep, keys, stem, service);
     if (!conn->client) {
-        fprintf(stderr, "tpctl: %s: not an endpoint\n", conn->ep);
+        fprintf(stderr, "tpctl: cannot connect to %s at %s as %s (keys in %s)\n", service,
+                conn->ep, stem, keys);
         return 1;
     }
     tp__request_header__init(&conn->hdr);
-    conn->hdr.actor_role = (char *) (role ? role : "operator");
+    /* what the service believes comes from the key; role and account only tell the
+     * gateway's key which visitor or account it acts for */
+    conn->hdr.actor_role = (char *) (streq(role, "anonymous") ? "" : role);
     conn->hdr.actor_account = (char *) (actor ? actor : "");
     conn->hdr.request_id = "";
     snprintf(conn->who, sizeof conn->who, "tpctl@%s",
@@ -202,6 +291,8 @@ int tpctl_call(int argc, char **argv, const char *config_path)
             actor = argv[++i];
         else if (streq(argv[i], "--request-id") && i + 1 < argc)
             rid = argv[++i];
+        else if (streq(argv[i], "--key") && i + 1 < argc)
+            tpctl_set_identity("--key", argv[++i]);
         else if (npos < 3)
             pos[npos++] = argv[i];
         else {
@@ -211,7 +302,7 @@ int tpctl_call(int argc, char **argv, const char *config_path)
     }
     if (npos < 2) {
         fprintf(stderr, "usage: tpctl call SERVICE COMMAND ['JSON'] [--role R] [--as ACCOUNT] "
-                        "[--request-id ID]\n");
+                        "[--key STEM] [--request-id ID]\n");
         return 2;
     }
     return tpctl_call_json(config_path, pos[0], pos[1], pos[2], role, actor, rid);

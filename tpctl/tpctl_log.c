@@ -127,6 +127,8 @@ static int s_dump_one(const evs_record_t *rec, void *arg)
         json_object_set_new(j, "correlationId", json_string(env->correlation_id));
     if (*env->causation_id)
         json_object_set_new(j, "causationId", json_string(env->causation_id));
+    if (*env->actor)
+        json_object_set_new(j, "actor", json_string(env->actor));
     const ProtobufCMessageDescriptor *desc = tp_types_find(d->service, env->event_type);
     json_t *payload =
         desc ? pbj_bytes_to_json(desc, env->payload.data, env->payload.len, 0) : NULL;

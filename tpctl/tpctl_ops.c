@@ -478,7 +478,7 @@ static int s_ident_record(const s_cmd_t *cmd, const s_args_t *a, const char *con
     return s_send(a, config, "identification", "RecordResult", "operator", body);
 }
 
-/* The ident provider's result, as its feed would send it (role producer). */
+/* The ident provider's result, as its feed would send it (its ident- key). */
 static int s_ident_postident(const s_cmd_t *cmd, const s_args_t *a, const char *config)
 {
     const char *number = a->pos[0];
@@ -493,7 +493,7 @@ static int s_ident_postident(const s_cmd_t *cmd, const s_args_t *a, const char *
         return s_usage_of(cmd, why);
     }
     s_set_text(body, "postidentNumber", number);
-    return s_send(a, config, "identification", "RecordPostIdentResult", "producer", body);
+    return s_send(a, config, "identification", "RecordPostIdentResult", "ident", body);
 }
 
 static int s_ident_cases(const s_cmd_t *cmd, const s_args_t *a, const char *config)

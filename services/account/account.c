@@ -664,32 +664,34 @@ static void s_configure(void *state, zconfig_t *config, const char *name)
     snprintf(st->base_url, sizeof st->base_url, "%.*s", (int) n, url);
 }
 
-#define S_CMD(name, type, query, prepare, decide, lookup, secret, reply)                           \
+#define S_CMD(name, type, query, prepare, decide, lookup, secret, reply, who)                      \
     {                                                                                              \
         name, &tp__account__##type##__descriptor, query, prepare, decide, lookup, secret,          \
-            &tp__account__##reply##__descriptor                                                    \
+            &tp__account__##reply##__descriptor, who                                               \
     }
 
 static const svc_command_t s_commands[] = {
-    S_CMD("Register", register, false, s_prepare_register, s_register, NULL, false, accepted),
-    S_CMD("ResendConfirmation", resend_confirmation, false, NULL, s_resend, NULL, false, accepted),
-    S_CMD("Confirm", confirm, false, NULL, s_confirm, NULL, false, accepted),
-    S_CMD("Login", login, false, acc_prepare_login, acc_login, acc_lookup_login, true, session_info),
-    S_CMD("Logout", logout, false, NULL, acc_logout, NULL, false, accepted),
-    S_CMD("TouchSession", touch_session, false, NULL, acc_touch, NULL, false, session_info),
-    S_CMD("ResolveSession", resolve_session, true, NULL, acc_resolve, NULL, false, session_info),
+    S_CMD("Register", register, false, s_prepare_register, s_register, NULL, false, accepted, SVC_GATEWAY),
+    S_CMD("ResendConfirmation", resend_confirmation, false, NULL, s_resend, NULL, false, accepted, SVC_GATEWAY),
+    S_CMD("Confirm", confirm, false, NULL, s_confirm, NULL, false, accepted, SVC_GATEWAY),
+    S_CMD("Login", login, false, acc_prepare_login, acc_login, acc_lookup_login, true, session_info, SVC_GATEWAY),
+    S_CMD("Logout", logout, false, NULL, acc_logout, NULL, false, accepted, SVC_GATEWAY),
+    S_CMD("TouchSession", touch_session, false, NULL, acc_touch, NULL, false, session_info, SVC_GATEWAY),
+    S_CMD("ResolveSession", resolve_session, true, NULL, acc_resolve, NULL, false, session_info, SVC_GATEWAY),
     S_CMD("RequestPasswordReset", request_password_reset, false, NULL, s_request_reset, NULL,
-          false, accepted),
+          false, accepted, SVC_GATEWAY),
     S_CMD("CompletePasswordReset", complete_password_reset, false, s_prepare_reset,
-          s_complete_reset, NULL, false, accepted),
-    S_CMD("RedeemShopCode", redeem_shop_code, false, NULL, s_redeem, NULL, false, shop_redeemed),
-    S_CMD("WhoAmI", who_am_i, true, NULL, acc_whoami, NULL, false, session_info),
-    S_CMD("AppointOfficer", appoint_officer, false, NULL, s_appoint, NULL, false, account_view),
-    S_CMD("RevokeOfficer", revoke_officer, false, NULL, s_revoke, NULL, false, account_view),
-    S_CMD("DeleteAccount", delete_account, false, NULL, s_delete, NULL, false, account_view),
-    S_CMD("FindAccount", find_account, true, NULL, s_find_account, NULL, false, account_view),
+          s_complete_reset, NULL, false, accepted, SVC_GATEWAY),
+    S_CMD("RedeemShopCode", redeem_shop_code, false, NULL, s_redeem, NULL, false, shop_redeemed, SVC_CUSTOMER | SVC_OFFICER),
+    S_CMD("WhoAmI", who_am_i, true, NULL, acc_whoami, NULL, false, session_info, SVC_GATEWAY | SVC_OPERATOR),
+    S_CMD("AppointOfficer", appoint_officer, false, NULL, s_appoint, NULL, false, account_view, SVC_OPERATOR),
+    S_CMD("RevokeOfficer", revoke_officer, false, NULL, s_revoke, NULL, false, account_view, SVC_OPERATOR),
+    S_CMD("DeleteAccount", delete_account, false, NULL, s_delete, NULL, false, account_view, SVC_OPERATOR),
+    S_CMD("FindAccount", find_account, true, NULL, s_find_account, NULL, false, account_view, SVC_OPERATOR),
 };
 
+/* The services that follow this one (its "$read" and PUB socket). */
+static const char *const s_followers[] = {"identification", "revocation", NULL};
 static const char *const s_upstreams[] = {"order", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
@@ -705,6 +707,7 @@ const svc_def_t account_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = s_upstreams,
+    .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = acc_summary,
     .configure = s_configure,

@@ -11,14 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "evs_bus.h"
+#include "evs_keys.h"
 #include "svc.h"
 #include "svc_internal.h"
 #include "svc_mail.h"
 
-#define S_ID_MAX 256          /* longest ROUTER routing id we keep, plus one byte naming
-                                 the socket it came in on (S_VIA_*) */
-#define S_VIA_ROUTER 'R'      /* the internal request socket */
-#define S_VIA_PRODUCER 'P'    /* the authenticated producer endpoint */
+#define S_ID_MAX 256          /* longest ROUTER routing id we keep */
 #define S_MSG_MAX (4 << 20)   /* largest request accepted (bytes) */
 
 /* Bump allocation for what a group unpacks (requests, command bodies): all of it is let
@@ -86,14 +84,6 @@ static void s_arena_destroy(s_arena_t *a)
     a->head = NULL;
 }
 
-static char *s_arena_strdup(s_arena_t *a, const char *str)
-{
-    size_t n = strlen(str) + 1;
-    char *copy = s_arena_alloc(a, n);
-    if (copy)
-        memcpy(copy, str, n);
-    return copy;
-}
 
 /* One request taken off the ROUTER (or back from a worker). */
 typedef struct {
@@ -107,6 +97,8 @@ typedef struct {
     bool deferred;            /* query or $read: answered after the commit */
     bool reads_state;         /* deferred, and answered from the state in memory */
     bool handed_off;          /* sent to a worker; no answer now */
+    unsigned who;             /* the sender as its key says (SVC_VISITOR ...; 0: a key
+                                 with no rights here but "$status") */
 } s_pending_t;
 
 typedef struct {
@@ -117,9 +109,16 @@ typedef struct {
     void *state;              /* the core's state */
     zsock_t *pipe;            /* to the actor's owner */
     zsock_t *pub;             /* publishes committed events */
-    zsock_t *router;          /* commands and queries */
-    zsock_t *producer;        /* the producers' endpoint (CURVE), or NULL */
-    zactor_t *auth;           /* zauth for the producer endpoint */
+    zsock_t *router;          /* commands and queries (and the producers' endpoint) */
+    char keys_dir[512];       /* the keys folder */
+    evs_keyring_t *keyring;   /* who may connect: the public keys in it */
+    zcert_t *cert;            /* our own keypair (<keys>/<name>.secret) */
+    char zap_router[80];      /* our ZAP domains ("" until registered) */
+    char zap_pub[80];
+    char **followers;         /* services that may read us and subscribe */
+    size_t n_followers;
+    uint64_t unknown_keys;    /* requests dropped: their key is not (or no longer) known */
+    uint64_t forbidden;       /* requests refused: beyond their key's rights */
     zsock_t *jobs;            /* PUSH to workers */
     zsock_t *done;            /* PULL from workers */
     zactor_t **workers;       /* the worker pool */
@@ -205,6 +204,11 @@ void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *o
     }
     const char *run = config ? zconfig_get(config, "run", "run") : "run";
     snprintf(out, outsz, "ipc://%s/%s.%s", run, name, kind);
+}
+
+const char *svc_keys_dir(zconfig_t *config)
+{
+    return config ? zconfig_get(config, "keys", "keys") : "keys";
 }
 
 void svc_data_dir(zconfig_t *config, const char *name, char *out, size_t outsz)
@@ -411,7 +415,8 @@ static void s_commit_checkpoints(s_svc_t *self)
 
 /* Appends the collected events of @p out; returns 0, EVS_CONFLICT or fatal codes. */
 static int s_append_out(s_svc_t *self, evs_batch_t *batch, const svc_out_t *out,
-                        const char *correlation, const char *causation, const char *request_id,
+                        const char *correlation, const char *causation, const char *actor,
+                        const char *request_id,
                         const uint8_t *result, size_t result_len, uint64_t *first,
                         uint64_t *last)
 {
@@ -426,7 +431,7 @@ static int s_append_out(s_svc_t *self, evs_batch_t *batch, const svc_out_t *out,
     for (size_t i = 0; i < out->n_events; i++) {
         events[i] = (evs_event_t) {out->events[i].stream_id, out->events[i].type,
                                    out->events[i].payload, out->events[i].len, correlation,
-                                   causation};
+                                   causation, actor};
     }
     for (size_t i = 0; i < out->n_expects; i++)
         expects[i] = (evs_expect_t) {out->expects[i].stream_id, out->expects[i].expected};
@@ -591,12 +596,9 @@ static void s_send_reply(s_svc_t *self, s_pending_t *p)
         return;
     if (p->id_len < 1)
         return;
-    zsock_t *via = p->id[0] == S_VIA_PRODUCER ? self->producer : self->router;
-    if (!via)
-        return;
-    void *h = zsock_resolve(via);
+    void *h = zsock_resolve(self->router);
     /* a client that went away just loses its answer; never block the loop on it */
-    if (zmq_send(h, p->id + 1, p->id_len - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+    if (zmq_send(h, p->id, p->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send(h, p->reply, p->reply_len, ZMQ_DONTWAIT);
 }
 
@@ -788,6 +790,9 @@ static void s_hand_off(s_svc_t *self, s_pending_t *p, const svc_command_t *cmd)
 }
 
 static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now);
+static const char *s_actor(const Tp__RequestHeader *h, char *out, size_t outsz);
+static void s_forbid(s_svc_t *self, s_pending_t *p, const char *c);
+static bool s_allowed(s_svc_t *self, const s_pending_t *p, const char *c);
 
 /* Decides one command into the open batch. */
 static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64_t now)
@@ -885,7 +890,9 @@ static int s_decide_one(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int64
     uint64_t first = 0, last = 0;
     /* a reply with a secret in it is not kept in the log's idempotency records */
     bool keep = !cmd->secret_reply;
-    rc = s_append_out(self, batch, out, corr, h->request_id, keep ? h->request_id : NULL,
+    char actor[EVS_MAX_ID + 16];
+    rc = s_append_out(self, batch, out, corr, h->request_id, s_actor(h, actor, sizeof actor),
+                      keep ? h->request_id : NULL,
                       keep ? p->reply : NULL, keep ? p->reply_len : 0, &first, &last);
     if (rc == EVS_CONFLICT) {
         s_reply_errors(p, NULL, "conflict", "expectedVersion",
@@ -934,8 +941,11 @@ static int s_decide_batch(s_svc_t *self, evs_batch_t *batch, s_pending_t *p, int
         r.body = it->body;
         s_pending_t q = {0};
         q.req = &r;
+        q.who = p->who;
         const svc_command_t *cmd = s_find_command(self, it->command);
-        if (it->command[0] == '$' || (cmd && (cmd->query || cmd->prepare)))
+        if (!s_allowed(self, p, it->command))
+            s_forbid(self, &q, it->command);
+        else if (it->command[0] == '$' || (cmd && (cmd->query || cmd->prepare)))
             s_reply_errors(&q, NULL, "invalid", "command",
                            "not in a batch: queries, $ commands and commands done by the "
                            "worker pool go alone");
@@ -1120,31 +1130,164 @@ static void s_decide(s_svc_t *self, size_t from, size_t to)
     self->us_decide += zclock_usecs() - t0;
 }
 
-/* Takes one message off @p sock (the ROUTER, or the workers' PULL) into slot @p p.
- * Returns 1 when one was taken, 0 when none was waiting. */
-/* Requests on the producer endpoint act as producers whatever their header says: the
- * CURVE key they connected with (ZAP User-Id) names them. */
-static void s_as_producer(Tp__Request *req, s_arena_t *arena, const char *user_id)
+/* ------------------------------------------------------------------ rights */
+
+static bool s_follower(const s_svc_t *self, const char *name)
 {
+    for (size_t i = 0; i < self->n_followers; i++)
+        if (streq(self->followers[i], name))
+            return true;
+    return false;
+}
+
+/* What any command of ours allows (SVC_* bits). */
+static unsigned s_any_who(const svc_def_t *def)
+{
+    unsigned any = 0;
+    for (size_t i = 0; i < def->n_commands; i++)
+        any |= def->commands[i].who;
+    return any;
+}
+
+/* ZAP, on the handler's thread (reads only what start-up wrote): who may connect to our
+ * ROUTER. The gateway always (its readiness check asks "$status"); rights are checked
+ * again at every request. */
+static bool s_zap_router(void *arg, const evs_peer_t *peer)
+{
+    const s_svc_t *self = arg;
+    unsigned any = s_any_who(self->def);
+    switch (peer->kind) {
+    case EVS_PEER_OPERATOR:
+    case EVS_PEER_GATEWAY: return true;
+    case EVS_PEER_PRODUCER: return (any & SVC_PRODUCER) != 0;
+    case EVS_PEER_IDENT: return (any & SVC_IDENT) != 0;
+    case EVS_PEER_SERVICE: return s_follower(self, peer->name);
+    default: return false;
+    }
+}
+
+/* ZAP: who may subscribe to our PUB socket: our followers. */
+static bool s_zap_pub(void *arg, const evs_peer_t *peer)
+{
+    return peer->kind == EVS_PEER_SERVICE && s_follower(arg, peer->name);
+}
+
+/* "kind:name" into the group's arena. */
+static char *s_arena_join(s_arena_t *a, const char *kind, const char *name)
+{
+    size_t k = strlen(kind), n = strlen(name);
+    char *out = s_arena_alloc(a, k + n + 2);
+    if (out) {
+        memcpy(out, kind, k);
+        out[k] = ':';
+        memcpy(out + k + 1, name, n + 1);
+    }
+    return out;
+}
+
+/* The request in @p p as its key says: @p user_id (the message's ZAP User-Id) names the
+ * key; the header's role and account are rewritten from it (the gateway keeps the
+ * account of a session as customer or officer, nothing more) and p->who set. Returns
+ * false when the key is not in the keys folder (any more): no answer then. */
+static bool s_authenticate(s_svc_t *self, s_pending_t *p, const char *user_id)
+{
+    evs_peer_t peer;
+    if (!evs_keyring_lookup(self->keyring, user_id, &peer)) {
+        self->unknown_keys++;
+        return false;
+    }
+    if (!p->req)
+        return true;   /* refused as undecodable */
+    s_arena_t *a = self->pending_arena;
+    Tp__Request *req = p->req;
     if (!req->header) {
-        req->header = s_arena_alloc(arena, sizeof *req->header);
+        req->header = s_arena_alloc(a, sizeof *req->header);
         if (!req->header)
-            return;
+            return false;
         tp__request_header__init(req->header);
     }
     Tp__RequestHeader *h = req->header;
-    /* "producer:" and at most 16 characters of the key's name (every request: no printf) */
-    char account[32] = "producer:";
-    const char *who = user_id && *user_id ? user_id : "?";
-    size_t k = strnlen(who, 16);
-    memcpy(account + 9, who, k);
-    account[9 + k] = '\0';
-    /* the message lives in the group's arena: so do its new strings */
-    char *role = s_arena_strdup(arena, "producer"), *acc = s_arena_strdup(arena, account);
-    h->actor_role = role ? role : (char *) protobuf_c_empty_string;
-    h->actor_account = acc ? acc : (char *) protobuf_c_empty_string;
+    static const struct {
+        evs_peer_kind_t kind;
+        unsigned who;
+        const char *role;
+    } roles[] = {{EVS_PEER_OPERATOR, SVC_OPERATOR, "operator"},
+                 {EVS_PEER_PRODUCER, SVC_PRODUCER, "producer"},
+                 {EVS_PEER_IDENT, SVC_IDENT, "ident"},
+                 {EVS_PEER_SERVICE, SVC_SERVICE, "service"}};
+    p->who = 0;
+    if (peer.kind == EVS_PEER_GATEWAY) {
+        const char *role = h->actor_role ? h->actor_role : "";
+        bool account = h->actor_account && *h->actor_account;
+        if (!*role && !account)
+            p->who = SVC_VISITOR;
+        else if (account && streq(role, "customer"))
+            p->who = SVC_CUSTOMER;
+        else if (account && streq(role, "officer"))
+            p->who = SVC_OFFICER;
+        return true;   /* anything else it claims: no rights (refused as forbidden) */
+    }
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        if (roles[i].kind != peer.kind)
+            continue;
+        char *account = s_arena_join(a, roles[i].role, peer.name);
+        if (!account)
+            return false;
+        h->actor_role = (char *) roles[i].role;
+        h->actor_account = account;
+        /* a service that does not follow us may ask "$status" only */
+        if (peer.kind != EVS_PEER_SERVICE || s_follower(self, peer.name))
+            p->who = roles[i].who;
+    }
+    return true;
 }
 
+/* May the sender of @p p send command @p c? "$status": anyone with a key; "$read":
+ * operators and followers; "$summary": operators; "$batch": who may send commands at all
+ * (each item is checked again); a command: its table's `who`. An unknown command passes,
+ * to be refused as unknown. */
+static bool s_allowed(s_svc_t *self, const s_pending_t *p, const char *c)
+{
+    if (streq(c, "$status"))
+        return true;
+    if (streq(c, EVS_BUS_READ))
+        return (p->who & (SVC_OPERATOR | SVC_SERVICE)) != 0;
+    if (streq(c, "$summary"))
+        return (p->who & SVC_OPERATOR) != 0;
+    if (streq(c, SVC_BATCH))
+        return (p->who & (SVC_OPERATOR | SVC_PRODUCER | SVC_IDENT)) != 0;
+    const svc_command_t *cmd = s_find_command(self, c);
+    return !cmd || (cmd->who & p->who) != 0;
+}
+
+/* Refuses @p p's command @p c: a visitor asking what an account may do is told to log
+ * in ("unauthenticated"), anyone else "forbidden". Nothing is written. */
+static void s_forbid(s_svc_t *self, s_pending_t *p, const char *c)
+{
+    self->forbidden++;
+    const svc_command_t *cmd = s_find_command(self, c);
+    if (p->who == SVC_VISITOR && cmd && (cmd->who & (SVC_CUSTOMER | SVC_OFFICER)))
+        s_reply_errors(p, NULL, "unauthenticated", "", "please log in");
+    else
+        s_reply_errors(p, NULL, "forbidden", "",
+                       "not allowed for the key this request came with");
+}
+
+/* Who caused what @p h's request writes (tp.Envelope.actor), into @p out. */
+static const char *s_actor(const Tp__RequestHeader *h, char *out, size_t outsz)
+{
+    const char *role = h->actor_role ? h->actor_role : "";
+    const char *account = h->actor_account ? h->actor_account : "";
+    if (streq(role, "customer") || streq(role, "officer")) {
+        snprintf(out, outsz, "%s:%s", role, account);
+        return out;
+    }
+    return *account ? account : "visitor";
+}
+
+/* Takes one message off the ROUTER into slot @p p. Returns 1 when one was taken, 0 when
+ * none was waiting. A request whose key is unknown is dropped unanswered (and 1
+ * returned with p->id_len 0, so that the caller goes on taking). */
 static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
 {
     void *h = zsock_resolve(sock);
@@ -1166,18 +1309,19 @@ static int s_take(s_svc_t *self, zsock_t *sock, s_pending_t *p)
         ok = false;
     }
     memset(p, 0, sizeof *p);
-    bool producer = sock == self->producer;
     size_t idn = zmq_msg_size(&id) < S_ID_MAX ? zmq_msg_size(&id) : 0;
-    p->id[0] = producer ? S_VIA_PRODUCER : S_VIA_ROUTER;
-    memcpy(p->id + 1, zmq_msg_data(&id), idn);
-    p->id_len = idn + 1;
+    memcpy(p->id, zmq_msg_data(&id), idn);
+    p->id_len = idn;
     if (ok) {
         p->req = tp__request__unpack(&self->pending_arena->pb, zmq_msg_size(&body),
                                      zmq_msg_data(&body));
         p->in_arena = true;
     }
-    if (p->req && producer)
-        s_as_producer(p->req, self->pending_arena, zmq_msg_gets(&body, "User-Id"));
+    /* the key first: a sender we do not know gets nothing, not even an error */
+    if (!s_authenticate(self, p, zmq_msg_gets(&body, "User-Id")))
+        p->id_len = 0;
+    else if (p->req && !s_allowed(self, p, p->req->command))
+        s_forbid(self, p, p->req->command);
     zmq_msg_close(&id);
     zmq_msg_close(&body);
     return 1;
@@ -1365,7 +1509,8 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
         char causation[EVS_MAX_ID + 32];
         snprintf(causation, sizeof causation, "%s#%" PRIu64, ra->upstream, ev.seq);
         uint64_t first = 0, last = 0;
-        rc = s_append_out(self, batch, self->out, causation, causation, NULL, NULL, 0, &first,
+        rc = s_append_out(self, batch, self->out, causation, causation, NULL, NULL, NULL, 0,
+                          &first,
                           &last);
         if (rc == EVS_CONFLICT || rc == EVS_INVALID) {
             zsys_warning("%s: reaction to %s seq %" PRIu64 " not written: %s", self->name,
@@ -1444,7 +1589,8 @@ static void s_commit_out(s_svc_t *self, const char *what)
     uint64_t first = 0, last = 0;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc == 0)
-        rc = s_append_out(self, batch, self->out, what, what, NULL, NULL, 0, &first, &last);
+        rc = s_append_out(self, batch, self->out, what, what, NULL, NULL, NULL, 0, &first,
+                          &last);
     if (rc == EVS_CONFLICT || rc == EVS_INVALID) {
         zsys_warning("%s: %s not written: %s", self->name, what, evs_strerror(rc));
         evs_batch_end(&batch);
@@ -1572,8 +1718,16 @@ static void s_svc_destroy(s_svc_t *self)
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pub);
     zsock_destroy(&self->router);
-    zsock_destroy(&self->producer);
-    zactor_destroy(&self->auth);
+    /* the domains after their sockets: none of them can take a handshake any more */
+    if (self->zap_router[0])
+        evs_zap_remove(self->zap_router);
+    if (self->zap_pub[0])
+        evs_zap_remove(self->zap_pub);
+    evs_keyring_destroy(&self->keyring);
+    zcert_destroy(&self->cert);
+    for (size_t i = 0; i < self->n_followers; i++)
+        free(self->followers[i]);
+    free(self->followers);
     zsock_destroy(&self->jobs);
     zsock_destroy(&self->done);
     if (self->state && self->def->state_destroy)
@@ -1587,53 +1741,60 @@ static void s_svc_destroy(s_svc_t *self)
     evs_destroy(&self->store);
 }
 
-/* The producers' endpoint: a second ROUTER, CURVE only, for clients whose public
- * certificates are in the folder `producer_clients`; its secret certificate is
- * `producer_cert` (zcert format; created on first start when missing). */
-static int s_start_producer(s_svc_t *self)
+/* "a,b" (config @p key), else the NULL-terminated @p dflt, as a malloc'd array. */
+static char **s_names(zconfig_t *config, const char *name, const char *key,
+                      const char *const *dflt, size_t *n)
+{
+    const char *text = svc_config_get(config, name, key, NULL);
+    size_t most = 1;
+    for (const char *c = text; c && *c; c++)
+        most += *c == ',' || *c == ' ';
+    for (size_t i = 0; !text && dflt && dflt[i]; i++)
+        most++;
+    char **out = calloc(most, sizeof *out);
+    *n = 0;
+    if (!out)
+        return NULL;
+    if (text) {
+        char *list = strdup(text);
+        for (char *save = NULL, *w = list ? strtok_r(list, ", ", &save) : NULL; w;
+             w = strtok_r(NULL, ", ", &save))
+            out[(*n)++] = strdup(w);
+        free(list);
+    }
+    else
+        for (size_t i = 0; dflt && dflt[i]; i++)
+            out[(*n)++] = strdup(dflt[i]);
+    return out;
+}
+
+/* Our keys, and the ZAP domains of our two sockets, before anything is bound: a CURVE
+ * server with no handler listening would admit anyone. */
+static int s_start_keys(s_svc_t *self)
 {
     const char *n = self->name;
-    const char *ep = svc_config_get(self->config, n, "producer", NULL);
-    if (!ep)
-        return 0;
-    const char *cert_path = svc_config_get(self->config, n, "producer_cert", NULL);
-    const char *clients = svc_config_get(self->config, n, "producer_clients", NULL);
-    if (!cert_path || !clients) {
-        zsys_error("%s: producer endpoint %s needs producer_cert and producer_clients", n, ep);
+    snprintf(self->keys_dir, sizeof self->keys_dir, "%s", svc_keys_dir(self->config));
+    self->keyring = evs_keyring_new(self->keys_dir);
+    if (!self->keyring) {
+        zsys_error("%s: cannot read the keys folder %s: %s (tpctl keys init creates it)", n,
+                   self->keys_dir, strerror(errno));
         return -1;
     }
-    zcert_t *cert = zcert_load(cert_path);
-    if (!cert) {
-        /* first start: make the server's certificate (the secret stays in this file) */
-        cert = zcert_new();
-        zcert_set_meta(cert, "name", "%s producer endpoint", n);
-        if (!cert || zcert_save(cert, cert_path) != 0) {
-            zsys_error("%s: cannot write %s", n, cert_path);
-            zcert_destroy(&cert);
-            return -1;
-        }
-        zsys_info("%s: made the producer endpoint's certificate %s", n, cert_path);
-    }
-    self->auth = zactor_new(zauth, NULL);
-    if (!self->auth) {
-        zcert_destroy(&cert);
+    self->cert = evs_keys_load_secret(self->keys_dir, n);
+    if (!self->cert)
+        return -1;
+    self->followers = s_names(self->config, n, "followers", self->def->followers,
+                              &self->n_followers);
+    snprintf(self->zap_router, sizeof self->zap_router, "%s.router", n);
+    if (evs_zap_add(self->zap_router, self->keyring, s_zap_router, self) != 0) {
+        self->zap_router[0] = '\0';
         return -1;
     }
-    zstr_sendx(self->auth, "CURVE", clients, NULL);
-    zsock_wait(self->auth);
-    self->producer = zsock_new(ZMQ_ROUTER);
-    zsock_set_rcvhwm(self->producer, 0);
-    zsock_set_sndhwm(self->producer, 0);
-    zsock_set_maxmsgsize(self->producer, S_MSG_MAX);
-    zcert_apply(cert, self->producer);
-    zsock_set_curve_server(self->producer, 1);
-    zcert_destroy(&cert);
-    if (zsock_bind(self->producer, "%s", ep) < 0) {
-        zsys_error("%s: cannot bind the producer endpoint %s: %s", n, ep,
-                   zmq_strerror(zmq_errno()));
+    snprintf(self->zap_pub, sizeof self->zap_pub, "%s.pub", n);
+    if (evs_zap_add(self->zap_pub, self->keyring, s_zap_pub, self) != 0) {
+        self->zap_pub[0] = '\0';
         return -1;
     }
-    zsys_info("%s: producers' endpoint %s (CURVE, clients in %s)", n, ep, clients);
     return 0;
 }
 
@@ -1698,26 +1859,39 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     zsys_info("%s: rebuilt from %" PRIu64 " events in %.1f ms", n, applied,
               (double) (zclock_usecs() - t0) / 1000.0);
 
+    if (s_start_keys(self) != 0)
+        return -1;
     char ep[512];
     svc_endpoint(self->config, n, "pub", ep, sizeof ep);
     self->pub = zsock_new(ZMQ_PUB);
+    if (!self->pub)
+        return -1;
     zsock_set_sndhwm(self->pub, atoi(svc_config_get(self->config, n, "pub_hwm", "100000")));
-    if (!self->pub || zsock_bind(self->pub, "%s", ep) < 0) {
+    evs_keys_server(self->pub, self->cert, self->zap_pub);
+    if (zsock_bind(self->pub, "%s", ep) < 0) {
         zsys_error("%s: cannot bind PUB %s: %s", n, ep, zmq_strerror(zmq_errno()));
         return -1;
     }
     svc_endpoint(self->config, n, "router", ep, sizeof ep);
     self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
     zsock_set_rcvhwm(self->router, 0);
     zsock_set_sndhwm(self->router, 0);
     zsock_set_maxmsgsize(self->router, S_MSG_MAX);
-    if (!self->router || zsock_bind(self->router, "%s", ep) < 0) {
+    evs_keys_server(self->router, self->cert, self->zap_router);
+    if (zsock_bind(self->router, "%s", ep) < 0) {
         zsys_error("%s: cannot bind ROUTER %s: %s", n, ep, zmq_strerror(zmq_errno()));
         return -1;
     }
-
-    if (s_start_producer(self) != 0)
+    /* the producers' endpoint (tcp, say, for lines on other hosts): the same socket,
+     * the same keys and rights */
+    const char *pep = svc_config_get(self->config, n, "producer", NULL);
+    if (pep && zsock_bind(self->router, "%s", pep) < 0) {
+        zsys_error("%s: cannot bind the producers' endpoint %s: %s", n, pep,
+                   zmq_strerror(zmq_errno()));
         return -1;
+    }
 
     /* worker pool, over inproc sockets private to this actor */
     /* a new name for every actor: a restarted actor may get the same address while
@@ -1763,8 +1937,6 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         }
     }
     self->poller = zpoller_new(self->pipe, self->router, self->done, self->committer, NULL);
-    if (self->producer)
-        zpoller_add(self->poller, self->producer);
     int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
     /* at most one upstream more than the list has separators */
     size_t most = 1;
@@ -1784,7 +1956,7 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
         char pub_ep[512], router_ep[512];
         svc_endpoint(self->config, up, "pub", pub_ep, sizeof pub_ep);
         svc_endpoint(self->config, up, "router", router_ep, sizeof router_ep);
-        evs_sub_opts_t so = {.rcvhwm = sub_hwm};
+        evs_sub_opts_t so = {.rcvhwm = sub_hwm, .keys_dir = self->keys_dir, .me = n};
         evs_sub_t *sub = evs_sub_new(up, pub_ep, router_ep, cp, &so);
         if (!sub) {
             zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
@@ -1849,6 +2021,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             uint8_t hash[EVS_HASH_SIZE];
             evs_head(self->store, &head, hash);
             evs_bus_heartbeat(self->pub, self->name, head, hash);
+            evs_keyring_refresh(self->keyring);   /* keys added or revoked meanwhile */
             for (size_t i = 0; i < self->n_subs; i++)
                 evs_sub_upkeep(self->subs[i]);
             self->next_heartbeat = now + 1000;
@@ -1880,8 +2053,7 @@ void svc_actor(zsock_t *pipe, void *args_)
         }
         if (!which && zpoller_terminated(self->poller))
             break;
-        if (which == self->router || which == self->done ||
-            (which && which == self->producer)) {
+        if (which == self->router || which == self->done) {
             /* answers from the state see exactly what was committed before them, and a
              * full group waits for the one in flight */
             if (self->inflight && (self->inflight_barrier || self->open_n >= self->batch_max)) {
@@ -1891,10 +2063,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             /* everything already waiting, up to batch_max in the group */
             size_t from = self->open_n, n = from;
             while (n < self->batch_max && s_take(self, self->router, &self->pending[n]))
-                n++;
-            while (self->producer && n < self->batch_max &&
-                   s_take(self, self->producer, &self->pending[n]))
-                n++;
+                n += self->pending[n].id_len > 0;   /* an unknown key's: taken, dropped */
             while (n < self->batch_max) {
                 zmq_pollitem_t item = {zsock_resolve(self->done), 0, ZMQ_POLLIN, 0};
                 if (zmq_poll(&item, 1, 0) <= 0 || !s_take_done(self, &self->pending[n]))

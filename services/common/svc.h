@@ -24,6 +24,13 @@
  * transaction as its events; a retry gets the first reply (with `replayed`
  * set) and writes nothing. Refusals are not kept (they wrote nothing).
  *
+ * Rights: every socket is CURVE (evs_keys.h). Each request is taken as sent by the
+ * holder of the key it came with: the header's role and account are rewritten from the
+ * key (the gateway keeps the account of a session it names, as a customer or officer,
+ * and nothing more), the command is checked against svc_command_t.who, "$read" against
+ * the followers, and a request from a key that is not (or no longer) in the keys folder
+ * gets no answer. Every event records who caused it (tp.Envelope.actor).
+ *
  * Batches: a request with command "$batch" (SVC_BATCH) carries a tp.Batch of
  * commands; each is decided as if it came alone, in order, with its own request
  * id and reply, under the outer header's actor. One message, one round trip and
@@ -167,6 +174,19 @@ typedef int (svc_prepare_fn)(ProtobufCMessage *command, const char *lookup, svc_
  *  and known accounts take the same time). Returns a malloc'd string or NULL. */
 typedef char *(svc_lookup_fn)(const void *state, const ProtobufCMessage *command);
 
+/** Who may send a command: bits of svc_command_t.who. The sender's key says which it
+ *  is (evs_keys.h), never the request header: the gateway's key with an empty role is a
+ *  visitor, with "customer" or "officer" and an account the account of a session; an
+ *  operator-, producer- or ident- key is that; a service's key sends no commands. */
+#define SVC_VISITOR 0x01u   /**< the gateway, for nobody logged in */
+#define SVC_CUSTOMER 0x02u  /**< the gateway, for the account of a session */
+#define SVC_OFFICER 0x04u   /**< the gateway, for an officer of a shop */
+#define SVC_OPERATOR 0x08u  /**< an operator's key: the back office */
+#define SVC_PRODUCER 0x10u  /**< a production line's key */
+#define SVC_IDENT 0x20u     /**< an identification provider's feed */
+#define SVC_SERVICE 0x40u   /**< another service's key: reads, never commands */
+#define SVC_GATEWAY (SVC_VISITOR | SVC_CUSTOMER | SVC_OFFICER)
+
 /** One command or query of a service. */
 typedef struct {
     const char *name;                          /**< e.g. "Increment"; wire name "<service>.<name>" */
@@ -180,6 +200,9 @@ typedef struct {
                                                     retry runs the command again */
     const ProtobufCMessageDescriptor *reply;   /**< the reply message type (NULL: none), so
                                                     tools and the gateway decode replies */
+    unsigned who;                              /**< who may send it (SVC_VISITOR ...): the
+                                                    service's table of rights; anyone else
+                                                    is refused "forbidden", nothing written */
 } svc_command_t;
 
 /** How long a checkpoint past skipped upstream events (svc_def_t.reacts_to) may wait
@@ -202,6 +225,9 @@ typedef struct {
     void (*tick)(const void *state, int64_t now_us, svc_out_t *out);
     /** Upstream services this one subscribes to, NULL-terminated (may be NULL). */
     const char *const *upstreams;
+    /** The services that may follow this one ("$read" and its PUB socket), NULL-terminated
+     *  (may be NULL: none; config `followers = a,b` overrides). Operators may always read. */
+    const char *const *followers;
     /** The upstream event types react can act on, NULL-terminated (NULL: every type).
      *  Events of other types never reach react, whatever the state, so they need no
      *  commit of their own: the checkpoint past them is written with the service's next
@@ -262,6 +288,9 @@ int svc_main(int argc, char **argv, const svc_def_t *def);
  * @param[out] out buffer
  */
 void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *out, size_t outsz);
+
+/** @brief The keys folder (evs_keys.h): the root's `keys`, else "keys". */
+const char *svc_keys_dir(zconfig_t *config);
 
 /** @brief The data folder of a service: `<name>/data`, else "<data>/<name>". */
 void svc_data_dir(zconfig_t *config, const char *name, char *out, size_t outsz);

@@ -294,13 +294,13 @@ static char *s_summary(const void *state)
 
 static const svc_command_t s_commands[] = {
     {"Increment", &tp__example__increment__descriptor, false, NULL, s_decide_increment, NULL,
-     false, &tp__example__counter_value__descriptor},
+     false, &tp__example__counter_value__descriptor, SVC_GATEWAY | SVC_OPERATOR | SVC_PRODUCER | SVC_IDENT},
     {"SetSecret", &tp__example__set_secret__descriptor, false, s_prepare_secret, s_decide_secret,
-     NULL, false, &tp__example__counter_value__descriptor},
+     NULL, false, &tp__example__counter_value__descriptor, SVC_GATEWAY | SVC_OPERATOR | SVC_PRODUCER | SVC_IDENT},
     {"GetCounter", &tp__example__get_counter__descriptor, true, NULL, s_query_counter, NULL,
-     false, &tp__example__counter_value__descriptor},
+     false, &tp__example__counter_value__descriptor, SVC_GATEWAY | SVC_OPERATOR | SVC_PRODUCER | SVC_IDENT},
     {"WhoCalls", &tp__example__who_calls__descriptor, true, NULL, s_query_caller, NULL, false,
-     &tp__example__caller__descriptor},
+     &tp__example__caller__descriptor, SVC_GATEWAY | SVC_OPERATOR | SVC_PRODUCER | SVC_IDENT},
 };
 
 /* what react acts on; every other upstream event is skipped without a commit */

@@ -1,23 +1,24 @@
 /* example_test.c: unit tests of the example core, event by event, and of the
- * service runtime with the example service running in-process (two actors). */
+ * service runtime with the example service running in-process (svc_testkit.h): requests,
+ * batches, followers, the producers' endpoint, and the rights that come with each key. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "evs_bus.h"
+#include "evs_keys.h"
 #include "example.h"
 #include "example.pb-c.h"
+#include "svc_testkit.h"
 
 static int s_failed = 0;
 static bool s_verbose = false;
-#define CHECK(c)                                                                   \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            fprintf(stderr, "example_test: %s:%d: check failed: %s\n", __FILE__, \
-                    __LINE__, #c);                                                 \
-            s_failed++;                                                            \
-        }                                                                          \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "example_test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
+            s_failed++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 /* Applies every event in @p out to @p state, as the runtime would after a commit. */
@@ -123,7 +124,8 @@ static void s_test_core(void)
     Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
     ss.counter = "c-1";
     ss.secret = strdup("short");
-    CHECK(s_cmd("SetSecret")->prepare(&ss.base, NULL, out) == -1 && s_has_error(out, "invalid", "secret"));
+    CHECK(s_cmd("SetSecret")->prepare(&ss.base, NULL, out) == -1 &&
+          s_has_error(out, "invalid", "secret"));
     svc_out_reset(out);
     s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
     CHECK(s_has_error(out, "internal", "secret") && svc_out_n_events(out) == 0);
@@ -189,6 +191,10 @@ static void s_test_core(void)
 
 /* ---------------------------------------------------------------- runtime */
 
+/* The instances the runtime tests start (the example core under three names); each has a
+ * key in the kit, and alpha names its followers in the config. */
+static const char *const s_instances[] = {"alpha", "beta", "gamma", NULL};
+
 typedef struct {
     int64_t now;
 } s_clock_t;
@@ -198,105 +204,54 @@ static int64_t s_test_clock(void *arg)
     return ((s_clock_t *) arg)->now;
 }
 
-/* A fresh folder from @p tmpl (mkdtemp) and a config with data and run under it; NULL
- * when the folder cannot be made. */
-static zconfig_t *s_test_config(char *tmpl)
+/* One call to @p service as the operator (the key operator-test). */
+static Tp__Reply *s_call(svc_tk_t *kit, const char *service, const char *request_id,
+                         const char *command, const ProtobufCMessage *body)
 {
-    char *dir = mkdtemp(tmpl);
-    CHECK(dir != NULL);
-    if (!dir)
-        return NULL;
-    zconfig_t *cfg = zconfig_new("root", NULL);
-    char path[600];
-    snprintf(path, sizeof path, "%s/data", dir);
-    zconfig_put(cfg, "data", path);
-    zconfig_put(cfg, "run", dir);
-    return cfg;
+    return svc_tk_call(kit, service, "operator", NULL, request_id, command, body, 10000);
 }
 
-/* Destroys @p cfg and removes @p dir. */
-static void s_test_cleanup(zconfig_t **cfg, const char *dir)
-{
-    zconfig_destroy(cfg);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-}
-
-static Tp__Reply *s_call(evs_client_t *client, const char *request_id, const char *command,
-                         const ProtobufCMessage *body)
-{
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.request_id = (char *) (request_id ? request_id : "");
-    hdr.actor_role = "operator";
-    Tp__Reply *reply = NULL;
-    if (evs_client_call(client, &hdr, command, body, 10000, &reply) != 0)
-        return NULL;
-    return reply;
-}
-
-static zactor_t *s_start(svc_args_t *args)
-{
-    zactor_t *actor = zactor_new(svc_actor, args);
-    char *status = actor ? zstr_recv(actor) : NULL;
-    bool ok = status && streq(status, "READY");
-    zstr_free(&status);
-    if (!ok)
-        zactor_destroy(&actor);
-    return actor;
-}
-
-static char *s_summary_of(evs_client_t *client)
-{
-    Tp__Reply *r = s_call(client, NULL, "$summary", NULL);
-    char *s = r && r->ok ? strndup((char *) r->body.data, r->body.len) : NULL;
-    if (r)
-        tp__reply__free_unpacked(r, NULL);
-    return s;
-}
-
-/* Sends a "$batch" of @p n items as an operator; the outer reply and, when ok, each
+/* Sends a "$batch" of @p n items with @p client; the outer reply and, when ok, each
  * item's reply (into @p items). */
 static Tp__Reply *s_batch(evs_client_t *client, const evs_batch_item_t *its, size_t n,
                           Tp__Reply **items)
 {
     Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
     h.request_id = "batch";
-    h.actor_role = "operator";
     Tp__Reply *r = NULL;
+    for (size_t i = 0; i < n; i++)
+        items[i] = NULL;
     evs_client_call_batch(client, &h, its, n, 10000, &r, items);
     return r;
-}
-
-/* The log's head, 0 when the service did not answer. */
-static uint64_t s_head(evs_client_t *client)
-{
-    uint64_t head = 0;
-    return evs_client_head(client, 10000, &head) == 0 ? head : 0;
 }
 
 /* "$batch": items decided in order, each seeing the ones before it, each with its own
  * reply and idempotency; what may not go in a batch is refused item by item; a retried
  * batch writes nothing. @p head: the log's head before. */
-static void s_test_batch(evs_client_t *ca, uint64_t head)
+static void s_test_batch(svc_tk_t *kit, uint64_t head)
 {
+    evs_client_t *ca = svc_tk_client(kit, "alpha", "operator");
     Tp__Example__Increment a = TP__EXAMPLE__INCREMENT__INIT, b = a, zero = a;
     a.counter = b.counter = zero.counter = "bt";
     a.by = 2;
     b.by = 3;
-    b.expected_version = 1;   /* only true after the item before it */
+    b.expected_version = 1; /* only true after the item before it */
     zero.by = 0;
     Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
     q.counter = "bt";
     Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
     ss.counter = "bt";
     ss.secret = "a secret that is long enough";
-    const evs_batch_item_t its[] = {
-        {"bt-1", "example.Increment", &a.base},  {"bt-2", "example.Increment", &b.base},
-        {"bt-3", "example.Increment", &zero.base}, {"bt-4", "example.GetCounter", &q.base},
-        {"bt-5", "$summary", NULL},              {"bt-6", "example.SetSecret", &ss.base},
-        {"", "example.Increment", &a.base},      {"req-6", "example.Increment", &a.base},
-        {"bt-9", SVC_BATCH, NULL},               {"bt-10", "example.Nope", NULL}};
+    const evs_batch_item_t its[] = {{"bt-1", "example.Increment", &a.base},
+                                    {"bt-2", "example.Increment", &b.base},
+                                    {"bt-3", "example.Increment", &zero.base},
+                                    {"bt-4", "example.GetCounter", &q.base},
+                                    {"bt-5", "$summary", NULL},
+                                    {"bt-6", "example.SetSecret", &ss.base},
+                                    {"", "example.Increment", &a.base},
+                                    {"req-6", "example.Increment", &a.base},
+                                    {"bt-9", SVC_BATCH, NULL},
+                                    {"bt-10", "example.Nope", NULL}};
     enum { N = sizeof its / sizeof its[0] };
     for (int round = 0; round < 2; round++) {
         Tp__Reply *items[N];
@@ -319,7 +274,7 @@ static void s_test_batch(evs_client_t *ca, uint64_t head)
                 tp__reply__free_unpacked(items[i], NULL);
         if (r)
             tp__reply__free_unpacked(r, NULL);
-        CHECK(s_head(ca) == head + 2);   /* the second round wrote nothing */
+        CHECK(svc_tk_head(kit, "alpha") == head + 2); /* the second round wrote nothing */
     }
     /* an empty batch and one that does not decode: refused whole, nothing written */
     Tp__Reply *none[1];
@@ -335,17 +290,18 @@ static void s_test_batch(evs_client_t *ca, uint64_t head)
     CHECK(r && !r->ok && streq(r->errors[0]->field, "body"));
     if (r)
         tp__reply__free_unpacked(r, NULL);
-    CHECK(s_head(ca) == head + 2);
+    CHECK(svc_tk_head(kit, "alpha") == head + 2);
 }
 
 static void s_test_runtime(void)
 {
-    char tmpl[] = "/tmp/tp-svc-test-XXXXXX";
-    zconfig_t *cfg = s_test_config(tmpl);
-    if (!cfg)
+    svc_tk_t *kit = svc_tk_new("svc-test", s_instances);
+    CHECK(kit != NULL);
+    if (!kit)
         return;
-    const char *dir = tmpl;
+    zconfig_t *cfg = svc_tk_config(kit);
     char path[512];
+    zconfig_put(cfg, "alpha/followers", "beta"); /* only a follower reads and subscribes */
     zconfig_put(cfg, "beta/upstreams", "alpha");
     zconfig_put(cfg, "tick_ms", "20");
     zconfig_put(cfg, "workers", "2");
@@ -354,36 +310,39 @@ static void s_test_runtime(void)
     svc_args_t beta_args = {&example_def, cfg, "beta", s_test_clock, &clock};
 
     /* the mirror starts first: it must catch up from nothing and then follow live */
-    zactor_t *beta = s_start(&beta_args);
-    zactor_t *alpha = s_start(&alpha_args);
+    zactor_t *beta = svc_tk_start(&beta_args);
+    zactor_t *alpha = svc_tk_start(&alpha_args);
     CHECK(alpha && beta);
-    char ep[600];
-    svc_endpoint(cfg, "alpha", "router", ep, sizeof ep);
-    evs_client_t *ca = evs_client_new(ep);
-    svc_endpoint(cfg, "beta", "router", ep, sizeof ep);
-    evs_client_t *cb = evs_client_new(ep);
+    evs_client_t *ca = svc_tk_client(kit, "alpha", "operator");
+    CHECK(ca != NULL);
+    if (!ca)
+        goto done;
 
     /* a command, then the same request id again: same answer, marked replayed, one event */
     Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
     inc.counter = "c";
     inc.by = 4;
-    Tp__Reply *r1 = s_call(ca, "req-1", "example.Increment", &inc.base);
-    Tp__Reply *r2 = s_call(ca, "req-1", "example.Increment", &inc.base);
+    Tp__Reply *r1 = s_call(kit, "alpha", "req-1", "example.Increment", &inc.base);
+    Tp__Reply *r2 = s_call(kit, "alpha", "req-1", "example.Increment", &inc.base);
     CHECK(r1 && r1->ok && r1->last_seq == 1 && !r1->replayed);
     CHECK(r2 && r2->ok && r2->last_seq == 1 && r2->replayed);
     CHECK(r1 && r2 && r1->body.len == r2->body.len &&
           memcmp(r1->body.data, r2->body.data, r1->body.len) == 0);
-    tp__reply__free_unpacked(r1, NULL);
-    tp__reply__free_unpacked(r2, NULL);
+    if (r1)
+        tp__reply__free_unpacked(r1, NULL);
+    if (r2)
+        tp__reply__free_unpacked(r2, NULL);
 
     /* refusals: field errors, unknown command, bad body, missing request id, conflict */
     inc.by = 0;
-    Tp__Reply *r = s_call(ca, "req-2", "example.Increment", &inc.base);
+    Tp__Reply *r = s_call(kit, "alpha", "req-2", "example.Increment", &inc.base);
     CHECK(r && !r->ok && r->n_errors == 1 && streq(r->errors[0]->field, "by"));
-    tp__reply__free_unpacked(r, NULL);
-    r = s_call(ca, "req-3", "example.Nope", NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    r = s_call(kit, "alpha", "req-3", "example.Nope", NULL);
     CHECK(r && !r->ok && streq(r->errors[0]->code, "unknown_command"));
-    tp__reply__free_unpacked(r, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
     uint8_t junk[] = {0x0a, 0xff};
     Tp__Reply *rj = NULL;
     Tp__RequestHeader hj = TP__REQUEST_HEADER__INIT;
@@ -394,29 +353,34 @@ static void s_test_runtime(void)
         tp__reply__free_unpacked(rj, NULL);
     inc.by = 1;
     inc.expected_version = 5;
-    r = s_call(ca, "req-5", "example.Increment", &inc.base);
+    r = s_call(kit, "alpha", "req-5", "example.Increment", &inc.base);
     CHECK(r && !r->ok && streq(r->errors[0]->code, "conflict"));
-    tp__reply__free_unpacked(r, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
     inc.expected_version = 1;
-    r = s_call(ca, "req-6", "example.Increment", &inc.base);
+    r = s_call(kit, "alpha", "req-6", "example.Increment", &inc.base);
     CHECK(r && r->ok && r->last_seq == 2);
-    tp__reply__free_unpacked(r, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
     inc.expected_version = 0;
 
     /* slow work: the secret is hashed on the worker pool; bad secrets refused there */
     Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
     ss.counter = "c";
     ss.secret = "too short";
-    r = s_call(ca, "req-7", "example.SetSecret", &ss.base);
+    r = s_call(kit, "alpha", "req-7", "example.SetSecret", &ss.base);
     CHECK(r && !r->ok && streq(r->errors[0]->field, "secret"));
-    tp__reply__free_unpacked(r, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
     ss.secret = "a secret that is long enough";
-    r = s_call(ca, "req-8", "example.SetSecret", &ss.base);
+    r = s_call(kit, "alpha", "req-8", "example.SetSecret", &ss.base);
     CHECK(r && r->ok && r->last_seq == 3);
-    tp__reply__free_unpacked(r, NULL);
-    r = s_call(ca, "req-8", "example.SetSecret", &ss.base);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    r = s_call(kit, "alpha", "req-8", "example.SetSecret", &ss.base);
     CHECK(r && r->ok && r->replayed && r->last_seq == 3);
-    tp__reply__free_unpacked(r, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
 
     /* many clients' requests at once land in one group commit, in order */
     for (int i = 0; i < 200; i++) {
@@ -460,7 +424,7 @@ static void s_test_runtime(void)
     /* the query sees it all */
     Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
     q.counter = "c";
-    r = s_call(ca, NULL, "example.GetCounter", &q.base);
+    r = s_call(kit, "alpha", NULL, "example.GetCounter", &q.base);
     Tp__Example__CounterValue *cv =
         r && r->ok ? tp__example__counter_value__unpack(NULL, r->body.len, r->body.data) : NULL;
     CHECK(cv && cv->value == 205 && cv->has_secret);
@@ -471,13 +435,13 @@ static void s_test_runtime(void)
 
     /* the timer: the counter passed the threshold, so a Ticked event follows (once) */
     zclock_sleep(200);
-    CHECK(s_head(ca) == 204);
+    CHECK(svc_tk_head(kit, "alpha") == 204);
 
     /* the mirror followed every increment: 202 of them */
     char *sb = NULL;
     for (int i = 0; i < 100; i++) {
         free(sb);
-        sb = s_summary_of(cb);
+        sb = svc_tk_summary(kit, "beta");
         if (sb && strstr(sb, "\"upstreamSeen\":202,"))
             break;
         zclock_sleep(50);
@@ -489,41 +453,42 @@ static void s_test_runtime(void)
     /* restart both: state rebuilt from the logs equals the state before */
     /* one more event the mirror does not react to (SecretSet, seq 205) */
     ss.secret = "another secret, long enough";
-    r = s_call(ca, "req-9", "example.SetSecret", &ss.base);
+    r = s_call(kit, "alpha", "req-9", "example.SetSecret", &ss.base);
     CHECK(r && r->ok && r->last_seq == 205);
-    tp__reply__free_unpacked(r, NULL);
-    zclock_sleep(300);   /* delivered live, but well within SVC_CHECKPOINT_DELAY_MS */
-    char *sa = s_summary_of(ca);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    zclock_sleep(300); /* delivered live, but well within SVC_CHECKPOINT_DELAY_MS */
+    char *sa = svc_tk_summary(kit, "alpha");
     zactor_destroy(&alpha);
     zactor_destroy(&beta);
     /* it got no commit of its own, yet a clean stop leaves the checkpoint past it */
-    snprintf(path, sizeof path, "%s/data/beta", dir);
+    snprintf(path, sizeof path, "%s/data/beta", svc_tk_dir(kit));
     evs_opts_t ro = {.flags = EVS_RDONLY};
     evs_t *bs = NULL;
     uint64_t cp = 0;
     CHECK(evs_open(path, &ro, &bs) == 0 && evs_checkpoint(bs, "alpha", &cp) == 0 && cp == 205);
     evs_destroy(&bs);
-    alpha = s_start(&alpha_args);
-    beta = s_start(&beta_args);
+    alpha = svc_tk_start(&alpha_args);
+    beta = svc_tk_start(&beta_args);
     CHECK(alpha && beta);
-    char *sa2 = s_summary_of(ca);
-    char *sb2 = s_summary_of(cb);
+    char *sa2 = svc_tk_summary(kit, "alpha");
+    char *sb2 = svc_tk_summary(kit, "beta");
     CHECK(sa && sa2 && streq(sa, sa2));
     CHECK(sb && sb2 && streq(sb, sb2));
     /* and an old request id is still answered from the log, writing nothing */
-    r = s_call(ca, "req-6", "example.Increment", &inc.base);
+    r = s_call(kit, "alpha", "req-6", "example.Increment", &inc.base);
     CHECK(r && r->ok && r->replayed && r->last_seq == 2);
-    tp__reply__free_unpacked(r, NULL);
-    CHECK(s_head(ca) == 205);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    CHECK(svc_tk_head(kit, "alpha") == 205);
 
-    s_test_batch(ca, 205);
+    s_test_batch(kit, 205);
 
     /* a deadline in the past is refused unread */
     Tp__RequestHeader late = TP__REQUEST_HEADER__INIT;
     late.request_id = "late-1";
     late.deadline_us = clock.now - 1;
-    r = NULL;
-    CHECK(evs_client_call(ca, &late, "example.Increment", &inc.base, 5000, &r) == 0);
+    r = svc_tk_call_header(kit, "alpha", "operator", &late, "example.Increment", &inc.base, 5000);
     CHECK(r && !r->ok && streq(r->errors[0]->code, "deadline"));
     if (r)
         tp__reply__free_unpacked(r, NULL);
@@ -532,17 +497,16 @@ static void s_test_runtime(void)
     free(sa2);
     free(sb);
     free(sb2);
-    evs_client_destroy(&ca);
-    evs_client_destroy(&cb);
+done:
     zactor_destroy(&alpha);
     zactor_destroy(&beta);
-    s_test_cleanup(&cfg, dir);
+    svc_tk_destroy(&kit);
 }
 
-/* The mirror's "upstreamSeen" count, or -1. */
-static long s_seen(evs_client_t *client)
+/* The mirror @p service's "upstreamSeen" count, or -1. */
+static long s_seen(svc_tk_t *kit, const char *service)
 {
-    char *s = s_summary_of(client);
+    char *s = svc_tk_summary(kit, service);
     const char *at = s ? strstr(s, "\"upstreamSeen\":") : NULL;
     long n = at ? atol(at + strlen("\"upstreamSeen\":")) : -1;
     free(s);
@@ -554,25 +518,21 @@ static long s_seen(evs_client_t *client)
  * upstream runs with `pipeline = 0` (each group committed on its loop). */
 static void s_test_react_delay(void)
 {
-    char tmpl[] = "/tmp/tp-svc-delay-XXXXXX";
-    zconfig_t *cfg = s_test_config(tmpl);
-    if (!cfg)
+    svc_tk_t *kit = svc_tk_new("svc-delay", s_instances);
+    CHECK(kit != NULL);
+    if (!kit)
         return;
-    const char *dir = tmpl;
+    zconfig_t *cfg = svc_tk_config(kit);
     char path[512];
+    zconfig_put(cfg, "alpha/followers", "gamma");
     zconfig_put(cfg, "gamma/upstreams", "alpha");
     zconfig_put(cfg, "gamma/react_delay_ms", "400");
-    zconfig_put(cfg, "alpha/pipeline", "0");   /* and the unpipelined commit path */
+    zconfig_put(cfg, "alpha/pipeline", "0"); /* and the unpipelined commit path */
     svc_args_t alpha_args = {&example_def, cfg, "alpha", NULL, NULL};
     svc_args_t gamma_args = {&example_def, cfg, "gamma", NULL, NULL};
-    zactor_t *alpha = s_start(&alpha_args), *gamma = s_start(&gamma_args);
+    zactor_t *alpha = svc_tk_start(&alpha_args), *gamma = svc_tk_start(&gamma_args);
     CHECK(alpha && gamma);
-    char ep[600];
-    svc_endpoint(cfg, "alpha", "router", ep, sizeof ep);
-    evs_client_t *ca = evs_client_new(ep);
-    svc_endpoint(cfg, "gamma", "router", ep, sizeof ep);
-    evs_client_t *cg = evs_client_new(ep);
-    zclock_sleep(300);   /* gamma's subscription reaches alpha's publisher */
+    zclock_sleep(300); /* gamma's subscription reaches alpha's publisher */
     Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
     inc.counter = "d";
     inc.by = 1;
@@ -580,95 +540,569 @@ static void s_test_react_delay(void)
     int64_t t0 = zclock_mono();
     for (int i = 0; i < 20; i++) {
         snprintf(rid, sizeof rid, "d-%d", i);
-        Tp__Reply *r = s_call(ca, rid, "example.Increment", &inc.base);
+        Tp__Reply *r = s_call(kit, "alpha", rid, "example.Increment", &inc.base);
         CHECK(r && r->ok);
         if (r)
             tp__reply__free_unpacked(r, NULL);
         /* published before it was answered, so gamma cannot react before t0 + 400 (asked
          * after each, so that a slow machine does not make this moot) */
-        long early = zclock_mono() - t0 < 300 ? s_seen(cg) : 0;
+        long early = zclock_mono() - t0 < 300 ? s_seen(kit, "gamma") : 0;
         CHECK(early == 0);
     }
     long seen = -1;
-    while (zclock_mono() - t0 < 10000 && (seen = s_seen(cg)) != 20)
+    while (zclock_mono() - t0 < 10000 && (seen = s_seen(kit, "gamma")) != 20)
         zclock_sleep(20);
     CHECK(seen == 20 && zclock_mono() - t0 >= 400);
     /* one more, then a clean stop at once: gamma reacts to it before it goes */
-    Tp__Reply *r = s_call(ca, "d-last", "example.Increment", &inc.base);
+    Tp__Reply *r = s_call(kit, "alpha", "d-last", "example.Increment", &inc.base);
     CHECK(r && r->ok && r->last_seq == 21);
     if (r)
         tp__reply__free_unpacked(r, NULL);
-    zclock_sleep(50);   /* it reaches gamma (and waits there) */
-    evs_client_destroy(&cg);
+    zclock_sleep(50); /* it reaches gamma (and waits there) */
+    svc_tk_forget(kit, "gamma");
     zactor_destroy(&gamma);
-    snprintf(path, sizeof path, "%s/data/gamma", dir);
+    snprintf(path, sizeof path, "%s/data/gamma", svc_tk_dir(kit));
     evs_opts_t ro = {.flags = EVS_RDONLY};
     evs_t *gs = NULL;
     uint64_t cp = 0;
     CHECK(evs_open(path, &ro, &gs) == 0 && evs_checkpoint(gs, "alpha", &cp) == 0 && cp == 21);
     evs_destroy(&gs);
-    evs_client_destroy(&ca);
     zactor_destroy(&alpha);
-    s_test_cleanup(&cfg, dir);
+    svc_tk_destroy(&kit);
 }
 
-/* The producer endpoint: CURVE with allowed client keys; whatever a client claims, it
- * acts as a producer named by its key; an unknown key gets no answer. */
-static void s_test_producer(void)
+/* WhoCalls to the producers' endpoint @p ep with the key @p stem, claiming @p role and
+ * @p account in the header; the caller as the service saw it into @p role_out and
+ * @p account_out ("" when refused), or false when nothing came back. */
+static bool s_who_calls(svc_tk_t *kit, const char *ep, const char *stem, const char *role,
+                        const char *account, char *role_out, char *account_out, size_t outsz)
 {
-    char tmpl[] = "/tmp/tp-svc-curve-XXXXXX";
-    zconfig_t *cfg = s_test_config(tmpl);
-    if (!cfg)
-        return;
-    const char *dir = tmpl;
-    char path[700], clients[512], server_cert[512], client_cert[512], stranger_cert[512];
-    snprintf(clients, sizeof clients, "%s/clients", dir);
-    CHECK(mkdir(clients, 0700) == 0);
-    snprintf(server_cert, sizeof server_cert, "%s/producer.cert", dir);
-    snprintf(client_cert, sizeof client_cert, "%s/line-1.cert", dir);
-    snprintf(stranger_cert, sizeof stranger_cert, "%s/stranger.cert", dir);
-    zcert_t *client = zcert_new();
-    CHECK(zcert_save(client, client_cert) == 0);
-    snprintf(path, sizeof path, "%s/line-1.cert", clients);
-    CHECK(zcert_save_public(client, path) == 0);
-    zcert_t *stranger = zcert_new();
-    CHECK(zcert_save(stranger, stranger_cert) == 0);
-    int port = 20000 + (int) (getpid() % 20000);
-    char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    zconfig_put(cfg, "alpha/producer", ep);
-    zconfig_put(cfg, "alpha/producer_cert", server_cert);
-    zconfig_put(cfg, "alpha/producer_clients", clients);
-    svc_args_t args = {&example_def, cfg, "alpha", NULL, NULL};
-    zactor_t *alpha = s_start(&args);
-    CHECK(alpha != NULL);
-    evs_client_t *c = evs_client_new_curve(ep, client_cert, server_cert);
+    evs_client_t *c = evs_client_new_keyed(ep, svc_tk_keys(kit), stem, "alpha");
     CHECK(c != NULL);
     Tp__Example__WhoCalls who = TP__EXAMPLE__WHO_CALLS__INIT;
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.actor_role = "operator";   /* claimed, not granted */
-    hdr.actor_account = "root";
+    hdr.actor_role = (char *) role;
+    hdr.actor_account = (char *) account;
     Tp__Reply *r = NULL;
-    CHECK(c && evs_client_call(c, &hdr, "example.WhoCalls", &who.base, 5000, &r) == 0);
+    bool answered = c && evs_client_call(c, &hdr, "example.WhoCalls", &who.base, 10000, &r) == 0;
     Tp__Example__Caller *caller =
         r && r->ok ? tp__example__caller__unpack(NULL, r->body.len, r->body.data) : NULL;
-    char expect[64];
-    snprintf(expect, sizeof expect, "producer:%.16s", zcert_public_txt(client));
-    CHECK(caller && streq(caller->role, "producer") && streq(caller->account, expect));
+    snprintf(role_out, outsz, "%s", caller ? caller->role : "");
+    snprintf(account_out, outsz, "%s", caller ? caller->account : "");
+    if (r && !r->ok && r->n_errors > 0)
+        snprintf(role_out, outsz, "!%s", r->errors[0]->code); /* "!forbidden" */
     if (caller)
         tp__example__caller__free_unpacked(caller, NULL);
     if (r)
         tp__reply__free_unpacked(r, NULL);
+    evs_client_destroy(&c);
+    return answered;
+}
+
+/* The producers' endpoint (`producer = ENDPOINT`): the same ROUTER bound a second time
+ * (tcp here, as for lines on other hosts), with the same keys and rights. Whatever a
+ * client claims in its header, it acts as its key says: a producer's key as
+ * "producer:test", an operator's as "operator:test"; the gateway's key claiming to be a
+ * producer is refused; an unknown key gets no answer. */
+static void s_test_producer(void)
+{
+    svc_tk_t *kit = svc_tk_new("svc-curve", s_instances);
+    CHECK(kit != NULL);
+    if (!kit)
+        return;
+    zconfig_t *cfg = svc_tk_config(kit);
+    int port = 20000 + (int) (getpid() % 20000);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    zconfig_put(cfg, "alpha/producer", ep);
+    svc_args_t args = {&example_def, cfg, "alpha", NULL, NULL};
+    zactor_t *alpha = svc_tk_start(&args);
+    CHECK(alpha != NULL);
+    char role[64], account[64];
+    CHECK(s_who_calls(kit, ep, "producer-test", "operator", "root", role, account, sizeof role));
+    CHECK(streq(role, "producer") && streq(account, "producer:test"));
+    CHECK(s_who_calls(kit, ep, "operator-test", "producer", "line-1", role, account, sizeof role));
+    CHECK(streq(role, "operator") && streq(account, "operator:test"));
+    CHECK(s_who_calls(kit, ep, "gateway", "producer", "line-1", role, account, sizeof role));
+    CHECK(streq(role, "!forbidden"));
+
+    /* what a producer writes there names it, not what it claimed */
+    evs_client_t *c = evs_client_new_keyed(ep, svc_tk_keys(kit), "producer-test", "alpha");
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "p";
+    inc.by = 1;
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.request_id = "p-1";
+    hdr.actor_role = "operator"; /* claimed, not granted */
+    hdr.actor_account = "root";
+    Tp__Reply *r = NULL;
+    CHECK(c && evs_client_call(c, &hdr, "example.Increment", &inc.base, 10000, &r) == 0);
+    CHECK(r && r->ok && r->last_seq == 1);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    evs_client_destroy(&c);
+    Tp__Envelope *env = svc_tk_event(kit, "alpha", 1);
+    CHECK(env && streq(env->actor, "producer:test"));
+    if (env)
+        tp__envelope__free_unpacked(env, NULL);
+
     /* a key the service does not know: the handshake fails, nothing is answered */
-    evs_client_t *s = evs_client_new_curve(ep, stranger_cert, server_cert);
+    zcert_t *stranger = zcert_new();
+    char alpha_pub[EVS_KEYS_Z85] = "";
+    CHECK(evs_keys_public(svc_tk_keys(kit), "alpha", alpha_pub) == 0);
+    evs_client_t *s = evs_client_new_cert(ep, stranger, alpha_pub);
+    Tp__Example__WhoCalls who = TP__EXAMPLE__WHO_CALLS__INIT;
     r = NULL;
     CHECK(s && evs_client_call(s, &hdr, "example.WhoCalls", &who.base, 700, &r) == -1 && !r);
     evs_client_destroy(&s);
-    evs_client_destroy(&c);
-    zactor_destroy(&alpha);
-    zcert_destroy(&client);
     zcert_destroy(&stranger);
-    s_test_cleanup(&cfg, dir);
+    CHECK(svc_tk_head(kit, "alpha") == 1);
+    zactor_destroy(&alpha);
+    svc_tk_destroy(&kit);
+}
+
+/* ---------------------------------------------------------------- rights */
+
+/* The example core with a table of rights of its own: "Adjust" (Increment by another
+ * name) for operators only, SetSecret for operators, Increment and GetCounter for the
+ * gateway, operators and producers, WhoCalls for every kind but services. So a key can
+ * be refused a command that its kind may not send while another is allowed. */
+static svc_command_t s_rights_commands[8];
+static svc_def_t s_rights_def;
+
+static void s_rights_table(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < example_def.n_commands && n + 2 <= 8; i++) {
+        svc_command_t c = example_def.commands[i];
+        c.who = SVC_GATEWAY | SVC_OPERATOR | SVC_PRODUCER;
+        if (streq(c.name, "SetSecret"))
+            c.who = SVC_OPERATOR;
+        else if (streq(c.name, "WhoCalls"))
+            c.who = SVC_GATEWAY | SVC_OPERATOR | SVC_PRODUCER | SVC_IDENT;
+        s_rights_commands[n++] = c;
+        if (streq(c.name, "Increment")) {
+            c.name = "Adjust";
+            c.who = SVC_OPERATOR;
+            s_rights_commands[n++] = c;
+        }
+    }
+    s_rights_def = example_def;
+    s_rights_def.commands = s_rights_commands;
+    s_rights_def.n_commands = n;
+}
+
+/* alpha (the table above) over ipc in a fresh kit; with @p mirrors also beta, which
+ * alpha names as its follower, and gamma, which follows alpha without being named. */
+typedef struct {
+    svc_tk_t *kit;
+    svc_args_t args[3];
+    zactor_t *actors[3]; /* alpha, beta, gamma */
+    char router[600];    /* alpha's ROUTER */
+} s_rig_t;
+
+static bool s_rig_start(s_rig_t *rig, const char *name, bool mirrors)
+{
+    memset(rig, 0, sizeof *rig);
+    s_rights_table();
+    rig->kit = svc_tk_new(name, s_instances);
+    CHECK(rig->kit != NULL);
+    if (!rig->kit)
+        return false;
+    zconfig_t *cfg = svc_tk_config(rig->kit);
+    zconfig_put(cfg, "alpha/followers", "beta");
+    zconfig_put(cfg, "beta/upstreams", "alpha");
+    zconfig_put(cfg, "gamma/upstreams", "alpha");
+    zconfig_put(cfg, "tick_ms", "20");
+    svc_endpoint(cfg, "alpha", "router", rig->router, sizeof rig->router);
+    rig->args[0] = (svc_args_t){&s_rights_def, cfg, "alpha", NULL, NULL};
+    rig->args[1] = (svc_args_t){&example_def, cfg, "beta", NULL, NULL};
+    rig->args[2] = (svc_args_t){&example_def, cfg, "gamma", NULL, NULL};
+    for (int i = 0; i < (mirrors ? 3 : 1); i++) {
+        rig->actors[i] = svc_tk_start(&rig->args[i]);
+        CHECK(rig->actors[i] != NULL);
+        if (!rig->actors[i])
+            return false;
+    }
+    return true;
+}
+
+static void s_rig_stop(s_rig_t *rig)
+{
+    for (int i = 2; i >= 0; i--)
+        zactor_destroy(&rig->actors[i]);
+    svc_tk_destroy(&rig->kit);
+}
+
+/* Increment (or @p command, with the same body) counter @p counter by one, as @p role
+ * (the role's key, svc_tk_stem) with @p account. */
+static Tp__Reply *s_inc(svc_tk_t *kit, const char *role, const char *account,
+                        const char *request_id, const char *command, const char *counter)
+{
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = (char *) counter;
+    inc.by = 1;
+    return svc_tk_call(kit, "alpha", role, account, request_id, command, &inc.base, 10000);
+}
+
+/* True for a reply refused "forbidden" (and frees it). */
+static bool s_forbidden(Tp__Reply *r)
+{
+    bool yes = r && !r->ok && r->n_errors >= 1 && streq(r->errors[0]->code, "forbidden") &&
+               r->last_seq == 0;
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    return yes;
+}
+
+/* True for a reply that is ok (and frees it); its last_seq into @p seq when not NULL. */
+static bool s_ok(Tp__Reply *r, uint64_t *seq)
+{
+    bool yes = r && r->ok;
+    if (seq)
+        *seq = r ? r->last_seq : 0;
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    return yes;
+}
+
+/* A key that is not in the keys folder, or was revoked, gets no answer, not even an
+ * error, and writes nothing: no key at all (a plain DEALER), an unknown CURVE key, a key
+ * revoked while its client stays connected. */
+static void s_test_rights_unknown(void)
+{
+    s_rig_t rig;
+    if (!s_rig_start(&rig, "svc-rights-unknown", false)) {
+        s_rig_stop(&rig);
+        return;
+    }
+    svc_tk_t *kit = rig.kit;
+    const char *keys = svc_tk_keys(kit);
+    uint64_t seq = 0;
+    CHECK(s_ok(s_inc(kit, "operator", NULL, "u-1", "example.Increment", "u"), &seq) && seq == 1);
+    uint64_t head = svc_tk_head(kit, "alpha");
+    CHECK(head == 1);
+
+    /* no key: a plain DEALER gets no handshake, its request no answer */
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "u";
+    inc.by = 1;
+    uint8_t body[64], buf[256];
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.request_id = "u-plain";
+    hdr.actor_role = "operator";
+    Tp__Request req = TP__REQUEST__INIT;
+    req.header = &hdr;
+    req.command = "example.Increment";
+    req.body.data = body;
+    req.body.len = tp__example__increment__pack(&inc, body);
+    size_t len = tp__request__pack(&req, buf);
+    zsock_t *plain = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(plain, 0);
+    CHECK(plain && zsock_connect(plain, "%s", rig.router) == 0);
+    zmq_send(zsock_resolve(plain), buf, len, ZMQ_DONTWAIT);
+    zpoller_t *poller = zpoller_new(plain, NULL);
+    CHECK(zpoller_wait(poller, 1000) == NULL);
+    zpoller_destroy(&poller);
+    zsock_destroy(&plain);
+    CHECK(svc_tk_head(kit, "alpha") == head);
+
+    /* an unknown key: refused at the handshake, not even "$status" answered */
+    char alpha_pub[EVS_KEYS_Z85] = "";
+    CHECK(evs_keys_public(keys, "alpha", alpha_pub) == 0);
+    zcert_t *stranger = zcert_new();
+    evs_client_t *sc = evs_client_new_cert(rig.router, stranger, alpha_pub);
+    CHECK(sc != NULL);
+    Tp__Reply *r = NULL;
+    hdr.request_id = "u-stranger";
+    CHECK(sc && evs_client_call(sc, &hdr, "example.Increment", &inc.base, 1000, &r) == -1 && !r);
+    hdr.request_id = "";
+    CHECK(sc && evs_client_call(sc, &hdr, "$status", NULL, 500, &r) == -1 && !r);
+    evs_client_destroy(&sc);
+    zcert_destroy(&stranger);
+    CHECK(svc_tk_head(kit, "alpha") == head);
+
+    /* a key revoked while connected: answered before; after the runtime's next look at
+     * the keys folder (every heartbeat, 1 s) its requests are dropped on the open
+     * connection, and a new connection is refused */
+    CHECK(svc_tk_key(kit, "operator-eve") == 0);
+    evs_client_t *eve = evs_client_new_keyed(rig.router, keys, "operator-eve", "alpha");
+    CHECK(eve != NULL);
+    hdr.request_id = "u-eve-1";
+    r = NULL;
+    CHECK(eve && evs_client_call(eve, &hdr, "example.Increment", &inc.base, 10000, &r) == 0);
+    CHECK(s_ok(r, &seq) && seq == head + 1);
+    head++;
+    /* the keyring sees a change by the folder's mtime, which the filesystem keeps in
+     * coarse ticks: a change in the very tick of its last look would go unseen
+     * (evs_keyring_refresh), and eve's handshake made it look a moment ago */
+    zclock_sleep(50);
+    CHECK(evs_keys_revoke(keys, "operator-eve") == 0);
+    zclock_sleep(1500);
+    hdr.request_id = "u-eve-2";
+    r = NULL;
+    CHECK(eve && evs_client_call(eve, &hdr, "example.Increment", &inc.base, 1500, &r) == -1 && !r);
+    hdr.request_id = "";
+    CHECK(eve && evs_client_call(eve, &hdr, "$status", NULL, 500, &r) == -1 && !r);
+    evs_client_destroy(&eve);
+    CHECK(svc_tk_head(kit, "alpha") == head);
+    s_rig_stop(&rig);
+}
+
+/* What a key may send is its kind's, never what the header claims: the gateway's key
+ * claiming to be an operator, a producer or an ident feed is refused "forbidden", so are
+ * the gateway's "$read", "$summary" and "$batch"; a producer's key is refused a command
+ * for operators only, "$read" and "$summary"; an ident feed's key a command not for it; in
+ * a "$batch" each item is checked and refused on its own. Each refusal writes nothing. */
+static void s_test_rights_forbidden(void)
+{
+    s_rig_t rig;
+    if (!s_rig_start(&rig, "svc-rights-forbidden", false)) {
+        s_rig_stop(&rig);
+        return;
+    }
+    svc_tk_t *kit = rig.kit;
+    uint64_t seq = 0, head = svc_tk_head(kit, "alpha");
+    CHECK(head == 0);
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "f";
+    inc.by = 1;
+    Tp__ReadEventsRequest rr = TP__READ_EVENTS_REQUEST__INIT;
+    rr.from_seq = 1;
+
+    /* the gateway's key, claiming what it is not */
+    const char *claims[][2] = {{"operator", ""},  {"operator", "root"}, {"producer", "line-1"},
+                               {"ident", "feed"}, {"service", "beta"},  {"customer", ""},
+                               {"officer", ""},   {"", "acc-1"}};
+    for (size_t i = 0; i < sizeof claims / sizeof claims[0]; i++) {
+        Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+        char rid[32];
+        snprintf(rid, sizeof rid, "g-%zu", i);
+        hdr.request_id = rid;
+        hdr.actor_role = (char *) claims[i][0];
+        hdr.actor_account = (char *) claims[i][1];
+        CHECK(s_forbidden(
+            svc_tk_call_header(kit, "alpha", "", &hdr, "example.Increment", &inc.base, 10000)));
+        CHECK(s_forbidden(
+            svc_tk_call_header(kit, "alpha", "", &hdr, "example.Adjust", &inc.base, 10000)));
+    }
+    CHECK(s_forbidden(
+        svc_tk_call(kit, "alpha", "customer", "acc-1", NULL, EVS_BUS_READ, &rr.base, 10000)));
+    CHECK(
+        s_forbidden(svc_tk_call(kit, "alpha", "customer", "acc-1", NULL, "$summary", NULL, 10000)));
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "", NULL, NULL, EVS_BUS_READ, &rr.base, 10000)));
+    CHECK(s_forbidden(s_inc(kit, "customer", "acc-1", "g-adjust", "example.Adjust", "f")));
+    CHECK(svc_tk_head(kit, "alpha") == head);
+    /* what it may: a visitor, a customer, "$status" */
+    CHECK(s_ok(s_inc(kit, "", NULL, "g-visitor", "example.Increment", "f"), &seq) &&
+          seq == head + 1);
+    CHECK(s_ok(s_inc(kit, "customer", "acc-1", "g-customer", "example.Increment", "f"), &seq) &&
+          seq == head + 2);
+    CHECK(s_ok(svc_tk_call(kit, "alpha", "", NULL, NULL, "$status", NULL, 10000), NULL));
+    head += 2;
+
+    /* a producer's key: its commands yes, the operators' no, nor reading the log */
+    CHECK(s_forbidden(s_inc(kit, "producer", NULL, "p-adjust", "example.Adjust", "f")));
+    Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
+    ss.counter = "f";
+    ss.secret = "a secret that is long enough";
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "producer", NULL, "p-secret", "example.SetSecret",
+                                  &ss.base, 10000)));
+    CHECK(s_forbidden(
+        svc_tk_call(kit, "alpha", "producer", NULL, NULL, EVS_BUS_READ, &rr.base, 10000)));
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "producer", NULL, NULL, "$summary", NULL, 10000)));
+    /* an ident feed's key: WhoCalls is for it, Increment not */
+    CHECK(s_forbidden(s_inc(kit, "ident", NULL, "i-inc", "example.Increment", "f")));
+    CHECK(svc_tk_head(kit, "alpha") == head);
+    CHECK(s_ok(s_inc(kit, "producer", NULL, "p-inc", "example.Increment", "f"), &seq) &&
+          seq == head + 1);
+    head++;
+    /* the same request ids from an operator's key: not refused because a producer was */
+    CHECK(s_ok(s_inc(kit, "operator", NULL, "p-adjust", "example.Adjust", "f"), &seq) &&
+          seq == head + 1);
+    head++;
+
+    /* "$batch": each item against the key's rights */
+    const evs_batch_item_t its[] = {{"b-1", "example.Increment", &inc.base},
+                                    {"b-2", "example.Adjust", &inc.base},
+                                    {"b-3", "example.Increment", &inc.base}};
+    Tp__Reply *items[3];
+    Tp__Reply *r = s_batch(svc_tk_client(kit, "alpha", "producer"), its, 3, items);
+    CHECK(r && r->ok && r->last_seq == head + 2);
+    CHECK(items[0] && items[0]->ok && items[0]->last_seq == head + 1);
+    CHECK(items[1] && !items[1]->ok && streq(items[1]->errors[0]->code, "forbidden"));
+    CHECK(items[2] && items[2]->ok && items[2]->last_seq == head + 2);
+    for (int i = 0; i < 3; i++)
+        if (items[i])
+            tp__reply__free_unpacked(items[i], NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    head += 2;
+    CHECK(svc_tk_head(kit, "alpha") == head);
+    /* an ident feed may send batches, but not of this */
+    const evs_batch_item_t one[] = {{"b-4", "example.Increment", &inc.base}};
+    r = s_batch(svc_tk_client(kit, "alpha", "ident"), one, 1, items);
+    CHECK(r && r->ok && r->last_seq == 0);
+    CHECK(items[0] && !items[0]->ok && streq(items[0]->errors[0]->code, "forbidden"));
+    if (items[0])
+        tp__reply__free_unpacked(items[0], NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    /* the gateway sends no batches at all */
+    r = s_batch(svc_tk_client(kit, "alpha", "customer"), one, 1, items);
+    CHECK(s_forbidden(r));
+    CHECK(svc_tk_head(kit, "alpha") == head);
+    s_rig_stop(&rig);
+}
+
+/* True when @p r is no answer (the handshake refused) or "forbidden" (and frees it). */
+static bool s_refused(Tp__Reply *r)
+{
+    return !r || s_forbidden(r);
+}
+
+/* True when a SUB socket with the key @p stem hears alpha's PUB socket (a heartbeat
+ * comes every second) within 2.5 s. */
+static bool s_hears_alpha(svc_tk_t *kit, const char *stem)
+{
+    char alpha_pub[EVS_KEYS_Z85] = "", ep[600];
+    CHECK(evs_keys_public(svc_tk_keys(kit), "alpha", alpha_pub) == 0);
+    zcert_t *cert = evs_keys_load_secret(svc_tk_keys(kit), stem);
+    CHECK(cert != NULL);
+    if (!cert)
+        return false;
+    svc_endpoint(svc_tk_config(kit), "alpha", "pub", ep, sizeof ep);
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    zsock_set_linger(sub, 0);
+    evs_keys_client(sub, cert, alpha_pub);
+    zsock_set_subscribe(sub, "alpha.");
+    CHECK(zsock_connect(sub, "%s", ep) == 0);
+    zpoller_t *poller = zpoller_new(sub, NULL);
+    bool heard = zpoller_wait(poller, 2500) == sub;
+    zpoller_destroy(&poller);
+    zsock_destroy(&sub);
+    zcert_destroy(&cert);
+    return heard;
+}
+
+/* Only the services an upstream names as followers read its log ("$read") and get its
+ * events: beta is named and mirrors alpha; gamma is not, so its own key can neither send
+ * alpha a command nor read nor subscribe, and its mirror stays empty. */
+static void s_test_rights_followers(void)
+{
+    s_rig_t rig;
+    if (!s_rig_start(&rig, "svc-rights-followers", true)) {
+        s_rig_stop(&rig);
+        return;
+    }
+    svc_tk_t *kit = rig.kit;
+    uint64_t seq = 0;
+    CHECK(s_ok(s_inc(kit, "operator", NULL, "f-1", "example.Increment", "m"), &seq) && seq == 1);
+    CHECK(s_ok(s_inc(kit, "operator", NULL, "f-2", "example.Increment", "m"), &seq) && seq == 2);
+    long seen = -1;
+    for (int i = 0; i < 200 && (seen = s_seen(kit, "beta")) != 2; i++)
+        zclock_sleep(50);
+    CHECK(seen == 2);
+
+    /* beta reads with its own key */
+    Tp__ReadEventsRequest rr = TP__READ_EVENTS_REQUEST__INIT;
+    rr.from_seq = 1;
+    Tp__Reply *r =
+        svc_tk_call(kit, "alpha", "service:beta", NULL, NULL, EVS_BUS_READ, &rr.base, 10000);
+    Tp__ReadEventsReply *rep =
+        r && r->ok ? tp__read_events_reply__unpack(NULL, r->body.len, r->body.data) : NULL;
+    CHECK(rep && rep->n_events == 2 && rep->head_seq == 2);
+    if (rep)
+        tp__read_events_reply__free_unpacked(rep, NULL);
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    /* but sends no commands, follower or not */
+    CHECK(s_forbidden(s_inc(kit, "service:beta", NULL, "f-beta", "example.Increment", "m")));
+
+    /* gamma: not a follower. Its key is known, so whether the handshake is refused (no
+     * answer) or each request ("forbidden") is the runtime's choice; either way nothing
+     * is read and nothing written */
+    CHECK(s_refused(
+        svc_tk_call(kit, "alpha", "service:gamma", NULL, NULL, EVS_BUS_READ, &rr.base, 1500)));
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "m";
+    inc.by = 1;
+    CHECK(s_refused(svc_tk_call(kit, "alpha", "service:gamma", NULL, "f-gamma", "example.Increment",
+                                &inc.base, 1500)));
+    CHECK(
+        s_refused(svc_tk_call(kit, "alpha", "service:gamma", NULL, NULL, "$summary", NULL, 1500)));
+    CHECK(svc_tk_head(kit, "alpha") == 2);
+    /* and its subscription got nothing, live or read: alpha's PUB socket admits
+     * followers only */
+    CHECK(s_seen(kit, "gamma") == 0);
+    CHECK(s_hears_alpha(kit, "beta"));
+    CHECK(!s_hears_alpha(kit, "gamma"));
+    s_rig_stop(&rig);
+}
+
+/* Every event names who caused it (tp.Envelope.actor), from the key and the session the
+ * gateway names, never from a role the key does not hold; what the service does by
+ * itself (a timer) names nobody. */
+static void s_test_rights_actor(void)
+{
+    s_rig_t rig;
+    if (!s_rig_start(&rig, "svc-rights-actor", false)) {
+        s_rig_stop(&rig);
+        return;
+    }
+    svc_tk_t *kit = rig.kit;
+    const struct {
+        const char *role, *account, *actor;
+    } cases[] = {{"operator", NULL, "operator:test"},     {"operator", "root", "operator:test"},
+                 {"producer", "line-9", "producer:test"}, {"customer", "acc-1", "customer:acc-1"},
+                 {"officer", "acc-2", "officer:acc-2"},   {"", NULL, "visitor"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rid[32];
+        snprintf(rid, sizeof rid, "a-%zu", i);
+        uint64_t seq = 0;
+        CHECK(s_ok(s_inc(kit, cases[i].role, cases[i].account, rid, "example.Increment", "a"),
+                   &seq) &&
+              seq == i + 1);
+        Tp__Envelope *env = seq ? svc_tk_event(kit, "alpha", seq) : NULL;
+        CHECK(env && streq(env->event_type, "CounterIncremented") &&
+              streq(env->actor, cases[i].actor));
+        if (s_verbose && env)
+            printf("actor of seq %" PRIu64 ": %s\n", seq, env->actor);
+        if (env)
+            tp__envelope__free_unpacked(env, NULL);
+    }
+    /* an operator's key claiming to be a customer is still the operator */
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.request_id = "a-claim";
+    hdr.actor_role = "customer";
+    hdr.actor_account = "acc-9";
+    Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
+    inc.counter = "a";
+    inc.by = 1;
+    uint64_t seq = 0;
+    CHECK(s_ok(svc_tk_call_header(kit, "alpha", "operator", &hdr, "example.Increment", &inc.base,
+                                  10000),
+               &seq) &&
+          seq == 7);
+    Tp__Envelope *env = svc_tk_event(kit, "alpha", 7);
+    CHECK(env && streq(env->actor, "operator:test"));
+    if (env)
+        tp__envelope__free_unpacked(env, NULL);
+    /* counter "a" is at 7: three more and the timer marks it, for nobody */
+    inc.by = 3;
+    hdr.request_id = "a-tick";
+    hdr.actor_role = hdr.actor_account = "";
+    CHECK(s_ok(svc_tk_call_header(kit, "alpha", "operator", &hdr, "example.Increment", &inc.base,
+                                  10000),
+               &seq) &&
+          seq == 8);
+    for (int i = 0; i < 200 && svc_tk_head(kit, "alpha") < 9; i++)
+        zclock_sleep(20);
+    env = svc_tk_event(kit, "alpha", 9);
+    CHECK(env && streq(env->event_type, "Ticked") && streq(env->actor, ""));
+    if (env)
+        tp__envelope__free_unpacked(env, NULL);
+    s_rig_stop(&rig);
 }
 
 int main(int argc, char **argv)
@@ -691,6 +1125,14 @@ int main(int argc, char **argv)
         s_test_producer();
     if (!only || streq(only, "react_delay"))
         s_test_react_delay();
+    if (!only || streq(only, "rights_unknown"))
+        s_test_rights_unknown();
+    if (!only || streq(only, "rights_forbidden"))
+        s_test_rights_forbidden();
+    if (!only || streq(only, "rights_followers"))
+        s_test_rights_followers();
+    if (!only || streq(only, "rights_actor"))
+        s_test_rights_actor();
     printf("example_test: %s\n", s_failed ? "FAILED" : "OK");
     return s_failed ? 1 : 0;
 }

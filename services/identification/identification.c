@@ -465,17 +465,19 @@ static char *s_summary(const void *state)
 
 static const svc_command_t s_commands[] = {
     {"RecordPostIdentResult", &tp__identification__record_post_ident_result__descriptor, false,
-     NULL, ident_decide_postident, NULL, false, &tp__identification__case__descriptor},
+     NULL, ident_decide_postident, NULL, false, &tp__identification__case__descriptor, SVC_IDENT | SVC_OPERATOR},
     {"RecordResult", &tp__identification__record_result__descriptor, false, NULL,
-     ident_decide_result, NULL, false, &tp__identification__case__descriptor},
+     ident_decide_result, NULL, false, &tp__identification__case__descriptor, SVC_OFFICER | SVC_OPERATOR},
     {"OpenNewAttempt", &tp__identification__open_new_attempt__descriptor, false, NULL,
-     ident_decide_new_attempt, NULL, false, &tp__identification__case__descriptor},
+     ident_decide_new_attempt, NULL, false, &tp__identification__case__descriptor, SVC_OPERATOR},
     {"ListCases", &tp__identification__list_cases__descriptor, true, NULL, ident_query_list, NULL,
-     false, &tp__identification__case_list__descriptor},
+     false, &tp__identification__case_list__descriptor, SVC_OFFICER | SVC_OPERATOR},
     {"GetCase", &tp__identification__get_case__descriptor, true, NULL, ident_query_get, NULL,
-     false, &tp__identification__case__descriptor},
+     false, &tp__identification__case__descriptor, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR},
 };
 
+/* The services that follow this one (its "$read" and PUB socket). */
+static const char *const s_followers[] = {"order", NULL};
 static const char *const s_upstreams[] = {"order", "account", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
@@ -492,6 +494,7 @@ const svc_def_t identification_def = {
     .react = s_react,
     .tick = NULL,
     .upstreams = s_upstreams,
+    .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = s_summary,
 };

@@ -141,7 +141,7 @@ void ident_decide_postident(const void *state, const svc_ctx_t *ctx, const Proto
     const ident_state_t *st = state;
     const Tp__Identification__RecordPostIdentResult *cmd =
         (const Tp__Identification__RecordPostIdentResult *) msg;
-    if (!s_role_is(ctx, "producer") && !s_role_is(ctx, "operator")) {
+    if (!s_role_is(ctx, "ident") && !s_role_is(ctx, "operator")) {
         svc_out_error(out, "forbidden", NULL,
                       "PostIdent results come from the ident provider or an operator");
         return;

@@ -333,47 +333,50 @@ static void s_test_postident(void)
     CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "officer", "acc-oa", &p.base),
                         "forbidden", NULL));
     CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "", "", &p.base), "forbidden", NULL));
+    /* a production line is not the ident provider */
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "forbidden",
+                        NULL));
 
     p.postident_number = "";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "postidentNumber"));
     p.postident_number = "0000000000\x01";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "postidentNumber"));
     p.postident_number = "000000009999";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "not_found",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "not_found",
                         "postidentNumber"));
     p.postident_number = "12345";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "not_found",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "not_found",
                         "postidentNumber"));
     p.postident_number = nums[0];
     p.evidence_ref = "";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "evidenceRef"));
     p.evidence_ref = "PI-TX-0001";
     p.identified_at_us = -5;
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "identifiedAtUs"));
     p.identified_at_us = w.now + IDENT_CLOCK_SKEW_US + 5000000;
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "identifiedAtUs"));
     p.succeeded = false;
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "reason"));
 
     /* the provider's result with its own time; the provider is who identified */
     p.succeeded = true;
     p.identified_at_us = T0 - 3600000000LL;
-    svc_out_t *out = itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base);
+    svc_out_t *out = itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base);
     CHECK(!svc_out_failed(out) && svc_out_n_events(out) == 1);
     Tp__Identification__IdentificationSucceeded *ok =
         (Tp__Identification__IdentificationSucceeded *) itest_event(
             out, 0, &tp__identification__identification_succeeded__descriptor);
     CHECK(ok && streq(ok->order_id, "TP-1") && streq(ok->method, "postident") &&
-          streq(ok->evidence_ref, "PI-TX-0001") && streq(ok->recorded_by_role, "producer") &&
+          streq(ok->evidence_ref, "PI-TX-0001") && streq(ok->recorded_by_role, "ident") &&
           ok->identified_at_us == T0 - 3600000000LL && *ok->identified_by);
     itest_free(ok);
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "conflict",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "conflict",
                         "postidentNumber"));
     CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "operator", "acc-op", &p.base),
                         "conflict", "postidentNumber"));
@@ -406,7 +409,7 @@ static void s_test_postident(void)
     svc_event_t ev = {900, "case-TP-odd", 1, "CaseOpened", T0, buf, len};
     identification_def.apply(w.state, &ev);
     p.postident_number = "999999999999";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "invalid",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "invalid",
                         "postidentNumber"));
 
     char *sum = identification_def.summary(w.state);
@@ -529,7 +532,7 @@ static void s_test_new_attempt(void)
         TP__IDENTIFICATION__RECORD_POST_IDENT_RESULT__INIT;
     p.postident_number = nums[1];
     p.reason = "document not readable";
-    CHECK(!svc_out_failed(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base)));
+    CHECK(!svc_out_failed(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base)));
 
     /* only an operator, only with good fields, only for a known case */
     CHECK(itest_refused(itest_do(&w, "OpenNewAttempt", "customer", "acc-c3", &na.base), "forbidden",
@@ -577,10 +580,10 @@ static void s_test_new_attempt(void)
     p.succeeded = true;
     p.reason = "";
     p.evidence_ref = "PI-TX-9";
-    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base), "conflict",
+    CHECK(itest_refused(itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base), "conflict",
                         "postidentNumber"));
     p.postident_number = number;
-    out = itest_do(&w, "RecordPostIdentResult", "producer", "", &p.base);
+    out = itest_do(&w, "RecordPostIdentResult", "ident", "", &p.base);
     CHECK(!svc_out_failed(out) && streq(itest_event_type(out, 0), "IdentificationSucceeded"));
     /* an identified case is final */
     CHECK(itest_refused(itest_do(&w, "OpenNewAttempt", "operator", "acc-op", &na.base), "conflict",

@@ -542,31 +542,33 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 /* Commands and queries, with their reply types (tools and the gateway decode by them). */
 static const svc_command_t s_commands[] = {
     {"CreateShop", &tp__order__create_shop__descriptor, false, NULL, s_decide_create_shop,
-     NULL, false, &tp__order__shop__descriptor},
+     NULL, false, &tp__order__shop__descriptor, SVC_OPERATOR},
     {"ChangeShop", &tp__order__change_shop__descriptor, false, NULL, s_decide_change_shop,
-     NULL, false, &tp__order__shop__descriptor},
+     NULL, false, &tp__order__shop__descriptor, SVC_OPERATOR},
     {"PlaceOrder", &tp__order__place_order__descriptor, false, s_prepare_order,
-     s_decide_place_order, NULL, false, &tp__order__order_view__descriptor},
+     s_decide_place_order, NULL, false, &tp__order__order_view__descriptor, SVC_CUSTOMER | SVC_OFFICER},
     {"RecordApplicationReceived", &tp__order__record_application_received__descriptor, false,
-     NULL, s_decide_application, NULL, false, &tp__order__order_view__descriptor},
+     NULL, s_decide_application, NULL, false, &tp__order__order_view__descriptor, SVC_OPERATOR},
     {"RecordDataProblem", &tp__order__record_data_problem__descriptor, false, NULL,
-     s_decide_problem, NULL, false, &tp__order__order_view__descriptor},
+     s_decide_problem, NULL, false, &tp__order__order_view__descriptor, SVC_OPERATOR},
     {"ResolveDataProblem", &tp__order__resolve_data_problem__descriptor, false, NULL,
-     s_decide_resolve, NULL, false, &tp__order__order_view__descriptor},
+     s_decide_resolve, NULL, false, &tp__order__order_view__descriptor, SVC_OPERATOR},
     {"ListOrders", &tp__order__list_orders__descriptor, true, NULL, ord_query_list_orders, NULL,
-     false, &tp__order__order_list__descriptor},
+     false, &tp__order__order_list__descriptor, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR},
     {"GetOrder", &tp__order__get_order__descriptor, true, NULL, ord_query_get_order, NULL,
-     false, &tp__order__order_view__descriptor},
+     false, &tp__order__order_view__descriptor, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR},
     {"FindOrder", &tp__order__find_order__descriptor, true, NULL, ord_query_find_order, NULL,
-     false, &tp__order__order_view__descriptor},
+     false, &tp__order__order_view__descriptor, SVC_OPERATOR},
     {"GetDocument", &tp__order__get_document__descriptor, true, NULL, ord_query_get_document,
-     NULL, false, &tp__order__document__descriptor},
+     NULL, false, &tp__order__document__descriptor, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR},
     {"GetCatalog", &tp__order__get_catalog__descriptor, true, NULL, ord_query_get_catalog, NULL,
-     false, &tp__order__catalog__descriptor},
+     false, &tp__order__catalog__descriptor, SVC_GATEWAY | SVC_OPERATOR},
     {"ListShops", &tp__order__list_shops__descriptor, true, NULL, ord_query_list_shops, NULL,
-     false, &tp__order__shop_list__descriptor},
+     false, &tp__order__shop_list__descriptor, SVC_OPERATOR},
 };
 
+/* The services that follow this one (its "$read" and PUB socket). */
+static const char *const s_followers[] = {"account", "identification", "production", "revocation", NULL};
 static const char *const s_upstreams[] = {"identification", "production", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
@@ -583,6 +585,7 @@ const svc_def_t order_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = s_upstreams,
+    .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = ord_summary,
 };

@@ -569,26 +569,28 @@ static void s_configure(void *state, zconfig_t *config, const char *name)
 
 /* ------------------------------------------------------------------ the table */
 
-#define S_CMD(name, type, query, decide, reply)                                                    \
+#define S_CMD(name, type, query, decide, reply, who)                                               \
     {                                                                                              \
         name, &tp__production__##type##__descriptor, query, NULL, decide, NULL, false,             \
-            &tp__production__##reply##__descriptor                                                 \
+            &tp__production__##reply##__descriptor, who                                            \
     }
 
 static const svc_command_t s_commands[] = {
-    S_CMD("RecordCertificates", record_certificates, false, s_decide_certificates, fact_ack),
-    S_CMD("RecordCardProduced", record_card_produced, false, s_decide_produced, fact_ack),
-    S_CMD("RecordCardShipped", record_card_shipped, false, s_decide_shipped, fact_ack),
+    S_CMD("RecordCertificates", record_certificates, false, s_decide_certificates, fact_ack, SVC_PRODUCER | SVC_OPERATOR),
+    S_CMD("RecordCardProduced", record_card_produced, false, s_decide_produced, fact_ack, SVC_PRODUCER | SVC_OPERATOR),
+    S_CMD("RecordCardShipped", record_card_shipped, false, s_decide_shipped, fact_ack, SVC_PRODUCER | SVC_OPERATOR),
     S_CMD("RecordPinLetterShipped", record_pin_letter_shipped, false, s_decide_pin_shipped,
-          fact_ack),
-    S_CMD("RecordCardDelivered", record_card_delivered, false, s_decide_delivered, fact_ack),
+          fact_ack, SVC_PRODUCER | SVC_OPERATOR),
+    S_CMD("RecordCardDelivered", record_card_delivered, false, s_decide_delivered, fact_ack, SVC_PRODUCER | SVC_OPERATOR),
     S_CMD("RecordPinLetterDelivered", record_pin_letter_delivered, false, s_decide_pin_delivered,
-          fact_ack),
-    S_CMD("ListProducts", list_products, true, prd_query_list_products, product_list),
-    S_CMD("GetProduct", get_product, true, prd_query_get_product, product_view),
-    S_CMD("GetJob", get_job, true, prd_query_get_job, job_view),
+          fact_ack, SVC_PRODUCER | SVC_OPERATOR),
+    S_CMD("ListProducts", list_products, true, prd_query_list_products, product_list, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR),
+    S_CMD("GetProduct", get_product, true, prd_query_get_product, product_view, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR),
+    S_CMD("GetJob", get_job, true, prd_query_get_job, job_view, SVC_PRODUCER | SVC_OPERATOR),
 };
 
+/* The services that follow this one (its "$read" and PUB socket). */
+static const char *const s_followers[] = {"order", "revocation", NULL};
 static const char *const s_upstreams[] = {"order", "revocation", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
@@ -605,6 +607,7 @@ const svc_def_t production_def = {
     .react = s_react,
     .tick = s_tick,
     .upstreams = s_upstreams,
+    .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = prd_summary,
     .configure = s_configure,

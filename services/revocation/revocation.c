@@ -181,25 +181,27 @@ static void s_operator(const void *state, const svc_ctx_t *ctx, const ProtobufCM
 
 /* ------------------------------------------------------------------ the table */
 
-#define S_CMD(name, type, query, prepare, decide, lookup, reply)                                   \
+#define S_CMD(name, type, query, prepare, decide, lookup, reply, who)                              \
     {                                                                                              \
         name, &tp__revocation__##type##__descriptor, query, prepare, decide, lookup, false,        \
-            &tp__revocation__##reply##__descriptor                                                 \
+            &tp__revocation__##reply##__descriptor, who                                            \
     }
 
 /* Commands and queries, with their reply types (tools and the gateway decode by them). */
 static const svc_command_t s_commands[] = {
-    S_CMD("RequestRevocation", request_revocation, false, NULL, s_request, NULL, revocation_view),
+    S_CMD("RequestRevocation", request_revocation, false, NULL, s_request, NULL, revocation_view, SVC_CUSTOMER | SVC_OFFICER),
     S_CMD("RevokeWithPassword", revoke_with_password, false, rvk_prepare_password,
-          rvk_revoke_with_password, rvk_lookup_password, revocation_answer),
-    S_CMD("RevokeAsOfficer", revoke_as_officer, false, NULL, s_officer, NULL, revocation_view),
-    S_CMD("RevokeAsOperator", revoke_as_operator, false, NULL, s_operator, NULL, revocation_view),
-    S_CMD("ListRequests", list_requests, true, NULL, rvk_list_requests, NULL, request_list),
-    S_CMD("GetRequest", get_request, true, NULL, rvk_get_request, NULL, revocation_view),
+          rvk_revoke_with_password, rvk_lookup_password, revocation_answer, SVC_GATEWAY),
+    S_CMD("RevokeAsOfficer", revoke_as_officer, false, NULL, s_officer, NULL, revocation_view, SVC_OFFICER),
+    S_CMD("RevokeAsOperator", revoke_as_operator, false, NULL, s_operator, NULL, revocation_view, SVC_OPERATOR),
+    S_CMD("ListRequests", list_requests, true, NULL, rvk_list_requests, NULL, request_list, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR),
+    S_CMD("GetRequest", get_request, true, NULL, rvk_get_request, NULL, revocation_view, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR),
     S_CMD("GetRevocationList", get_revocation_list, true, NULL, rvk_get_revocation_list, NULL,
-          revocation_list),
+          revocation_list, SVC_GATEWAY | SVC_OPERATOR),
 };
 
+/* The services that follow this one (its "$read" and PUB socket). */
+static const char *const s_followers[] = {"production", NULL};
 static const char *const s_upstreams[] = {"order", "production", "account", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
@@ -216,6 +218,7 @@ const svc_def_t revocation_def = {
     .react = rvk_react,
     .tick = rvk_tick,
     .upstreams = s_upstreams,
+    .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = rvk_summary,
     .configure = rvk_configure,

@@ -1,10 +1,12 @@
-/* revocation_test_runtime.c: the revocation core inside the real runtime, in-process:
- * upstream facts over the bus (from a feeder service standing in for order, production
- * and account), the password checked on the worker pool, a recorded refusal answered
- * again from the log, completion by the timer with an injected clock, a restart. */
+/* revocation_test_runtime.c: the revocation core inside the real runtime, in-process
+ * (svc_testkit.h): upstream facts over the bus (from a feeder service standing in for
+ * order, production and account), the password checked on the worker pool, a recorded
+ * refusal answered again from the log, completion by the timer with an injected clock,
+ * a restart. */
 #include <unistd.h>
 #include "evs_bus.h"
 #include "revocation_test.h"
+#include "svc_testkit.h"
 #include "tp_types.h"
 
 /* ------------------------------------------------------------------ the feeder */
@@ -40,8 +42,11 @@ static void s_feeder_destroy(void **state_p)
 static void s_feeder_apply(void *state, const svc_event_t *ev) {}
 
 static const svc_command_t s_feeder_commands[] = {
-    {"Feed", &tp__envelope__descriptor, false, NULL, s_feed, NULL, false, NULL},
+    {"Feed", &tp__envelope__descriptor, false, NULL, s_feed, NULL, false, NULL, SVC_OPERATOR},
 };
+
+/* the revocation service follows it, as it follows the real upstreams */
+static const char *const s_feeder_followers[] = {"revocation", NULL};
 
 static const svc_def_t s_feeder_def = {
     .name = "feeder",
@@ -50,7 +55,11 @@ static const svc_def_t s_feeder_def = {
     .apply = s_feeder_apply,
     .commands = s_feeder_commands,
     .n_commands = 1,
+    .followers = s_feeder_followers,
 };
+
+/* The services that run here. */
+static const char *const s_services[] = {"feeder", "revocation", NULL};
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -63,20 +72,19 @@ static int64_t s_clock(void *arg)
     return ((s_clock_t *) arg)->now;
 }
 
-static Tp__Reply *s_call(evs_client_t *client, const char *request_id, const char *role,
-                         const char *command, const ProtobufCMessage *body)
+/* One call to the revocation service through the gateway (its key) for a visitor from
+ * the client address 192.0.2.44. */
+static Tp__Reply *s_call(svc_tk_t *kit, const char *request_id, const char *command,
+                         const ProtobufCMessage *body)
 {
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
     hdr.request_id = (char *) (request_id ? request_id : "");
-    hdr.actor_role = (char *) role;
     hdr.client_addr = "192.0.2.44";
-    Tp__Reply *reply = NULL;
-    if (evs_client_call(client, &hdr, command, body, 20000, &reply) != 0)
-        return NULL;
-    return reply;
+    return svc_tk_call_header(kit, "revocation", "", &hdr, command, body, 20000);
 }
 
-static bool s_fed(evs_client_t *feeder, const char *stream, const ProtobufCMessage *ev)
+/* Has the feeder write @p ev to @p stream (as the operator: it is a fixture). */
+static bool s_fed(svc_tk_t *kit, const char *stream, const ProtobufCMessage *ev)
 {
     static int n = 0;
     uint8_t buf[4096];
@@ -87,38 +95,19 @@ static bool s_fed(evs_client_t *feeder, const char *stream, const ProtobufCMessa
     env.event_type = (char *) ev->descriptor->short_name;
     env.payload.data = buf;
     env.payload.len = protobuf_c_message_pack(ev, buf);
-    Tp__Reply *r = s_call(feeder, rid, "system", "feeder.Feed", &env.base);
+    Tp__Reply *r =
+        svc_tk_call(kit, "feeder", "operator", NULL, rid, "feeder.Feed", &env.base, 20000);
     bool ok = r && r->ok;
     if (r)
         tp__reply__free_unpacked(r, NULL);
     return ok;
 }
 
-static zactor_t *s_start(svc_args_t *args)
-{
-    zactor_t *actor = zactor_new(svc_actor, args);
-    char *status = actor ? zstr_recv(actor) : NULL;
-    bool ok = status && streq(status, "READY");
-    zstr_free(&status);
-    if (!ok)
-        zactor_destroy(&actor);
-    return actor;
-}
-
-static char *s_summary(evs_client_t *client)
-{
-    Tp__Reply *r = s_call(client, NULL, "operator", "$summary", NULL);
-    char *s = r && r->ok ? strndup((char *) r->body.data, r->body.len) : NULL;
-    if (r)
-        tp__reply__free_unpacked(r, NULL);
-    return s;
-}
-
 /* Polls the summary until it contains @p needle (10 s at most). */
-static bool s_wait(evs_client_t *client, const char *needle)
+static bool s_wait(svc_tk_t *kit, const char *needle)
 {
     for (int i = 0; i < 200; i++) {
-        char *s = s_summary(client);
+        char *s = svc_tk_summary(kit, "revocation");
         bool found = s && strstr(s, needle);
         free(s);
         if (found)
@@ -128,15 +117,8 @@ static bool s_wait(evs_client_t *client, const char *needle)
     return false;
 }
 
-/* The log's head, 0 when the service did not answer. */
-static uint64_t s_head(evs_client_t *client)
-{
-    uint64_t head = 0;
-    return evs_client_head(client, 10000, &head) == 0 ? head : 0;
-}
-
 /* The facts of one shipped seal card, as the upstreams publish them. */
-static void s_feed_product(evs_client_t *feeder)
+static void s_feed_product(svc_tk_t *kit)
 {
     Tp__Order__OrderPlaced placed = TP__ORDER__ORDER_PLACED__INIT;
     placed.order_id = "TP-2026-000042";
@@ -144,7 +126,7 @@ static void s_feed_product(evs_client_t *feeder)
     placed.shop_id = "shop-a";
     placed.product_id = "seal-card";
     placed.revocation_password_hash = RTEST_HASH;
-    CHECK(s_fed(feeder, "order-TP-2026-000042", &placed.base));
+    CHECK(s_fed(kit, "order-TP-2026-000042", &placed.base));
     Tp__Production__Certificate cert = TP__PRODUCTION__CERTIFICATE__INIT;
     Tp__Production__Certificate *certs[] = {&cert};
     cert.serial = "0A1B2C";
@@ -152,32 +134,27 @@ static void s_feed_product(evs_client_t *feeder)
     created.order_id = "TP-2026-000042";
     created.certificates = certs;
     created.n_certificates = 1;
-    CHECK(s_fed(feeder, "job-TP-2026-000042", &created.base));
+    CHECK(s_fed(kit, "job-TP-2026-000042", &created.base));
     Tp__Production__CardProduced produced = TP__PRODUCTION__CARD_PRODUCED__INIT;
     produced.order_id = "TP-2026-000042";
     produced.card_number = "9000 4242";
-    CHECK(s_fed(feeder, "job-TP-2026-000042", &produced.base));
+    CHECK(s_fed(kit, "job-TP-2026-000042", &produced.base));
     Tp__Production__CardShipped shipped = TP__PRODUCTION__CARD_SHIPPED__INIT;
     shipped.order_id = "TP-2026-000042";
     shipped.product_id = "prd-TP-2026-000042";
     shipped.at_us = T0;
-    CHECK(s_fed(feeder, "job-TP-2026-000042", &shipped.base));
+    CHECK(s_fed(kit, "job-TP-2026-000042", &shipped.base));
 }
 
 /* ------------------------------------------------------------------ the test */
 
 void rtest_runtime(void)
 {
-    char tmpl[] = "/tmp/tp-revocation-rt-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    CHECK(dir != NULL);
-    if (!dir)
+    svc_tk_t *kit = svc_tk_new("revocation-rt", s_services);
+    CHECK(kit != NULL);
+    if (!kit)
         return;
-    zconfig_t *cfg = zconfig_new("root", NULL);
-    char path[512];
-    snprintf(path, sizeof path, "%s/data", dir);
-    zconfig_put(cfg, "data", path);
-    zconfig_put(cfg, "run", dir);
+    zconfig_t *cfg = svc_tk_config(kit);
     zconfig_put(cfg, "tick_ms", "20");
     zconfig_put(cfg, "workers", "1");
     zconfig_put(cfg, "revocation/upstreams", "feeder");
@@ -185,39 +162,59 @@ void rtest_runtime(void)
     s_clock_t clock = {T0};
     svc_args_t feeder_args = {&s_feeder_def, cfg, NULL, NULL, NULL};
     svc_args_t args = {&revocation_def, cfg, NULL, s_clock, &clock};
-    zactor_t *feeder = s_start(&feeder_args);
-    zactor_t *revo = s_start(&args);
+    zactor_t *feeder = svc_tk_start(&feeder_args);
+    zactor_t *revo = svc_tk_start(&args);
     CHECK(feeder && revo);
-    char ep[600];
-    svc_endpoint(cfg, "feeder", "router", ep, sizeof ep);
-    evs_client_t *fc = evs_client_new(ep);
-    svc_endpoint(cfg, "revocation", "router", ep, sizeof ep);
-    evs_client_t *c = evs_client_new(ep);
 
     /* the facts arrive over the bus: four ProductKnown */
-    s_feed_product(fc);
-    CHECK(s_wait(c, "\"events\":4,\"products\":1,\"shipped\":1,"));
+    s_feed_product(kit);
+    CHECK(s_wait(kit, "\"events\":4,\"products\":1,\"shipped\":1,"));
 
     /* a wrong password: refused, recorded, and a retry gets the same answer unwritten */
     Tp__Revocation__RevokeWithPassword cmd = TP__REVOCATION__REVOKE_WITH_PASSWORD__INIT;
     cmd.number = "tp-2026-000042";
     cmd.password = "Falsches-Kennwort";
     cmd.reason = "card_lost";
-    Tp__Reply *r = s_call(c, "rt-1", "", "revocation.RevokeWithPassword", &cmd.base);
+    Tp__Reply *r = s_call(kit, "rt-1", "revocation.RevokeWithPassword", &cmd.base);
     CHECK(r && !r->ok && r->n_errors == 1 && streq(r->errors[0]->code, "invalid_credentials"));
     if (r)
         tp__reply__free_unpacked(r, NULL);
-    CHECK(s_head(c) == 5);
-    r = s_call(c, "rt-1", "", "revocation.RevokeWithPassword", &cmd.base);
+    CHECK(svc_tk_head(kit, "revocation") == 5);
+    r = s_call(kit, "rt-1", "revocation.RevokeWithPassword", &cmd.base);
     CHECK(r && !r->ok && r->replayed && streq(r->errors[0]->code, "invalid_credentials"));
     if (r)
         tp__reply__free_unpacked(r, NULL);
-    CHECK(s_head(c) == 5);
+    CHECK(svc_tk_head(kit, "revocation") == 5);
+    /* the attempt names a visitor (nobody logged in) and keeps the client's address; the
+     * facts learned over the bus name nobody (reactions) */
+    Tp__Envelope *env = svc_tk_event(kit, "revocation", 5);
+    CHECK(env && streq(env->event_type, "RevocationAttemptFailed") && streq(env->actor, "visitor"));
+    Tp__Revocation__RevocationAttemptFailed *af =
+        env ? tp__revocation__revocation_attempt_failed__unpack(NULL, env->payload.len,
+                                                                env->payload.data)
+            : NULL;
+    CHECK(af && streq(af->client_addr, "192.0.2.44"));
+    if (af)
+        tp__revocation__revocation_attempt_failed__free_unpacked(af, NULL);
+    if (env)
+        tp__envelope__free_unpacked(env, NULL);
+    env = svc_tk_event(kit, "revocation", 1);
+    CHECK(env && streq(env->actor, ""));
+    if (env)
+        tp__envelope__free_unpacked(env, NULL);
+    /* the revocation list is for anyone, revoking as an operator is not for the gateway */
+    Tp__Revocation__RevokeAsOperator op = TP__REVOCATION__REVOKE_AS_OPERATOR__INIT;
+    op.product_id = "prd-TP-2026-000042";
+    r = s_call(kit, "rt-op", "revocation.RevokeAsOperator", &op.base);
+    CHECK(r && !r->ok && streq(r->errors[0]->code, "forbidden"));
+    if (r)
+        tp__reply__free_unpacked(r, NULL);
+    CHECK(svc_tk_head(kit, "revocation") == 5);
 
     /* the right one, by card number */
     cmd.number = "9000-4242";
     cmd.password = RTEST_PASSWORD;
-    r = s_call(c, "rt-2", "", "revocation.RevokeWithPassword", &cmd.base);
+    r = s_call(kit, "rt-2", "revocation.RevokeWithPassword", &cmd.base);
     Tp__Revocation__RevocationAnswer *a =
         r && r->ok ? tp__revocation__revocation_answer__unpack(NULL, r->body.len, r->body.data)
                    : NULL;
@@ -229,11 +226,11 @@ void rtest_runtime(void)
 
     /* the timer completes it once the delay has passed on the injected clock */
     zclock_sleep(100);
-    CHECK(s_wait(c, "\"open\":1,\"completed\":0"));
+    CHECK(s_wait(kit, "\"open\":1,\"completed\":0"));
     clock.now += 5 * SEC + 2000;
-    CHECK(s_wait(c, "\"open\":0,\"completed\":1,\"revokedSerials\":1"));
+    CHECK(s_wait(kit, "\"open\":0,\"completed\":1,\"revokedSerials\":1"));
     Tp__Revocation__GetRevocationList rl = TP__REVOCATION__GET_REVOCATION_LIST__INIT;
-    r = s_call(c, NULL, "", "revocation.GetRevocationList", &rl.base);
+    r = s_call(kit, NULL, "revocation.GetRevocationList", &rl.base);
     Tp__Revocation__RevocationList *list =
         r && r->ok ? tp__revocation__revocation_list__unpack(NULL, r->body.len, r->body.data)
                    : NULL;
@@ -245,29 +242,23 @@ void rtest_runtime(void)
         tp__reply__free_unpacked(r, NULL);
 
     /* restart: the same state, nothing completed twice, the facts not learned twice */
-    char *before = s_summary(c);
+    char *before = svc_tk_summary(kit, "revocation");
     zactor_destroy(&revo);
     /* the runtime names its worker sockets inproc://svc-<name>-<address of its state>:
      * a new actor at the freed address cannot bind them until ZeroMQ's reaper has
      * released the old ones (it fails silently); give the reaper a moment */
     zclock_sleep(300);
-    revo = s_start(&args);
+    revo = svc_tk_start(&args);
     CHECK(revo != NULL);
-    evs_client_destroy(&c);
-    c = evs_client_new(ep);
+    svc_tk_forget(kit, "revocation");
     clock.now += 3600 * SEC;
     zclock_sleep(200);
-    char *after = s_summary(c);
+    char *after = svc_tk_summary(kit, "revocation");
     CHECK(before && after && streq(before, after) && strstr(after, "\"events\":7,"));
     free(before);
     free(after);
 
-    evs_client_destroy(&c);
-    evs_client_destroy(&fc);
     zactor_destroy(&revo);
     zactor_destroy(&feeder);
-    zconfig_destroy(&cfg);
-    char rm[600];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
-    CHECK(system(rm) == 0);
+    svc_tk_destroy(&kit);
 }

@@ -32,7 +32,7 @@ static double s_single(th_t *th, double seconds)
 {
     char ep[400];
     th_router(th, "alpha", ep, sizeof ep);
-    evs_client_t *c = evs_client_new(ep);
+    evs_client_t *c = evs_client_new_keyed(ep, th_keys(th), "operator-test", "alpha");
     Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
     inc.counter = "single";
     inc.by = 1;
@@ -66,6 +66,10 @@ static double s_group(th_t *th, const char *name, int round, int clients)
         snprintf(prefixes[i], sizeof prefixes[i], "g%d-%d", round, i);
         loads[i] = (th_load_t) {ep, prefixes[i], per_client, GROUP_INFLIGHT, 10000, 600000,
                                 calloc((size_t) per_client, sizeof(uint64_t)), 0, 0, 0, 0};
+        if (th_load_keys(&loads[i], th_keys(th), name) != 0) {
+            fprintf(stderr, "bench: no keys for %s\n", name);
+            exit(1);
+        }
         pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
     }
     int done = 0;

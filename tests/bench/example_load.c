@@ -1,5 +1,7 @@
 /* example_load.c: drives a running example service with pipelined clients, for
- * profiling (e.g. the daemon under callgrind): example_load ENDPOINT CLIENTS INFLIGHT COUNT */
+ * profiling (e.g. the daemon under callgrind):
+ *   example_load ENDPOINT KEYS SERVICE CLIENTS INFLIGHT COUNT
+ * (KEYS: the keys folder; the clients send with operator-test's key to SERVICE's) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +9,12 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: example_load ENDPOINT CLIENTS INFLIGHT COUNT-PER-CLIENT\n");
+    if (argc != 7) {
+        fprintf(stderr, "usage: example_load ENDPOINT KEYS SERVICE CLIENTS INFLIGHT "
+                        "COUNT-PER-CLIENT\n");
         return 2;
     }
-    int clients = atoi(argv[2]), inflight = atoi(argv[3]), count = atoi(argv[4]);
+    int clients = atoi(argv[4]), inflight = atoi(argv[5]), count = atoi(argv[6]);
     if (clients < 1 || clients > 256 || inflight < 1 || count < 1) {
         fprintf(stderr, "example_load: bad numbers\n");
         return 2;
@@ -27,6 +30,10 @@ int main(int argc, char **argv)
         snprintf(prefixes[i], 32, "l%s-%d", run, i);
         loads[i] = (th_load_t) {argv[1], prefixes[i], count, inflight, 60000, 3600000,
                                 calloc((size_t) count, sizeof(uint64_t)), 0, 0, 0, 0};
+        if (th_load_keys(&loads[i], argv[2], argv[3]) != 0) {
+            fprintf(stderr, "example_load: no key operator-test or %s in %s\n", argv[3], argv[2]);
+            return 1;
+        }
         pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
     }
     int done = 0;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "evs_keys.h"
 #include "pipeline.h"
 
 #define S_BODY_MAX (512 * 1024)   /* a "$batch" of up to 1,024 facts */
@@ -15,21 +16,16 @@ static zsock_t *s_connect(const pl_load_t *l)
     zsock_set_linger(s, 0);
     zsock_set_sndhwm(s, 0);
     zsock_set_rcvhwm(s, 0);
-    if (l->client_cert) {
-        zcert_t *client = zcert_load(l->client_cert);
-        zcert_t *server = zcert_load(l->server_cert);
-        if (!client || !server) {
-            fprintf(stderr, "pipeline: cannot read %s or %s\n", l->client_cert, l->server_cert);
-            zcert_destroy(&client);
-            zcert_destroy(&server);
-            zsock_destroy(&s);
-            return NULL;
-        }
-        zcert_apply(client, s);
-        zsock_set_curve_serverkey(s, zcert_public_txt(server));
+    char server[EVS_KEYS_Z85];
+    zcert_t *client = evs_keys_load_secret(l->keys_dir, l->me);
+    if (!client || evs_keys_public(l->keys_dir, l->server, server) != 0) {
+        fprintf(stderr, "pipeline: no key %s or %s in %s\n", l->me, l->server, l->keys_dir);
         zcert_destroy(&client);
-        zcert_destroy(&server);
+        zsock_destroy(&s);
+        return NULL;
     }
+    evs_keys_client(s, client, server);
+    zcert_destroy(&client);
     zsock_connect(s, "%s", l->endpoint);
     return s;
 }

@@ -1,5 +1,5 @@
 /* pipeline.h: a pipelined request client for benchmarks (run it in a thread): many
- * requests in flight on one DEALER, plain or over CURVE (a service's producer endpoint),
+ * requests in flight on one DEALER over CURVE (every service socket is),
  * request ids "<prefix>-<i>"; after a silence every unanswered request is sent again with
  * the same id (the services answer a repeat from their idempotency records). Optionally
  * paced: request i leaves at start + i / rate. Generalizes th_load_run (tests/harness.c)
@@ -27,9 +27,10 @@ typedef bool(pl_build_fn)(void *arg, int i, pl_req_t *req, uint8_t *body, size_t
 typedef void(pl_reply_fn)(void *arg, int i, const Tp__Reply *r, int64_t at_us);
 
 typedef struct {
-    const char *endpoint;     /**< in: ROUTER or CURVE producer endpoint */
-    const char *client_cert;  /**< in: zcert file with the secret key, NULL: plain */
-    const char *server_cert;  /**< in: the server's certificate (CURVE) */
+    const char *endpoint;     /**< in: a service's ROUTER (or its producers' endpoint) */
+    const char *keys_dir;     /**< in: the keys folder (evs_keys.h), and */
+    const char *me;           /**< in: the stem of the key sent with, and */
+    const char *server;       /**< in: the service's name (its public key) */
     const char *prefix;       /**< in: request id prefix (unique per run) */
     int count;                /**< in: requests */
     int inflight;             /**< in: at most this many unanswered */

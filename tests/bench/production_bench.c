@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "evs_keys.h"
 #include "pipeline.h"
 #include "prodflow.h"
 
@@ -62,6 +63,7 @@ typedef struct {
                            * batch's begin, wall clock) to its arrival here */
     volatile bool stop;
     char pub[400];
+    const char *keys;         /* the keys folder */
 } s_bench_t;
 
 /* One thread's part of the throughput phase: jobs t, t + 16, ...; fact i is stage
@@ -203,8 +205,9 @@ static double s_facts(s_bench_t *b, pf_t *pf, bool curve, int base, int jobs, in
         snprintf(prefixes[t], sizeof prefixes[t], "%s%d", prefix, t);
         loads[t] = (pl_load_t) {0};
         loads[t].endpoint = curve ? pf->producer_ep : router;
-        loads[t].client_cert = curve ? pf->client_cert : NULL;
-        loads[t].server_cert = curve ? pf->server_cert : NULL;
+        loads[t].keys_dir = th_keys(pf->th);
+        loads[t].me = curve ? PF_LINE_KEY : "producer-test";
+        loads[t].server = "production";
         loads[t].prefix = prefixes[t];
         loads[t].count = (parts[t].facts + parts[t].batch - 1) / parts[t].batch;
         loads[t].inflight = INFLIGHT / parts[t].batch > 1 ? INFLIGHT / parts[t].batch : 1;
@@ -453,7 +456,18 @@ static void s_listened(s_bench_t *b, const uint8_t *data, size_t len, int64_t at
 static void *s_listen(void *arg)
 {
     s_bench_t *b = arg;
-    zsock_t *sub = zsock_new_sub(b->pub, "order.");
+    /* a follower's key: only the order service's followers may subscribe */
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    zcert_t *cert = evs_keys_load_secret(b->keys, "bench-listener");
+    char server[EVS_KEYS_Z85];
+    if (sub && cert && evs_keys_public(b->keys, "order", server) == 0) {
+        evs_keys_client(sub, cert, server);
+        zsock_set_subscribe(sub, "order.");
+        zsock_connect(sub, "%s", b->pub);
+    }
+    else
+        zsock_destroy(&sub);
+    zcert_destroy(&cert);
     while (sub && !b->stop) {
         zmq_pollitem_t it = {zsock_resolve(sub), 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 50) <= 0)
@@ -546,8 +560,9 @@ static void s_latency(s_bench_t *b, pf_t *pf)
     s_cpu_machine(&total0, &steal0);
     long logs[5] = {0};
     s_slow_commits(pf, logs, false);
-    pl_load_t paced = {.endpoint = pf->producer_ep, .client_cert = pf->client_cert,
-                       .server_cert = pf->server_cert, .prefix = "paced", .count = 2 * b->l,
+    pl_load_t paced = {.endpoint = pf->producer_ep, .keys_dir = th_keys(pf->th),
+                       .me = PF_LINE_KEY, .server = "production", .prefix = "paced",
+                       .count = 2 * b->l,
                        .inflight = 2 * b->l, .pace_per_s = b->rate, .timeout_ms = 10000,
                        .give_up_ms = 120000, .build = s_build_paced,
                        .on_reply = s_paced_reply, .arg = b};
@@ -668,6 +683,7 @@ int main(void)
     setenv("TP_BENCH_SLOW_COMMIT_MS", "3", 0);
     pf_t pf = {0};
     pf.activation_delay_s = "86400"; /* the default: no activations during the run */
+    pf.order_listener = "bench-listener";
     bool up = b.orders && b.t_send && b.t_ack && b.t_event && b.t_commit && pf_setup(&pf, "prodbench");
     zconfig_t *cfg = up ? zconfig_load(th_config(pf.th)) : NULL;
     if (!cfg) {
@@ -676,6 +692,7 @@ int main(void)
         return 1;
     }
     svc_endpoint(cfg, "order", "pub", b.pub, sizeof b.pub);
+    b.keys = th_keys(pf.th);
     zconfig_destroy(&cfg);
     int rc = 1;
     int64_t t0 = zclock_mono();

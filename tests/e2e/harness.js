@@ -84,6 +84,7 @@ export class System {
     const cfg = {
       data: path.join(this.dir, 'data'),
       run: path.join(this.dir, 'run'),
+      keys: path.join(this.dir, 'keys'),
       outbox: this.outbox,
       tick_ms: 200,
       workers: 2,
@@ -97,6 +98,10 @@ export class System {
       ...settings,
     };
     fs.writeFileSync(this.config, zpl(cfg));
+    // every socket is CURVE: the components' keys, one operator, a production line and
+    // the PostIdent feed (tpctl finds the only key of each kind)
+    for (const k of [['init'], ['add-operator', 'e2e'], ['add-producer', 'e2e'], ['add-ident', 'e2e']])
+      this.tpctl('keys', ...k);
     for (const s of SERVICES) this.spawn(s, this.bin[s], ['-c', this.config, '-n', s]);
     this.spawn('gateway', this.bin.gateway, ['-c', this.config]);
     const deadline = Date.now() + 30000;
@@ -150,10 +155,12 @@ export class System {
     try { return out ? JSON.parse(out) : null; } catch { return out; }
   }
 
-  /** `tpctl call SERVICE COMMAND JSON [--role ROLE]`. */
+  /** `tpctl call SERVICE COMMAND JSON [--role ROLE]`: an operator's key, or for a
+   *  customer's, officer's or visitor's role the gateway's (what a key may do decides). */
   call(service, command, body, role) {
     const args = ['call', service, command, JSON.stringify(body || {})];
     if (role) args.push('--role', role);
+    if (role && !['operator', 'producer', 'ident'].includes(role)) args.push('--key', 'gateway');
     return this.tpctl(...args);
   }
 

@@ -343,7 +343,7 @@ describe('officer', () => {
     await sys.until('the identification service knows the officer', async () => {
       try {
         sys.tpctl('call', 'identification', 'ListCases', JSON.stringify({ shopId: 'shop-demo' }),
-          '--role', 'officer', '--as', accountId);
+          '--role', 'officer', '--as', accountId, '--key', 'gateway');
         return true;
       } catch { return false; }
     });

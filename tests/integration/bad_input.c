@@ -15,7 +15,7 @@
 #include "identification.h"
 #include "order.h"
 
-enum { ANON, CUSTOMER, OPERATOR, PRODUCER };
+enum { ANON, CUSTOMER, OPERATOR, IDENT };
 
 /* What to expect of one command. Paths are the protobuf field names (snake_case);
  * fields in errors are lowerCamelCase paths, as the services name them. */
@@ -63,7 +63,7 @@ static const s_spec_t s_specs[] = {
     {"GetCatalog", CUSTOMER, NULL, "shop_ids", "shopIds[0]", NULL, NULL},
     {"ListShops", OPERATOR, NULL, NULL, NULL, NULL, NULL},
     /* identification */
-    {"RecordPostIdentResult", PRODUCER, "postidentNumber", "postident_number", "postidentNumber",
+    {"RecordPostIdentResult", IDENT, "postidentNumber", "postident_number", "postidentNumber",
      NULL, NULL},
     {"RecordResult", OPERATOR, "orderId", "evidence_ref", "evidenceRef", NULL, NULL},
     {"OpenNewAttempt", OPERATOR, "orderId", "note", "note", NULL, NULL},
@@ -298,7 +298,7 @@ int main(void)
     s_actors[ANON] = fl_anonymous;
     s_actors[CUSTOMER] = c.as;
     s_actors[OPERATOR] = fl_operator;
-    s_actors[PRODUCER] = fl_producer;
+    s_actors[IDENT] = fl_ident;
 
     char *big = malloc(100 * 1024 + 1);
     memset(big, 'x', 100 * 1024);

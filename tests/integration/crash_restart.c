@@ -83,8 +83,6 @@ static void s_retry(th_t *th, const char *svc, const th_actor_t *as, const char 
 static void s_send_raw(th_t *th, const fl_customer_t *c, const char *rid, fl_order_t *o,
                        zsock_t **socks, int n)
 {
-    char ep[400];
-    th_router(th, "order", ep, sizeof ep);
     uint8_t body[4096], buf[4608];
     Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
     h.request_id = (char *) rid;
@@ -97,9 +95,7 @@ static void s_send_raw(th_t *th, const fl_customer_t *c, const char *rid, fl_ord
     req.body.len = tp__order__place_order__pack(&o->cmd, body);
     size_t len = tp__request__pack(&req, buf);
     for (int i = 0; i < n; i++) {
-        socks[i] = zsock_new(ZMQ_DEALER);
-        zsock_set_linger(socks[i], 0);
-        zsock_connect(socks[i], "%s", ep);
+        socks[i] = th_dealer(th, "order", "gateway");   /* as the gateway sends it */
         zmq_send(zsock_resolve(socks[i]), buf, len, 0);
     }
 }
@@ -252,7 +248,7 @@ int main(void)
     pr.postident_number = number;
     pr.succeeded = true;
     pr.evidence_ref = "PI-TX-4711";
-    r = th_call_as(th, "identification", &fl_producer, NULL, "identification.RecordPostIdentResult",
+    r = th_call_as(th, "identification", &fl_ident, NULL, "identification.RecordPostIdentResult",
                    &pr.base, FL_CALL_MS);
     TH_CHECK(r && r->ok);
     th_reply_free(&r);

@@ -167,7 +167,7 @@ int main(void)
     pr.succeeded = true;
     pr.evidence_ref = "PI-TX-0815";
     pr.identified_by = "PostIdent eID";
-    r = th_call_as(th, "identification", &fl_producer, NULL, "identification.RecordPostIdentResult",
+    r = th_call_as(th, "identification", &fl_ident, NULL, "identification.RecordPostIdentResult",
                    &pr.base, FL_CALL_MS);
     Tp__Identification__Case *cs =
         r && r->ok ? tp__identification__case__unpack(NULL, r->body.len, r->body.data) : NULL;
@@ -180,7 +180,7 @@ int main(void)
     th_reply_free(&r);
     /* a second result for the closed case is refused */
     pr.evidence_ref = "PI-TX-0816";
-    r = th_call_as(th, "identification", &fl_producer, NULL, "identification.RecordPostIdentResult",
+    r = th_call_as(th, "identification", &fl_ident, NULL, "identification.RecordPostIdentResult",
                    &pr.base, FL_CALL_MS);
     TH_CHECK(th_refused(r, "conflict", "postidentNumber"));
     th_reply_free(&r);

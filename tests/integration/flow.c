@@ -8,6 +8,7 @@
 
 const th_actor_t fl_operator = {"operator", NULL, NULL};
 const th_actor_t fl_producer = {"producer", NULL, NULL};
+const th_actor_t fl_ident = {"ident", NULL, NULL};
 const th_actor_t fl_anonymous = {"", NULL, "192.0.2.10"};
 
 /* the outbox folder when mails go there, "" for the SMTP server's Maildir */

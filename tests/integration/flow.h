@@ -17,7 +17,8 @@
 #define FL_DEMO_CODE "DEMO-SHOP-2026"
 
 extern const th_actor_t fl_operator;  /**< role "operator" */
-extern const th_actor_t fl_producer;  /**< role "producer" (the ident provider's feed) */
+extern const th_actor_t fl_producer;  /**< a production line's key */
+extern const th_actor_t fl_ident;     /**< the ident provider's feed's key */
 extern const th_actor_t fl_anonymous; /**< no role, no account, a client address */
 
 /** Config of the three services: tick 200 ms; mails to the SMTP server on @p smtp_port

@@ -61,7 +61,7 @@ static bool s_ship(gt_t *t, gwc_t *c, const char *order_id, const char *serial)
     Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
     ar.order_id = (char *) order_id;
     if (!number[0] ||
-        !s_call_ok(t, "identification", &fl_producer, "identification.RecordPostIdentResult",
+        !s_call_ok(t, "identification", &fl_ident, "identification.RecordPostIdentResult",
                    &pr.base) ||
         !s_call_ok(t, "order", &fl_operator, "order.RecordApplicationReceived", &ar.base))
         return false;

@@ -95,8 +95,7 @@ static void s_officer_part(th_t *th, fl_customer_t *o, fl_customer_t *c, fl_cust
     l = s_list(th, &c->as, FL_DEMO_SHOP, &r);
     TH_CHECK(!l && th_refused(r, "forbidden", ""));
     th_reply_free(&r);
-    const th_actor_t *others[] = {&n->officer, &n->as,       &c->as,
-                                  &c->officer, &fl_operator, &fl_producer};
+    const th_actor_t *others[] = {&n->officer, &n->as, &c->as, &c->officer, &fl_operator};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         r = s_record(th, others[i], order_id);
         if (!th_refused(r, "forbidden", ""))
@@ -104,6 +103,14 @@ static void s_officer_part(th_t *th, fl_customer_t *o, fl_customer_t *c, fl_cust
         TH_CHECK(th_refused(r, "forbidden", ""));
         th_reply_free(&r);
     }
+    /* a production line's key has no right here at all: its connection is refused, no
+     * answer comes (the same for an ident feed's key recording a result) */
+    r = s_record(th, &fl_producer, order_id);
+    TH_CHECK(r == NULL);
+    th_reply_free(&r);
+    r = s_record(th, &fl_ident, order_id);
+    TH_CHECK(th_refused(r, "forbidden", ""));
+    th_reply_free(&r);
     Tp__Identification__GetCase gc = TP__IDENTIFICATION__GET_CASE__INIT;
     gc.order_id = (char *) order_id;
     r = s_call(th, "identification", &n->officer, "identification.GetCase", &gc.base);

@@ -38,25 +38,23 @@ bool pf_setup(pf_t *pf, const char *name)
     const char *slow = getenv("TP_BENCH_SLOW_COMMIT_MS");
     if (slow && *slow)
         th_set(th, "slow_commit_ms", slow);
-    /* the producer endpoint: the server's certificate, one producer line's key allowed */
-    char clients[512], path[700];
-    snprintf(clients, sizeof clients, "%s/producers", th_dir(th));
-    mkdir(clients, 0700);
-    snprintf(pf->server_cert, sizeof pf->server_cert, "%s/producer.cert", th_dir(th));
-    snprintf(pf->client_cert, sizeof pf->client_cert, "%s/line-1.cert", th_dir(th));
-    snprintf(path, sizeof path, "%s/line-1.cert", clients);
-    zcert_t *server = zcert_new(), *client = zcert_new();
-    bool ok = server && client && zcert_save(server, pf->server_cert) == 0 &&
-              zcert_save(client, pf->client_cert) == 0 && zcert_save_public(client, path) == 0;
-    zcert_destroy(&server);
-    zcert_destroy(&client);
+    /* one more follower of the order service (a benchmark's listener), with its key */
+    if (pf->order_listener) {
+        char followers[256];
+        snprintf(followers, sizeof followers, "account,identification,production,revocation,%s",
+                 pf->order_listener);
+        th_set(th, "order/followers", followers);
+        if (th_key(th, pf->order_listener) != 0)
+            return false;
+    }
+    /* the producers' endpoint over tcp, and a production line's own key for it */
     int port = th_free_port();
     snprintf(pf->producer_ep, sizeof pf->producer_ep, "tcp://127.0.0.1:%d", port);
     th_set(th, "production/producer", pf->producer_ep);
-    th_set(th, "production/producer_cert", pf->server_cert);
-    th_set(th, "production/producer_clients", clients);
-    if (!ok || port <= 0) {
-        fprintf(stderr, "prodflow: certificates or port for the producer endpoint\n");
+    /* tpctl sends its facts as that line too */
+    th_set(th, "tpctl/producer", PF_LINE_KEY + strlen("producer-"));
+    if (th_key(th, PF_LINE_KEY) != 0 || port <= 0) {
+        fprintf(stderr, "prodflow: a key or a port for the producer endpoint\n");
         return false;
     }
     for (size_t i = 0; i < 5; i++)
@@ -254,7 +252,8 @@ static pf_ack_t s_fact_batch(pf_t *pf, const char *cmd, const ProtobufCMessage *
     char again[128];
     snprintf(again, sizeof again, "%s#again", fact_id);
     const evs_batch_item_t its[2] = {{fact_id, cmd, msg}, {again, cmd, msg}};
-    evs_client_t *client = evs_client_new_curve(pf->producer_ep, pf->client_cert, pf->server_cert);
+    evs_client_t *client =
+        evs_client_new_keyed(pf->producer_ep, th_keys(pf->th), PF_LINE_KEY, "production");
     Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
     h.request_id = again;   /* the batch's own id: nothing is kept under it */
     Tp__Reply *r = NULL, *items[2] = {NULL, NULL};
@@ -336,7 +335,7 @@ pf_ack_t pf_fact(pf_t *pf, pf_via_t via, const char *kind, int idx, const char *
     else {
         /* the header claims nothing: the endpoint makes every caller a producer */
         evs_client_t *client =
-            evs_client_new_curve(pf->producer_ep, pf->client_cert, pf->server_cert);
+            evs_client_new_keyed(pf->producer_ep, th_keys(pf->th), PF_LINE_KEY, "production");
         Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
         if (!client || evs_client_call(client, &h, cmd, msg, FL_CALL_MS, &r) != 0)
             fprintf(stderr, "prodflow: no answer at the producer endpoint %s\n", pf->producer_ep);
@@ -413,7 +412,7 @@ static bool s_release(pf_t *pf, int idx, const char *product, const char *shop)
     pr.succeeded = true;
     pr.evidence_ref = "PI-TX-4711";
     snprintf(rid, sizeof rid, "pf-ident-%d", idx);
-    Tp__Reply *r = th_call_as(th, "identification", &fl_producer, rid,
+    Tp__Reply *r = th_call_as(th, "identification", &fl_ident, rid,
                               "identification.RecordPostIdentResult", &pr.base, FL_CALL_MS);
     TH_CHECK(r && r->ok);
     th_reply_free(&r);

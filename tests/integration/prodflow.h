@@ -28,15 +28,15 @@ enum {
 typedef struct pf_s pf_t;
 struct pf_s {
     th_t *th;
-    char producer_ep[64];     /**< the production service's CURVE endpoint */
-    char client_cert[512];    /**< the producer line's certificate (with its secret) */
-    char server_cert[512];    /**< the endpoint's certificate */
+    char producer_ep[64];     /**< the production service's producers' endpoint (tcp) */
     fl_customer_t owner;      /**< orders all three cards */
     fl_customer_t officer;    /**< officer of the demo shop */
     char orders[PF_N][64];
     char products[PF_N][80];
     char cards[PF_N][40];
     const char *activation_delay_s; /**< NULL: PF_ACTIVATION_S (the benchmark: a day) */
+    const char *order_listener; /**< a key that may follow the order service besides its
+                                     followers (the benchmark's listener); NULL: none */
     bool refusals;            /**< also check every refusal (production_flow) */
     bool crash;               /**< daemons are killed in between: transient states may be
                                    missed */
@@ -64,6 +64,9 @@ char *pf_end_state(pf_t *pf);
 /** Every log verifies and replays to the live state; no event that happens once per
  *  order or product is there twice, and each is there once for each of the three. */
 void pf_check_logs(pf_t *pf);
+
+/** The key of the production line that sends over the producers' endpoint. */
+#define PF_LINE_KEY "producer-line-1"
 
 /** How a producer fact is sent. PF_VIA_BATCH: in a "$batch" over the CURVE endpoint,
  *  followed in the same batch by the same fact under another request id, which must be

@@ -45,6 +45,7 @@ int main(void)
         snprintf(prefixes[i], sizeof prefixes[i], "p%d", i);
         loads[i] = (th_load_t) {ep, prefixes[i], PER_CLIENT, 64, 1500, 120000,
                                 calloc(PER_CLIENT, sizeof(uint64_t)), 0, 0, 0, 0};
+        TH_CHECK(th_load_keys(&loads[i], th_keys(th), "alpha") == 0);
         pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
     }
     /* kill while the load is in full flow: group commits are under way */
@@ -85,6 +86,7 @@ int main(void)
     for (int i = 0; i < N_CLIENTS; i++) {
         again[i] = (th_load_t) {ep, prefixes[i], PER_CLIENT, 64, 1500, 120000,
                                 calloc(PER_CLIENT, sizeof(uint64_t)), 0, 0, 0, 0};
+        TH_CHECK(th_load_keys(&again[i], th_keys(th), "alpha") == 0);
         pthread_create(&threads[i], NULL, th_load_run, &again[i]);
     }
     int replayed_all = 0, same_seq = 0;

@@ -111,6 +111,7 @@ int main(void)
     th_t *th = th_new("subrec");
     th_set(th, "beta/upstreams", "alpha");
     th_set(th, "gamma/upstreams", "alpha");
+    th_set(th, "alpha/followers", "beta,gamma");   /* only they may read alpha */
     th_set(th, "gamma/sub_hwm", "1");   /* gamma's queue holds one message: it drops */
     th_set(th, "alpha/pub_hwm", "1");
     th_set(th, "tick_ms", "60000");
@@ -127,6 +128,7 @@ int main(void)
         snprintf(prefixes[i], sizeof prefixes[i], "c%d", i);
         loads[i] = (th_load_t) {ep, prefixes[i], PER_CLIENT, 64, 3000, 120000,
                                 calloc(PER_CLIENT, sizeof(uint64_t)), 0, 0, 0, 0};
+        TH_CHECK(th_load_keys(&loads[i], th_keys(th), "alpha") == 0);
         pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
     }
     /* kill beta with SIGKILL a third of the way in, restart it shortly after */
