@@ -222,6 +222,25 @@ void th_stop(th_t *self, const char *name, int sig)
     self->procs[slot].pid = 0;
 }
 
+int th_wait_exit(th_t *self, const char *name, int timeout_ms)
+{
+    int slot = s_find(self, name);
+    if (slot < 0 || self->procs[slot].pid <= 0)
+        return -1;
+    int64_t deadline = zclock_mono() + timeout_ms;
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid(self->procs[slot].pid, &status, WNOHANG)) == 0) {
+        if (zclock_mono() > deadline)
+            return -1;
+        zclock_sleep(10);
+    }
+    self->procs[slot].pid = 0;   /* reaped: its pid may be another process's soon */
+    if (got < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 bool th_running(th_t *self, const char *name)
 {
     int slot = s_find(self, name);

@@ -60,6 +60,13 @@ int th_free_port(void);
 /** Sends @p sig to the daemon @p name and waits for it to end. */
 void th_stop(th_t *self, const char *name, int sig);
 
+/**
+ * @brief Waits up to @p timeout_ms for the daemon @p name to end by itself.
+ * @return its exit status (0-255), 128 + the signal that ended it, or -1 when it still
+ * runs (it is left running) or there is no such daemon
+ */
+int th_wait_exit(th_t *self, const char *name, int timeout_ms);
+
 /** True while the daemon @p name runs. */
 bool th_running(th_t *self, const char *name);
 

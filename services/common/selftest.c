@@ -1,6 +1,7 @@
 /* selftest.c: runs the service runtime's module self-tests (--test NAME, or all). */
 #include <stdio.h>
 #include <string.h>
+#include "svc_lock.h"
 #include "svc_mail.h"
 #include "svc_officers.h"
 #include "svc_text.h"
@@ -12,6 +13,7 @@ static const struct {
     {"svc_mail", svc_mail_test},
     {"svc_text", svc_text_test},
     {"svc_officers", svc_officers_test},
+    {"svc_lock", svc_lock_test},
 };
 
 int main(int argc, char **argv)

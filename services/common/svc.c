@@ -14,6 +14,7 @@
 #include "evs_keys.h"
 #include "svc.h"
 #include "svc_internal.h"
+#include "svc_lock.h"
 #include "svc_mail.h"
 
 #define S_ID_MAX 256          /* longest ROUTER routing id we keep */
@@ -105,6 +106,7 @@ typedef struct {
     const svc_def_t *def;     /* the core */
     char name[64];            /* instance name (topic prefix, data folder) */
     zconfig_t *config;        /* borrowed */
+    svc_lock_t *lock;         /* this process's hold on the data folder */
     evs_t *store;             /* our log */
     void *state;              /* the core's state */
     zsock_t *pipe;            /* to the actor's owner */
@@ -1739,6 +1741,7 @@ static void s_svc_destroy(s_svc_t *self)
     s_arena_destroy(&self->arenas[1]);
     s_arena_destroy(&self->scratch);
     evs_destroy(&self->store);
+    svc_lock_destroy(&self->lock);   /* last: the log is closed, the sockets too */
 }
 
 /* "a,b" (config @p key), else the NULL-terminated @p dflt, as a malloc'd array. */
@@ -1831,6 +1834,10 @@ static int s_svc_start(s_svc_t *self, svc_args_t *args, s_worker_args_t *wargs)
     if (!self->pending || !self->inflight_pending || !self->out || !self->committer)
         return -1;
 
+    /* one process per log, decided before the log is opened and any socket bound */
+    self->lock = svc_lock_new(self->config, n);
+    if (!self->lock)
+        return -1;
     char dir[512];
     svc_data_dir(self->config, n, dir, sizeof dir);
     evs_opts_t opts = {0};
