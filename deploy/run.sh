@@ -9,12 +9,19 @@ HOME_DIR=${TP_HOME:-$TOP/var}
 bash deploy/install-deps.sh
 bash deploy/build.sh
 
-mkdir -p "$HOME_DIR/data" "$HOME_DIR/run" "$HOME_DIR/logs"
+# Everything from here on is the owner's alone: the event logs and keys, the
+# sockets (anyone who can connect may send commands), the mails with their links,
+# the logs and the config (an SMTP password). Folders kept from an earlier run
+# are tightened too.
+umask 077
+mkdir -p "$HOME_DIR/data" "$HOME_DIR/run" "$HOME_DIR/outbox" "$HOME_DIR/keys" "$HOME_DIR/logs"
+chmod 700 "$HOME_DIR/data" "$HOME_DIR/run" "$HOME_DIR/outbox" "$HOME_DIR/keys" "$HOME_DIR/logs"
 if [ ! -f "$HOME_DIR/tp.cfg" ]; then
   sed -e "s|^data = .*|data = $HOME_DIR/data|" -e "s|^run = .*|run = $HOME_DIR/run|" \
     -e "s|^outbox = .*|outbox = $HOME_DIR/outbox|" -e "s|^keys = .*|keys = $HOME_DIR/keys|" \
     -e "s|^    web_root = .*|    web_root = $TOP/gateway/web|" deploy/trustportal.cfg > "$HOME_DIR/tp.cfg"
 fi
+chmod 600 "$HOME_DIR/tp.cfg"
 
 # the keys of every component (what is missing): the five services, the gateway, one
 # operator for tpctl, a production line and the PostIdent feed

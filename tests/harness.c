@@ -49,7 +49,7 @@ th_t *th_new(const char *name)
     snprintf(path, sizeof path, "%s/logs", self->dir);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/run", self->dir);
-    mkdir(path, 0700);
+    mkdir(path, 0700);   /* as deploy/run.sh makes it: the sockets are the owner's alone */
     snprintf(self->config_path, sizeof self->config_path, "%s/tp.cfg", self->dir);
     self->config = svc_tk_config(self->kit);
     zconfig_put(self->config, "run", path);

@@ -482,7 +482,9 @@ static int s_load_secret(const char *dir, uint8_t *secret)
     char tmp[620];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    bool ok = fd >= 0 && write(fd, secret, SVC_SECRET_SIZE) == SVC_SECRET_SIZE && fsync(fd) == 0;
+    /* fchmod: a temporary file left over from a crash keeps its mode through O_TRUNC */
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+              write(fd, secret, SVC_SECRET_SIZE) == SVC_SECRET_SIZE && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
     if (!ok || rename(tmp, path) != 0) {

@@ -116,7 +116,8 @@ static int s_outbox(const svc_mail_cfg_t *cfg, const svc_mail_t *mail, const cha
                     char *err, size_t errsz)
 {
     const char *dir = cfg->outbox && *cfg->outbox ? cfg->outbox : "outbox";
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    /* mails carry confirmation and reset links: the owner alone reads them */
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errsz, "mkdir %s: %s", dir, strerror(errno));
         return -1;
     }
@@ -128,13 +129,14 @@ static int s_outbox(const svc_mail_cfg_t *cfg, const svc_mail_t *mail, const cha
     char path[600], tmp[620];
     snprintf(path, sizeof path, "%s/%s.eml", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
         snprintf(err, errsz, "open %s: %s", tmp, strerror(errno));
         return -1;
     }
     size_t len = strlen(msg);
-    bool ok = write(fd, msg, len) == (ssize_t) len && fsync(fd) == 0;
+    /* a temporary file left over from a crash keeps its mode through O_TRUNC */
+    bool ok = fchmod(fd, 0600) == 0 && write(fd, msg, len) == (ssize_t) len && fsync(fd) == 0;
     int saved = errno;
     close(fd);
     if (!ok || rename(tmp, path) != 0) {
@@ -245,6 +247,17 @@ int svc_mail_test(bool verbose)
     snprintf(path, sizeof path, "%s/confirm_abc_1.eml", outbox);
     struct stat st;
     CHECK(stat(path, &st) == 0 && st.st_size > 100);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(stat(outbox, &st) == 0 && (st.st_mode & 0777) == 0700);
+    /* a readable temporary file left over from a crash: the mail still ends up 0600 */
+    char tmp[220];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && fchmod(fd, 0644) == 0);
+    if (fd >= 0)
+        close(fd);
+    CHECK(svc_mail_send(&cfg, &m, err, sizeof err) == 0);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq 1", outbox);
     CHECK(system(cmd) == 0);   /* one file: resending replaced it */
