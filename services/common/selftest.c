@@ -3,6 +3,7 @@
 #include <string.h>
 #include "svc_mail.h"
 #include "svc_officers.h"
+#include "svc_settings.h"
 #include "svc_text.h"
 
 static const struct {
@@ -12,6 +13,7 @@ static const struct {
     {"svc_mail", svc_mail_test},
     {"svc_text", svc_text_test},
     {"svc_officers", svc_officers_test},
+    {"svc_settings", svc_settings_test},
 };
 
 int main(int argc, char **argv)
