@@ -20,6 +20,13 @@ static void s_usage(FILE *f)
             "      RFC 3339 like 2026-11-26T12:00:00Z, or microseconds since the epoch)\n"
             "      and prints a summary\n"
             "\n"
+            "The configuration:\n"
+            "  tpctl config defaults\n"
+            "      every setting of every daemon with its default and meaning, as a config file\n"
+            "  tpctl config check FILE\n"
+            "      the verdict the daemons give at start: exit 0 ok, 2 refused (each refusal\n"
+            "      with its line on stderr)\n"
+            "\n"
             "Commands to running services (endpoints from -c CONFIG, $TP_CONFIG or var/tp.cfg):\n"
             "  tpctl [-c CONFIG] call SERVICE COMMAND ['JSON'] [--role ROLE] [--as ACCOUNT]\n"
             "      any command or query, e.g. tpctl call order ListShops; the reply as JSON;\n"
@@ -49,6 +56,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "log") == 0)
         return tpctl_log(argc - 2, argv + 2);
+    if (strcmp(argv[1], "config") == 0)
+        return tpctl_config(argc - 2, argv + 2);
     if (strcmp(argv[1], "call") == 0)
         return tpctl_call(argc - 2, argv + 2, config);
     if (strcmp(argv[1], "status") == 0 && argc == 3)

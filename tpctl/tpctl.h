@@ -94,4 +94,17 @@ void tpctl_produce_usage(FILE *f);
 
 /** Names of every known service, NULL-terminated. */
 extern const char *const tpctl_service_names[];
+
+/** `tpctl config defaults` (the whole config with every default, from the tables) and
+ *  `tpctl config check FILE` (the loader's verdict: exit 0 ok, 2 refused, each refusal
+ *  on stderr with its line). */
+int tpctl_config(int argc, char **argv);
+
+/**
+ * @brief Loads the system's config as tpctl does for every command: svc_settings_load()
+ * with the tables of every daemon (SVC_SETTINGS_COMPLETE).
+ * @param[out] errors the refusals, one a line, when NULL is returned (caller frees)
+ * @return the config (caller destroys), or NULL
+ */
+zconfig_t *tpctl_config_load(const char *path, char **errors);
 #endif

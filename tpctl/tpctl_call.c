@@ -19,9 +19,11 @@ static zconfig_t *s_config(const char *path)
         path = "var/tp.cfg";
     if (!path)
         return zconfig_new("root", NULL);
-    zconfig_t *c = zconfig_load(path);
+    char *errors = NULL;
+    zconfig_t *c = tpctl_config_load(path, &errors);
     if (!c)
-        fprintf(stderr, "tpctl: cannot read config %s\n", path);
+        fprintf(stderr, "tpctl: config refused:\n%s", errors ? errors : "");
+    free(errors);
     return c;
 }
 
