@@ -1,4 +1,5 @@
 /* gw_config.c: the gateway's settings from the system config, and its secret key. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -18,17 +19,64 @@ const char *gw_svc_name(gw_svc_t svc)
     return (unsigned) svc < GW_SVC_COUNT ? s_names[svc] : NULL;
 }
 
-static const char *s_get(zconfig_t *config, const char *key, const char *dflt)
+/* The gateway's settings, under `gateway/` in the system's config: defaults and ranges
+ * are read from here (svc_settings.h; `tpctl config defaults` prints them). */
+const svc_setting_t gw_settings[] = {
+    {"listen", "127.0.0.1", SVC_SETTING_STRING, 0, 0,
+     "Where the portal and the JSON API listen: address and TCP port."},
+    {"port", "8080", SVC_SETTING_INT, 0, 65535, NULL},
+    {"public_origin", "http://localhost:8080", SVC_SETTING_STRING, 0, 0,
+     "The origin browsers use (behind a TLS proxy: https://portal.example.org)."},
+    {"trusted_proxy", NULL, SVC_SETTING_STRING, 0, 0,
+     "Behind a reverse proxy (deploy/nginx): its address; the client is then the last\n"
+     "X-Forwarded-For entry. Without it the header is ignored."},
+    {"cookie_secure", "1", SVC_SETTING_BOOL, 0, 1,
+     "1: the session cookie is Secure; 0 only for plain-http development on localhost."},
+    {"web_root", "gateway/web", SVC_SETTING_PATH, 0, 0, "The portal's files."},
+    {"threads", "4", SVC_SETTING_INT, 1, 256,
+     "Worker threads (each its own HTTP daemon and event loop)."},
+    {"body_max", "65536", SVC_SETTING_INT, 1024, 64.0 * 1024 * 1024,
+     "Largest request body, longest URI (bytes)."},
+    {"url_max", "2048", SVC_SETTING_INT, 64, 65536, NULL},
+    {"header_max", "32768", SVC_SETTING_INT, 8192, 1024 * 1024,
+     "Memory per connection, for headers and buffers (bytes)."},
+    {"conn_timeout_s", "30", SVC_SETTING_INT, 1, 3600, "Idle connection time-out (seconds)."},
+    {"per_ip_max", "64", SVC_SETTING_INT, 1, 65535, "Connections at once per client address."},
+    {"timeout_ms", "2000", SVC_SETTING_INT, 10, 600000,
+     "Time-out of one service call, of calls that hash a password (ms)."},
+    {"slow_timeout_ms", "5000", SVC_SETTING_INT, 10, 600000, NULL},
+    {"ready_timeout_ms", "500", SVC_SETTING_INT, 10, 60000,
+     "Time-out of the readiness probe (/readyz), per service (ms)."},
+    {"down_ms", "1000", SVC_SETTING_INT, 0, 600000,
+     "A service that timed out is treated as down this long (ms)."},
+    {"session_cache_ms", "2000", SVC_SETTING_INT, 0, 60000,
+     "How long a thread reuses a session it resolved (ms)."},
+    {"services", "account,order,identification,production,revocation", SVC_SETTING_LIST, 0, 0,
+     "The services /readyz probes."},
+    {"secret_file", NULL, SVC_SETTING_PATH, 0, 0,
+     "32-byte key for CSRF tokens and namespaces, made (0600) when missing\n"
+     "(default secret.key in the gateway's folder, data below)."},
+    {"data", NULL, SVC_SETTING_PATH, 0, 0,
+     "The gateway's own folder, that of secret_file (default <data>/gateway)."},
+    {NULL}};
+
+/* A setting: `gateway/<key>`, else its default ("" when it has none). */
+static const char *s_get(zconfig_t *config, const char *key)
 {
+    const svc_setting_t *s = svc_settings_find(gw_settings, key);
+    assert(s);
     char path[128];
     snprintf(path, sizeof path, "gateway/%s", key);
-    return config ? zconfig_get(config, path, dflt) : dflt;
+    const char *v = config ? zconfig_get(config, path, NULL) : NULL;
+    return v && *v ? v : s->dflt ? s->dflt : "";
 }
 
-/* An integer setting within [lo, hi]; -1 (and a log line) when it is not one. */
-static long s_int(zconfig_t *config, const char *key, const char *dflt, long lo, long hi)
+/* An integer setting within its range; -1 (and a log line) when it is not one. */
+static long s_int(zconfig_t *config, const char *key)
 {
-    const char *v = s_get(config, key, dflt);
+    const svc_setting_t *s = svc_settings_find(gw_settings, key);
+    long lo = (long) s->min, hi = (long) s->max;
+    const char *v = s_get(config, key);
     char *end = NULL;
     errno = 0;
     long n = strtol(v, &end, 10);
@@ -129,19 +177,19 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
         zsys_error("libsodium does not initialize");
         return -1;
     }
-    long port = s_int(config, "port", "8080", 0, 65535);
-    long threads = s_int(config, "threads", "4", 1, 256);
-    long body = s_int(config, "body_max", "65536", 1024, 64L * 1024 * 1024);
-    long url = s_int(config, "url_max", "2048", 64, 65536);
-    long header = s_int(config, "header_max", "32768", 8192, 1024L * 1024);
-    long conn_to = s_int(config, "conn_timeout_s", "30", 1, 3600);
-    long per_ip = s_int(config, "per_ip_max", "64", 1, 65535);
-    long to = s_int(config, "timeout_ms", "2000", 10, 600000);
-    long slow = s_int(config, "slow_timeout_ms", "5000", 10, 600000);
-    long ready = s_int(config, "ready_timeout_ms", "500", 10, 60000);
-    long down = s_int(config, "down_ms", "1000", 0, 600000);
-    long cache = s_int(config, "session_cache_ms", "2000", 0, 60000);
-    long secure = s_int(config, "cookie_secure", "1", 0, 1);
+    long port = s_int(config, "port");
+    long threads = s_int(config, "threads");
+    long body = s_int(config, "body_max");
+    long url = s_int(config, "url_max");
+    long header = s_int(config, "header_max");
+    long conn_to = s_int(config, "conn_timeout_s");
+    long per_ip = s_int(config, "per_ip_max");
+    long to = s_int(config, "timeout_ms");
+    long slow = s_int(config, "slow_timeout_ms");
+    long ready = s_int(config, "ready_timeout_ms");
+    long down = s_int(config, "down_ms");
+    long cache = s_int(config, "session_cache_ms");
+    long secure = s_int(config, "cookie_secure");
     if (port < 0 || threads < 0 || body < 0 || url < 0 || header < 0 || conn_to < 0 ||
         per_ip < 0 || to < 0 || slow < 0 || ready < 0 || down < 0 || cache < 0 || secure < 0)
         return -1;
@@ -158,13 +206,12 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
     out->down_ms = (int) down;
     out->session_cache_ms = (int) cache;
     out->cookie_secure = secure == 1;
-    if (s_copy(out->listen, sizeof out->listen, "listen", s_get(config, "listen", "127.0.0.1")) ||
+    if (s_copy(out->listen, sizeof out->listen, "listen", s_get(config, "listen")) ||
         s_copy(out->public_origin, sizeof out->public_origin, "public_origin",
-               s_get(config, "public_origin", "http://localhost:8080")) ||
-        s_copy(out->web_root, sizeof out->web_root, "web_root",
-               s_get(config, "web_root", "gateway/web")) ||
+               s_get(config, "public_origin")) ||
+        s_copy(out->web_root, sizeof out->web_root, "web_root", s_get(config, "web_root")) ||
         s_copy(out->trusted_proxy, sizeof out->trusted_proxy, "trusted_proxy",
-               s_get(config, "trusted_proxy", "")))
+               s_get(config, "trusted_proxy")))
         return -1;
     /* the origin is compared byte for byte with the Origin header: no trailing slash */
     size_t olen = strlen(out->public_origin);
@@ -175,9 +222,7 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
         zsys_error("gateway/public_origin '%s' is not an http(s) origin", out->public_origin);
         return -1;
     }
-    if (s_services(s_get(config, "services",
-                         "account,order,identification,production,revocation"),
-                   out))
+    if (s_services(s_get(config, "services"), out))
         return -1;
     for (int i = 0; i < GW_SVC_COUNT; i++)
         svc_endpoint(config, s_names[i], "router", out->endpoint[i], sizeof out->endpoint[i]);
@@ -192,8 +237,8 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
             return -1;
         }
     char keyfile[600];
-    const char *kf = s_get(config, "secret_file", NULL);
-    if (kf)
+    const char *kf = s_get(config, "secret_file");
+    if (*kf)
         snprintf(keyfile, sizeof keyfile, "%s", kf);
     else {
         char dir[512];

@@ -1,31 +1,9 @@
 /* gw_config.h: the gateway's settings, read once at start from the system config.
  *
- * Keys live under `gateway/` in the system config (ZPL, the file given with -c), each
- * with a built-in default (deploy/trustportal.cfg documents them):
- *
- *   listen          address to bind                     127.0.0.1
- *   port            TCP port                            8080
- *   threads         worker threads (each its own daemon and event loop)   4
- *   public_origin   scheme://host[:port] browsers use   http://localhost:8080
- *   trusted_proxy   address of a reverse proxy whose X-Forwarded-For names the client
- *                   (its last entry); requests from elsewhere use the TCP peer   (none)
- *   cookie_secure   1: the session cookie is Secure     1   (0 only for plain-http localhost)
- *   web_root        folder of the portal's files        gateway/web
- *   body_max        largest request body, bytes         65536
- *   url_max         longest request URI, bytes          2048
- *   header_max      memory per connection (headers and buffers), bytes   32768
- *   conn_timeout_s  idle connection time-out, seconds   30
- *   per_ip_max      concurrent connections per client address            64
- *   timeout_ms      time-out of one service call        2000
- *   slow_timeout_ms time-out of calls that hash a password (Argon2id)    5000
- *   ready_timeout_ms time-out of the readiness probe per service          500
- *   down_ms         a service that timed out is treated as down this long 1000
- *   session_cache_ms how long a resolved session is reused per thread    2000
- *   services        services probed by /readyz      account,order,identification,production,revocation
- *   secret_file     32-byte key for CSRF tokens and namespaces; created (0600) when missing
- *                                                       <data>/gateway/secret.key
- *
- * Service endpoints come from the services' own sections (svc_endpoint()).
+ * Keys live under `gateway/` in the system config (ZPL, the file given with -c); the
+ * table gw_settings (gw_config.c) holds each one's default, range and meaning, and
+ * `tpctl config defaults` prints them. Service endpoints come from the services' own
+ * sections (svc_endpoint()).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -34,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "svc_settings.h"
 
 /** The services the gateway talks to; index into gw_config_t.endpoint. */
 typedef enum {
@@ -75,6 +54,9 @@ typedef struct {
     bool ready_check[GW_SVC_COUNT];         /**< probed by /readyz */
     uint8_t secret[GW_SECRET_SIZE];         /**< HMAC key (CSRF tokens, anonymous namespaces) */
 } gw_config_t;
+
+/** The gateway's settings (svc_settings.h): what its section may hold. */
+extern const svc_setting_t gw_settings[];
 
 /** @brief The service's name ("account", ...); NULL for an index out of range. */
 const char *gw_svc_name(gw_svc_t svc);

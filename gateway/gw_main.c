@@ -1,5 +1,4 @@
 /* gw_main.c: tp-gateway, the HTTP front of trustportal (JSON API and the web portal). */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "gw_backend.h"
@@ -38,11 +37,12 @@ int main(int argc, char **argv)
     zsys_init();
     zsys_set_logident("gateway");
     zsys_set_logstream(stderr);
-    zconfig_t *zc = config_file ? zconfig_load(config_file) : zconfig_new("root", NULL);
-    if (!zc) {
-        zsys_error("cannot read config %s: %s", config_file, strerror(errno));
-        return 1;
-    }
+    /* the gateway's section by its table; the root and other sections as far as it knows */
+    const svc_settings_daemon_t me = {"gateway", gw_settings, false};
+    zconfig_t *zc =
+        config_file ? svc_settings_open(config_file, &me, 1, 0) : zconfig_new("root", NULL);
+    if (!zc)
+        return 1;   /* said */
     static gw_config_t config;   /* outlives the server's threads */
     int rc = gw_config_load(zc, &config);
     zconfig_destroy(&zc);

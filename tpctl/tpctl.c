@@ -20,13 +20,20 @@ static void s_usage(FILE *f)
             "      RFC 3339 like 2026-11-26T12:00:00Z, or microseconds since the epoch)\n"
             "      and prints a summary\n"
             "\n"
-            "Keys (every socket is CURVE; the folder is the config's `keys`):\n"
+            "The configuration:\n"
+            "  tpctl config defaults\n"
+            "      every setting of every daemon with its default and meaning, as a config file\n"
+            "  tpctl config check FILE\n"
+            "      the verdict the daemons give at start: exit 0 ok, 2 refused (each refusal\n"
+            "      with its line on stderr)\n"
+            "\n"
+                        "Keys (every socket is CURVE; the folder is the config's `keys`):\n"
             "  tpctl keys init | add-operator NAME | add-producer NAME | add-ident NAME |\n"
             "             add-service NAME | list | revoke STEM\n"
             "\n"
             "Commands to running services (endpoints from -c CONFIG, $TP_CONFIG or var/tp.cfg),\n"
             "sent with a key: --as-operator NAME, --as-producer NAME, --as-ident NAME (else\n"
-            "tpctl/operator ... in the config, else the only key of that kind), --key STEM:\n"
+            "tpctl/as_operator ... in the config, else the only key of that kind), --key STEM:\n"
             "  tpctl [-c CONFIG] [--as-operator NAME] call SERVICE COMMAND ['JSON']\n"
             "             [--role ROLE] [--as ACCOUNT]\n"
             "      any command or query, e.g. tpctl call order ListShops; the reply as JSON;\n"
@@ -64,6 +71,8 @@ int main(int argc, char **argv)
         return tpctl_keys(argc - 1, argv + 1, config);
     if (strcmp(argv[1], "log") == 0)
         return tpctl_log(argc - 2, argv + 2);
+    if (strcmp(argv[1], "config") == 0)
+        return tpctl_config(argc - 2, argv + 2);
     if (strcmp(argv[1], "call") == 0)
         return tpctl_call(argc - 2, argv + 2, config);
     if (strcmp(argv[1], "status") == 0 && argc == 3)

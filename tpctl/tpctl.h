@@ -57,7 +57,7 @@ int tpctl_keys(int argc, char **argv, const char *config_path);
 
 /** The system's config: @p path, else $TP_CONFIG, else var/tp.cfg when it exists, else
  *  an empty one (caller destroys); NULL when the file cannot be read (said on stderr). */
-zconfig_t *tpctl_config(const char *path);
+zconfig_t *tpctl_system_config(const char *path);
 
 /** Connects to @p service (the system's config: -c FILE, $TP_CONFIG or var/tp.cfg) with
  *  the key of @p role (default operator; "producer", "ident"; see tpctl_set_identity)
@@ -111,4 +111,17 @@ void tpctl_produce_usage(FILE *f);
 
 /** Names of every known service, NULL-terminated. */
 extern const char *const tpctl_service_names[];
+
+/** `tpctl config defaults` (the whole config with every default, from the tables) and
+ *  `tpctl config check FILE` (the loader's verdict: exit 0 ok, 2 refused, each refusal
+ *  on stderr with its line). */
+int tpctl_config(int argc, char **argv);
+
+/**
+ * @brief Loads the system's config as tpctl does for every command: svc_settings_load()
+ * with the tables of every daemon (SVC_SETTINGS_COMPLETE).
+ * @param[out] errors the refusals, one a line, when NULL is returned (caller frees)
+ * @return the config (caller destroys), or NULL
+ */
+zconfig_t *tpctl_config_load(const char *path, char **errors);
 #endif

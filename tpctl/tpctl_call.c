@@ -11,7 +11,7 @@
 #include "tp_types.h"
 #include "tpctl.h"
 
-zconfig_t *tpctl_config(const char *path)
+zconfig_t *tpctl_system_config(const char *path)
 {
     if (!path)
         path = getenv("TP_CONFIG");
@@ -19,9 +19,11 @@ zconfig_t *tpctl_config(const char *path)
         path = "var/tp.cfg";
     if (!path)
         return zconfig_new("root", NULL);
-    zconfig_t *c = zconfig_load(path);
+    char *errors = NULL;
+    zconfig_t *c = tpctl_config_load(path, &errors);
     if (!c)
-        fprintf(stderr, "tpctl: cannot read config %s\n", path);
+        fprintf(stderr, "tpctl: config refused:\n%s", errors ? errors : "");
+    free(errors);
     return c;
 }
 
@@ -152,8 +154,8 @@ int tpctl_set_identity(const char *option, const char *value)
 }
 
 /* The stem of the key to act as @p role with: --key; else the role's name from the
- * command line, the config (tpctl/operator, tpctl/producer, tpctl/ident), or the only
- * key of that kind in the folder. */
+ * command line, the config (tpctl/as_operator, tpctl/as_producer, tpctl/as_ident), or
+ * the only key of that kind in the folder. */
 static int s_stem_for(zconfig_t *config, const char *keys, const char *role, char *out,
                       size_t outsz)
 {
@@ -171,7 +173,7 @@ static int s_stem_for(zconfig_t *config, const char *keys, const char *role, cha
         return -1;
     }
     char path[64];
-    snprintf(path, sizeof path, "tpctl/%s", s_kinds[k]);
+    snprintf(path, sizeof path, "tpctl/as_%s", s_kinds[k]);
     const char *name = s_as[k] ? s_as[k] : zconfig_get(config, path, NULL);
     if (name) {
         snprintf(out, outsz, "%s-%s", s_kinds[k], name);
@@ -201,8 +203,8 @@ static int s_stem_for(zconfig_t *config, const char *keys, const char *role, cha
     }
     else
         fprintf(stderr,
-                "tpctl: %s keys in %s: %zu; name one with --as-%s NAME (or tpctl/%s in the "
-                "config)\n",
+                "tpctl: %s keys in %s: %zu; name one with --as-%s NAME (or tpctl/as_%s in "
+                "the config)\n",
                 s_kinds[k], keys, zlist_size(found), s_kinds[k], s_kinds[k]);
     zlist_destroy(&found);
     return rc;
@@ -212,7 +214,7 @@ int tpctl_connect(const char *config_path, const char *service, const char *role
                   const char *actor, tpctl_conn_t *conn)
 {
     memset(conn, 0, sizeof *conn);
-    zconfig_t *config = tpctl_config(config_path);
+    zconfig_t *config = tpctl_system_config(config_path);
     if (!config)
         return 1;
     role = role ? role : "operator";

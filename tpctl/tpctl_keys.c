@@ -86,7 +86,7 @@ int tpctl_keys(int argc, char **argv, const char *config_path)
         return 2;
     }
     if (!*dir) {
-        zconfig_t *config = tpctl_config(config_path);
+        zconfig_t *config = tpctl_system_config(config_path);
         if (!config)
             return 1;
         snprintf(dir, sizeof dir, "%s", svc_keys_dir(config));

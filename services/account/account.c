@@ -653,11 +653,18 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 
 /* ------------------------------------------------------------------ the table */
 
+/* The service's own settings (svc_settings.h). */
+static const svc_setting_t s_settings[] = {
+    {"base_url", ACCOUNT_BASE_URL_DEFAULT, SVC_SETTING_STRING, 0, 0,
+     "The portal's public URL, for the links in mails."},
+    {NULL},
+};
+
 /* The portal's public URL for the links in mails ("base_url", no trailing slash). */
 static void s_configure(void *state, zconfig_t *config, const char *name)
 {
     acc_state_t *st = state;
-    const char *url = svc_config_get(config, name, "base_url", ACCOUNT_BASE_URL_DEFAULT);
+    const char *url = svc_setting_get(config, name, s_settings, "base_url");
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
@@ -713,4 +720,5 @@ const svc_def_t account_def = {
     .configure = s_configure,
     .mails_pending = acc_mails_pending,
     .mail_sent = acc_mail_sent,
+    .settings = s_settings,
 };

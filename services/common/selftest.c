@@ -4,6 +4,7 @@
 #include "svc_lock.h"
 #include "svc_mail.h"
 #include "svc_officers.h"
+#include "svc_settings.h"
 #include "svc_text.h"
 
 static const struct {
@@ -14,6 +15,7 @@ static const struct {
     {"svc_text", svc_text_test},
     {"svc_officers", svc_officers_test},
     {"svc_lock", svc_lock_test},
+    {"svc_settings", svc_settings_test},
 };
 
 int main(int argc, char **argv)

@@ -2150,6 +2150,9 @@ int svc_main(int argc, char **argv, const svc_def_t *def)
     zsys_init();
     zsys_set_logident(name ? name : def->name);
     zsys_set_logstream(stderr);
+    if (config_file && svc_settings_check_service(config_file, name ? name : def->name,
+                                                  def->settings) != 0)
+        return 1;
     zconfig_t *config = NULL;
     if (config_file) {
         config = zconfig_load(config_file);

@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include "evs.h"
 #include "evs_bus.h"
+#include "svc_settings.h"
 #include "tp.pb-c.h"
 
 #ifdef __cplusplus
@@ -243,15 +244,19 @@ typedef struct {
     void (*mail_sent)(const void *state, const char *mail_id, int64_t now_us, svc_out_t *out);
     /** Settings from the config, read once at start before the rebuild (may be NULL).
      *  @p config may be NULL (tools replaying a log): use the defaults then. Read values
-     *  with svc_config_get(config, name, key, default). Settings steer decisions (a delay,
-     *  a link's base URL); what was decided is in the events, so a replay with other
-     *  settings rebuilds the same state. */
+     *  with svc_setting_get(config, name, settings, key), the default from the table
+     *  below. Settings steer decisions (a delay, a link's base URL); what was decided is
+     *  in the events, so a replay with other settings rebuilds the same state. */
     void (*configure)(void *state, zconfig_t *config, const char *name);
     /** How long live upstream events may wait before react sees them (ms; 0: at once;
      *  config `react_delay_ms` overrides). Those arriving meanwhile share one commit:
      *  for reactions nobody waits on, so that they do not take the disk from those
      *  somebody does. A clean stop reacts to whatever is waiting first. */
     int react_delay_ms;
+    /** The service's own settings (may be NULL), ended by {NULL}: with the runtime's
+     *  (svc_settings_runtime) what its section may hold; svc_main refuses a config with
+     *  a key in neither (svc_settings.h). */
+    const svc_setting_t *settings;
 } svc_def_t;
 
 /** Clock: returns microseconds since the Unix epoch. */
@@ -276,7 +281,9 @@ void svc_actor(zsock_t *pipe, void *args);
 
 /**
  * @brief A daemon's main(): parses `-c FILE` (config), `-n NAME` (instance name),
- * `-v`; starts the actor; waits for SIGINT/SIGTERM; stops.
+ * `-v`; refuses a config with a setting that is not in its tables or out of range
+ * (svc_settings.h; exit 1, each refusal logged with its line); starts the actor; waits
+ * for SIGINT/SIGTERM; stops.
  * @return the process exit code
  */
 int svc_main(int argc, char **argv, const svc_def_t *def);
@@ -295,7 +302,8 @@ const char *svc_keys_dir(zconfig_t *config);
 /** @brief The data folder of a service: `<name>/data`, else "<data>/<name>". */
 void svc_data_dir(zconfig_t *config, const char *name, char *out, size_t outsz);
 
-/** @brief A setting of a service: `<name>/<key>`, else the root's `<key>`, else @p dflt. */
+/** @brief A setting of a service: `<name>/<key>`, else the root's `<key>`, else @p dflt.
+ *  The key must be in a table (svc_settings_runtime, svc_def_t.settings) with @p dflt. */
 const char *svc_config_get(zconfig_t *config, const char *name, const char *key,
                            const char *dflt);
 

@@ -548,12 +548,18 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 /* Ten years: anything longer is a typo, not a policy. */
 #define S_DELAY_MAX_S (10LL * 366 * 86400)
 
+static const svc_setting_t s_settings[] = {
+    {"activation_delay_s", SVC_SETTING_STR(PRODUCTION_ACTIVATION_DELAY_S), SVC_SETTING_INT, 0,
+     S_DELAY_MAX_S,
+     "Certificates of portal orders are activated this long after shipping (seconds;\n"
+     "0: at the next tick)."},
+    {NULL}};
+
 static void s_configure(void *state, zconfig_t *config, const char *name)
 {
     prd_state_t *st = state;
-    char dflt[32];
-    snprintf(dflt, sizeof dflt, "%d", PRODUCTION_ACTIVATION_DELAY_S);
-    const char *value = svc_config_get(config, name, "activation_delay_s", dflt);
+    const char *dflt = s_settings[0].dflt;
+    const char *value = svc_setting_get(config, name, s_settings, "activation_delay_s");
     char *end = NULL;
     errno = 0;
     long long s = strtoll(value, &end, 10);
@@ -611,4 +617,5 @@ const svc_def_t production_def = {
     .reacts_to = s_reacts_to,
     .summary = prd_summary,
     .configure = s_configure,
+    .settings = s_settings,
 };

@@ -72,7 +72,7 @@
  * product whose revocation is pending or done is never activated. At most
  * PRODUCTION_TICK_MAX products per tick; the rest follow at the next ones.
  *
- * Settings (configure, section of the service's name, else the root):
+ * Settings (in the section of the service's name; the table in production.c):
  *   activation_delay_s   seconds from shipping to activation; default
  *                        PRODUCTION_ACTIVATION_DELAY_S (24 h); 0 activates at the next tick
  */

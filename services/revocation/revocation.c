@@ -226,4 +226,5 @@ const svc_def_t revocation_def = {
      * someone revokes: 20 ms gathers it into fewer commits, and leaves the disk to the
      * status changes customers wait for (the order service's) */
     .react_delay_ms = 20,
+    .settings = rvk_settings,
 };

@@ -88,12 +88,15 @@
  * logged as an error (svc_out_log 'E': request id, product, age) on every tick, until it
  * completes. ETSI EN 319 411-1 allows at most 24 hours.
  *
- * Settings (configure; what was decided is in the events, so a replay with other settings
- * rebuilds the same state):
+ * Settings (the table rvk_settings; what was decided is in the events, so a replay with
+ * other settings rebuilds the same state):
  *
- *   processing_delay_s  default 120; 0..REVOCATION_DELAY_MAX_S (larger values are capped,
- *                       values that are not a number give the default)
- *   alarm_after_s       default 3600; 1..86400 (likewise)
+ *   processing_delay_s  default 120; 0..REVOCATION_DELAY_MAX_S
+ *   alarm_after_s       default 3600; 1..86400
+ *
+ * The daemon refuses a config with a value out of range (svc_settings.h); a config handed
+ * to configure directly has larger values capped and values that are not a number
+ * replaced by the default.
  */
 #ifndef REVOCATION_H
 #define REVOCATION_H

@@ -74,6 +74,8 @@ void *rvk_state_new(void);
 void rvk_state_destroy(void **state_p);
 void rvk_apply(void *state, const svc_event_t *ev);
 void rvk_configure(void *state, zconfig_t *config, const char *name);
+/** The service's own settings (svc_settings.h): processing_delay_s, alarm_after_s. */
+extern const svc_setting_t rvk_settings[];
 const rvk_product_t *rvk_product(const rvk_state_t *st, const char *order_id);
 /** The shipped product of a product id, or NULL. */
 const rvk_product_t *rvk_by_product(const rvk_state_t *st, const char *product_id);

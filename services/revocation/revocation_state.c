@@ -84,15 +84,24 @@ void rvk_state_destroy(void **state_p)
     *state_p = NULL;
 }
 
-/* A setting in whole seconds within [lo, hi]: larger values are capped (the ETSI limit
- * must hold whatever the config says), anything else gives the default. The core does no
- * I/O, so it cannot complain; revocation.h documents the rule. */
-static int64_t s_seconds(zconfig_t *config, const char *name, const char *key, int64_t dflt,
-                         int64_t lo, int64_t hi)
+const svc_setting_t rvk_settings[] = {
+    {"processing_delay_s", SVC_SETTING_STR(REVOCATION_DELAY_DEFAULT_S), SVC_SETTING_INT, 0,
+     REVOCATION_DELAY_MAX_S,
+     "A revocation is completed this long after it was requested (seconds)."},
+    {"alarm_after_s", SVC_SETTING_STR(REVOCATION_ALARM_DEFAULT_S), SVC_SETTING_INT, 1,
+     REVOCATION_ALARM_MAX_S,
+     "A request still open after this long is logged as an error at every tick (seconds)."},
+    {NULL}};
+
+/* A setting in whole seconds within its table's range: larger values are capped (the ETSI
+ * limit must hold whatever the config says), anything else gives the default. The daemon
+ * refuses such a config at start (svc_settings); a config handed in directly (tests,
+ * tools) gets this. The core does no I/O, so it cannot complain. */
+static int64_t s_seconds(zconfig_t *config, const char *name, const char *key)
 {
-    const char *v = svc_config_get(config, name, key, NULL);
-    if (!v)
-        return dflt;
+    const svc_setting_t *s = svc_settings_find(rvk_settings, key);
+    const char *v = svc_setting_get(config, name, rvk_settings, key);
+    int64_t dflt = strtoll(s->dflt, NULL, 10), lo = (int64_t) s->min, hi = (int64_t) s->max;
     char *end = NULL;
     errno = 0;
     long long n = strtoll(v, &end, 10);
@@ -106,12 +115,8 @@ static int64_t s_seconds(zconfig_t *config, const char *name, const char *key, i
 void rvk_configure(void *state, zconfig_t *config, const char *name)
 {
     rvk_state_t *st = state;
-    st->delay_us = s_seconds(config, name, "processing_delay_s", REVOCATION_DELAY_DEFAULT_S, 0,
-                             REVOCATION_DELAY_MAX_S) *
-                   1000000;
-    st->alarm_us = s_seconds(config, name, "alarm_after_s", REVOCATION_ALARM_DEFAULT_S, 1,
-                             REVOCATION_ALARM_MAX_S) *
-                   1000000;
+    st->delay_us = s_seconds(config, name, "processing_delay_s") * 1000000;
+    st->alarm_us = s_seconds(config, name, "alarm_after_s") * 1000000;
 }
 
 /* ------------------------------------------------------------------ lookups */

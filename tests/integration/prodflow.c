@@ -52,7 +52,7 @@ bool pf_setup(pf_t *pf, const char *name)
     snprintf(pf->producer_ep, sizeof pf->producer_ep, "tcp://127.0.0.1:%d", port);
     th_set(th, "production/producer", pf->producer_ep);
     /* tpctl sends its facts as that line too */
-    th_set(th, "tpctl/producer", PF_LINE_KEY + strlen("producer-"));
+    th_set(th, "tpctl/as_producer", PF_LINE_KEY + strlen("producer-"));
     if (th_key(th, PF_LINE_KEY) != 0 || port <= 0) {
         fprintf(stderr, "prodflow: a key or a port for the producer endpoint\n");
         return false;
