@@ -1,8 +1,18 @@
-/* svc_internal.h: runtime internals shared by the svc_*.c files (not for services). */
+/* svc_internal.h: runtime internals shared by the svc_*.c files (not for services).
+ *
+ * The runtime is files by job around this header: svc.c (the actor), svc_arena.c,
+ * svc_commit.c, svc_request.c, svc_rights.c, svc_worker.c, svc_upstream.c and svc_out.c.
+ * What one of them lends the others is named svci_ and declared here; what stays in its
+ * file is static and named s_. */
 #ifndef SVC_INTERNAL_H
 #define SVC_INTERNAL_H
 
+#include <stddef.h>
+#include "evs_bus.h"
+#include "evs_keys.h"
 #include "svc.h"
+#include "svc_lock.h"
+#include "svc_mail.h"
 
 typedef struct {
     char *stream_id;       /* owned */
@@ -34,5 +44,170 @@ struct _svc_out_t {
     uint8_t *reply;             /* serialized reply message */
     size_t reply_len;
 };
+
+#define SVCI_ID_MAX 256       /* longest ROUTER routing id we keep */
+
+/* Bump allocation for what a group unpacks (requests, command bodies): all of it is let
+ * go at once when the group is answered, instead of a malloc and a free per field. */
+typedef struct svci_block {
+    struct svci_block *next;  /* older block */
+    size_t used, size;
+    max_align_t data[];
+} svci_block_t;
+typedef struct {
+    svci_block_t *head;       /* the block handed out from, newest first */
+    ProtobufCAllocator pb;    /* for protobuf-c: alloc from this arena, free is a no-op */
+} svci_arena_t;
+
+/* One request taken off the ROUTER (or back from a worker). */
+typedef struct {
+    uint8_t id[SVCI_ID_MAX];  /* routing id */
+    size_t id_len;
+    Tp__Request *req;         /* NULL when it did not decode */
+    bool in_arena;            /* req lives in its group's arena (not freed alone) */
+    bool prepared;            /* came back from the worker pool */
+    uint8_t *reply;           /* the answer to send, owned */
+    size_t reply_len;
+    bool deferred;            /* query or $read: answered after the commit */
+    bool reads_state;         /* deferred, and answered from the state in memory */
+    bool handed_off;          /* sent to a worker; no answer now */
+    unsigned who;             /* the sender as its key says (SVC_VISITOR ...; 0: a key
+                                 with no rights here but "$status") */
+} svci_pending_t;
+
+/* A service actor's runtime: one per svc_actor. */
+typedef struct {
+    const svc_def_t *def;     /* the core */
+    char name[64];            /* instance name (topic prefix, data folder) */
+    zconfig_t *config;        /* borrowed */
+    svc_lock_t *lock;         /* this process's hold on the data folder */
+    evs_t *store;             /* our log */
+    void *state;              /* the core's state */
+    zsock_t *pipe;            /* to the actor's owner */
+    zsock_t *pub;             /* publishes committed events */
+    zsock_t *router;          /* commands and queries (and the producers' endpoint) */
+    char keys_dir[512];       /* the keys folder */
+    evs_keyring_t *keyring;   /* who may connect: the public keys in it */
+    zcert_t *cert;            /* our own keypair (<keys>/<name>.secret) */
+    char zap_router[80];      /* our ZAP domains ("" until registered) */
+    char zap_pub[80];
+    char **followers;         /* services that may read us and subscribe */
+    size_t n_followers;
+    uint64_t unknown_keys;    /* requests dropped: their key is not (or no longer) known */
+    uint64_t forbidden;       /* requests refused: beyond their key's rights */
+    zsock_t *jobs;            /* PUSH to workers */
+    zsock_t *done;            /* PULL from workers */
+    zactor_t **workers;       /* the worker pool */
+    size_t n_workers;
+    evs_sub_t **subs;         /* one per upstream */
+    size_t n_subs;
+    uint64_t *ckpt_pending;   /* per upstream: a checkpoint past skipped events that no
+                                 commit has carried yet (0: none) */
+    int64_t ckpt_due;         /* zclock_mono() by which they must be committed (0: none) */
+    int64_t react_delay_ms;   /* svc_def_t.react_delay_ms, or the config's */
+    int64_t *live_due;        /* per upstream: when its waiting live events are taken
+                                 (zclock_mono(); 0: its live socket is polled) */
+    zpoller_t *poller;
+    svc_clock_fn *clock;      /* injectable clock */
+    void *clock_arg;
+    size_t batch_max;         /* requests per group commit */
+    bool pipeline;            /* decide the next group while one commits */
+    int64_t slow_commit_us;   /* commits taking longer are logged (0: none) */
+    int64_t tick_ms;          /* tick period */
+    int64_t next_tick;        /* zclock_mono() of the next tick */
+    int64_t next_heartbeat;   /* zclock_mono() of the next heartbeat */
+    svc_out_t *out;           /* reused collector */
+    evs_record_t *pub_run;    /* a committed batch's records being published */
+    size_t pub_n, pub_cap;
+    svci_pending_t *pending;  /* batch_max slots: the group being taken and decided */
+    zactor_t *committer;      /* writes sealed batches (evs_batch_commit) off the loop */
+    evs_batch_t *open;        /* the group being decided (requests pending[0..open_n)) */
+    size_t open_n;
+    bool open_barrier;        /* it has answers to give from the state */
+    evs_batch_t *inflight;    /* the group handed to it and not finished, or NULL */
+    svci_pending_t *inflight_pending; /* its requests (batch_max slots) */
+    svci_arena_t arenas[2];   /* what the two groups unpacked: */
+    svci_arena_t *pending_arena; /* the open group's (swapped with the arrays) */
+    svci_arena_t *inflight_arena;/* the group in flight's */
+    svci_arena_t scratch;     /* a command's body while it is decided */
+    size_t inflight_n;
+    bool inflight_barrier;    /* it has answers to give from the state: the next group
+                                 must not be decided before they are given */
+    uint8_t secret[SVC_SECRET_SIZE];   /* the service's key (secret.key in its folder) */
+    uint8_t random[1024];     /* random bytes handed to commands, refilled when used up */
+    size_t random_used;
+    zactor_t *mailer;         /* sends mails off the loop (NULL when the core has none) */
+    zhashx_t *mail_inflight;  /* mail id -> 0 while being sent, else retry time (mono ms) */
+    svc_mail_cfg_t mail_cfg;  /* strings borrowed from the config */
+    char outbox[512];
+    uint64_t commits;         /* counters for the log line at exit */
+    uint64_t events_written;
+    uint64_t requests;        /* requests taken off the ROUTER or back from workers */
+    int64_t us_decide;        /* time spent deciding, committing, answering (us) */
+    int64_t us_commit;
+    int64_t us_answer;
+} svci_svc_t;
+
+/* What each worker of the pool is started with (svci_worker). */
+typedef struct {
+    const svc_def_t *def;
+    char jobs_ep[128];
+    char done_ep[128];
+    const char *name;
+} svci_worker_args_t;
+
+/* svc_arena.c */
+void *svci_arena_alloc(void *data, size_t size);
+void svci_arena_init(svci_arena_t *a);
+void svci_arena_reset(svci_arena_t *a);
+void svci_arena_destroy(svci_arena_t *a);
+
+/* svc_commit.c: events into the state and the log, the groups */
+int svci_event_from_record(const evs_record_t *rec, svc_event_t *ev,
+                           char strbuf[2][EVS_MAX_ID + 1]);
+void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last);
+int svci_append_out(svci_svc_t *self, evs_batch_t *batch, const svc_out_t *out,
+                    const char *correlation, const char *causation, const char *actor,
+                    const char *request_id, const uint8_t *result, size_t result_len,
+                    uint64_t *first, uint64_t *last);
+void svci_flush_logs(svci_svc_t *self, svc_out_t *out);
+void svci_commit_or_die(svci_svc_t *self, evs_batch_t **batch_p);
+void svci_commit_checkpoints(svci_svc_t *self);
+void svci_committer(zsock_t *pipe, void *args);
+void svci_decide(svci_svc_t *self, size_t from, size_t to);
+void svci_submit(svci_svc_t *self);
+void svci_complete(svci_svc_t *self, bool next);
+void svci_drain(svci_svc_t *self);
+
+/* svc_request.c: requests, replies, commands */
+int svci_take(svci_svc_t *self, zsock_t *sock, svci_pending_t *p);
+void svci_reply_errors(svci_pending_t *p, const svc_out_t *out, const char *code,
+                       const char *field, const char *message);
+void svci_send_reply(svci_svc_t *self, svci_pending_t *p);
+void svci_pending_clear(svci_pending_t *p);
+const svc_command_t *svci_find_command(svci_svc_t *self, const char *wire);
+void svci_answer_deferred(svci_svc_t *self, svci_pending_t *p);
+int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int64_t now);
+
+/* svc_rights.c: keys and rights */
+int svci_start_keys(svci_svc_t *self);
+bool svci_authenticate(svci_svc_t *self, svci_pending_t *p, const char *user_id);
+bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c);
+void svci_forbid(svci_svc_t *self, svci_pending_t *p, const char *c);
+const char *svci_actor(const Tp__RequestHeader *h, char *out, size_t outsz);
+
+/* svc_worker.c: the worker pool */
+void svci_worker(zsock_t *pipe, void *args);
+void svci_hand_off(svci_svc_t *self, svci_pending_t *p, const svc_command_t *cmd);
+int svci_take_done(svci_svc_t *self, svci_pending_t *p);
+
+/* svc_upstream.c: subscriptions, timers, mail */
+void svci_follow(svci_svc_t *self, size_t i, zsock_t *which);
+void svci_live_waiting(svci_svc_t *self, size_t i);
+void svci_live_due(svci_svc_t *self, bool all);
+void svci_tick(svci_svc_t *self);
+void svci_mailer(zsock_t *pipe, void *args);
+void svci_mail_poll(svci_svc_t *self);
+void svci_mail_done(svci_svc_t *self);
 
 #endif

@@ -188,8 +188,8 @@ void pf_refuse_revocations(pf_t *pf)
      * seq this request wrote", so the refusals should name seq head+1 and head+2 */
     if (!(wrong && wrong->last_seq == head + 1 && unknown && unknown->last_seq == head + 2))
         fprintf(stderr, "recorded refusals answer last_seq %llu and %llu, but wrote seq "
-                        "%llu and %llu (services/common/svc.c, s_decide_one: a recorded "
-                        "refusal's reply must carry the seq of its events)\n",
+                        "%llu and %llu (services/common/svc_request.c, svci_decide_one: a "
+                        "recorded refusal's reply must carry the seq of its events)\n",
                 (unsigned long long) (wrong ? wrong->last_seq : 0),
                 (unsigned long long) (unknown ? unknown->last_seq : 0),
                 (unsigned long long) head + 1, (unsigned long long) head + 2);
