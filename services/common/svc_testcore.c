@@ -349,6 +349,22 @@ svc_out_t *svc_tc_tick(svc_tc_t *self)
     return self->out;
 }
 
+size_t svc_tc_mails(svc_tc_t *self, svc_mail_t *mails, size_t max)
+{
+    assert(self->def->mails_pending);
+    return self->def->mails_pending(self->state, self->secret, mails, max);
+}
+
+svc_out_t *svc_tc_mail_sent(svc_tc_t *self, const char *mail_id)
+{
+    assert(self->def->mail_sent);
+    svc_out_reset(self->out);
+    self->def->mail_sent(self->state, mail_id, *self->now, self->out);
+    self->pending = S_COMMAND;
+    s_settle(self);
+    return self->out;
+}
+
 /* Applies logged event @p i to @p state. */
 static void s_apply_logged(const svc_tc_t *self, void *state, size_t i)
 {

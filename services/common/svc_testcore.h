@@ -5,11 +5,11 @@
  * svc_tc_t holds one svc_def_t with its state, a clock, the secret and random bytes a
  * command sees, and one output (svc_out_t) reused for every input. An input is a command
  * decided by name from the core's table (its body type checked) as a role and account,
- * an upstream event for react, or a tick. Its events are then committed as the runtime
- * would after writing them: stream versions counted, stamped with the time, applied to
- * the state and kept in a log, from which svc_tc_rebuild makes a state again (a restart,
- * a replay check). A refusal commits nothing unless it keeps its events
- * (svc_out_keep_events), a query never.
+ * an upstream event for react, a tick, or a mail the runtime sent. Its events are then
+ * committed as the runtime would after writing them: stream versions counted, stamped
+ * with the time, applied to the state and kept in a log, from which svc_tc_rebuild makes
+ * a state again (a restart, a replay check). A refusal commits nothing unless it keeps
+ * its events (svc_out_keep_events), a query never.
  *
  * By default every input is committed at once. After svc_tc_hold(tc, true) the output
  * waits for svc_tc_commit, so that a test can look at what was decided first, or decide
@@ -188,6 +188,14 @@ size_t svc_tc_react_raw(svc_tc_t *self, const char *upstream, const char *type,
 
 /** @brief Runs tick at the clock's time; commits unless held. @return the output */
 svc_out_t *svc_tc_tick(svc_tc_t *self);
+
+/** @brief The mails the core wants sent now (svc_def_t.mails_pending with the secret), at
+ *  most @p max into @p mails; the caller frees each body. @return how many */
+size_t svc_tc_mails(svc_tc_t *self, svc_mail_t *mails, size_t max);
+
+/** @brief The runtime sent mail @p mail_id: the core's event for it (svc_def_t.mail_sent) at
+ *  the clock's time; committed unless held. @return the output */
+svc_out_t *svc_tc_mail_sent(svc_tc_t *self, const char *mail_id);
 
 /** @brief Commits the last input's output (once; nothing for a query, nor for a refusal that
  *  keeps no events). @return the number of events applied */
