@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "svc_testcore.h"
+#include "account.pb-c.h"
 
 /* ------------------------------------------------------------------ checks and runner */
 
@@ -337,6 +338,15 @@ size_t svc_tc_react(svc_tc_t *self, const char *upstream, const char *type,
         svc_tc_react_raw(self, upstream, type ? type : event->descriptor->short_name, buf, len);
     free(buf);
     return n;
+}
+
+size_t svc_tc_officer(svc_tc_t *self, const char *account, const char *shop, bool appoint)
+{
+    Tp__Account__OfficerAppointed a = TP__ACCOUNT__OFFICER_APPOINTED__INIT;
+    Tp__Account__OfficerRevoked r = TP__ACCOUNT__OFFICER_REVOKED__INIT;
+    a.account_id = r.account_id = (char *) account;
+    a.shop_id = r.shop_id = (char *) shop;
+    return svc_tc_react(self, "account", NULL, appoint ? &a.base : &r.base);
 }
 
 svc_out_t *svc_tc_tick(svc_tc_t *self)

@@ -186,6 +186,11 @@ size_t svc_tc_react(svc_tc_t *self, const char *upstream, const char *type,
 size_t svc_tc_react_raw(svc_tc_t *self, const char *upstream, const char *type,
                         const uint8_t *payload, size_t len);
 
+/** @brief The account service appoints (@p appoint) or revokes officer @p account of shop
+ *  @p shop: svc_tc_react with its OfficerAppointed or OfficerRevoked, for the cores that
+ *  follow officers (svc_officers.h). @return as svc_tc_react */
+size_t svc_tc_officer(svc_tc_t *self, const char *account, const char *shop, bool appoint);
+
 /** @brief Runs tick at the clock's time; commits unless held. @return the output */
 svc_out_t *svc_tc_tick(svc_tc_t *self);
 

@@ -59,24 +59,24 @@ static void s_test_react(void)
     CHECK(svc_tc_react(w, "order", NULL, &other.base) == 0 && !svc_out_failed(svc_tc_out(w)));
 
     /* officers: only changes are recorded */
-    CHECK(itest_officer(w, "acc-oa", "shop-a", true) == 0);  /* already */
-    CHECK(itest_officer(w, "acc-c1", "shop-a", false) == 0); /* never was */
-    CHECK(itest_officer(w, "acc-oa", "shop-c", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-oa", "shop-a", true) == 0);  /* already */
+    CHECK(svc_tc_officer(w, "acc-c1", "shop-a", false) == 0); /* never was */
+    CHECK(svc_tc_officer(w, "acc-oa", "shop-c", true) == 1);
     Tp__Identification__OfficerKnown *ok =
         svc_tc_event(svc_tc_out(w), 0, &tp__identification__officer_known__descriptor);
     CHECK(ok && streq(ok->account_id, "acc-oa") && streq(ok->shop_id, "shop-c") && ok->active);
     svc_tc_free(ok);
-    CHECK(itest_officer(w, "acc-oa", "shop-c", false) == 1);
+    CHECK(svc_tc_officer(w, "acc-oa", "shop-c", false) == 1);
     ok = svc_tc_event(svc_tc_out(w), 0, &tp__identification__officer_known__descriptor);
     CHECK(ok && !ok->active);
     svc_tc_free(ok);
-    CHECK(itest_officer(w, "", "shop-c", true) == 0 &&
+    CHECK(svc_tc_officer(w, "", "shop-c", true) == 0 &&
           svc_tc_has_error(svc_tc_out(w), "invalid", "accountId"));
-    CHECK(itest_officer(w, "acc-oa", "", true) == 0 &&
+    CHECK(svc_tc_officer(w, "acc-oa", "", true) == 0 &&
           svc_tc_has_error(svc_tc_out(w), "invalid", "shopId"));
 
     /* a deleted account is an officer nowhere */
-    CHECK(itest_officer(w, "acc-ob", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-ob", "shop-a", true) == 1);
     Tp__Account__AccountDeleted del = TP__ACCOUNT__ACCOUNT_DELETED__INIT;
     del.account_id = "acc-ob";
     CHECK(svc_tc_react(w, "account", NULL, &del.base) == 2);
@@ -306,7 +306,7 @@ static void s_test_record_result(void)
     CHECK(!svc_out_failed(out) && streq(svc_tc_type(out, 0), "IdentificationFailed"));
 
     /* an appointment revoked later takes the right away */
-    CHECK(itest_officer(w, "acc-oa", "shop-a", false) == 1);
+    CHECK(svc_tc_officer(w, "acc-oa", "shop-a", false) == 1);
     r.order_id = "TP-8";
     CHECK(svc_tc_refused(svc_tc_decide(w, "RecordResult", "officer", "acc-oa", &r.base),
                          "forbidden", NULL));

@@ -19,11 +19,10 @@ svc_tc_t *itest_new(void);
 /** Fills @p buf with @p n bytes of text. */
 char *itest_filled(char *buf, size_t n);
 
-/** Upstream events: OrderPlaced (Erika Mustermann), OfficerAppointed/Revoked; each returns
- *  the number of events react wrote. */
+/** The order service's OrderPlaced (Erika Mustermann); returns the number of events react
+ *  wrote. Officers come with svc_tc_officer. */
 size_t itest_order(svc_tc_t *w, const char *order, const char *account, const char *shop,
                    const char *method);
-size_t itest_officer(svc_tc_t *w, const char *account, const char *shop, bool appoint);
 /** The PostIdent number of the case just opened ("" when none); caller frees. */
 char *itest_opened_number(svc_tc_t *w);
 /** True for 12 digits with a valid Luhn check digit. */

@@ -38,15 +38,6 @@ size_t itest_order(svc_tc_t *w, const char *order, const char *account, const ch
     return svc_tc_react(w, "order", NULL, &e.base);
 }
 
-size_t itest_officer(svc_tc_t *w, const char *account, const char *shop, bool appoint)
-{
-    Tp__Account__OfficerAppointed a = TP__ACCOUNT__OFFICER_APPOINTED__INIT;
-    Tp__Account__OfficerRevoked r = TP__ACCOUNT__OFFICER_REVOKED__INIT;
-    a.account_id = r.account_id = (char *) account;
-    a.shop_id = r.shop_id = (char *) shop;
-    return svc_tc_react(w, "account", NULL, appoint ? &a.base : &r.base);
-}
-
 /* The PostIdent number of the case just opened ("" when none). */
 char *itest_opened_number(svc_tc_t *w)
 {
@@ -88,8 +79,8 @@ void itest_seed(svc_tc_t *w, char numbers[2][16])
     free(n);
     CHECK(itest_order(w, "TP-7", "acc-c4", "shop-b", "officerident") == 1);
     CHECK(itest_order(w, "TP-8", "acc-c4", "shop-a", "officerident") == 1);
-    CHECK(itest_officer(w, "acc-oa", "shop-a", true) == 1);
-    CHECK(itest_officer(w, "acc-ob", "shop-b", true) == 1);
-    CHECK(itest_officer(w, "acc-rev", "shop-a", true) == 1);
-    CHECK(itest_officer(w, "acc-rev", "shop-a", false) == 1);
+    CHECK(svc_tc_officer(w, "acc-oa", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-ob", "shop-b", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-rev", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-rev", "shop-a", false) == 1);
 }

@@ -113,20 +113,20 @@ void rtest_react(void)
     CHECK(!svc_out_failed(svc_tc_out(w)) && svc_out_n_events(svc_tc_out(w)) == 0);
 
     /* officers: appointed, repeated, revoked, and all appointments end with the account */
-    CHECK(rtest_officer(w, "acc-o", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-o", "shop-a", true) == 1);
     Tp__Revocation__OfficerKnown *o =
         svc_tc_event(svc_tc_out(w), 0, &tp__revocation__officer_known__descriptor);
     CHECK(o && streq(o->account_id, "acc-o") && streq(o->shop_id, "shop-a") && o->active);
     svc_tc_free(o);
-    CHECK(rtest_officer(w, "acc-o", "shop-a", true) == 0);
-    CHECK(rtest_officer(w, "acc-o", "shop-b", true) == 1);
-    CHECK(rtest_officer(w, "acc-o", "shop-c", false) == 0);
-    CHECK(rtest_officer(w, "acc-o", "shop-a", false) == 1);
+    CHECK(svc_tc_officer(w, "acc-o", "shop-a", true) == 0);
+    CHECK(svc_tc_officer(w, "acc-o", "shop-b", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-o", "shop-c", false) == 0);
+    CHECK(svc_tc_officer(w, "acc-o", "shop-a", false) == 1);
     o = svc_tc_event(svc_tc_out(w), 0, &tp__revocation__officer_known__descriptor);
     CHECK(o && !o->active);
     svc_tc_free(o);
-    CHECK(rtest_officer(w, "acc-o", "shop-a", true) == 1);
-    CHECK(rtest_officer(w, "", "shop-a", true) == 0 &&
+    CHECK(svc_tc_officer(w, "acc-o", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "", "shop-a", true) == 0 &&
           svc_tc_has_error(svc_tc_out(w), "invalid", "accountId"));
     Tp__Account__AccountDeleted del = TP__ACCOUNT__ACCOUNT_DELETED__INIT;
     del.account_id = "acc-o";
@@ -283,7 +283,7 @@ void rtest_officer_cmd(void)
                          "conflict", "productId"));
 
     /* an officer appointed again may act again; one deleted may not */
-    CHECK(rtest_officer(w, "acc-rev", "shop-b", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-rev", "shop-b", true) == 1);
     cmd.product_id = P4;
     svc_tc_decide(w, "RevokeAsOfficer", "officer", "acc-rev", &cmd.base);
     CHECK(!svc_out_failed(svc_tc_out(w)) && svc_out_n_events(svc_tc_out(w)) == 1);

@@ -31,13 +31,13 @@
  *  distinct random bytes for each command, client address RTEST_CLIENT. */
 svc_tc_t *rtest_new(void);
 
-/** Upstream facts; each returns the number of events react wrote. */
+/** Upstream facts; each returns the number of events react wrote. Officers come with
+ *  svc_tc_officer. */
 size_t rtest_order(svc_tc_t *w, const char *order, const char *account, const char *shop,
                    const char *type, const char *hash);
 size_t rtest_certificates(svc_tc_t *w, const char *order, const char *serial1, const char *serial2);
 size_t rtest_produced(svc_tc_t *w, const char *order, const char *card);
 size_t rtest_shipped(svc_tc_t *w, const char *order);
-size_t rtest_officer(svc_tc_t *w, const char *account, const char *shop, bool appoint);
 /** An order placed, its certificates (serials "<order>-S1", "<order>-S2"), card
  *  "<card>", shipped: product "prd-<order>" can be revoked. */
 void rtest_product(svc_tc_t *w, const char *order, const char *account, const char *shop,

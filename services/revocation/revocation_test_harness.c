@@ -74,15 +74,6 @@ size_t rtest_shipped(svc_tc_t *w, const char *order)
     return svc_tc_react(w, "production", NULL, &e.base);
 }
 
-size_t rtest_officer(svc_tc_t *w, const char *account, const char *shop, bool appoint)
-{
-    Tp__Account__OfficerAppointed a = TP__ACCOUNT__OFFICER_APPOINTED__INIT;
-    Tp__Account__OfficerRevoked r = TP__ACCOUNT__OFFICER_REVOKED__INIT;
-    a.account_id = r.account_id = (char *) account;
-    a.shop_id = r.shop_id = (char *) shop;
-    return svc_tc_react(w, "account", NULL, appoint ? &a.base : &r.base);
-}
-
 void rtest_product(svc_tc_t *w, const char *order, const char *account, const char *shop,
                    const char *type, const char *card)
 {
@@ -102,8 +93,8 @@ void rtest_seed(svc_tc_t *w)
     rtest_product(w, "TP-2026-000003", "acc-bert", "shop-a", "signature-card", "4711 0003");
     rtest_product(w, "TP-2026-000004", "acc-cora", "shop-b", "seal-card", "4711 0004");
     CHECK(rtest_order(w, "TP-2026-000005", "acc-anna", "", "signature-card", RTEST_HASH) == 1);
-    CHECK(rtest_officer(w, "acc-oa", "shop-a", true) == 1);
-    CHECK(rtest_officer(w, "acc-ob", "shop-b", true) == 1);
-    CHECK(rtest_officer(w, "acc-rev", "shop-a", true) == 1);
-    CHECK(rtest_officer(w, "acc-rev", "shop-a", false) == 1);
+    CHECK(svc_tc_officer(w, "acc-oa", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-ob", "shop-b", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-rev", "shop-a", true) == 1);
+    CHECK(svc_tc_officer(w, "acc-rev", "shop-a", false) == 1);
 }
