@@ -93,8 +93,8 @@ void svc_tc_destroy(svc_tc_t **self_p);
 /** @brief The state under test (borrowed; replaced by svc_tc_set_state and svc_tc_restart). */
 void *svc_tc_state(svc_tc_t *self);
 
-/** @brief Puts @p state under test (the core owns it now). @return the state before (the
- *  caller owns it). */
+/** @brief Puts @p state under test (the core owns it now; NULL: none until the next call).
+ *  @return the state before (the caller owns it). */
 void *svc_tc_set_state(svc_tc_t *self, void *state);
 
 /** @brief The output of the last input, the same object for the core's whole life. */
@@ -109,10 +109,10 @@ void svc_tc_configure(svc_tc_t *self, zconfig_t **config_p);
  *  committed at once (false, the default). */
 void svc_tc_hold(svc_tc_t *self, bool hold);
 
-/* The clock. Decide sees it as ctx.now_us, tick as now_us, react as the event's
- * recorded_at_us. Committed events are stamped with it plus the step (the moment the
- * runtime writes them); after a command or a reaction the clock stands at that moment,
- * after a tick it stays where it was. */
+/* The clock. Decide sees it as ctx.now_us, tick and mail_sent as now_us, react as the
+ * event's recorded_at_us. Committed events are stamped with it plus the step (the moment
+ * the runtime writes them); after a tick the clock stays where it was, after any other
+ * input that commits it stands at that moment. */
 
 /** @brief The clock's time (µs since the epoch). */
 int64_t svc_tc_now(const svc_tc_t *self);
@@ -122,8 +122,8 @@ void svc_tc_advance(svc_tc_t *self, int64_t us);
 /** @brief The test's own variable as the clock (borrowed; it must outlive the core): read at
  *  each input, moved on by the step. NULL: the core's own again. */
 void svc_tc_use_clock(svc_tc_t *self, int64_t *now_us);
-/** @brief How far the clock moves with each commit of a command or a reaction (0: it
- *  stands still, the default). */
+/** @brief How far the clock moves with each commit but a tick's (0: it stands still, the
+ *  default). */
 void svc_tc_set_step(svc_tc_t *self, int64_t us);
 
 /* What a command sees besides its body. */
