@@ -7,142 +7,36 @@
 #include <string.h>
 #include "account_internal.h"
 #include "order.pb-c.h"
-
-static int s_failed = 0;
-static bool s_verbose = false;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "account_test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-            s_failed++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "svc_testcore.h"
 
 #define MINUTE ACCOUNT_MINUTE_US
 #define HOUR   (60 * MINUTE)
 
 /* ---------------------------------------------------------------- the rig */
 
-typedef struct {
-    char type[64];
-    char stream[256];
-    uint8_t *payload;
-    size_t len;
-} s_logged_t;
-
-static void *s_state;    /* the state under test */
-static svc_out_t *s_out; /* output of the last decide/react/tick */
-static Tp__RequestHeader s_hdr = TP__REQUEST_HEADER__INIT;
-static uint8_t s_secret[SVC_SECRET_SIZE], s_rnd[SVC_SECRET_SIZE];
-static svc_ctx_t s_ctx = {&s_hdr, 0, s_secret, s_rnd};
-static int64_t s_t0;           /* the test's epoch: the wall clock at start */
-static bool s_keep_rnd;        /* s_do keeps s_rnd as it is (to test its misuse) */
-static s_logged_t s_log[2048]; /* every event applied, for the replay check */
-static size_t s_nlog;
-static uint64_t s_seq;
-
-static const svc_command_t *s_cmd(const char *name)
-{
-    for (size_t i = 0; i < account_def.n_commands; i++)
-        if (streq(account_def.commands[i].name, name))
-            return &account_def.commands[i];
-    return NULL;
-}
-
-static void s_apply_raw(void *state, const char *type, const char *stream, const uint8_t *payload,
-                        size_t len, bool record)
-{
-    svc_event_t ev = {++s_seq, stream, 1, type, 0, payload, len};
-    account_def.apply(state, &ev);
-    if (record && s_nlog < sizeof s_log / sizeof s_log[0]) {
-        s_logged_t *l = &s_log[s_nlog++];
-        snprintf(l->type, sizeof l->type, "%s", type);
-        snprintf(l->stream, sizeof l->stream, "%s", stream);
-        l->payload = malloc(len ? len : 1);
-        memcpy(l->payload, payload, len);
-        l->len = len;
-    }
-}
-
-/* Applies what the last step produced, as the runtime does after the commit. */
-static void s_commit(void)
-{
-    for (size_t i = 0; i < svc_out_n_events(s_out); i++) {
-        const char *type, *stream;
-        const uint8_t *payload;
-        size_t len;
-        svc_out_event_at(s_out, i, &type, &stream, &payload, &len);
-        s_apply_raw(s_state, type, stream, payload, len, true);
-    }
-}
+static svc_tc_t *s_tc;   /* the core under test (svc_testcore.h), held */
+static svc_out_t *s_out; /* its output */
+static int64_t s_t0;     /* the test's epoch: the wall clock at start */
+static const char *s_role = "", *s_account = ""; /* who sends the next commands */
 
 static void s_as(const char *role, const char *account)
 {
-    s_hdr.actor_role = (char *) role;
-    s_hdr.actor_account = (char *) account;
+    s_role = role;
+    s_account = account;
 }
 
-/* Decides @p name at s_t0 + @p at with fresh randomness. */
+/* Decides @p name at s_t0 + @p at (fresh random bytes unless they are fixed). */
 static svc_out_t *s_do(const char *name, const void *msg, int64_t at)
 {
-    svc_out_reset(s_out);
-    if (!s_keep_rnd)
-        randombytes_buf(s_rnd, sizeof s_rnd);
-    s_ctx.now_us = s_t0 + at;
-    s_cmd(name)->decide(s_state, &s_ctx, msg, s_out);
-    return s_out;
+    svc_tc_set_now(s_tc, s_t0 + at);
+    return svc_tc_decide(s_tc, name, s_role, s_account, msg);
 }
 
-static bool s_err(const char *code, const char *field)
+/* Ticks at s_t0 + @p at. */
+static svc_out_t *s_tick(int64_t at)
 {
-    for (size_t i = 0; i < svc_out_n_errors(s_out); i++) {
-        const char *c, *f;
-        svc_out_error_at(s_out, i, &c, &f, NULL);
-        if (streq(c, code) && streq(f, field ? field : ""))
-            return true;
-    }
-    return false;
-}
-
-/* Refused with exactly this error and nothing produced. */
-static bool s_refused(const char *code, const char *field)
-{
-    return svc_out_failed(s_out) && svc_out_n_events(s_out) == 0 && s_err(code, field);
-}
-
-static bool s_ok(size_t n_events)
-{
-    return !svc_out_failed(s_out) && svc_out_n_events(s_out) == n_events;
-}
-
-static const char *s_type(size_t i)
-{
-    const char *type = "";
-    svc_out_event_at(s_out, i, &type, NULL, NULL, NULL);
-    return type;
-}
-
-static void *s_event(size_t i, const ProtobufCMessageDescriptor *d)
-{
-    const char *type;
-    const uint8_t *payload = NULL;
-    size_t len = 0;
-    if (svc_out_event_at(s_out, i, &type, NULL, &payload, &len) != 0 || !streq(type, d->short_name))
-        return NULL;
-    return protobuf_c_message_unpack(d, NULL, len, payload);
-}
-
-static void *s_reply(const ProtobufCMessageDescriptor *d)
-{
-    size_t len;
-    const uint8_t *b = svc_out_reply_bytes(s_out, &len);
-    return b ? protobuf_c_message_unpack(d, NULL, len, b) : NULL;
-}
-
-static void s_free(void *msg)
-{
-    if (msg)
-        protobuf_c_message_free_unpacked(msg, NULL);
+    svc_tc_set_now(s_tc, s_t0 + at);
+    return svc_tc_tick(s_tc);
 }
 
 /* A copy of the reply bytes, to compare answers. */
@@ -156,12 +50,12 @@ static char *s_reply_copy(size_t *len)
 
 static acc_state_t *s_st(void)
 {
-    return s_state;
+    return svc_tc_state(s_tc);
 }
 
 static size_t s_mails(svc_mail_t *mails, size_t max)
 {
-    return account_def.mails_pending(s_state, s_secret, mails, max);
+    return svc_tc_mails(s_tc, mails, max);
 }
 
 static void s_mails_free(svc_mail_t *mails, size_t n)
@@ -222,10 +116,10 @@ static svc_out_t *s_login_verdict(const char *email, const char *verdict, const 
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = (char *) email;
     l.password = (char *) verdict;
-    s_hdr.client_addr = (char *) addr;
+    svc_tc_set_client(s_tc, addr);
     s_as("", "");
     svc_out_t *out = s_do("Login", &l, at);
-    s_hdr.client_addr = "";
+    svc_tc_set_client(s_tc, NULL);
     return out;
 }
 
@@ -236,22 +130,17 @@ static void s_login_ok(const char *email, int64_t at, char *token, size_t tsz)
     char *verdict = zsys_sprintf("\001ok:%s", a ? a->password_hash : "");
     s_login_verdict(email, verdict, "192.0.2.1", at);
     zstr_free(&verdict);
-    Tp__Account__SessionInfo *si = s_reply(&tp__account__session_info__descriptor);
+    Tp__Account__SessionInfo *si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && *si->session_token);
     snprintf(token, tsz, "%s", si ? si->session_token : "");
-    s_free(si);
-    s_commit();
+    svc_tc_free(si);
+    svc_tc_commit(s_tc);
 }
 
 /* Runs the real prepare (Argon2id) of a Login, with the real lookup. Returns prepare's rc. */
 static int s_login_prepare(Tp__Account__Login *l)
 {
-    const svc_command_t *c = s_cmd("Login");
-    char *lookup = c->lookup(s_state, &l->base);
-    svc_out_reset(s_out);
-    int rc = c->prepare(&l->base, lookup, s_out);
-    free(lookup);
-    return rc;
+    return svc_tc_prepare(s_tc, "Login", &l->base);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -301,7 +190,7 @@ static bool s_same_answer(void)
 
 static void s_test_register(void)
 {
-    const svc_command_t *reg = s_cmd("Register");
+    const svc_command_t *reg = svc_tc_command(s_tc, "Register");
     CHECK(reg && reg->prepare && !reg->query && !reg->secret_reply);
 
     /* refusals of prepare: every bad field at once, nothing hashed */
@@ -311,8 +200,8 @@ static void s_test_register(void)
     r.language = "fr";
     svc_out_reset(s_out);
     CHECK(reg->prepare(&r.base, NULL, s_out) == -1);
-    CHECK(s_err("invalid", "email") && s_err("invalid", "password") &&
-          s_err("invalid", "language"));
+    CHECK(svc_tc_has_error(s_out, "invalid", "email") && svc_tc_has_error(s_out, "invalid", "password") &&
+          svc_tc_has_error(s_out, "invalid", "language"));
     free(r.password);
     char longpw[200];
     memset(longpw, 'x', 129);
@@ -322,24 +211,24 @@ static void s_test_register(void)
     r.language = "";
     svc_out_reset(s_out);
     CHECK(reg->prepare(&r.base, NULL, s_out) == -1);
-    CHECK(s_err("invalid", "email") && s_err("invalid", "password") &&
-          !s_err("invalid", "language"));
+    CHECK(svc_tc_has_error(s_out, "invalid", "email") && svc_tc_has_error(s_out, "invalid", "password") &&
+          !svc_tc_has_error(s_out, "invalid", "language"));
     free(r.password);
     /* 12 characters in 24 bytes is long enough; invalid UTF-8 is not */
     r.password = strdup("äöüäöüäöüäöü");
     svc_out_reset(s_out);
-    CHECK(reg->prepare(&r.base, NULL, s_out) == -1 && !s_err("invalid", "password"));
+    CHECK(reg->prepare(&r.base, NULL, s_out) == -1 && !svc_tc_has_error(s_out, "invalid", "password"));
     free(r.password);
     r.password = strdup("\xff\xfe long enough text");
     svc_out_reset(s_out);
-    CHECK(reg->prepare(&r.base, NULL, s_out) == -1 && s_err("invalid", "password"));
+    CHECK(reg->prepare(&r.base, NULL, s_out) == -1 && svc_tc_has_error(s_out, "invalid", "password"));
     free(r.password);
 
     /* decide refuses an unprepared password */
     r.email = (char *) ALICE;
     r.password = (char *) P1;
     s_do("Register", &r, 0);
-    CHECK(s_refused("internal", "password"));
+    CHECK(svc_tc_refused(s_out, "internal", "password"));
 
     /* the real thing: normalized, hashed with Argon2id at OWASP's cost */
     r.email = "  Alice@Example.COM ";
@@ -351,8 +240,8 @@ static void s_test_register(void)
     snprintf(s_alice_hash, sizeof s_alice_hash, "%s", r.password);
     s_do("Register", &r, 0);
     free(r.password);
-    CHECK(s_ok(1) && streq(s_type(0), "AccountRegistered"));
-    Tp__Account__AccountRegistered *e = s_event(0, &tp__account__account_registered__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "AccountRegistered"));
+    Tp__Account__AccountRegistered *e = svc_tc_event(s_out, 0, &tp__account__account_registered__descriptor);
     CHECK(e && streq(e->email, ALICE) && streq(e->language, "en") &&
           streq(e->password_hash, s_alice_hash) && strncmp(e->account_id, "acc-", 4) == 0 &&
           strlen(e->account_id) == 20 && e->token_nonce.len == 16 && e->token_hash.len == 32 &&
@@ -362,11 +251,11 @@ static void s_test_register(void)
     const char *stream;
     svc_out_event_at(s_out, 0, NULL, &stream, NULL, NULL);
     CHECK(streq(stream, s_alice));
-    Tp__Account__Accepted *acc = s_reply(&tp__account__accepted__descriptor);
+    Tp__Account__Accepted *acc = svc_tc_reply(s_out, &tp__account__accepted__descriptor);
     CHECK(acc && *acc->message);
-    s_free(acc);
+    svc_tc_free(acc);
     s_accepted = s_reply_copy(&s_accepted_len);
-    s_commit();
+    svc_tc_commit(s_tc);
 
     /* the confirmation mail: EN, a link whose token hashes to the logged hash */
     svc_mail_t mails[8];
@@ -390,7 +279,7 @@ static void s_test_register(void)
     n = s_mails(mails, 8);
     CHECK(n == 1 && streq(mails[0].id, want_id));
     s_mails_free(mails, n);
-    s_free(e);
+    svc_tc_free(e);
 
     /* registering again before confirming: same answer, a new link for the new password */
     Tp__Account__Register r2 = TP__ACCOUNT__REGISTER__INIT;
@@ -398,13 +287,13 @@ static void s_test_register(void)
     r2.password = "$argon2id$v=19$m=19456,t=2,p=1$second-registration";
     r2.language = "de";
     s_do("Register", &r2, 1 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "ConfirmationReissued") && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ConfirmationReissued") && s_same_answer());
     Tp__Account__ConfirmationReissued *ri =
-        s_event(0, &tp__account__confirmation_reissued__descriptor);
+        svc_tc_event(s_out, 0, &tp__account__confirmation_reissued__descriptor);
     CHECK(ri && streq(ri->account_id, s_alice) && streq(ri->password_hash, r2.password) &&
           streq(ri->language, "de") && ri->issued_at_us == s_t0 + MINUTE);
-    s_free(ri);
-    s_commit();
+    svc_tc_free(ri);
+    svc_tc_commit(s_tc);
     CHECK(s_mails_kind(ALICE, "") == 2);
     char token2[128], subject[256];
     s_except = token1;
@@ -415,71 +304,72 @@ static void s_test_register(void)
     /* Confirm: refusals */
     Tp__Account__Confirm c = TP__ACCOUNT__CONFIRM__INIT;
     s_do("Confirm", &c, 2 * MINUTE);
-    CHECK(s_refused("invalid", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid", "token"));
     c.token = "bm90LWEtdG9rZW4";
     s_do("Confirm", &c, 2 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     char huge[300];
     memset(huge, 'A', 299);
     huge[299] = 0;
     c.token = huge;
     s_do("Confirm", &c, 2 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     c.token = token1;
     s_do("Confirm", &c, ACCOUNT_CONFIRM_VALID_US);
-    CHECK(s_refused("expired", "token"));
+    CHECK(svc_tc_refused(s_out, "expired", "token"));
     /* the first link activates the first registration's password, not the second's */
     s_do("Confirm", &c, 3 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "AccountConfirmed"));
-    Tp__Account__AccountConfirmed *ac = s_event(0, &tp__account__account_confirmed__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "AccountConfirmed"));
+    Tp__Account__AccountConfirmed *ac = svc_tc_event(s_out, 0, &tp__account__account_confirmed__descriptor);
     CHECK(ac && streq(ac->account_id, s_alice) && streq(ac->password_hash, s_alice_hash));
-    s_free(ac);
-    s_commit();
+    svc_tc_free(ac);
+    svc_tc_commit(s_tc);
     CHECK(acc_find(s_st(), s_alice)->status == ACC_ACTIVE);
     CHECK(streq(acc_find(s_st(), s_alice)->password_hash, s_alice_hash));
     /* single use: both links are dead now, and their mails are no longer due */
     s_do("Confirm", &c, 4 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     c.token = token2;
     s_do("Confirm", &c, 4 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     CHECK(s_mails_kind(ALICE, "") == 0);
 
     /* registering an active address: same answer, a mail to the owner */
     s_do("Register", &r2, 5 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "RegistrationAttemptedForKnownEmail") && s_same_answer());
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "RegistrationAttemptedForKnownEmail") && s_same_answer());
+    svc_tc_commit(s_tc);
     char id[128];
     s_mail_token("known-email:", ALICE, token2, sizeof token2, id, subject);
     /* the account's language is "de" now (the second registration chose it) */
     CHECK(strncmp(id, "known-email:", 12) == 0 &&
           streq(subject, "Registrierungsversuch mit Ihrer E-Mail-Adresse"));
     /* the runtime sent it: MailSent, once */
-    svc_out_reset(s_out);
-    account_def.mail_sent(s_state, id, s_t0, s_out);
-    CHECK(s_ok(1) && streq(s_type(0), "MailSent"));
-    Tp__Account__MailSent *ms = s_event(0, &tp__account__mail_sent__descriptor);
+    svc_tc_set_now(s_tc, s_t0);
+    svc_tc_mail_sent(s_tc, id);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "MailSent"));
+    Tp__Account__MailSent *ms = svc_tc_event(s_out, 0, &tp__account__mail_sent__descriptor);
     CHECK(ms && streq(ms->mail_id, id) && streq(ms->kind, "known-email") &&
           streq(ms->account_id, s_alice));
-    s_free(ms);
-    s_commit();
+    svc_tc_free(ms);
+    svc_tc_commit(s_tc);
     CHECK(s_mails_kind(ALICE, "") == 0);
-    svc_out_reset(s_out);
-    account_def.mail_sent(s_state, id, s_t0, s_out);
-    account_def.mail_sent(s_state, "confirm:nope", s_t0, s_out);
-    CHECK(s_ok(0));
+    svc_tc_set_now(s_tc, s_t0);
+    svc_tc_mail_sent(s_tc, id);
+    CHECK(svc_tc_accepted(s_out, 0));
+    svc_tc_mail_sent(s_tc, "confirm:nope");
+    CHECK(svc_tc_accepted(s_out, 0));
 
     /* mail bombing: at most ACCOUNT_MAIL_MAX mails an hour; the answer stays the same */
     s_do("Register", &r2, 6 * MINUTE);
-    CHECK(s_ok(1));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc);
     s_do("Register", &r2, 7 * MINUTE);
-    CHECK(s_ok(1));
-    s_commit(); /* 5 now: registered, reissued, 3 known-email */
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc); /* 5 now: registered, reissued, 3 known-email */
     s_do("Register", &r2, 8 * MINUTE);
-    CHECK(s_ok(0) && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 0) && s_same_answer());
     s_do("Register", &r2, HOUR + 1); /* the registration's mail left the window */
-    CHECK(s_ok(1));
+    CHECK(svc_tc_accepted(s_out, 1));
     svc_out_reset(s_out);
 
     /* language: none means "de" */
@@ -487,13 +377,13 @@ static void s_test_register(void)
     rb.email = (char *) BOB;
     rb.password = "$argon2id$v=19$m=19456,t=2,p=1$bob";
     s_do("Register", &rb, 10 * MINUTE);
-    CHECK(s_ok(1) && s_same_answer());
-    Tp__Account__AccountRegistered *eb = s_event(0, &tp__account__account_registered__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && s_same_answer());
+    Tp__Account__AccountRegistered *eb = svc_tc_event(s_out, 0, &tp__account__account_registered__descriptor);
     CHECK(eb && streq(eb->language, "de") && !streq(eb->account_id, s_alice));
     if (eb)
         snprintf(s_bob, sizeof s_bob, "%s", eb->account_id);
-    s_free(eb);
-    s_commit();
+    svc_tc_free(eb);
+    svc_tc_commit(s_tc);
     s_mail_token("confirm:", BOB, token2, sizeof token2, NULL, subject);
     CHECK(streq(subject, "Bitte bestätigen Sie Ihre E-Mail-Adresse"));
     svc_mail_t one[1];
@@ -508,32 +398,32 @@ static void s_test_resend(void)
     Tp__Account__ResendConfirmation rs = TP__ACCOUNT__RESEND_CONFIRMATION__INIT;
     rs.email = "nope";
     s_do("ResendConfirmation", &rs, 11 * MINUTE);
-    CHECK(s_refused("invalid", "email"));
+    CHECK(svc_tc_refused(s_out, "invalid", "email"));
     rs.email = "nobody@example.net";
     s_do("ResendConfirmation", &rs, 11 * MINUTE);
-    CHECK(s_ok(0) && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 0) && s_same_answer());
     rs.email = (char *) ALICE; /* active: nothing to resend */
     s_do("ResendConfirmation", &rs, 11 * MINUTE);
-    CHECK(s_ok(0) && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 0) && s_same_answer());
 
     char first[128];
     s_mail_token("confirm:", BOB, first, sizeof first, NULL, NULL);
     rs.email = " BOB@example.org";
     for (int i = 0; i < 3; i++) {
         s_do("ResendConfirmation", &rs, (12 + i) * MINUTE);
-        CHECK(s_ok(1) && streq(s_type(0), "ConfirmationReissued") && s_same_answer());
+        CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ConfirmationReissued") && s_same_answer());
         Tp__Account__ConfirmationReissued *ri =
-            s_event(0, &tp__account__confirmation_reissued__descriptor);
+            svc_tc_event(s_out, 0, &tp__account__confirmation_reissued__descriptor);
         CHECK(ri && streq(ri->account_id, s_bob) && !*ri->password_hash);
-        s_free(ri);
-        s_commit();
+        svc_tc_free(ri);
+        svc_tc_commit(s_tc);
     }
     /* four links issued, three kept: the oldest is dead, and its mail is dropped */
     CHECK(s_mails_kind(BOB, "") == ACC_CONFIRM_SLOTS);
     Tp__Account__Confirm c = TP__ACCOUNT__CONFIRM__INIT;
     c.token = first;
     s_do("Confirm", &c, 15 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
 
     /* a resend's link activates the latest password */
     const acc_account_t *b = acc_find(s_st(), s_bob);
@@ -543,28 +433,25 @@ static void s_test_resend(void)
     /* tick: expired links retire their mails once; the links say "expired" */
     char last[128];
     s_mail_token("confirm:", BOB, last, sizeof last, NULL, NULL);
-    svc_out_reset(s_out);
-    account_def.tick(s_state, s_t0 + 15 * MINUTE, s_out);
-    CHECK(s_ok(0));
-    svc_out_reset(s_out);
-    account_def.tick(s_state, s_t0 + 15 * MINUTE + ACCOUNT_CONFIRM_VALID_US, s_out);
-    CHECK(s_ok(ACC_CONFIRM_SLOTS) && streq(s_type(0), "TokenExpired"));
-    Tp__Account__TokenExpired *te = s_event(0, &tp__account__token_expired__descriptor);
+    s_tick(15 * MINUTE);
+    CHECK(svc_tc_accepted(s_out, 0));
+    s_tick(15 * MINUTE + ACCOUNT_CONFIRM_VALID_US);
+    CHECK(svc_tc_accepted(s_out, ACC_CONFIRM_SLOTS) && streq(svc_tc_type(s_out, 0), "TokenExpired"));
+    Tp__Account__TokenExpired *te = svc_tc_event(s_out, 0, &tp__account__token_expired__descriptor);
     CHECK(te && streq(te->account_id, s_bob) && streq(te->purpose, "confirm") &&
           te->token_hash.len == 32);
-    s_free(te);
-    s_commit();
+    svc_tc_free(te);
+    svc_tc_commit(s_tc);
     CHECK(s_mails_kind(BOB, "") == 0);
-    svc_out_reset(s_out);
-    account_def.tick(s_state, s_t0 + 16 * MINUTE + ACCOUNT_CONFIRM_VALID_US, s_out);
-    CHECK(s_ok(0));
+    s_tick(16 * MINUTE + ACCOUNT_CONFIRM_VALID_US);
+    CHECK(svc_tc_accepted(s_out, 0));
     c.token = last;
     s_do("Confirm", &c, 15 * MINUTE + ACCOUNT_CONFIRM_VALID_US);
-    CHECK(s_refused("expired", "token"));
+    CHECK(svc_tc_refused(s_out, "expired", "token"));
     /* but a new one can be requested */
     s_do("ResendConfirmation", &rs, 16 * MINUTE + ACCOUNT_CONFIRM_VALID_US);
-    CHECK(s_ok(1));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc);
     CHECK(s_mails_kind(BOB, "") == 1);
 }
 
@@ -572,17 +459,17 @@ static char s_session[128]; /* alice's session token */
 
 static void s_test_login(void)
 {
-    const svc_command_t *lc = s_cmd("Login");
+    const svc_command_t *lc = svc_tc_command(s_tc, "Login");
     CHECK(lc && lc->secret_reply && lc->lookup && lc->prepare && !lc->query);
 
     /* lookup: the real hash, or a dummy of the same cost for unknown addresses */
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = " ALICE@example.com";
-    char *lk = lc->lookup(s_state, &l.base);
+    char *lk = lc->lookup(svc_tc_state(s_tc), &l.base);
     CHECK(lk && streq(lk, s_alice_hash));
     free(lk);
     l.email = "nobody@example.net";
-    lk = lc->lookup(s_state, &l.base);
+    lk = lc->lookup(svc_tc_state(s_tc), &l.base);
     CHECK(lk && strncmp(lk, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
     free(lk);
 
@@ -591,7 +478,7 @@ static void s_test_login(void)
     l.password = strdup("");
     svc_out_reset(s_out);
     CHECK(lc->prepare(&l.base, NULL, s_out) == -1);
-    CHECK(s_err("invalid", "email") && s_err("invalid", "password"));
+    CHECK(svc_tc_has_error(s_out, "invalid", "email") && svc_tc_has_error(s_out, "invalid", "password"));
     free(l.password);
     char longpw[200];
     memset(longpw, 'y', 129);
@@ -599,7 +486,7 @@ static void s_test_login(void)
     l.email = (char *) ALICE;
     l.password = strdup(longpw);
     svc_out_reset(s_out);
-    CHECK(lc->prepare(&l.base, NULL, s_out) == -1 && s_err("invalid", "password") &&
+    CHECK(lc->prepare(&l.base, NULL, s_out) == -1 && svc_tc_has_error(s_out, "invalid", "password") &&
           svc_out_n_errors(s_out) == 1);
     free(l.password);
 
@@ -607,13 +494,13 @@ static void s_test_login(void)
     l.email = (char *) ALICE;
     l.password = strdup(P1);
     CHECK(s_login_prepare(&l) == 0 && strncmp(l.password, "\001ok:$argon2id$", 14) == 0);
-    s_hdr.client_addr = "198.51.100.7";
+    svc_tc_set_client(s_tc, "198.51.100.7");
     s_do("Login", &l, 20 * MINUTE);
-    s_hdr.client_addr = "";
+    svc_tc_set_client(s_tc, NULL);
     free(l.password);
-    CHECK(s_ok(1) && streq(s_type(0), "SessionStarted"));
-    Tp__Account__SessionStarted *ss = s_event(0, &tp__account__session_started__descriptor);
-    Tp__Account__SessionInfo *si = s_reply(&tp__account__session_info__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "SessionStarted"));
+    Tp__Account__SessionStarted *ss = svc_tc_event(s_out, 0, &tp__account__session_started__descriptor);
+    Tp__Account__SessionInfo *si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && strlen(si->session_token) == 43 && streq(si->account_id, s_alice) &&
           streq(si->email, ALICE) && si->n_roles == 1 && streq(si->roles[0], "customer") &&
           !*si->refusal && si->expires_at_us == s_t0 + 20 * MINUTE + ACCOUNT_SESSION_ABSOLUTE_US &&
@@ -624,29 +511,29 @@ static void s_test_login(void)
     CHECK(ss && ss->session_hash.len == 32 && memcmp(ss->session_hash.data, h, 32) == 0 &&
           streq(ss->client_addr, "198.51.100.7") && ss->started_at_us == s_t0 + 20 * MINUTE);
     snprintf(s_session, sizeof s_session, "%s", si ? si->session_token : "");
-    s_free(ss);
-    s_free(si);
-    s_commit();
+    svc_tc_free(ss);
+    svc_tc_free(si);
+    svc_tc_commit(s_tc);
 
     /* a wrong password: recorded, answered with the generic refusal */
     l.password = strdup("wrong password, long");
     CHECK(s_login_prepare(&l) == 0 && streq(l.password, "\001bad"));
     s_do("Login", &l, 21 * MINUTE);
     free(l.password);
-    CHECK(s_ok(1) && streq(s_type(0), "LoginFailed"));
-    Tp__Account__LoginFailed *lf = s_event(0, &tp__account__login_failed__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "LoginFailed"));
+    Tp__Account__LoginFailed *lf = svc_tc_event(s_out, 0, &tp__account__login_failed__descriptor);
     char ehash[ACC_HEX_SIZE];
     acc_sha256_hex(ALICE, strlen(ALICE), ehash);
     CHECK(lf && streq(lf->account_id, s_alice) && streq(lf->email_hash, ehash) &&
           lf->at_us == s_t0 + 21 * MINUTE);
-    s_free(lf);
-    si = s_reply(&tp__account__session_info__descriptor);
+    svc_tc_free(lf);
+    si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && !*si->session_token && !*si->account_id &&
           streq(si->refusal, "invalid_credentials"));
     size_t wrong_len;
     char *wrong = s_reply_copy(&wrong_len);
-    s_free(si);
-    s_commit();
+    svc_tc_free(si);
+    svc_tc_commit(s_tc);
 
     /* an unknown address: the same answer (and the same work: the dummy hash) */
     l.email = "nobody@example.net";
@@ -654,34 +541,34 @@ static void s_test_login(void)
     CHECK(s_login_prepare(&l) == 0 && streq(l.password, "\001bad"));
     s_do("Login", &l, 21 * MINUTE);
     free(l.password);
-    CHECK(s_ok(1) && streq(s_type(0), "LoginFailed"));
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "LoginFailed"));
     const char *stream;
     svc_out_event_at(s_out, 0, NULL, &stream, NULL, NULL);
-    lf = s_event(0, &tp__account__login_failed__descriptor);
+    lf = svc_tc_event(s_out, 0, &tp__account__login_failed__descriptor);
     CHECK(lf && !*lf->account_id && streq(stream, "login-failures"));
-    s_free(lf);
+    svc_tc_free(lf);
     size_t unk_len;
     char *unk = s_reply_copy(&unk_len);
     CHECK(unk_len == wrong_len && memcmp(unk, wrong, unk_len) == 0);
     free(unk);
     free(wrong);
-    s_commit();
+    svc_tc_commit(s_tc);
 
     /* decide: an unprepared password; a verdict for a hash that is no longer current */
     s_login_verdict(ALICE, "plain text", "", 22 * MINUTE);
-    CHECK(s_refused("internal", "password"));
+    CHECK(svc_tc_refused(s_out, "internal", "password"));
     s_login_verdict(ALICE, "\001ok:$argon2id$v=19$m=19456,t=2,p=1$old", "", 22 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "LoginFailed"));
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "LoginFailed"));
     s_login_verdict("x", "\001bad", "", 22 * MINUTE);
-    CHECK(s_refused("invalid", "email"));
+    CHECK(svc_tc_refused(s_out, "invalid", "email"));
 
     /* an unconfirmed account: "not_confirmed" only after the right password */
     char *verdict = zsys_sprintf("\001ok:%s", acc_find(s_st(), s_bob)->password_hash);
     s_login_verdict(BOB, verdict, "", 22 * MINUTE);
     zstr_free(&verdict);
-    CHECK(s_refused("not_confirmed", "email"));
+    CHECK(svc_tc_refused(s_out, "not_confirmed", "email"));
     s_login_verdict(BOB, "\001bad", "", 22 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "LoginFailed"));
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "LoginFailed"));
     svc_out_reset(s_out);
 }
 
@@ -695,21 +582,21 @@ static void s_test_throttle(void)
         char addr[32];
         snprintf(addr, sizeof addr, "203.0.113.%d", i);
         s_login_verdict(ALICE, "\001bad", addr, at + i);
-        CHECK(s_ok(1));
-        s_commit();
+        CHECK(svc_tc_accepted(s_out, 1));
+        svc_tc_commit(s_tc);
     }
     s_login_verdict(ALICE, "\001bad", "203.0.113.99", at + MINUTE);
-    CHECK(s_refused("throttled", NULL));
+    CHECK(svc_tc_refused(s_out, "throttled", NULL));
     char token[128];
     const acc_account_t *a = acc_find_email(s_st(), ALICE);
     char *verdict = zsys_sprintf("\001ok:%s", a->password_hash);
     s_login_verdict(ALICE, verdict, "203.0.113.99", at + MINUTE);
-    CHECK(s_refused("throttled", NULL));
+    CHECK(svc_tc_refused(s_out, "throttled", NULL));
     /* these failures lie in the wall clock's future (the test's clock runs ahead):
      * lookup leaves the throttle to decide rather than guess */
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = (char *) ALICE;
-    char *lk = s_cmd("Login")->lookup(s_state, &l.base);
+    char *lk = svc_tc_command(s_tc, "Login")->lookup(svc_tc_state(s_tc), &l.base);
     CHECK(lk && streq(lk, a->password_hash));
     free(lk);
 
@@ -718,20 +605,20 @@ static void s_test_throttle(void)
     const char *carol = "carol@example.com";
     for (int i = 0; i < ACCOUNT_LOGIN_MAX_FAILS; i++) {
         s_login_verdict(carol, "\001bad", "203.0.113.50", -5 * MINUTE + i);
-        CHECK(s_ok(1));
-        s_commit();
+        CHECK(svc_tc_accepted(s_out, 1));
+        svc_tc_commit(s_tc);
     }
     s_login_verdict(carol, "\001bad", "203.0.113.51", -4 * MINUTE);
-    CHECK(s_refused("throttled", NULL));
+    CHECK(svc_tc_refused(s_out, "throttled", NULL));
     l.email = (char *) carol;
     l.password = strdup(P1);
-    CHECK(s_login_prepare(&l) == -1 && s_err("throttled", NULL));
+    CHECK(s_login_prepare(&l) == -1 && svc_tc_has_error(s_out, "throttled", NULL));
     free(l.password);
 
     /* the window passes: accepted again; success clears the address's failures */
     s_login_verdict(ALICE, verdict, "203.0.113.99", at + ACCOUNT_LOGIN_WINDOW_US + 1);
-    CHECK(s_ok(1) && streq(s_type(0), "SessionStarted"));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "SessionStarted"));
+    svc_tc_commit(s_tc);
     zstr_free(&verdict);
     char key[ACC_HEX_SIZE];
     acc_sha256_hex(ALICE, strlen(ALICE), key);
@@ -743,23 +630,23 @@ static void s_test_throttle(void)
         char email[64];
         snprintf(email, sizeof email, "user%d@example.com", i);
         s_login_verdict(email, "\001bad", "10.9.9.9", at + i);
-        CHECK(s_ok(1));
-        s_commit();
+        CHECK(svc_tc_accepted(s_out, 1));
+        svc_tc_commit(s_tc);
     }
     s_login_ok(ALICE, at + MINUTE, token, sizeof token); /* from elsewhere: fine */
     a = acc_find_email(s_st(), ALICE);
     verdict = zsys_sprintf("\001ok:%s", a->password_hash);
     s_login_verdict(ALICE, verdict, "10.9.9.9", at + MINUTE);
-    CHECK(s_refused("throttled", NULL));
+    CHECK(svc_tc_refused(s_out, "throttled", NULL));
     s_login_verdict(ALICE, verdict, "10.9.9.9", at + ACCOUNT_LOGIN_WINDOW_US + 1);
-    CHECK(s_ok(1));
+    CHECK(svc_tc_accepted(s_out, 1));
     zstr_free(&verdict);
     svc_out_reset(s_out);
 
     /* bounded: stale windows are dropped as time goes on */
     CHECK(zhashx_size(s_st()->fails_email) == ACCOUNT_ADDR_MAX_FAILS);
     s_login_verdict("late@example.com", "\001bad", "10.1.1.1", 5 * HOUR);
-    s_commit();
+    svc_tc_commit(s_tc);
     CHECK(zhashx_size(s_st()->fails_email) == 1 && zhashx_size(s_st()->fails_addr) == 1);
 }
 
@@ -769,64 +656,63 @@ static void s_test_sessions(void)
     char tok[128];
     s_login_ok(ALICE, t, tok, sizeof tok);
     Tp__Account__ResolveSession q = TP__ACCOUNT__RESOLVE_SESSION__INIT;
-    CHECK(s_cmd("ResolveSession")->query && s_cmd("WhoAmI")->query && s_cmd("FindAccount")->query &&
-          !s_cmd("TouchSession")->query);
+    CHECK(svc_tc_command(s_tc, "ResolveSession")->query && svc_tc_command(s_tc, "WhoAmI")->query && svc_tc_command(s_tc, "FindAccount")->query &&
+          !svc_tc_command(s_tc, "TouchSession")->query);
     s_do("ResolveSession", &q, t);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
     q.session_token = "not-a-session";
     s_do("ResolveSession", &q, t);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
     q.session_token = tok;
     s_do("ResolveSession", &q, t + 4 * MINUTE);
-    Tp__Account__SessionInfo *si = s_reply(&tp__account__session_info__descriptor);
-    CHECK(s_ok(0) && si && streq(si->account_id, s_alice) && !*si->session_token &&
+    Tp__Account__SessionInfo *si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
+    CHECK(svc_tc_accepted(s_out, 0) && si && streq(si->account_id, s_alice) && !*si->session_token &&
           !si->touch_due && si->idle_expires_at_us == s_t0 + t + ACCOUNT_SESSION_IDLE_US);
-    s_free(si);
+    svc_tc_free(si);
     s_do("ResolveSession", &q, t + 6 * MINUTE);
-    si = s_reply(&tp__account__session_info__descriptor);
+    si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && si->touch_due);
-    s_free(si);
+    svc_tc_free(si);
     /* idle: gone after 30 minutes without a touch */
     s_do("ResolveSession", &q, t + ACCOUNT_SESSION_IDLE_US);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
 
     /* TouchSession: an event at most every 5 minutes; the idle expiry slides */
     Tp__Account__TouchSession ts = TP__ACCOUNT__TOUCH_SESSION__INIT;
     s_do("TouchSession", &ts, t);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
     ts.session_token = tok;
     s_do("TouchSession", &ts, t + 4 * MINUTE);
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
     s_do("TouchSession", &ts, t + 20 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "SessionTouched"));
-    si = s_reply(&tp__account__session_info__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "SessionTouched"));
+    si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && !si->touch_due && si->idle_expires_at_us == s_t0 + t + 50 * MINUTE);
-    s_free(si);
-    s_commit();
+    svc_tc_free(si);
+    svc_tc_commit(s_tc);
     s_do("ResolveSession", &q, t + 45 * MINUTE);
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
     /* absolute: 12 h after login, however active */
     for (int64_t at = t + 45 * MINUTE; at < t + ACCOUNT_SESSION_ABSOLUTE_US; at += 25 * MINUTE) {
         s_do("TouchSession", &ts, at);
-        CHECK(s_ok(1));
-        s_commit();
+        CHECK(svc_tc_accepted(s_out, 1));
+        svc_tc_commit(s_tc);
     }
     s_do("ResolveSession", &q, t + ACCOUNT_SESSION_ABSOLUTE_US - 1);
-    si = s_reply(&tp__account__session_info__descriptor);
+    si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && si->idle_expires_at_us == s_t0 + t + ACCOUNT_SESSION_ABSOLUTE_US);
-    s_free(si);
+    svc_tc_free(si);
     s_do("ResolveSession", &q, t + ACCOUNT_SESSION_ABSOLUTE_US);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
 
     /* tick ends the expired sessions (and only those) */
     size_t before = zhashx_size(s_st()->sessions);
-    svc_out_reset(s_out);
-    account_def.tick(s_state, s_t0 + t + ACCOUNT_SESSION_ABSOLUTE_US, s_out);
+    s_tick(t + ACCOUNT_SESSION_ABSOLUTE_US);
     CHECK(!svc_out_failed(s_out) && svc_out_n_events(s_out) == before);
-    Tp__Account__SessionEnded *se = s_event(0, &tp__account__session_ended__descriptor);
+    Tp__Account__SessionEnded *se = svc_tc_event(s_out, 0, &tp__account__session_ended__descriptor);
     CHECK(se && streq(se->reason, "expired"));
-    s_free(se);
-    s_commit();
+    svc_tc_free(se);
+    svc_tc_commit(s_tc);
     CHECK(zhashx_size(s_st()->sessions) == 0 &&
           zlistx_size(acc_find(s_st(), s_alice)->sessions) == 0);
 
@@ -835,19 +721,19 @@ static void s_test_sessions(void)
     s_login_ok(ALICE, t, tok, sizeof tok);
     Tp__Account__Logout lo = TP__ACCOUNT__LOGOUT__INIT;
     s_do("Logout", &lo, t);
-    CHECK(s_refused("invalid", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "invalid", "sessionToken"));
     lo.session_token = tok;
     s_do("Logout", &lo, t + MINUTE);
-    CHECK(s_ok(1));
-    se = s_event(0, &tp__account__session_ended__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1));
+    se = svc_tc_event(s_out, 0, &tp__account__session_ended__descriptor);
     CHECK(se && streq(se->reason, "logout") && streq(se->account_id, s_alice));
-    s_free(se);
-    s_commit();
+    svc_tc_free(se);
+    svc_tc_commit(s_tc);
     q.session_token = tok;
     s_do("ResolveSession", &q, t + MINUTE);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
     s_do("Logout", &lo, t + MINUTE); /* again: logged out all the same */
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
 
     /* at most ACCOUNT_MAX_SESSIONS: the oldest gives way */
     char first[128];
@@ -858,36 +744,36 @@ static void s_test_sessions(void)
     char *verdict = zsys_sprintf("\001ok:%s", a->password_hash);
     s_login_verdict(ALICE, verdict, "", t + 3 * MINUTE);
     zstr_free(&verdict);
-    CHECK(s_ok(2) && streq(s_type(0), "SessionEnded") && streq(s_type(1), "SessionStarted"));
-    se = s_event(0, &tp__account__session_ended__descriptor);
+    CHECK(svc_tc_accepted(s_out, 2) && streq(svc_tc_type(s_out, 0), "SessionEnded") && streq(svc_tc_type(s_out, 1), "SessionStarted"));
+    se = svc_tc_event(s_out, 0, &tp__account__session_ended__descriptor);
     CHECK(se && streq(se->reason, "superseded"));
-    s_free(se);
-    s_commit();
+    svc_tc_free(se);
+    svc_tc_commit(s_tc);
     CHECK(zlistx_size(a->sessions) == ACCOUNT_MAX_SESSIONS);
     q.session_token = first;
     s_do("ResolveSession", &q, t + 3 * MINUTE);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
     q.session_token = tok;
     s_do("ResolveSession", &q, t + 3 * MINUTE);
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
     snprintf(s_session, sizeof s_session, "%s", tok);
 
     /* WhoAmI */
     Tp__Account__WhoAmI w = TP__ACCOUNT__WHO_AM_I__INIT;
     s_as("customer", s_alice);
     s_do("WhoAmI", &w, t + 3 * MINUTE);
-    si = s_reply(&tp__account__session_info__descriptor);
-    CHECK(s_ok(0) && si && streq(si->email, ALICE) && !*si->session_token);
-    s_free(si);
+    si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
+    CHECK(svc_tc_accepted(s_out, 0) && si && streq(si->email, ALICE) && !*si->session_token);
+    svc_tc_free(si);
     s_as("customer", s_bob); /* unconfirmed */
     s_do("WhoAmI", &w, t);
-    CHECK(s_refused("unauthenticated", NULL));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", NULL));
     s_as("customer", "acc-0000000000000000");
     s_do("WhoAmI", &w, t);
-    CHECK(s_refused("unauthenticated", NULL));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", NULL));
     s_as("", "");
     s_do("WhoAmI", &w, t);
-    CHECK(s_refused("unauthenticated", NULL));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", NULL));
 }
 
 /* A runtime that hands out no randomness, or the same twice, gets refusals rather
@@ -895,36 +781,38 @@ static void s_test_sessions(void)
 static void s_test_randomness(void)
 {
     int64_t t = 30 * HOUR;
-    s_keep_rnd = true;
-    memset(s_rnd, 0, sizeof s_rnd);
+    svc_tc_set_random(s_tc, SVC_TC_RANDOM_FIXED);
+    memset(svc_tc_random(s_tc), 0, SVC_SECRET_SIZE);
     Tp__Account__Register r = TP__ACCOUNT__REGISTER__INIT;
     r.email = "zero@example.com";
     r.password = "$argon2id$v=19$m=19456,t=2,p=1$zero";
     s_do("Register", &r, t);
-    CHECK(s_refused("internal", NULL));
+    CHECK(svc_tc_refused(s_out, "internal", NULL));
     Tp__Account__RequestPasswordReset rq = TP__ACCOUNT__REQUEST_PASSWORD_RESET__INIT;
     rq.email = (char *) ALICE;
     s_do("RequestPasswordReset", &rq, t);
-    CHECK(s_refused("internal", NULL));
+    CHECK(svc_tc_refused(s_out, "internal", NULL));
     const acc_account_t *a = acc_find(s_st(), s_alice);
     char *verdict = zsys_sprintf("\001ok:%s", a->password_hash);
     s_login_verdict(ALICE, verdict, "", t);
-    CHECK(s_refused("internal", NULL));
+    CHECK(svc_tc_refused(s_out, "internal", NULL));
     /* the same bytes twice: the second login is refused, never given the same session */
-    randombytes_buf(s_rnd, sizeof s_rnd);
+    randombytes_buf(svc_tc_random(s_tc), SVC_SECRET_SIZE);
     s_login_verdict(ALICE, verdict, "", t);
-    CHECK(!svc_out_failed(s_out) && streq(s_type(svc_out_n_events(s_out) - 1), "SessionStarted"));
-    s_commit();
+    CHECK(!svc_out_failed(s_out) && streq(svc_tc_type(s_out, svc_out_n_events(s_out) - 1), "SessionStarted"));
+    svc_tc_commit(s_tc);
     s_login_verdict(ALICE, verdict, "", t + 1);
-    CHECK(s_refused("internal", NULL));
+    CHECK(svc_tc_refused(s_out, "internal", NULL));
     /* and a token issued twice */
     s_do("Register", &r, t);
-    CHECK(s_ok(1));
-    s_commit();
-    s_do("ResendConfirmation", &r, t + 1); /* Register and ResendConfirmation share field 1 */
-    CHECK(s_refused("internal", NULL));
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc);
+    Tp__Account__ResendConfirmation rc = TP__ACCOUNT__RESEND_CONFIRMATION__INIT;
+    rc.email = r.email;
+    s_do("ResendConfirmation", &rc, t + 1);
+    CHECK(svc_tc_refused(s_out, "internal", NULL));
     zstr_free(&verdict);
-    s_keep_rnd = false;
+    svc_tc_set_random(s_tc, SVC_TC_RANDOM_FRESH);
 }
 
 static const int64_t T_RESET = 40 * HOUR;
@@ -935,22 +823,22 @@ static void s_test_reset(void)
     Tp__Account__RequestPasswordReset rq = TP__ACCOUNT__REQUEST_PASSWORD_RESET__INIT;
     rq.email = "no at sign";
     s_do("RequestPasswordReset", &rq, t);
-    CHECK(s_refused("invalid", "email"));
+    CHECK(svc_tc_refused(s_out, "invalid", "email"));
     rq.email = "nobody@example.net";
     s_do("RequestPasswordReset", &rq, t);
-    CHECK(s_ok(0) && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 0) && s_same_answer());
     rq.email = (char *) BOB; /* unconfirmed: no reset mail */
     s_do("RequestPasswordReset", &rq, t);
-    CHECK(s_ok(0) && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 0) && s_same_answer());
     rq.email = "Alice@Example.com";
     s_do("RequestPasswordReset", &rq, t);
-    CHECK(s_ok(1) && streq(s_type(0), "PasswordResetRequested") && s_same_answer());
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "PasswordResetRequested") && s_same_answer());
     Tp__Account__PasswordResetRequested *pr =
-        s_event(0, &tp__account__password_reset_requested__descriptor);
+        svc_tc_event(s_out, 0, &tp__account__password_reset_requested__descriptor);
     CHECK(pr && pr->token_expires_at_us == s_t0 + t + ACCOUNT_RESET_VALID_US &&
           pr->token_nonce.len == 16 && pr->token_hash.len == 32);
-    s_free(pr);
-    s_commit();
+    svc_tc_free(pr);
+    svc_tc_commit(s_tc);
     char old[128], tok[128], id[128], subject[256];
     s_mail_token("reset:", ALICE, old, sizeof old, id, subject);
     CHECK(streq(subject, "Ihr neues Passwort für das Kundenportal"));
@@ -963,72 +851,72 @@ static void s_test_reset(void)
     s_mails_free(mails, n);
     /* a second request replaces the first link */
     s_do("RequestPasswordReset", &rq, t + MINUTE);
-    CHECK(s_ok(1));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc);
     s_except = old;
     s_mail_token("reset:", ALICE, tok, sizeof tok, NULL, NULL);
     s_except = "";
     CHECK(*tok && !streq(tok, old) && s_mails_kind(ALICE, "reset:") == 1);
 
     /* prepare refusals; decide refuses an unprepared password */
-    const svc_command_t *cr = s_cmd("CompletePasswordReset");
+    const svc_command_t *cr = svc_tc_command(s_tc, "CompletePasswordReset");
     Tp__Account__CompletePasswordReset c = TP__ACCOUNT__COMPLETE_PASSWORD_RESET__INIT;
     c.new_password = strdup("too short");
     svc_out_reset(s_out);
     CHECK(cr->prepare(&c.base, NULL, s_out) == -1);
-    CHECK(s_err("invalid", "token") && s_err("invalid", "newPassword"));
+    CHECK(svc_tc_has_error(s_out, "invalid", "token") && svc_tc_has_error(s_out, "invalid", "newPassword"));
     free(c.new_password);
     c.token = tok;
     c.new_password = (char *) P2;
     s_do("CompletePasswordReset", &c, t + 2 * MINUTE);
-    CHECK(s_refused("internal", "newPassword"));
+    CHECK(svc_tc_refused(s_out, "internal", "newPassword"));
 
     c.new_password = strdup(P2);
     svc_out_reset(s_out);
     CHECK(cr->prepare(&c.base, NULL, s_out) == 0 && strncmp(c.new_password, "$argon2id$", 10) == 0);
     c.token = old;
     s_do("CompletePasswordReset", &c, t + 2 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     c.token = "garbage";
     s_do("CompletePasswordReset", &c, t + 2 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     c.token = tok;
     s_do("CompletePasswordReset", &c, t + MINUTE + ACCOUNT_RESET_VALID_US);
-    CHECK(s_refused("expired", "token"));
+    CHECK(svc_tc_refused(s_out, "expired", "token"));
     /* a reset link does not confirm, a confirmation link does not reset */
     char bobtok[128];
     s_mail_token("confirm:", BOB, bobtok, sizeof bobtok, NULL, NULL);
     Tp__Account__Confirm cf = TP__ACCOUNT__CONFIRM__INIT;
     cf.token = tok;
     s_do("Confirm", &cf, t + 2 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     c.token = bobtok;
     s_do("CompletePasswordReset", &c, t + 2 * MINUTE);
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
 
     /* the reset: every session ends, then the new password */
     size_t sessions = zlistx_size(acc_find(s_st(), s_alice)->sessions);
     CHECK(sessions > 0);
     c.token = tok;
     s_do("CompletePasswordReset", &c, t + 2 * MINUTE);
-    CHECK(s_ok(sessions + 1) && streq(s_type(sessions), "PasswordChanged"));
-    Tp__Account__SessionEnded *se = s_event(0, &tp__account__session_ended__descriptor);
+    CHECK(svc_tc_accepted(s_out, sessions + 1) && streq(svc_tc_type(s_out, sessions), "PasswordChanged"));
+    Tp__Account__SessionEnded *se = svc_tc_event(s_out, 0, &tp__account__session_ended__descriptor);
     CHECK(se && streq(se->reason, "password_reset"));
-    s_free(se);
+    svc_tc_free(se);
     Tp__Account__PasswordChanged *pc =
-        s_event(sessions, &tp__account__password_changed__descriptor);
+        svc_tc_event(s_out, sessions, &tp__account__password_changed__descriptor);
     CHECK(pc && streq(pc->password_hash, c.new_password));
-    s_free(pc);
-    s_commit();
+    svc_tc_free(pc);
+    svc_tc_commit(s_tc);
     CHECK(zlistx_size(acc_find(s_st(), s_alice)->sessions) == 0);
     CHECK(s_mails_kind(ALICE, "reset:") == 0);
     s_do("CompletePasswordReset", &c, t + 3 * MINUTE); /* single use */
-    CHECK(s_refused("invalid_token", "token"));
+    CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     free(c.new_password);
     Tp__Account__ResolveSession q = TP__ACCOUNT__RESOLVE_SESSION__INIT;
     q.session_token = s_session;
     s_do("ResolveSession", &q, t + 3 * MINUTE);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
 
     /* the old password no longer works, the new one does (real Argon2id) */
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
@@ -1040,8 +928,8 @@ static void s_test_reset(void)
     CHECK(s_login_prepare(&l) == 0);
     s_do("Login", &l, t + 4 * MINUTE);
     free(l.password);
-    CHECK(s_ok(1) && streq(s_type(0), "SessionStarted"));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "SessionStarted"));
+    svc_tc_commit(s_tc);
 }
 
 static void s_react_shop(const char *type, const char *id, const char *code, const char *name,
@@ -1054,11 +942,7 @@ static void s_react_shop(const char *type, const char *id, const char *code, con
     shop.disabled = disabled;
     Tp__Order__ShopCreated e = TP__ORDER__SHOP_CREATED__INIT;
     e.shop = &shop;
-    uint8_t buf[512];
-    size_t len = tp__order__shop_created__pack(&e, buf);
-    svc_event_t ev = {7, id, 1, type, 0, buf, len};
-    svc_out_reset(s_out);
-    account_def.react(s_state, "order", &ev, s_out);
+    svc_tc_react(s_tc, "order", type, &e.base);
 }
 
 static void s_test_shops(void)
@@ -1068,138 +952,130 @@ static void s_test_shops(void)
           !account_def.upstreams[1]);
     /* react: the order service's shops become ShopKnown, once per change */
     s_react_shop("ShopCreated", "shop-1", "ACME-2024", "ACME GmbH", false);
-    CHECK(s_ok(1) && streq(s_type(0), "ShopKnown"));
-    Tp__Account__ShopKnown *k = s_event(0, &tp__account__shop_known__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopKnown"));
+    Tp__Account__ShopKnown *k = svc_tc_event(s_out, 0, &tp__account__shop_known__descriptor);
     const char *stream;
     svc_out_event_at(s_out, 0, NULL, &stream, NULL, NULL);
     CHECK(k && streq(k->shop_id, "shop-1") && streq(k->code, "ACME-2024") &&
           streq(k->name, "ACME GmbH") && !k->disabled && streq(stream, "shop:shop-1"));
-    s_free(k);
-    s_commit();
+    svc_tc_free(k);
+    svc_tc_commit(s_tc);
     s_react_shop("ShopCreated", "shop-1", "ACME-2024", "ACME GmbH", false);
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
     s_react_shop("ShopChanged", "shop-1", "ACME-2024", "ACME Holding GmbH", false);
-    CHECK(s_ok(1));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc);
     s_react_shop("ShopCreated", "shop-2", "Beta", "Beta AG", false);
-    s_commit();
+    svc_tc_commit(s_tc);
     s_react_shop("ShopCreated", "shop-3", "gamma", "Gamma eG", false);
-    s_commit();
+    svc_tc_commit(s_tc);
     s_react_shop("ShopCreated", "", "x", "no id", false);
     CHECK(svc_out_failed(s_out) && svc_out_n_events(s_out) == 0);
     uint8_t junk[] = {0x0a, 0xff, 0xff};
-    svc_event_t bad = {8, "x", 1, "ShopCreated", 0, junk, sizeof junk};
-    svc_out_reset(s_out);
-    account_def.react(s_state, "order", &bad, s_out);
+    svc_tc_react_raw(s_tc, "order", "ShopCreated", junk, sizeof junk);
     CHECK(svc_out_failed(s_out) && svc_out_n_events(s_out) == 0);
-    svc_event_t empty = {9, "x", 1, "ShopChanged", 0, NULL, 0}; /* no shop in it */
-    svc_out_reset(s_out);
-    account_def.react(s_state, "order", &empty, s_out);
+    svc_tc_react_raw(s_tc, "order", "ShopChanged", NULL, 0); /* no shop in it */
     CHECK(svc_out_failed(s_out));
-    svc_event_t other = {10, "x", 1, "OrderPlaced", 0, junk, sizeof junk};
-    svc_out_reset(s_out);
-    account_def.react(s_state, "order", &other, s_out);
-    CHECK(s_ok(0));
-    svc_event_t elsewhere = {11, "x", 1, "ShopCreated", 0, junk, sizeof junk};
-    svc_out_reset(s_out);
-    account_def.react(s_state, "identification", &elsewhere, s_out);
-    CHECK(s_ok(0));
+    svc_tc_react_raw(s_tc, "order", "OrderPlaced", junk, sizeof junk);
+    CHECK(svc_tc_accepted(s_out, 0));
+    svc_tc_react_raw(s_tc, "identification", "ShopCreated", junk, sizeof junk);
+    CHECK(svc_tc_accepted(s_out, 0));
 
     /* RedeemShopCode: refusals */
     Tp__Account__RedeemShopCode r = TP__ACCOUNT__REDEEM_SHOP_CODE__INIT;
     r.code = "acme-2024";
     s_as("", "");
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_refused("unauthenticated", NULL));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", NULL));
     s_as("customer", s_bob);
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_refused("unauthenticated", NULL));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", NULL));
     s_as("operator", s_alice);
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_refused("forbidden", NULL));
+    CHECK(svc_tc_refused(s_out, "forbidden", NULL));
     s_as("customer", s_alice);
     r.code = "  ";
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_refused("invalid", "code"));
+    CHECK(svc_tc_refused(s_out, "invalid", "code"));
     char longcode[80];
     memset(longcode, 'c', 70);
     longcode[70] = 0;
     r.code = longcode;
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_refused("invalid", "code"));
+    CHECK(svc_tc_refused(s_out, "invalid", "code"));
 
     /* a known code, in any case: redeemed once; again is fine and writes nothing */
     r.code = " acme-2024 ";
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_ok(1) && streq(s_type(0), "ShopCodeRedeemed"));
-    Tp__Account__ShopRedeemed *sr = s_reply(&tp__account__shop_redeemed__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopCodeRedeemed"));
+    Tp__Account__ShopRedeemed *sr = svc_tc_reply(s_out, &tp__account__shop_redeemed__descriptor);
     CHECK(sr && streq(sr->shop_id, "shop-1") && streq(sr->name, "ACME Holding GmbH") &&
           !*sr->refusal);
-    s_free(sr);
-    s_commit();
+    svc_tc_free(sr);
+    svc_tc_commit(s_tc);
     r.code = "ACME-2024";
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_ok(0));
-    sr = s_reply(&tp__account__shop_redeemed__descriptor);
+    CHECK(svc_tc_accepted(s_out, 0));
+    sr = svc_tc_reply(s_out, &tp__account__shop_redeemed__descriptor);
     CHECK(sr && streq(sr->shop_id, "shop-1"));
-    s_free(sr);
+    svc_tc_free(sr);
     r.code = "BETA";
     s_as("officer", s_alice);
     s_do("RedeemShopCode", &r, t);
-    CHECK(s_ok(1));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1));
+    svc_tc_commit(s_tc);
     s_as("customer", s_alice);
 
     /* an unknown code: recorded (for throttling), answered with an empty shop id */
     r.code = "nope";
     s_do("RedeemShopCode", &r, t + 1);
-    CHECK(s_ok(1) && streq(s_type(0), "ShopCodeRejected"));
-    Tp__Account__ShopCodeRejected *rj = s_event(0, &tp__account__shop_code_rejected__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopCodeRejected"));
+    Tp__Account__ShopCodeRejected *rj = svc_tc_event(s_out, 0, &tp__account__shop_code_rejected__descriptor);
     char ch[ACC_HEX_SIZE];
     acc_sha256_hex("nope", 4, ch);
     CHECK(rj && streq(rj->code_hash, ch) && streq(rj->account_id, s_alice) &&
           rj->at_us == s_t0 + t + 1);
-    s_free(rj);
-    sr = s_reply(&tp__account__shop_redeemed__descriptor);
+    svc_tc_free(rj);
+    sr = svc_tc_reply(s_out, &tp__account__shop_redeemed__descriptor);
     CHECK(sr && !*sr->shop_id && streq(sr->refusal, "unknown_shop_code"));
-    s_free(sr);
-    s_commit();
+    svc_tc_free(sr);
+    svc_tc_commit(s_tc);
 
     /* a disabled shop's code is unknown; a changed code replaces the old one */
     s_react_shop("ShopChanged", "shop-2", "Beta", "Beta AG", true);
-    s_commit();
+    svc_tc_commit(s_tc);
     s_react_shop("ShopChanged", "shop-3", "Delta", "Gamma eG", false);
-    s_commit();
+    svc_tc_commit(s_tc);
     r.code = "beta";
     s_do("RedeemShopCode", &r, t + 2);
-    CHECK(s_ok(1) && streq(s_type(0), "ShopCodeRejected"));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopCodeRejected"));
+    svc_tc_commit(s_tc);
     r.code = "gamma";
     s_do("RedeemShopCode", &r, t + 3);
-    CHECK(s_ok(1) && streq(s_type(0), "ShopCodeRejected"));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopCodeRejected"));
+    svc_tc_commit(s_tc);
     /* the session lists the enabled shops only */
     Tp__Account__WhoAmI w = TP__ACCOUNT__WHO_AM_I__INIT;
     s_do("WhoAmI", &w, t);
-    Tp__Account__SessionInfo *si = s_reply(&tp__account__session_info__descriptor);
+    Tp__Account__SessionInfo *si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && si->n_shop_ids == 1 && streq(si->shop_ids[0], "shop-1"));
-    s_free(si);
+    svc_tc_free(si);
 
     /* throttled after ACCOUNT_REDEEM_MAX_REJECTS rejections an hour, valid codes too */
     r.code = "wrong";
     for (int i = 3; i < ACCOUNT_REDEEM_MAX_REJECTS; i++) {
         s_do("RedeemShopCode", &r, t + 10 + i);
-        CHECK(s_ok(1));
-        s_commit();
+        CHECK(svc_tc_accepted(s_out, 1));
+        svc_tc_commit(s_tc);
     }
     s_do("RedeemShopCode", &r, t + MINUTE);
-    CHECK(s_refused("throttled", "code"));
+    CHECK(svc_tc_refused(s_out, "throttled", "code"));
     r.code = "delta";
     s_do("RedeemShopCode", &r, t + MINUTE);
-    CHECK(s_refused("throttled", "code"));
+    CHECK(svc_tc_refused(s_out, "throttled", "code"));
     s_do("RedeemShopCode", &r, t + ACCOUNT_REDEEM_WINDOW_US + 20);
-    CHECK(s_ok(1) && streq(s_type(0), "ShopCodeRedeemed"));
-    s_commit();
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopCodeRedeemed"));
+    svc_tc_commit(s_tc);
 }
 
 static void s_test_officers(void)
@@ -1210,88 +1086,88 @@ static void s_test_officers(void)
     ap.shop_id = "shop-1";
     s_as("customer", s_alice);
     s_do("AppointOfficer", &ap, t);
-    CHECK(s_refused("forbidden", NULL));
+    CHECK(svc_tc_refused(s_out, "forbidden", NULL));
     s_as("operator", "");
     ap.account_id = "acc-ffffffffffffffff";
     ap.shop_id = "shop-9";
     s_do("AppointOfficer", &ap, t);
-    CHECK(s_refused("not_found", "accountId") && s_err("not_found", "shopId"));
+    CHECK(svc_tc_refused(s_out, "not_found", "accountId") && svc_tc_has_error(s_out, "not_found", "shopId"));
     ap.account_id = s_alice;
     s_do("AppointOfficer", &ap, t);
-    CHECK(s_refused("not_found", "shopId") && svc_out_n_errors(s_out) == 1);
+    CHECK(svc_tc_refused(s_out, "not_found", "shopId") && svc_out_n_errors(s_out) == 1);
     ap.shop_id = "shop-1";
     s_do("AppointOfficer", &ap, t);
-    CHECK(s_ok(1) && streq(s_type(0), "OfficerAppointed"));
-    Tp__Account__AccountView *v = s_reply(&tp__account__account_view__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "OfficerAppointed"));
+    Tp__Account__AccountView *v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && v->n_officer_shop_ids == 1 && streq(v->officer_shop_ids[0], "shop-1") &&
           streq(v->status, "active"));
-    s_free(v);
-    s_commit();
+    svc_tc_free(v);
+    svc_tc_commit(s_tc);
     s_do("AppointOfficer", &ap, t); /* again: nothing new */
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
     s_as("customer", s_alice);
     Tp__Account__WhoAmI w = TP__ACCOUNT__WHO_AM_I__INIT;
     s_do("WhoAmI", &w, t);
-    Tp__Account__SessionInfo *si = s_reply(&tp__account__session_info__descriptor);
+    Tp__Account__SessionInfo *si = svc_tc_reply(s_out, &tp__account__session_info__descriptor);
     CHECK(si && si->n_roles == 2 && streq(si->roles[1], "officer") && si->n_officer_shop_ids == 1 &&
           streq(si->officer_shop_ids[0], "shop-1"));
-    s_free(si);
+    svc_tc_free(si);
 
     Tp__Account__RevokeOfficer rv = TP__ACCOUNT__REVOKE_OFFICER__INIT;
     rv.account_id = s_alice;
     rv.shop_id = "shop-1";
     s_do("RevokeOfficer", &rv, t);
-    CHECK(s_refused("forbidden", NULL));
+    CHECK(svc_tc_refused(s_out, "forbidden", NULL));
     s_as("operator", "");
     rv.shop_id = "shop-3";
     s_do("RevokeOfficer", &rv, t); /* not an officer there: nothing to undo */
-    CHECK(s_ok(0));
+    CHECK(svc_tc_accepted(s_out, 0));
     rv.account_id = "";
     s_do("RevokeOfficer", &rv, t);
-    CHECK(s_refused("not_found", "accountId"));
+    CHECK(svc_tc_refused(s_out, "not_found", "accountId"));
     rv.account_id = s_alice;
     rv.shop_id = "shop-1";
     s_do("RevokeOfficer", &rv, t);
-    CHECK(s_ok(1) && streq(s_type(0), "OfficerRevoked"));
-    v = s_reply(&tp__account__account_view__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "OfficerRevoked"));
+    v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && v->n_officer_shop_ids == 0);
-    s_free(v);
-    s_commit();
+    svc_tc_free(v);
+    svc_tc_commit(s_tc);
     s_do("AppointOfficer", &ap, t);
-    s_commit();
+    svc_tc_commit(s_tc);
 
     /* FindAccount */
     Tp__Account__FindAccount f = TP__ACCOUNT__FIND_ACCOUNT__INIT;
     s_as("customer", s_alice);
     f.email = (char *) ALICE;
     s_do("FindAccount", &f, t);
-    CHECK(s_refused("forbidden", NULL));
+    CHECK(svc_tc_refused(s_out, "forbidden", NULL));
     s_as("operator", "");
     f.email = "";
     s_do("FindAccount", &f, t);
-    CHECK(s_refused("invalid", "email"));
+    CHECK(svc_tc_refused(s_out, "invalid", "email"));
     f.email = "bad";
     s_do("FindAccount", &f, t);
-    CHECK(s_refused("invalid", "email"));
+    CHECK(svc_tc_refused(s_out, "invalid", "email"));
     f.email = "nobody@example.net";
     s_do("FindAccount", &f, t);
-    CHECK(s_refused("not_found", "email"));
+    CHECK(svc_tc_refused(s_out, "not_found", "email"));
     f.email = "ALICE@example.com ";
     s_do("FindAccount", &f, t);
-    v = s_reply(&tp__account__account_view__descriptor);
-    CHECK(s_ok(0) && v && streq(v->account_id, s_alice) && streq(v->email, ALICE) &&
+    v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
+    CHECK(svc_tc_accepted(s_out, 0) && v && streq(v->account_id, s_alice) && streq(v->email, ALICE) &&
           streq(v->status, "active") && v->registered_at_us == s_t0 && v->n_shop_ids == 3 &&
           v->n_officer_shop_ids == 1 && streq(v->language, "de"));
-    s_free(v);
+    svc_tc_free(v);
     f.email = "";
     f.account_id = s_bob;
     s_do("FindAccount", &f, t);
-    v = s_reply(&tp__account__account_view__descriptor);
+    v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && streq(v->status, "unconfirmed") && streq(v->email, BOB));
-    s_free(v);
+    svc_tc_free(v);
     f.account_id = "acc-nope";
     s_do("FindAccount", &f, t);
-    CHECK(s_refused("not_found", "accountId"));
+    CHECK(svc_tc_refused(s_out, "not_found", "accountId"));
 }
 
 static void s_test_delete(void)
@@ -1303,7 +1179,7 @@ static void s_test_delete(void)
     Tp__Account__RequestPasswordReset rq = TP__ACCOUNT__REQUEST_PASSWORD_RESET__INIT;
     rq.email = (char *) ALICE;
     s_do("RequestPasswordReset", &rq, t);
-    s_commit();
+    svc_tc_commit(s_tc);
     CHECK(s_mails_kind(ALICE, "reset:") == 1);
 
     Tp__Account__DeleteAccount d = TP__ACCOUNT__DELETE_ACCOUNT__INIT;
@@ -1311,73 +1187,73 @@ static void s_test_delete(void)
     d.reason = "asked by phone, ticket 4711";
     s_as("customer", s_alice);
     s_do("DeleteAccount", &d, t);
-    CHECK(s_refused("forbidden", NULL));
+    CHECK(svc_tc_refused(s_out, "forbidden", NULL));
     s_as("operator", "");
     d.account_id = "acc-nope";
     s_do("DeleteAccount", &d, t);
-    CHECK(s_refused("not_found", "accountId"));
+    CHECK(svc_tc_refused(s_out, "not_found", "accountId"));
     char longreason[600];
     memset(longreason, 'r', 501);
     longreason[501] = 0;
     d.account_id = s_alice;
     d.reason = longreason;
     s_do("DeleteAccount", &d, t);
-    CHECK(s_refused("invalid", "reason"));
+    CHECK(svc_tc_refused(s_out, "invalid", "reason"));
     d.reason = "asked by phone, ticket 4711";
     size_t sessions = zlistx_size(acc_find(s_st(), s_alice)->sessions);
     CHECK(sessions >= 2);
     s_do("DeleteAccount", &d, t + MINUTE);
     size_t n = svc_out_n_events(s_out);
-    CHECK(!svc_out_failed(s_out) && n == sessions + 1 && streq(s_type(n - 1), "AccountDeleted"));
-    Tp__Account__SessionEnded *se = s_event(0, &tp__account__session_ended__descriptor);
+    CHECK(!svc_out_failed(s_out) && n == sessions + 1 && streq(svc_tc_type(s_out, n - 1), "AccountDeleted"));
+    Tp__Account__SessionEnded *se = svc_tc_event(s_out, 0, &tp__account__session_ended__descriptor);
     CHECK(se && streq(se->reason, "account_deleted"));
-    s_free(se);
-    Tp__Account__AccountView *v = s_reply(&tp__account__account_view__descriptor);
+    svc_tc_free(se);
+    Tp__Account__AccountView *v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && streq(v->status, "deleted") && !*v->email);
-    s_free(v);
-    s_commit();
+    svc_tc_free(v);
+    svc_tc_commit(s_tc);
     s_do("DeleteAccount", &d, t + MINUTE);
-    CHECK(s_refused("not_found", "accountId"));
+    CHECK(svc_tc_refused(s_out, "not_found", "accountId"));
 
     /* afterwards: no session, no login, no query serves the address, no mail */
     CHECK(s_mails_kind(ALICE, "") == 0 && zhashx_size(s_st()->sessions) == 0);
     Tp__Account__ResolveSession q = TP__ACCOUNT__RESOLVE_SESSION__INIT;
     q.session_token = tok;
     s_do("ResolveSession", &q, t + MINUTE);
-    CHECK(s_refused("unauthenticated", "sessionToken"));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", "sessionToken"));
     s_as("customer", s_alice);
     Tp__Account__WhoAmI w = TP__ACCOUNT__WHO_AM_I__INIT;
     s_do("WhoAmI", &w, t + MINUTE);
-    CHECK(s_refused("unauthenticated", NULL));
+    CHECK(svc_tc_refused(s_out, "unauthenticated", NULL));
     s_as("operator", "");
     Tp__Account__FindAccount f = TP__ACCOUNT__FIND_ACCOUNT__INIT;
     f.email = (char *) ALICE;
     s_do("FindAccount", &f, t + MINUTE);
-    CHECK(s_refused("not_found", "email"));
+    CHECK(svc_tc_refused(s_out, "not_found", "email"));
     f.email = "";
     f.account_id = s_alice;
     s_do("FindAccount", &f, t + MINUTE);
-    v = s_reply(&tp__account__account_view__descriptor);
+    v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && streq(v->status, "deleted") && !*v->email && v->n_officer_shop_ids == 0);
-    s_free(v);
+    svc_tc_free(v);
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = (char *) ALICE;
-    char *lk = s_cmd("Login")->lookup(s_state, &l.base);
+    char *lk = svc_tc_command(s_tc, "Login")->lookup(svc_tc_state(s_tc), &l.base);
     CHECK(lk && strncmp(lk, "$argon2id$", 10) == 0 && !streq(lk, s_alice_hash));
     free(lk);
     char *verdict = zsys_sprintf("\001ok:%s", s_alice_hash);
     s_login_verdict(ALICE, verdict, "", t + 2 * MINUTE);
     zstr_free(&verdict);
-    Tp__Account__LoginFailed *lf = s_event(0, &tp__account__login_failed__descriptor);
-    CHECK(s_ok(1) && lf && !*lf->account_id);
-    s_free(lf);
+    Tp__Account__LoginFailed *lf = svc_tc_event(s_out, 0, &tp__account__login_failed__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && lf && !*lf->account_id);
+    svc_tc_free(lf);
     svc_out_reset(s_out);
     s_as("operator", "");
     Tp__Account__AppointOfficer ap = TP__ACCOUNT__APPOINT_OFFICER__INIT;
     ap.account_id = s_alice;
     ap.shop_id = "shop-1";
     s_do("AppointOfficer", &ap, t + 2 * MINUTE);
-    CHECK(s_refused("not_found", "accountId"));
+    CHECK(svc_tc_refused(s_out, "not_found", "accountId"));
 
     /* the address can register again: a new account */
     Tp__Account__Register r = TP__ACCOUNT__REGISTER__INIT;
@@ -1385,11 +1261,11 @@ static void s_test_delete(void)
     r.password = "$argon2id$v=19$m=19456,t=2,p=1$again";
     s_as("", "");
     s_do("Register", &r, t + 3 * MINUTE);
-    CHECK(s_ok(1) && streq(s_type(0), "AccountRegistered") && s_same_answer());
-    Tp__Account__AccountRegistered *e = s_event(0, &tp__account__account_registered__descriptor);
+    CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "AccountRegistered") && s_same_answer());
+    Tp__Account__AccountRegistered *e = svc_tc_event(s_out, 0, &tp__account__account_registered__descriptor);
     CHECK(e && !streq(e->account_id, s_alice));
-    s_free(e);
-    s_commit();
+    svc_tc_free(e);
+    svc_tc_commit(s_tc);
     CHECK(s_mails_kind(ALICE, "") == 1);
 }
 
@@ -1423,10 +1299,13 @@ static void s_test_bad_events(void)
     any.account_id = "acc-unknown";
     uint8_t ok[64];
     size_t oklen = tp__account__account_confirmed__pack(&any, ok);
+    uint64_t seq = 0;
     for (int i = 0; types[i]; i++) {
-        s_apply_raw(st, types[i], "x", junk, sizeof junk, false);
-        s_apply_raw(st, types[i], "x", ok, oklen, false);
-        s_apply_raw(st, types[i], "x", NULL, 0, false);
+        svc_event_t ev[] = {{++seq, "x", 1, types[i], 0, junk, sizeof junk},
+                            {++seq, "x", 1, types[i], 0, ok, oklen},
+                            {++seq, "x", 1, types[i], 0, NULL, 0}};
+        for (size_t k = 0; k < 3; k++)
+            account_def.apply(st, &ev[k]);
     }
     char *sum = account_def.summary(st);
     CHECK(sum && strstr(sum, "\"accounts\":0,") && strstr(sum, "\"events\":57,"));
@@ -1439,20 +1318,18 @@ static void s_test_bad_events(void)
 /* The state rebuilt from the log equals the live one. */
 static void s_test_replay(void)
 {
-    void *again = account_def.state_new();
-    for (size_t i = 0; i < s_nlog; i++)
-        s_apply_raw(again, s_log[i].type, s_log[i].stream, s_log[i].payload, s_log[i].len, false);
-    char *a = account_def.summary(s_state);
+    void *again = svc_tc_rebuild(s_tc);
+    char *a = account_def.summary(svc_tc_state(s_tc));
     char *b = account_def.summary(again);
     CHECK(a && b && streq(a, b));
     CHECK(a && strstr(a, "\"accounts\":4,") && strstr(a, "\"deleted\":1,") &&
           strstr(a, "\"shops\":3,"));
-    if (s_verbose)
+    if (svc_tc_verbose())
         printf("summary: %s\n", a ? a : "(none)");
     /* and a different state has a different digest */
     s_react_shop("ShopChanged", "shop-1", "ACME-2024", "ACME Holding GmbH", true);
-    s_commit();
-    char *c = account_def.summary(s_state);
+    svc_tc_commit(s_tc);
+    char *c = account_def.summary(svc_tc_state(s_tc));
     CHECK(c && b && !streq(c, b));
     free(a);
     free(b);
@@ -1460,43 +1337,47 @@ static void s_test_replay(void)
     account_def.state_destroy(&again);
 }
 
+static void s_setup(void)
+{
+    CHECK(sodium_init() >= 0);
+    s_tc = svc_tc_new(&account_def);
+    assert(s_tc);
+    svc_tc_hold(s_tc, true);
+    svc_tc_set_random(s_tc, SVC_TC_RANDOM_FRESH);
+    randombytes_buf(svc_tc_secret(s_tc), SVC_SECRET_SIZE);
+    s_t0 = zclock_time() * 1000;
+    s_out = svc_tc_out(s_tc);
+    CHECK(svc_tc_state(s_tc) && s_out && streq(account_def.name, "account") &&
+          account_def.summary && account_def.mails_pending && account_def.mail_sent &&
+          account_def.tick);
+}
+
+static void s_teardown(void)
+{
+    free(s_accepted);
+    svc_tc_destroy(&s_tc);
+}
+
+/* The tests follow each other on the same state. */
+static const svc_tc_test_t s_tests[] = {
+    {"helpers", s_test_helpers, "core"},
+    {"register", s_test_register, "core"},
+    {"resend", s_test_resend, "core"},
+    {"login", s_test_login, "core"},
+    {"throttle", s_test_throttle, "core"},
+    {"sessions", s_test_sessions, "core"},
+    {"randomness", s_test_randomness, "core"},
+    {"reset", s_test_reset, "core"},
+    {"shops", s_test_shops, "core"},
+    {"officers", s_test_officers, "core"},
+    {"delete", s_test_delete, "core"},
+    {"bad_events", s_test_bad_events, "core"},
+    {"replay", s_test_replay, "core"},
+    {NULL},
+};
+
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (streq(argv[i], "-v"))
-            s_verbose = true;
-    zsys_init();
-    if (!s_verbose)
-        zsys_set_logstream(NULL);
-    if (sodium_init() < 0)
-        return 1;
-    randombytes_buf(s_secret, sizeof s_secret);
-    s_t0 = zclock_time() * 1000;
-    s_hdr.client_addr = "";
-    s_state = account_def.state_new();
-    s_out = svc_out_new();
-    CHECK(s_state && s_out && streq(account_def.name, "account") && account_def.summary &&
-          account_def.mails_pending && account_def.mail_sent && account_def.tick);
-
-    s_test_helpers();
-    s_test_register();
-    s_test_resend();
-    s_test_login();
-    s_test_throttle();
-    s_test_sessions();
-    s_test_randomness();
-    s_test_reset();
-    s_test_shops();
-    s_test_officers();
-    s_test_delete();
-    s_test_bad_events();
-    s_test_replay();
-
-    for (size_t i = 0; i < s_nlog; i++)
-        free(s_log[i].payload);
-    free(s_accepted);
-    svc_out_destroy(&s_out);
-    account_def.state_destroy(&s_state);
-    printf("account_test: %s\n", s_failed ? "FAILED" : "OK");
-    return s_failed ? 1 : 0;
+    return svc_tc_main(argc, argv,
+                       &(svc_tc_suite_t){"account_test", s_tests, s_setup, s_teardown});
 }

@@ -9,155 +9,98 @@
 #include "evs_keys.h"
 #include "example.h"
 #include "example.pb-c.h"
+#include "svc_testcore.h"
 #include "svc_testkit.h"
-
-static int s_failed = 0;
-static bool s_verbose = false;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "example_test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-            s_failed++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-/* Applies every event in @p out to @p state, as the runtime would after a commit. */
-static void s_apply_out(void *state, svc_out_t *out, uint64_t *seq)
-{
-    for (size_t i = 0; i < svc_out_n_events(out); i++) {
-        const char *type, *stream;
-        const uint8_t *payload;
-        size_t len;
-        svc_out_event_at(out, i, &type, &stream, &payload, &len);
-        svc_event_t ev = {++*seq, stream, 1, type, 0, payload, len};
-        example_def.apply(state, &ev);
-    }
-}
-
-static const svc_command_t *s_cmd(const char *name)
-{
-    for (size_t i = 0; i < example_def.n_commands; i++)
-        if (streq(example_def.commands[i].name, name))
-            return &example_def.commands[i];
-    return NULL;
-}
-
-static bool s_has_error(svc_out_t *out, const char *code, const char *field)
-{
-    for (size_t i = 0; i < svc_out_n_errors(out); i++) {
-        const char *c, *f;
-        svc_out_error_at(out, i, &c, &f, NULL);
-        if (streq(c, code) && streq(f, field))
-            return true;
-    }
-    return false;
-}
 
 static void s_test_core(void)
 {
-    void *state = example_def.state_new();
-    svc_out_t *out = svc_out_new();
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    uint8_t secret[SVC_SECRET_SIZE] = {1}, rnd[SVC_SECRET_SIZE] = {2};
-    svc_ctx_t ctx = {&hdr, 1000, secret, rnd};
-    uint64_t seq = 0;
+    svc_tc_t *tc = svc_tc_new(&example_def);
+    assert(tc);
+    svc_tc_hold(tc, true);
+    svc_tc_set_now(tc, 1000);
+    void *state = svc_tc_state(tc);
+    svc_out_t *out = svc_tc_out(tc);
 
     /* Increment: refusals, each naming its field, and nothing produced */
     Tp__Example__Increment inc = TP__EXAMPLE__INCREMENT__INIT;
     inc.counter = "Bad Name";
     inc.by = 0;
     inc.expected_version = -5;
-    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    svc_tc_decide(tc, "Increment", "", "", &inc.base);
     CHECK(svc_out_failed(out) && svc_out_n_events(out) == 0);
-    CHECK(s_has_error(out, "invalid", "counter"));
-    CHECK(s_has_error(out, "invalid", "by"));
-    CHECK(s_has_error(out, "invalid", "expectedVersion"));
-    svc_out_reset(out);
+    CHECK(svc_tc_has_error(out, "invalid", "counter"));
+    CHECK(svc_tc_has_error(out, "invalid", "by"));
+    CHECK(svc_tc_has_error(out, "invalid", "expectedVersion"));
     inc.counter = "";
     inc.by = 1001;
     inc.expected_version = 0;
-    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
-    CHECK(s_has_error(out, "invalid", "counter") && s_has_error(out, "invalid", "by"));
-    svc_out_reset(out);
+    svc_tc_decide(tc, "Increment", "", "", &inc.base);
+    CHECK(svc_tc_has_error(out, "invalid", "counter") && svc_tc_has_error(out, "invalid", "by"));
 
     /* Increment: one event with the new value, reply with value and version */
     inc.counter = "c-1";
     inc.by = 7;
-    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
+    svc_tc_decide(tc, "Increment", "", "", &inc.base);
     CHECK(!svc_out_failed(out) && svc_out_n_events(out) == 1);
-    const char *type, *stream;
-    const uint8_t *payload;
-    size_t len;
-    svc_out_event_at(out, 0, &type, &stream, &payload, &len);
-    CHECK(streq(type, "CounterIncremented") && streq(stream, "counter-c-1"));
+    CHECK(streq(svc_tc_type(out, 0), "CounterIncremented") &&
+          streq(svc_tc_stream(out, 0), "counter-c-1"));
     Tp__Example__CounterIncremented *e =
-        tp__example__counter_incremented__unpack(NULL, len, payload);
+        svc_tc_event(out, 0, &tp__example__counter_incremented__descriptor);
     CHECK(e && e->value == 7 && e->by == 7);
-    tp__example__counter_incremented__free_unpacked(e, NULL);
-    s_apply_out(state, out, &seq);
-    svc_out_reset(out);
+    svc_tc_free(e);
+    svc_tc_commit(tc);
     inc.by = 5;
-    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
-    size_t rlen;
-    const uint8_t *rb = svc_out_reply_bytes(out, &rlen);
-    Tp__Example__CounterValue *cv = tp__example__counter_value__unpack(NULL, rlen, rb);
+    svc_tc_decide(tc, "Increment", "", "", &inc.base);
+    Tp__Example__CounterValue *cv = svc_tc_reply(out, &tp__example__counter_value__descriptor);
     CHECK(cv && cv->value == 12 && cv->version == 2);
-    tp__example__counter_value__free_unpacked(cv, NULL);
-    s_apply_out(state, out, &seq);
-    svc_out_reset(out);
+    svc_tc_free(cv);
+    svc_tc_commit(tc);
 
     /* GetCounter: found, and not_found for an unknown counter */
     Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
     q.counter = "nope";
-    s_cmd("GetCounter")->decide(state, &ctx, &q.base, out);
-    CHECK(s_has_error(out, "not_found", "counter"));
-    svc_out_reset(out);
+    svc_tc_decide(tc, "GetCounter", "", "", &q.base);
+    CHECK(svc_tc_has_error(out, "not_found", "counter"));
     q.counter = "c-1";
-    s_cmd("GetCounter")->decide(state, &ctx, &q.base, out);
-    rb = svc_out_reply_bytes(out, &rlen);
-    cv = tp__example__counter_value__unpack(NULL, rlen, rb);
+    svc_tc_decide(tc, "GetCounter", "", "", &q.base);
+    cv = svc_tc_reply(out, &tp__example__counter_value__descriptor);
     CHECK(cv && cv->value == 12);
-    tp__example__counter_value__free_unpacked(cv, NULL);
-    svc_out_reset(out);
+    svc_tc_free(cv);
 
     /* SetSecret: prepare refuses short secrets, hashes good ones; decide refuses unprepared */
     Tp__Example__SetSecret ss = TP__EXAMPLE__SET_SECRET__INIT;
     ss.counter = "c-1";
     ss.secret = strdup("short");
-    CHECK(s_cmd("SetSecret")->prepare(&ss.base, NULL, out) == -1 &&
-          s_has_error(out, "invalid", "secret"));
-    svc_out_reset(out);
-    s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
-    CHECK(s_has_error(out, "internal", "secret") && svc_out_n_events(out) == 0);
-    svc_out_reset(out);
+    CHECK(svc_tc_prepare(tc, "SetSecret", &ss.base) == -1 &&
+          svc_tc_has_error(out, "invalid", "secret"));
+    svc_tc_decide(tc, "SetSecret", "", "", &ss.base);
+    CHECK(svc_tc_has_error(out, "internal", "secret") && svc_out_n_events(out) == 0);
     free(ss.secret);
     ss.secret = strdup("a long enough secret");
-    CHECK(s_cmd("SetSecret")->prepare(&ss.base, NULL, out) == 0);
+    CHECK(svc_tc_prepare(tc, "SetSecret", &ss.base) == 0);
     CHECK(strncmp(ss.secret, "$argon2id$", 10) == 0);
-    s_cmd("SetSecret")->decide(state, &ctx, &ss.base, out);
+    svc_tc_decide(tc, "SetSecret", "", "", &ss.base);
     CHECK(!svc_out_failed(out) && svc_out_n_events(out) == 1);
-    svc_out_event_at(out, 0, &type, NULL, NULL, NULL);
-    CHECK(streq(type, "SecretSet"));
-    s_apply_out(state, out, &seq);
-    svc_out_reset(out);
+    CHECK(streq(svc_tc_type(out, 0), "SecretSet"));
+    svc_tc_commit(tc);
     free(ss.secret);
 
     /* tick: nothing below the threshold; once at it; never twice */
-    example_def.tick(state, 5000, out);
-    CHECK(svc_out_n_events(out) == 1);
-    s_apply_out(state, out, &seq);
-    svc_out_reset(out);
-    example_def.tick(state, 6000, out);
-    CHECK(svc_out_n_events(out) == 0);
+    svc_tc_set_now(tc, 5000);
+    CHECK(svc_out_n_events(svc_tc_tick(tc)) == 1);
+    svc_tc_commit(tc);
+    svc_tc_set_now(tc, 6000);
+    CHECK(svc_out_n_events(svc_tc_tick(tc)) == 0);
     inc.counter = "c-2";
     inc.by = 3;
-    s_cmd("Increment")->decide(state, &ctx, &inc.base, out);
-    s_apply_out(state, out, &seq);
-    svc_out_reset(out);
-    example_def.tick(state, 7000, out);
-    CHECK(svc_out_n_events(out) == 0);
+    svc_tc_set_now(tc, 1000);
+    svc_tc_decide(tc, "Increment", "", "", &inc.base);
+    svc_tc_commit(tc);
+    svc_tc_set_now(tc, 7000);
+    CHECK(svc_out_n_events(svc_tc_tick(tc)) == 0);
 
-    /* react: an upstream increment becomes UpstreamSeen; other types are ignored */
+    /* react: an upstream increment becomes UpstreamSeen (with the upstream's seq); other
+     * types are ignored */
     Tp__Example__CounterIncremented up = TP__EXAMPLE__COUNTER_INCREMENTED__INIT;
     up.counter = "u";
     up.by = 2;
@@ -165,28 +108,21 @@ static void s_test_core(void)
     uint8_t ubuf[64];
     size_t ulen = tp__example__counter_incremented__pack(&up, ubuf);
     svc_event_t uev = {41, "counter-u", 3, "CounterIncremented", 0, ubuf, ulen};
+    svc_out_reset(out);
     example_def.react(state, "alpha", &uev, out);
     CHECK(svc_out_n_events(out) == 1);
-    svc_out_event_at(out, 0, &type, &stream, &payload, &len);
-    Tp__Example__UpstreamSeen *us = tp__example__upstream_seen__unpack(NULL, len, payload);
+    Tp__Example__UpstreamSeen *us = svc_tc_event(out, 0, &tp__example__upstream_seen__descriptor);
     CHECK(us && us->upstream_seq == 41 && us->value == 9 && streq(us->upstream, "alpha"));
-    tp__example__upstream_seen__free_unpacked(us, NULL);
-    svc_out_reset(out);
-    svc_event_t other = {42, "counter-u", 4, "Ticked", 0, NULL, 0};
-    example_def.react(state, "alpha", &other, out);
-    CHECK(svc_out_n_events(out) == 0 && !svc_out_failed(out));
+    svc_tc_free(us);
+    CHECK(svc_tc_react_raw(tc, "alpha", "Ticked", NULL, 0) == 0 && !svc_out_failed(out));
     uint8_t junk[] = {0xff, 0xff, 0xff};
-    svc_event_t bad = {43, "counter-u", 5, "CounterIncremented", 0, junk, sizeof junk};
-    example_def.react(state, "alpha", &bad, out);
+    svc_tc_react_raw(tc, "alpha", "CounterIncremented", junk, sizeof junk);
     CHECK(svc_out_failed(out));
-    svc_out_reset(out);
 
     char *sum = example_def.summary(state);
     CHECK(sum && strstr(sum, "\"counters\":2"));
     free(sum);
-    svc_out_destroy(&out);
-    example_def.state_destroy(&state);
-    CHECK(state == NULL);
+    svc_tc_destroy(&tc);
 }
 
 /* ---------------------------------------------------------------- runtime */
@@ -447,7 +383,7 @@ static void s_test_runtime(void)
         zclock_sleep(50);
     }
     CHECK(sb && strstr(sb, "\"upstreamSeen\":202,"));
-    if (s_verbose)
+    if (svc_tc_verbose())
         printf("mirror: %s\n", sb ? sb : "(none)");
 
     /* restart both: state rebuilt from the logs equals the state before */
@@ -1066,7 +1002,7 @@ static void s_test_rights_actor(void)
         Tp__Envelope *env = seq ? svc_tk_event(kit, "alpha", seq) : NULL;
         CHECK(env && streq(env->event_type, "CounterIncremented") &&
               streq(env->actor, cases[i].actor));
-        if (s_verbose && env)
+        if (svc_tc_verbose() && env)
             printf("actor of seq %" PRIu64 ": %s\n", seq, env->actor);
         if (env)
             tp__envelope__free_unpacked(env, NULL);
@@ -1105,34 +1041,19 @@ static void s_test_rights_actor(void)
     s_rig_stop(&rig);
 }
 
+static const svc_tc_test_t s_tests[] = {
+    {"core", s_test_core, NULL},
+    {"runtime", s_test_runtime, NULL},
+    {"producer", s_test_producer, NULL},
+    {"react_delay", s_test_react_delay, NULL},
+    {"rights_unknown", s_test_rights_unknown, NULL},
+    {"rights_forbidden", s_test_rights_forbidden, NULL},
+    {"rights_followers", s_test_rights_followers, NULL},
+    {"rights_actor", s_test_rights_actor, NULL},
+    {NULL},
+};
+
 int main(int argc, char **argv)
 {
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (streq(argv[i], "--test") && i + 1 < argc)
-            only = argv[++i];
-        else if (streq(argv[i], "-v"))
-            s_verbose = true;
-    }
-    zsys_init();
-    if (!s_verbose)
-        zsys_set_logstream(NULL);
-    if (!only || streq(only, "core"))
-        s_test_core();
-    if (!only || streq(only, "runtime"))
-        s_test_runtime();
-    if (!only || streq(only, "producer"))
-        s_test_producer();
-    if (!only || streq(only, "react_delay"))
-        s_test_react_delay();
-    if (!only || streq(only, "rights_unknown"))
-        s_test_rights_unknown();
-    if (!only || streq(only, "rights_forbidden"))
-        s_test_rights_forbidden();
-    if (!only || streq(only, "rights_followers"))
-        s_test_rights_followers();
-    if (!only || streq(only, "rights_actor"))
-        s_test_rights_actor();
-    printf("example_test: %s\n", s_failed ? "FAILED" : "OK");
-    return s_failed ? 1 : 0;
+    return svc_tc_main(argc, argv, &(svc_tc_suite_t){"example_test", s_tests});
 }

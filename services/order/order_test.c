@@ -8,123 +8,9 @@
 #include "order_pdf.h"
 #include "order_test.h"
 
-int ot_failed = 0;
-bool ot_verbose = false;
-void *ot_state = NULL;
+svc_tc_t *ot = NULL;
 svc_out_t *ot_out = NULL;
 int64_t ot_now = 1772359200LL * 1000000;   /* 2026-03-01 10:00:00 UTC */
-
-/* Every event applied, for the replay check at the end. */
-static zlistx_t *s_log = NULL;
-static uint64_t s_seq = 0;
-
-typedef struct {
-    char *type, *stream;
-    uint8_t *payload;
-    size_t len;
-    int64_t at;
-} s_logged_t;
-
-static void s_logged_free(void **item)
-{
-    s_logged_t *l = *item;
-    free(l->type);
-    free(l->stream);
-    free(l->payload);
-    free(l);
-    *item = NULL;
-}
-
-uint64_t ot_next_seq(void)
-{
-    return ++s_seq;
-}
-
-static const svc_command_t *s_cmd(const char *name)
-{
-    for (size_t i = 0; i < order_def.n_commands; i++)
-        if (streq(order_def.commands[i].name, name))
-            return &order_def.commands[i];
-    return NULL;
-}
-
-void ot_run(const char *name, const char *role, const char *account, const ProtobufCMessage *msg)
-{
-    svc_out_reset(ot_out);
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.request_id = "req";
-    hdr.actor_role = (char *) role;
-    hdr.actor_account = (char *) account;
-    uint8_t secret[SVC_SECRET_SIZE] = {1}, rnd[SVC_SECRET_SIZE] = {2};
-    svc_ctx_t ctx = {&hdr, ot_now, secret, rnd};
-    const svc_command_t *c = s_cmd(name);
-    CHECK(c != NULL);
-    if (c)
-        c->decide(ot_state, &ctx, msg, ot_out);
-}
-
-void ot_commit(void)
-{
-    for (size_t i = 0; i < svc_out_n_events(ot_out); i++) {
-        const char *type, *stream;
-        const uint8_t *payload;
-        size_t len;
-        svc_out_event_at(ot_out, i, &type, &stream, &payload, &len);
-        svc_event_t ev = {++s_seq, stream, 1, type, ot_now, payload, len};
-        order_def.apply(ot_state, &ev);
-        s_logged_t *l = calloc(1, sizeof *l);
-        l->type = strdup(type);
-        l->stream = strdup(stream);
-        l->payload = malloc(len ? len : 1);
-        memcpy(l->payload, payload, len);
-        l->len = len;
-        l->at = ot_now;
-        zlistx_add_end(s_log, l);
-    }
-}
-
-size_t ot_do(const char *name, const char *role, const char *account, const ProtobufCMessage *msg)
-{
-    ot_run(name, role, account, msg);
-    CHECK(!svc_out_failed(ot_out));
-    if (svc_out_failed(ot_out) && ot_verbose)
-        for (size_t i = 0; i < svc_out_n_errors(ot_out); i++) {
-            const char *c, *f, *m;
-            svc_out_error_at(ot_out, i, &c, &f, &m);
-            printf("  %s: %s %s %s\n", name, c, f, m);
-        }
-    ot_commit();
-    return svc_out_n_events(ot_out);
-}
-
-bool ot_has_error(const char *code, const char *field)
-{
-    for (size_t i = 0; i < svc_out_n_errors(ot_out); i++) {
-        const char *c, *f;
-        svc_out_error_at(ot_out, i, &c, &f, NULL);
-        if (streq(c, code) && streq(f, field))
-            return true;
-    }
-    return false;
-}
-
-size_t ot_count(const char *type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < svc_out_n_events(ot_out); i++) {
-        const char *t;
-        svc_out_event_at(ot_out, i, &t, NULL, NULL, NULL);
-        n += streq(t, type);
-    }
-    return n;
-}
-
-Tp__Order__OrderView *ot_view(void)
-{
-    size_t len;
-    const uint8_t *b = svc_out_reply_bytes(ot_out, &len);
-    return b ? tp__order__order_view__unpack(NULL, len, b) : NULL;
-}
 
 #define FAKE_HASH "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 
@@ -175,13 +61,13 @@ void ot_form(ot_form_t *f, const char *product, const char *method, const char *
 const char *ot_place(ot_form_t *f, const char *account)
 {
     static char id[64];
-    ot_run("PlaceOrder", "customer", account, &f->cmd.base);
-    CHECK(!svc_out_failed(ot_out) && ot_count("OrderPlaced") == 1);
-    Tp__Order__OrderView *v = ot_view();
+    svc_tc_decide(ot, "PlaceOrder", "customer", account, &f->cmd.base);
+    CHECK(!svc_out_failed(ot_out) && svc_tc_count(ot_out, "OrderPlaced") == 1);
+    Tp__Order__OrderView *v = svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
     snprintf(id, sizeof id, "%s", v ? v->order_id : "");
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
-    ot_commit();
+    svc_tc_commit(ot);
     return *id ? id : NULL;
 }
 
@@ -191,38 +77,36 @@ static void s_test_seed(void)
 {
     /* before the seed is written, queries answer from it */
     Tp__Order__GetCatalog gc = TP__ORDER__GET_CATALOG__INIT;
-    ot_run("GetCatalog", "customer", "acc-a", &gc.base);
+    svc_tc_decide(ot, "GetCatalog", "customer", "acc-a", &gc.base);
     size_t len;
     const uint8_t *b = svc_out_reply_bytes(ot_out, &len);
     Tp__Order__Catalog *cat = tp__order__catalog__unpack(NULL, len, b);
     CHECK(cat && cat->n_products == 2 && cat->n_not_orderable == 4);
     if (cat)
         tp__order__catalog__free_unpacked(cat, NULL);
-    char *sum = order_def.summary(ot_state);
+    char *sum = order_def.summary(svc_tc_state(ot));
     CHECK(strstr(sum, "\"seeded\":false") && strstr(sum, "\"products\":0"));
     free(sum);
 
     /* the first tick writes it: 6 products, the demo shop, the marker; then never again */
+    svc_tc_tick(ot);
+    CHECK(svc_tc_count(ot_out, "ProductListed") == 6 && svc_tc_count(ot_out, "ShopCreated") == 1 &&
+          svc_tc_count(ot_out, "CatalogSeeded") == 1 && svc_out_n_events(ot_out) == 8);
+    svc_tc_commit(ot);
     svc_out_reset(ot_out);
-    order_def.tick(ot_state, ot_now, ot_out);
-    CHECK(ot_count("ProductListed") == 6 && ot_count("ShopCreated") == 1 &&
-          ot_count("CatalogSeeded") == 1 && svc_out_n_events(ot_out) == 8);
-    ot_commit();
-    svc_out_reset(ot_out);
-    order_def.tick(ot_state, ot_now + 1000000, ot_out);
+    order_def.tick(svc_tc_state(ot), ot_now + 1000000, ot_out);
     CHECK(svc_out_n_events(ot_out) == 0);
 
     /* the first command on a fresh state seeds too, ahead of its own event; once */
     void *other = order_def.state_new();
-    void *mine = ot_state;
-    ot_state = other;
+    void *mine = svc_tc_set_state(ot, other);
     Tp__Order__Shop shop = TP__ORDER__SHOP__INIT;
     shop.code = "FIRST-SHOP";
     shop.name = "Erster Shop";
     Tp__Order__CreateShop cs = TP__ORDER__CREATE_SHOP__INIT;
     cs.shop = &shop;
-    ot_run("CreateShop", "operator", "op", &cs.base);
-    CHECK(svc_out_n_events(ot_out) == 9 && ot_count("CatalogSeeded") == 1);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
+    CHECK(svc_out_n_events(ot_out) == 9 && svc_tc_count(ot_out, "CatalogSeeded") == 1);
     const char *last;
     svc_out_event_at(ot_out, 8, &last, NULL, NULL, NULL);
     CHECK(streq(last, "ShopCreated"));
@@ -234,16 +118,14 @@ static void s_test_seed(void)
         order_def.apply(other, &ev);
     }
     /* the command's shop was created with the seed: its code is taken now */
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("conflict", "shop.code");
-    svc_out_reset(ot_out);
-    order_def.tick(other, ot_now, ot_out);
-    CHECK(svc_out_n_events(ot_out) == 0);
+    CHECK(svc_out_n_events(svc_tc_tick(ot)) == 0);
+    svc_tc_set_state(ot, mine);
     order_def.state_destroy(&other);
     CHECK(other == NULL);
-    ot_state = mine;
 
-    ot_run("GetCatalog", "customer", "acc-a", &gc.base);
+    svc_tc_decide(ot, "GetCatalog", "customer", "acc-a", &gc.base);
     b = svc_out_reply_bytes(ot_out, &len);
     cat = tp__order__catalog__unpack(NULL, len, b);
     CHECK(cat && cat->n_products == 2 && cat->n_not_orderable == 4);
@@ -261,7 +143,7 @@ static void s_test_seed(void)
     char *ids[] = {ORDER_DEMO_SHOP_ID, "nope", ORDER_DEMO_SHOP_ID};
     gc.n_shop_ids = 3;
     gc.shop_ids = ids;
-    ot_run("GetCatalog", "customer", "acc-a", &gc.base);
+    svc_tc_decide(ot, "GetCatalog", "customer", "acc-a", &gc.base);
     b = svc_out_reply_bytes(ot_out, &len);
     cat = tp__order__catalog__unpack(NULL, len, b);
     CHECK(cat && cat->n_offers == 1 && cat->n_shops == 1);
@@ -284,12 +166,12 @@ static void s_test_shops(void)
     /* roles */
     shop.code = "ACME-2026";
     shop.name = "ACME AG";
-    ot_run("CreateShop", "customer", "acc-a", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "customer", "acc-a", &cs.base);
     REFUSED("forbidden", "");
-    ot_run("CreateShop", "officer", "acc-a", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "officer", "acc-a", &cs.base);
     REFUSED("forbidden", "");
     cs.shop = NULL;
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("invalid", "shop");
     cs.shop = &shop;
 
@@ -303,16 +185,16 @@ static void s_test_shops(void)
     shop.product_ids = bad_products;
     shop.n_extra_ident_methods = 3;
     shop.extra_ident_methods = bad_methods;
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("invalid", "shop.shopId");
-    CHECK(ot_has_error("invalid", "shop.code") && ot_has_error("invalid", "shop.name"));
-    CHECK(ot_has_error("invalid", "shop.productIds[0]") &&
-          ot_has_error("invalid", "shop.productIds[1]") &&
-          !ot_has_error("invalid", "shop.productIds[2]") &&
-          ot_has_error("invalid", "shop.productIds[3]"));
-    CHECK(ot_has_error("invalid", "shop.extraIdentMethods[0]") &&
-          !ot_has_error("invalid", "shop.extraIdentMethods[1]") &&
-          ot_has_error("invalid", "shop.extraIdentMethods[2]"));
+    CHECK(svc_tc_has_error(ot_out, "invalid", "shop.code") && svc_tc_has_error(ot_out, "invalid", "shop.name"));
+    CHECK(svc_tc_has_error(ot_out, "invalid", "shop.productIds[0]") &&
+          svc_tc_has_error(ot_out, "invalid", "shop.productIds[1]") &&
+          !svc_tc_has_error(ot_out, "invalid", "shop.productIds[2]") &&
+          svc_tc_has_error(ot_out, "invalid", "shop.productIds[3]"));
+    CHECK(svc_tc_has_error(ot_out, "invalid", "shop.extraIdentMethods[0]") &&
+          !svc_tc_has_error(ot_out, "invalid", "shop.extraIdentMethods[1]") &&
+          svc_tc_has_error(ot_out, "invalid", "shop.extraIdentMethods[2]"));
     CHECK(svc_out_n_errors(ot_out) == 8);
     char *many[40];
     for (int i = 0; i < 40; i++)
@@ -321,28 +203,28 @@ static void s_test_shops(void)
     shop.product_ids = many;
     shop.n_extra_ident_methods = 5;
     shop.extra_ident_methods = many;
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("invalid", "shop.productIds");
-    CHECK(ot_has_error("invalid", "shop.extraIdentMethods") && !ot_has_error("invalid", "shop.productIds[1]"));
+    CHECK(svc_tc_has_error(ot_out, "invalid", "shop.extraIdentMethods") && !svc_tc_has_error(ot_out, "invalid", "shop.productIds[1]"));
     shop.n_product_ids = 0;
     shop.n_extra_ident_methods = 0;
     shop.code = "BAD CODE!";
     shop.shop_id = "";
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("invalid", "shop.code");
     shop.code = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456";   /* 33 */
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("invalid", "shop.code");
     /* codes are unique ignoring case; ids too */
     shop.code = "demo-shop-2026";
     shop.name = "Kopie";
     shop.n_product_ids = 0;
     shop.n_extra_ident_methods = 0;
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("conflict", "shop.code");
     shop.code = "OTHER-CODE";
     shop.shop_id = ORDER_DEMO_SHOP_ID;
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("conflict", "shop.shopId");
 
     /* created: the id follows the number of shops */
@@ -355,7 +237,7 @@ static void s_test_shops(void)
     shop.product_ids = products;
     shop.n_extra_ident_methods = 1;
     shop.extra_ident_methods = methods;
-    CHECK(ot_do("CreateShop", "operator", "op", &cs.base) == 1 && ot_count("ShopCreated") == 1);
+    CHECK(svc_tc_do(ot, "CreateShop", "operator", "op", &cs.base) == 1 && svc_tc_count(ot_out, "ShopCreated") == 1);
     size_t len;
     const uint8_t *b = svc_out_reply_bytes(ot_out, &len);
     Tp__Order__Shop *got = tp__order__shop__unpack(NULL, len, b);
@@ -363,7 +245,7 @@ static void s_test_shops(void)
     if (got)
         tp__order__shop__free_unpacked(got, NULL);
     shop.code = "acme-2026";
-    ot_run("CreateShop", "operator", "op", &cs.base);
+    svc_tc_decide(ot, "CreateShop", "operator", "op", &cs.base);
     REFUSED("conflict", "shop.code");
 
     /* ChangeShop: roles, unknown shop, unknown field names, a taken code */
@@ -375,26 +257,26 @@ static void s_test_shops(void)
     char *only_disabled[] = {"disabled"}, *bogus[] = {"disabled", "colour"};
     cc.n_fields = 1;
     cc.fields = only_disabled;
-    ot_run("ChangeShop", "customer", "acc-a", &cc.base);
+    svc_tc_decide(ot, "ChangeShop", "customer", "acc-a", &cc.base);
     REFUSED("forbidden", "");
     ch.shop_id = "shop-99";
-    ot_run("ChangeShop", "operator", "op", &cc.base);
+    svc_tc_decide(ot, "ChangeShop", "operator", "op", &cc.base);
     REFUSED("not_found", "shop.shopId");
     ch.shop_id = "shop-2";
     cc.n_fields = 2;
     cc.fields = bogus;
-    ot_run("ChangeShop", "operator", "op", &cc.base);
+    svc_tc_decide(ot, "ChangeShop", "operator", "op", &cc.base);
     REFUSED("invalid", "fields[1]");
     cc.n_fields = 0;
     ch.code = "Demo-Shop-2026";
-    ot_run("ChangeShop", "operator", "op", &cc.base);
+    svc_tc_decide(ot, "ChangeShop", "operator", "op", &cc.base);
     REFUSED("conflict", "shop.code");
 
     /* disabling changes nothing else */
     ch.code = "";
     cc.n_fields = 1;
     cc.fields = only_disabled;
-    CHECK(ot_do("ChangeShop", "operator", "op", &cc.base) == 1 && ot_count("ShopChanged") == 1);
+    CHECK(svc_tc_do(ot, "ChangeShop", "operator", "op", &cc.base) == 1 && svc_tc_count(ot_out, "ShopChanged") == 1);
     b = svc_out_reply_bytes(ot_out, &len);
     got = tp__order__shop__unpack(NULL, len, b);
     CHECK(got && got->disabled && got->n_product_ids == 1 && got->n_extra_ident_methods == 1 &&
@@ -409,11 +291,11 @@ static void s_test_shops(void)
     ch.product_ids = products;
     ch.n_extra_ident_methods = 1;
     ch.extra_ident_methods = methods;
-    CHECK(ot_do("ChangeShop", "operator", "op", &cc.base) == 1);
+    CHECK(svc_tc_do(ot, "ChangeShop", "operator", "op", &cc.base) == 1);
     Tp__Order__ListShops ls = TP__ORDER__LIST_SHOPS__INIT;
-    ot_run("ListShops", "customer", "acc-a", &ls.base);
-    CHECK(ot_has_error("forbidden", ""));
-    ot_run("ListShops", "operator", "op", &ls.base);
+    svc_tc_decide(ot, "ListShops", "customer", "acc-a", &ls.base);
+    CHECK(svc_tc_has_error(ot_out, "forbidden", ""));
+    svc_tc_decide(ot, "ListShops", "operator", "op", &ls.base);
     b = svc_out_reply_bytes(ot_out, &len);
     Tp__Order__ShopList *list = tp__order__shop_list__unpack(NULL, len, b);
     CHECK(list && list->n_shops == 2);
@@ -425,12 +307,12 @@ static void s_test_shops(void)
         tp__order__shop_list__free_unpacked(list, NULL);
     shop.code = "ACME-2026";
     shop.name = "ACME Zweigstelle";
-    CHECK(ot_do("CreateShop", "operator", "op", &cs.base) == 1);   /* shop-3, old code free */
+    CHECK(svc_tc_do(ot, "CreateShop", "operator", "op", &cs.base) == 1);   /* shop-3, old code free */
     ch.shop_id = "shop-3";
     ch.code = "";
     ch.disabled = true;
     cc.n_fields = 1;
-    CHECK(ot_do("ChangeShop", "operator", "op", &cc.base) == 1);   /* closed for the tests */
+    CHECK(svc_tc_do(ot, "ChangeShop", "operator", "op", &cc.base) == 1);   /* closed for the tests */
 }
 
 /* ------------------------------------------------------------------ placing */
@@ -440,7 +322,7 @@ static void s_test_place(void)
     ot_form_t f;
     /* success: a signature card by PostIdent, without a shop */
     ot_form(&f, "signature-card", "postident", NULL);
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     CHECK(!svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 1);
     const char *type, *stream;
     const uint8_t *payload;
@@ -453,7 +335,7 @@ static void s_test_place(void)
           streq(e->applicant->family_name, "Müller-Lüdenscheidt"));
     if (e)
         tp__order__order_placed__free_unpacked(e, NULL);
-    Tp__Order__OrderView *v = ot_view();
+    Tp__Order__OrderView *v = svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
     CHECK(v && streq(v->status, "offen") && v->n_steps == 6 && v->n_documents == 2 &&
           !v->archived);
     if (v && v->n_documents == 2)
@@ -461,7 +343,7 @@ static void s_test_place(void)
               streq(v->documents[1]->file_name, "TP-2026-000001-checkliste.pdf"));
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
-    ot_commit();
+    svc_tc_commit(ot);
 
     /* a seal card in the demo shop by OfficerIdent, in English */
     ot_form(&f, "seal-card", "officerident", ORDER_DEMO_SHOP_ID);
@@ -470,9 +352,9 @@ static void s_test_place(void)
 
     /* roles */
     ot_form(&f, "signature-card", "postident", NULL);
-    ot_run("PlaceOrder", "customer", "", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "", &f.cmd.base);
     REFUSED("forbidden", "");
-    ot_run("PlaceOrder", "operator", "op", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "operator", "op", &f.cmd.base);
     REFUSED("forbidden", "");
 
     /* every applicant field wrong at once: each named, nothing written */
@@ -493,7 +375,7 @@ static void s_test_place(void)
     f.app.document_expiry = "2026-02-28";
     f.cmd.language = "fr";
     f.cmd.revocation_password = "$invalid$";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     static const char *const fields[] = {
         "applicant.givenNames", "applicant.familyName", "applicant.birthDate",
         "applicant.birthPlace", "applicant.nationality", "applicant.address.street",
@@ -503,7 +385,7 @@ static void s_test_place(void)
         "revocationPassword"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         REFUSED("invalid", fields[i]);
-        if (!ot_has_error("invalid", fields[i]))
+        if (!svc_tc_has_error(ot_out, "invalid", fields[i]))
             fprintf(stderr, "  missing error for %s\n", fields[i]);
     }
     CHECK(svc_out_n_errors(ot_out) == sizeof fields / sizeof fields[0]);
@@ -511,34 +393,34 @@ static void s_test_place(void)
     /* dates: too young (17 yesterday was 18 tomorrow), in the future, not real */
     ot_form(&f, "signature-card", "postident", NULL);
     f.app.birth_date = "2008-03-02";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "applicant.birthDate");
     f.app.birth_date = "2008-03-01";   /* 18 today */
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     CHECK(!svc_out_failed(ot_out));
     f.app.birth_date = "2027-01-01";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "applicant.birthDate");
     f.app.birth_date = "17.05.1980";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "applicant.birthDate");
     f.app.birth_date = "1980-05-17";
     f.app.document_expiry = "2026-03-01";   /* valid through today */
     f.app.nationality = "XX";
     f.app.address = NULL;
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
-    CHECK(!ot_has_error("invalid", "applicant.documentExpiry"));
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    CHECK(!svc_tc_has_error(ot_out, "invalid", "applicant.documentExpiry"));
     REFUSED("invalid", "applicant.nationality");
-    CHECK(ot_has_error("invalid", "applicant.address"));
+    CHECK(svc_tc_has_error(ot_out, "invalid", "applicant.address"));
     f.cmd.applicant = NULL;
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "applicant");
     /* foreign postal codes are not five digits; invalid UTF-8 is refused */
     ot_form(&f, "signature-card", "botschaftsident", NULL);
     f.addr.country = "GB";
     f.addr.postal_code = "SW1A 1AA";
     f.app.birth_place = "K\xc3\x28ln";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "applicant.birthPlace");
     CHECK(svc_out_n_errors(ot_out) == 1);
 
@@ -560,9 +442,9 @@ static void s_test_place(void)
     };
     for (size_t i = 0; i < sizeof combos / sizeof combos[0]; i++) {
         ot_form(&f, combos[i].product, combos[i].method, combos[i].shop);
-        ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+        svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
         REFUSED("invalid", combos[i].field);
-        if (!ot_has_error("invalid", combos[i].field))
+        if (!svc_tc_has_error(ot_out, "invalid", combos[i].field))
             fprintf(stderr, "  combination %zu not refused on %s\n", i, combos[i].field);
     }
     static const struct {
@@ -574,18 +456,18 @@ static void s_test_place(void)
     };
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
         ot_form(&f, allowed[i].product, allowed[i].method, allowed[i].shop);
-        ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+        svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
         CHECK(!svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 1);
     }
 
     /* organization: required for seal cards, each bad field named */
     ot_form(&f, "seal-card", "postident", NULL);
     f.cmd.organization = NULL;
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "organization");
     Tp__Order__Organization empty = TP__ORDER__ORGANIZATION__INIT;
     f.cmd.organization = &empty;
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "organization");
     ot_form(&f, "seal-card", "postident", NULL);
     f.org.name = "";
@@ -594,26 +476,26 @@ static void s_test_place(void)
     f.org_addr.postal_code = "ABCDE";
     f.rep.family_name = "";
     f.rep.given_names = "Erika 2";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "organization.name");
-    CHECK(ot_has_error("invalid", "organization.registerCourt") &&
-          ot_has_error("invalid", "organization.registerNumber") &&
-          ot_has_error("invalid", "organization.address.postalCode") &&
-          ot_has_error("invalid", "organization.representatives[0].familyName") &&
-          ot_has_error("invalid", "organization.representatives[0].givenNames") &&
+    CHECK(svc_tc_has_error(ot_out, "invalid", "organization.registerCourt") &&
+          svc_tc_has_error(ot_out, "invalid", "organization.registerNumber") &&
+          svc_tc_has_error(ot_out, "invalid", "organization.address.postalCode") &&
+          svc_tc_has_error(ot_out, "invalid", "organization.representatives[0].familyName") &&
+          svc_tc_has_error(ot_out, "invalid", "organization.representatives[0].givenNames") &&
           svc_out_n_errors(ot_out) == 6);
     ot_form(&f, "seal-card", "postident", NULL);
     f.org.n_representatives = 0;
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "organization.representatives");
     /* optional for signature cards: checked when given, left out when empty */
     ot_form(&f, "signature-card", "postident", NULL);
     f.cmd.organization = &f.org;
     f.org.register_number = "";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "organization.registerNumber");
     f.cmd.organization = &empty;
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     CHECK(!svc_out_failed(ot_out));
     svc_out_event_at(ot_out, 0, NULL, NULL, &payload, &len);
     e = tp__order__order_placed__unpack(NULL, len, payload);
@@ -624,14 +506,14 @@ static void s_test_place(void)
     /* an unprepared password never reaches the log */
     ot_form(&f, "signature-card", "postident", NULL);
     f.cmd.revocation_password = "plain text password";
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("internal", "revocationPassword");
 }
 
 /* prepare hashes on the worker pool; a bad password is reported by decide with the rest */
 static void s_test_prepare(void)
 {
-    const svc_command_t *c = s_cmd("PlaceOrder");
+    const svc_command_t *c = svc_tc_command(ot, "PlaceOrder");
     CHECK(c && c->prepare && !c->query);
     ot_form_t f;
     ot_form(&f, "signature-card", "postident", NULL);
@@ -639,16 +521,16 @@ static void s_test_prepare(void)
     f.app.email = "nope";
     svc_out_reset(ot_out);
     CHECK(c->prepare(&f.cmd.base, NULL, ot_out) == 0 && !svc_out_failed(ot_out));
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     REFUSED("invalid", "revocationPassword");
-    CHECK(ot_has_error("invalid", "applicant.email") && svc_out_n_errors(ot_out) == 2);
+    CHECK(svc_tc_has_error(ot_out, "invalid", "applicant.email") && svc_out_n_errors(ot_out) == 2);
     free(f.cmd.revocation_password);
     f.app.email = "juergen@example.de";
     f.cmd.revocation_password = strdup("Sperr-Passwort 1");
     CHECK(c->prepare(&f.cmd.base, NULL, ot_out) == 0);
     CHECK(strncmp(f.cmd.revocation_password, "$argon2id$v=19$m=19456,t=2,", 27) == 0);
     CHECK(crypto_pwhash_str_verify(f.cmd.revocation_password, "Sperr-Passwort 1", 16) == 0);
-    ot_run("PlaceOrder", "customer", "acc-a", &f.cmd.base);
+    svc_tc_decide(ot, "PlaceOrder", "customer", "acc-a", &f.cmd.base);
     CHECK(!svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 1);
     free(f.cmd.revocation_password);
     char longpw[140];
@@ -664,18 +546,13 @@ static void s_test_prepare(void)
 
 static void s_test_replay(void)
 {
-    char *before = order_def.summary(ot_state);
-    void *again = order_def.state_new();
-    uint64_t seq = 0;
-    for (s_logged_t *l = zlistx_first(s_log); l; l = zlistx_next(s_log)) {
-        svc_event_t ev = {++seq, l->stream, 1, l->type, l->at, l->payload, l->len};
-        order_def.apply(again, &ev);
-    }
+    char *before = order_def.summary(svc_tc_state(ot));
+    void *again = svc_tc_rebuild(ot);
     char *after = order_def.summary(again);
     CHECK(before && after && streq(before, after));
     CHECK(strstr(before, "\"seeded\":true") && strstr(before, "\"products\":6") &&
           strstr(before, "\"shops\":3"));
-    if (ot_verbose)
+    if (svc_tc_verbose())
         printf("summary: %s\n", before);
     /* the replayed state seeds no more and continues the numbering */
     svc_out_reset(ot_out);
@@ -683,7 +560,7 @@ static void s_test_replay(void)
     CHECK(svc_out_n_events(ot_out) == 0);
     /* unknown events and junk payloads are ignored by apply */
     uint8_t junk[] = {0x0a, 0xff};
-    svc_event_t odd = {++seq, "order-x", 1, "CardShipped", 0, junk, sizeof junk};
+    svc_event_t odd = {svc_tc_log_size(ot) + 1, "order-x", 1, "CardShipped", 0, junk, sizeof junk};
     order_def.apply(again, &odd);
     odd.event_type = "OrderPlaced";
     order_def.apply(again, &odd);
@@ -697,49 +574,46 @@ static void s_test_replay(void)
     free(after);
 }
 
-int main(int argc, char **argv)
+static void s_setup(void)
 {
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (streq(argv[i], "--test") && i + 1 < argc)
-            only = argv[++i];
-        else if (streq(argv[i], "-v"))
-            ot_verbose = true;
-    }
-    zsys_init();
-    if (!ot_verbose)
-        zsys_set_logstream(NULL);
     CHECK(sodium_init() >= 0);
-    s_log = zlistx_new();
-    zlistx_set_destructor(s_log, s_logged_free);
-    ot_out = svc_out_new();
-    ot_state = order_def.state_new();
+    ot = svc_tc_new(&order_def);
+    assert(ot);
+    svc_tc_hold(ot, true);
+    svc_tc_use_clock(ot, &ot_now);
+    ot_out = svc_tc_out(ot);
     CHECK(order_def.upstreams && streq(order_def.upstreams[0], "identification") &&
           streq(order_def.upstreams[1], "production") && !order_def.upstreams[2]);
     for (size_t i = 0; i < order_def.n_commands; i++)
         CHECK(order_def.commands[i].name && order_def.commands[i].body &&
               order_def.commands[i].decide && order_def.commands[i].reply);
+}
 
-    if (!only || streq(only, "core")) {
-        s_test_seed();
-        s_test_shops();
-        s_test_place();
-        s_test_prepare();
-        ot_test_reactions();
-        ot_test_back_office();
-        ot_test_release_orders();
-        ot_test_scoping();
-        ot_test_documents();
-        ot_test_production();
-        s_test_replay();
-    }
-    if (!only || streq(only, "runtime"))
-        ot_test_runtime();
-
-    order_def.state_destroy(&ot_state);
-    svc_out_destroy(&ot_out);
-    zlistx_destroy(&s_log);
+static void s_teardown(void)
+{
+    svc_tc_destroy(&ot);
     order_pdf_shutdown();
-    printf("order_test: %s\n", ot_failed ? "FAILED" : "OK");
-    return ot_failed ? 1 : 0;
+}
+
+/* --test core: the core, the tests one after the other on the same state; --test runtime:
+ * in the runtime; -v: more output, and the runtime's log. */
+static const svc_tc_test_t s_tests[] = {
+    {"seed", s_test_seed, "core"},
+    {"shops", s_test_shops, "core"},
+    {"place", s_test_place, "core"},
+    {"prepare", s_test_prepare, "core"},
+    {"reactions", ot_test_reactions, "core"},
+    {"back_office", ot_test_back_office, "core"},
+    {"release", ot_test_release_orders, "core"},
+    {"scoping", ot_test_scoping, "core"},
+    {"documents", ot_test_documents, "core"},
+    {"production", ot_test_production, "core"},
+    {"replay", s_test_replay, "core"},
+    {"runtime", ot_test_runtime, NULL},
+    {NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return svc_tc_main(argc, argv, &(svc_tc_suite_t){"order_test", s_tests, s_setup, s_teardown});
 }

@@ -96,7 +96,7 @@ static void s_fetch(const char *order_id, const char *account, const char *kind,
     Tp__Order__GetDocument gd = TP__ORDER__GET_DOCUMENT__INIT;
     gd.order_id = (char *) order_id;
     gd.kind = (char *) kind;
-    ot_run("GetDocument", "customer", account, &gd.base);
+    svc_tc_decide(ot, "GetDocument", "customer", account, &gd.base);
     CHECK(!svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 0);
     size_t len;
     const uint8_t *b = svc_out_reply_bytes(ot_out, &len);
@@ -115,16 +115,16 @@ static void s_test_refusals(void)
     Tp__Order__GetDocument gd = TP__ORDER__GET_DOCUMENT__INIT;
     gd.order_id = "TP-2026-000001";
     gd.kind = "invoice";
-    ot_run("GetDocument", "customer", "acc-a", &gd.base);
-    CHECK(ot_has_error("invalid", "kind") && !svc_out_reply_bytes(ot_out, NULL));
+    svc_tc_decide(ot, "GetDocument", "customer", "acc-a", &gd.base);
+    CHECK(svc_tc_has_error(ot_out, "invalid", "kind") && !svc_out_reply_bytes(ot_out, NULL));
     gd.order_id = "";
     gd.kind = "application";
-    ot_run("GetDocument", "customer", "acc-a", &gd.base);
-    CHECK(ot_has_error("invalid", "orderId"));
+    svc_tc_decide(ot, "GetDocument", "customer", "acc-a", &gd.base);
+    CHECK(svc_tc_has_error(ot_out, "invalid", "orderId"));
     gd.order_id = "TP-2026-000002";   /* OfficerIdent: no coupon */
     gd.kind = "coupon";
-    ot_run("GetDocument", "customer", "acc-a", &gd.base);
-    CHECK(ot_has_error("not_found", "kind"));
+    svc_tc_decide(ot, "GetDocument", "customer", "acc-a", &gd.base);
+    CHECK(svc_tc_has_error(ot_out, "not_found", "kind"));
 
     /* a PostIdent order's coupon waits for its number */
     ot_form_t f;
@@ -133,18 +133,14 @@ static void s_test_refusals(void)
     char id[64];
     snprintf(id, sizeof id, "%s", placed ? placed : "");
     gd.order_id = id;
-    ot_run("GetDocument", "customer", "acc-d", &gd.base);
-    CHECK(ot_has_error("not_ready", "kind") && !svc_out_reply_bytes(ot_out, NULL));
+    svc_tc_decide(ot, "GetDocument", "customer", "acc-d", &gd.base);
+    CHECK(svc_tc_has_error(ot_out, "not_ready", "kind") && !svc_out_reply_bytes(ot_out, NULL));
     Tp__Identification__CaseOpened co = TP__IDENTIFICATION__CASE_OPENED__INIT;
     co.order_id = id;
     co.method = "postident";
     co.postident_number = "PI-5555-6666";
-    uint8_t buf[256];
-    svc_event_t ev = {9999, "case", 1, "CaseOpened", ot_now, buf,
-                      protobuf_c_message_pack(&co.base, buf)};
-    svc_out_reset(ot_out);
-    order_def.react(ot_state, "identification", &ev, ot_out);
-    ot_commit();
+    svc_tc_react(ot, "identification", NULL, &co.base);
+    svc_tc_commit(ot);
     static const char *const coupon[] = {"PI-5555-6666", "PostIdent-Vorgangsnummer",
                                          "Jürgen Anton Müller-Lüdenscheidt", NULL};
     char name[96];
@@ -248,7 +244,7 @@ void ot_test_documents(void)
     Tp__Order__GetDocument gd = TP__ORDER__GET_DOCUMENT__INIT;
     gd.order_id = "TP-2026-000003";
     gd.kind = "checklist";
-    ot_run("GetDocument", "operator", "op", &gd.base);
+    svc_tc_decide(ot, "GetDocument", "operator", "op", &gd.base);
     CHECK(!svc_out_failed(ot_out) && svc_out_reply_bytes(ot_out, NULL));
 
     s_test_refusals();
@@ -257,7 +253,7 @@ void ot_test_documents(void)
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    if (!ot_verbose)
+    if (!svc_tc_verbose())
         CHECK(system(cmd) == 0);
     else
         printf("documents kept in %s\n", s_dir);

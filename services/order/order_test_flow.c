@@ -6,22 +6,13 @@
 
 /* ------------------------------------------------------------------ reactions */
 
-static void s_react(const char *upstream, const char *type, const ProtobufCMessage *msg)
-{
-    uint8_t buf[1024];
-    size_t len = protobuf_c_message_pack(msg, buf);
-    svc_event_t ev = {ot_next_seq(), "case-x", 1, type, ot_now, buf, len};
-    svc_out_reset(ot_out);
-    order_def.react(ot_state, upstream, &ev, ot_out);
-}
-
 static void s_case_opened(const char *order_id, const char *method, const char *number)
 {
     Tp__Identification__CaseOpened e = TP__IDENTIFICATION__CASE_OPENED__INIT;
     e.order_id = (char *) order_id;
     e.method = (char *) method;
     e.postident_number = (char *) number;
-    s_react("identification", "CaseOpened", &e.base);
+    svc_tc_react(ot, "identification", "CaseOpened", &e.base);
 }
 
 static void s_succeeded(const char *order_id)
@@ -32,7 +23,7 @@ static void s_succeeded(const char *order_id)
     e.method = "postident";
     e.evidence_ref = "PI-TX-1";
     e.identified_at_us = ot_now - 5000000;
-    s_react("identification", "IdentificationSucceeded", &e.base);
+    svc_tc_react(ot, "identification", "IdentificationSucceeded", &e.base);
 }
 
 static void s_failed(const char *order_id, const char *reason)
@@ -41,23 +32,23 @@ static void s_failed(const char *order_id, const char *reason)
     e.order_id = (char *) order_id;
     e.method = "postident";
     e.reason = (char *) reason;
-    s_react("identification", "IdentificationFailed", &e.base);
+    svc_tc_react(ot, "identification", "IdentificationFailed", &e.base);
 }
 
 static Tp__Order__OrderView *s_get(const char *order_id, const char *account)
 {
     Tp__Order__GetOrder q = TP__ORDER__GET_ORDER__INIT;
     q.order_id = (char *) order_id;
-    ot_run("GetOrder", "customer", account, &q.base);
-    return ot_view();
+    svc_tc_decide(ot, "GetOrder", "customer", account, &q.base);
+    return svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
 }
 
 void ot_test_reactions(void)
 {
     const char *id = "TP-2026-000001";   /* acc-a's PostIdent order */
     s_case_opened(id, "postident", "PI-1111-2222");
-    CHECK(ot_count("PostIdentNumberAssigned") == 1 && svc_out_n_events(ot_out) == 1);
-    ot_commit();
+    CHECK(svc_tc_count(ot_out, "PostIdentNumberAssigned") == 1 && svc_out_n_events(ot_out) == 1);
+    svc_tc_commit(ot);
     s_case_opened(id, "postident", "PI-1111-2222");   /* a repeat changes nothing */
     CHECK(svc_out_n_events(ot_out) == 0);
     s_case_opened("TP-2026-000002", "officerident", "");
@@ -65,19 +56,15 @@ void ot_test_reactions(void)
     s_case_opened("TP-2099-999999", "postident", "PI-9");   /* not ours: ignored */
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
     uint8_t junk[] = {0xff, 0xff, 0xff};
-    svc_event_t bad = {ot_next_seq(), "case-x", 1, "CaseOpened", ot_now, junk, sizeof junk};
-    svc_out_reset(ot_out);
-    order_def.react(ot_state, "identification", &bad, ot_out);
+    svc_tc_react_raw(ot, "identification", "CaseOpened", junk, sizeof junk);
     CHECK(svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 0);
-    bad.event_type = "IdentificationSucceeded";
-    svc_out_reset(ot_out);
-    order_def.react(ot_state, "identification", &bad, ot_out);
+    svc_tc_react_raw(ot, "identification", "IdentificationSucceeded", junk, sizeof junk);
     CHECK(svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 0);
     /* the same type from another upstream is not a result */
     Tp__Identification__IdentificationSucceeded other =
         TP__IDENTIFICATION__IDENTIFICATION_SUCCEEDED__INIT;
     other.order_id = (char *) id;
-    s_react("account", "IdentificationSucceeded", &other.base);
+    svc_tc_react(ot, "account", "IdentificationSucceeded", &other.base);
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
 
     Tp__Order__OrderView *v = s_get(id, "acc-a");
@@ -89,8 +76,8 @@ void ot_test_reactions(void)
 
     /* failed: still offen, the failure visible; a new case brings a new number */
     s_failed(id, "Ausweis abgelaufen");
-    CHECK(ot_count("IdentificationRecorded") == 1 && svc_out_n_events(ot_out) == 1);
-    ot_commit();
+    CHECK(svc_tc_count(ot_out, "IdentificationRecorded") == 1 && svc_out_n_events(ot_out) == 1);
+    svc_tc_commit(ot);
     v = s_get(id, "acc-a");
     CHECK(v && streq(v->status, "offen") && v->n_steps == 6);
     if (v && v->n_steps == 6)
@@ -99,12 +86,12 @@ void ot_test_reactions(void)
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
     s_case_opened(id, "postident", "PI-3333-4444");
-    CHECK(ot_count("PostIdentNumberAssigned") == 1);
-    ot_commit();
+    CHECK(svc_tc_count(ot_out, "PostIdentNumberAssigned") == 1);
+    svc_tc_commit(ot);
     /* succeeded: recorded, but no release without the application */
     s_succeeded(id);
-    CHECK(ot_count("IdentificationRecorded") == 1 && ot_count("OrderReleasedForProduction") == 0);
-    ot_commit();
+    CHECK(svc_tc_count(ot_out, "IdentificationRecorded") == 1 && svc_tc_count(ot_out, "OrderReleasedForProduction") == 0);
+    svc_tc_commit(ot);
     s_succeeded(id);   /* a duplicate changes nothing */
     CHECK(svc_out_n_events(ot_out) == 0);
     s_failed(id, "late");
@@ -124,24 +111,24 @@ void ot_test_back_office(void)
     Tp__Order__RecordDataProblem dp = TP__ORDER__RECORD_DATA_PROBLEM__INIT;
     dp.order_id = (char *) id;
     dp.reason = "";
-    ot_run("RecordDataProblem", "operator", "op", &dp.base);
+    svc_tc_decide(ot, "RecordDataProblem", "operator", "op", &dp.base);
     REFUSED("invalid", "reason");
     dp.reason = "Registernummer passt nicht zum Handelsregister";
-    ot_run("RecordDataProblem", "customer", "acc-a", &dp.base);
+    svc_tc_decide(ot, "RecordDataProblem", "customer", "acc-a", &dp.base);
     REFUSED("forbidden", "");
     dp.order_id = "TP-2026-999999";
-    ot_run("RecordDataProblem", "operator", "op", &dp.base);
+    svc_tc_decide(ot, "RecordDataProblem", "operator", "op", &dp.base);
     REFUSED("not_found", "orderId");
     dp.order_id = "";
-    ot_run("RecordDataProblem", "operator", "op", &dp.base);
+    svc_tc_decide(ot, "RecordDataProblem", "operator", "op", &dp.base);
     REFUSED("invalid", "orderId");
     dp.order_id = (char *) id;
-    CHECK(ot_do("RecordDataProblem", "operator", "op", &dp.base) == 1);
-    Tp__Order__OrderView *v = ot_view();
+    CHECK(svc_tc_do(ot, "RecordDataProblem", "operator", "op", &dp.base) == 1);
+    Tp__Order__OrderView *v = svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
     CHECK(v && streq(v->status, "wartend") && streq(v->problem, dp.reason));
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
-    ot_run("RecordDataProblem", "operator", "op", &dp.base);
+    svc_tc_decide(ot, "RecordDataProblem", "operator", "op", &dp.base);
     REFUSED("conflict", "orderId");
     v = s_get(id, "acc-a");
     CHECK(v && streq(v->status, "wartend") && v->steps[2]->failed);
@@ -151,32 +138,32 @@ void ot_test_back_office(void)
     Tp__Order__ResolveDataProblem rp = TP__ORDER__RESOLVE_DATA_PROBLEM__INIT;
     rp.order_id = (char *) id;
     rp.note = "korrigiert";
-    CHECK(ot_do("ResolveDataProblem", "operator", "op", &rp.base) == 1);
+    CHECK(svc_tc_do(ot, "ResolveDataProblem", "operator", "op", &rp.base) == 1);
     v = s_get(id, "acc-a");
     CHECK(v && streq(v->status, "offen") && streq(v->problem, ""));
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
-    ot_run("ResolveDataProblem", "operator", "op", &rp.base);
+    svc_tc_decide(ot, "ResolveDataProblem", "operator", "op", &rp.base);
     REFUSED("conflict", "orderId");
 
     Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
     ar.order_id = (char *) id;
-    ot_run("RecordApplicationReceived", "customer", "acc-a", &ar.base);
+    svc_tc_decide(ot, "RecordApplicationReceived", "customer", "acc-a", &ar.base);
     REFUSED("forbidden", "");
-    CHECK(ot_do("RecordApplicationReceived", "operator", "op", &ar.base) == 1);
-    ot_run("RecordApplicationReceived", "operator", "op", &ar.base);
+    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base) == 1);
+    svc_tc_decide(ot, "RecordApplicationReceived", "operator", "op", &ar.base);
     REFUSED("conflict", "orderId");
 
     /* acc-a's PostIdent order has its identification: the application releases it */
     ar.order_id = "TP-2026-000001";
-    CHECK(ot_do("RecordApplicationReceived", "operator", "op", &ar.base) == 2 &&
-          ot_count("OrderReleasedForProduction") == 1);
-    v = ot_view();
+    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base) == 2 &&
+          svc_tc_count(ot_out, "OrderReleasedForProduction") == 1);
+    v = svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
     CHECK(v && streq(v->status, "in_produktion") && v->steps[0]->done && v->steps[2]->done);
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
     dp.order_id = "TP-2026-000001";
-    ot_run("RecordDataProblem", "operator", "op", &dp.base);
+    svc_tc_decide(ot, "RecordDataProblem", "operator", "op", &dp.base);
     REFUSED("conflict", "orderId");
 }
 
@@ -194,7 +181,7 @@ void ot_test_release_orders(void)
         Tp__Order__RecordDataProblem dp = TP__ORDER__RECORD_DATA_PROBLEM__INIT;
         dp.order_id = id;
         dp.reason = "Unterschrift fehlt";
-        CHECK(ot_do("RecordDataProblem", "operator", "op", &dp.base) == 1);
+        CHECK(svc_tc_do(ot, "RecordDataProblem", "operator", "op", &dp.base) == 1);
         size_t releases = 0;
         for (int s = 0; s < 3; s++) {
             char step = perms[p][s];
@@ -202,18 +189,18 @@ void ot_test_release_orders(void)
                 Tp__Order__RecordApplicationReceived ar =
                     TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
                 ar.order_id = id;
-                ot_do("RecordApplicationReceived", "operator", "op", &ar.base);
+                svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base);
             }
             else if (step == 'I') {
                 s_succeeded(id);
-                ot_commit();
+                svc_tc_commit(ot);
             }
             else {
                 Tp__Order__ResolveDataProblem rp = TP__ORDER__RESOLVE_DATA_PROBLEM__INIT;
                 rp.order_id = id;
-                ot_do("ResolveDataProblem", "operator", "op", &rp.base);
+                svc_tc_do(ot, "ResolveDataProblem", "operator", "op", &rp.base);
             }
-            size_t r = ot_count("OrderReleasedForProduction");
+            size_t r = svc_tc_count(ot_out, "OrderReleasedForProduction");
             CHECK(r == (s == 2 ? 1u : 0u));
             releases += r;
         }
@@ -235,42 +222,42 @@ void ot_test_scoping(void)
     const char *id = "TP-2026-000001";   /* acc-a's */
     Tp__Order__GetOrder q = TP__ORDER__GET_ORDER__INIT;
     q.order_id = (char *) id;
-    ot_run("GetOrder", "customer", "acc-b", &q.base);
+    svc_tc_decide(ot, "GetOrder", "customer", "acc-b", &q.base);
     REFUSED("not_found", "orderId");
     const char *m1;
     svc_out_error_at(ot_out, 0, NULL, NULL, &m1);
     char msg[128];
     snprintf(msg, sizeof msg, "%s", m1);
     q.order_id = "TP-2026-424242";
-    ot_run("GetOrder", "customer", "acc-b", &q.base);
+    svc_tc_decide(ot, "GetOrder", "customer", "acc-b", &q.base);
     REFUSED("not_found", "orderId");
     svc_out_error_at(ot_out, 0, NULL, NULL, &m1);
     CHECK(streq(msg, m1) && svc_out_n_errors(ot_out) == 1);   /* indistinguishable */
     q.order_id = (char *) id;
-    ot_run("GetOrder", "customer", "", &q.base);
+    svc_tc_decide(ot, "GetOrder", "customer", "", &q.base);
     REFUSED("forbidden", "");
     static const char *const kinds[] = {"application", "checklist", "coupon"};
     for (int i = 0; i < 3; i++) {
         Tp__Order__GetDocument gd = TP__ORDER__GET_DOCUMENT__INIT;
         gd.order_id = (char *) id;
         gd.kind = (char *) kinds[i];
-        ot_run("GetDocument", "customer", "acc-b", &gd.base);
+        svc_tc_decide(ot, "GetDocument", "customer", "acc-b", &gd.base);
         REFUSED("not_found", "orderId");
         CHECK(svc_out_reply_bytes(ot_out, NULL) == NULL);
     }
     Tp__Order__FindOrder fo = TP__ORDER__FIND_ORDER__INIT;
     fo.order_id = (char *) id;
-    ot_run("FindOrder", "customer", "acc-a", &fo.base);
+    svc_tc_decide(ot, "FindOrder", "customer", "acc-a", &fo.base);
     REFUSED("forbidden", "");
-    ot_run("FindOrder", "operator", "op", &fo.base);
-    Tp__Order__OrderView *v = ot_view();
+    svc_tc_decide(ot, "FindOrder", "operator", "op", &fo.base);
+    Tp__Order__OrderView *v = svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
     CHECK(v && streq(v->account_id, "acc-a"));
     if (v)
         tp__order__order_view__free_unpacked(v, NULL);
 
     /* lists: each account its own, newest first; archived is empty until delivery */
     Tp__Order__ListOrders lo = TP__ORDER__LIST_ORDERS__INIT;
-    ot_run("ListOrders", "customer", "acc-a", &lo.base);
+    svc_tc_decide(ot, "ListOrders", "customer", "acc-a", &lo.base);
     size_t len;
     const uint8_t *b = svc_out_reply_bytes(ot_out, &len);
     Tp__Order__OrderList *list = tp__order__order_list__unpack(NULL, len, b);
@@ -278,25 +265,25 @@ void ot_test_scoping(void)
           streq(list->orders[1]->order_id, id));
     if (list)
         tp__order__order_list__free_unpacked(list, NULL);
-    ot_run("ListOrders", "customer", "acc-b", &lo.base);
+    svc_tc_decide(ot, "ListOrders", "customer", "acc-b", &lo.base);
     b = svc_out_reply_bytes(ot_out, &len);
     list = tp__order__order_list__unpack(NULL, len, b);
     CHECK(list && list->n_orders == 1 && streq(list->orders[0]->account_id, "acc-b"));
     if (list)
         tp__order__order_list__free_unpacked(list, NULL);
-    ot_run("ListOrders", "customer", "acc-nobody", &lo.base);
+    svc_tc_decide(ot, "ListOrders", "customer", "acc-nobody", &lo.base);
     b = svc_out_reply_bytes(ot_out, &len);
     list = tp__order__order_list__unpack(NULL, len, b);
     CHECK(list && list->n_orders == 0);
     if (list)
         tp__order__order_list__free_unpacked(list, NULL);
     lo.archived = true;
-    ot_run("ListOrders", "customer", "acc-a", &lo.base);
+    svc_tc_decide(ot, "ListOrders", "customer", "acc-a", &lo.base);
     b = svc_out_reply_bytes(ot_out, &len);
     list = tp__order__order_list__unpack(NULL, len, b);
     CHECK(list && list->n_orders == 0);
     if (list)
         tp__order__order_list__free_unpacked(list, NULL);
-    ot_run("ListOrders", "customer", "", &lo.base);
+    svc_tc_decide(ot, "ListOrders", "customer", "", &lo.base);
     REFUSED("forbidden", "");
 }

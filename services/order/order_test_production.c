@@ -7,15 +7,6 @@
 #include "order_test.h"
 #include "production.pb-c.h"
 
-static void s_react(const char *upstream, const char *type, const ProtobufCMessage *msg)
-{
-    uint8_t buf[1024];
-    size_t len = protobuf_c_message_pack(msg, buf);
-    svc_event_t ev = {ot_next_seq(), "job-x", 1, type, ot_now, buf, len};
-    svc_out_reset(ot_out);
-    order_def.react(ot_state, upstream, &ev, ot_out);
-}
-
 /* One event of type @p type written to the order's stream; returns its payload. */
 static bool s_one(const char *type, const char *order_id, const uint8_t **payload, size_t *len)
 {
@@ -30,8 +21,8 @@ static Tp__Order__OrderView *s_get(const char *order_id)
 {
     Tp__Order__GetOrder q = TP__ORDER__GET_ORDER__INIT;
     q.order_id = (char *) order_id;
-    ot_run("GetOrder", "customer", "acc-p", &q.base);
-    return ot_view();
+    svc_tc_decide(ot, "GetOrder", "customer", "acc-p", &q.base);
+    return svc_tc_reply(ot_out, &tp__order__order_view__descriptor);
 }
 
 /* Number of acc-p's orders in the active list or the archive, and whether @p id is one. */
@@ -39,7 +30,7 @@ static size_t s_listed(bool archived, const char *id, bool *found)
 {
     Tp__Order__ListOrders lo = TP__ORDER__LIST_ORDERS__INIT;
     lo.archived = archived;
-    ot_run("ListOrders", "customer", "acc-p", &lo.base);
+    svc_tc_decide(ot, "ListOrders", "customer", "acc-p", &lo.base);
     size_t len;
     const uint8_t *b = svc_out_reply_bytes(ot_out, &len);
     Tp__Order__OrderList *list = b ? tp__order__order_list__unpack(NULL, len, b) : NULL;
@@ -61,15 +52,15 @@ static void s_released(char *id, size_t idsz)
     snprintf(id, idsz, "%s", placed ? placed : "");
     Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
     ar.order_id = id;
-    CHECK(ot_do("RecordApplicationReceived", "operator", "op", &ar.base) == 1);
+    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base) == 1);
     Tp__Identification__IdentificationSucceeded ok =
         TP__IDENTIFICATION__IDENTIFICATION_SUCCEEDED__INIT;
     ok.order_id = id;
     ok.method = "notarident";
     ok.evidence_ref = "NOTAR-1";
-    s_react("identification", "IdentificationSucceeded", &ok.base);
-    CHECK(ot_count("OrderReleasedForProduction") == 1);
-    ot_commit();
+    svc_tc_react(ot, "identification", "IdentificationSucceeded", &ok.base);
+    CHECK(svc_tc_count(ot_out, "OrderReleasedForProduction") == 1);
+    svc_tc_commit(ot);
 }
 
 void ot_test_production(void)
@@ -85,16 +76,16 @@ void ot_test_production(void)
     jo.order_id = id;
     jo.account_id = "acc-p";
     jo.at_us = ot_now + 1000000;
-    s_react("identification", "JobOpened", &jo.base); /* not from production: ignored */
+    svc_tc_react(ot, "identification", "JobOpened", &jo.base); /* not from production: ignored */
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
-    s_react("production", "JobOpened", &jo.base);
+    svc_tc_react(ot, "production", "JobOpened", &jo.base);
     CHECK(s_one("ProductionStarted", id, &payload, &len));
     Tp__Order__ProductionStarted *ps = tp__order__production_started__unpack(NULL, len, payload);
     CHECK(ps && streq(ps->order_id, id) && ps->at_us == ot_now + 1000000);
     if (ps)
         tp__order__production_started__free_unpacked(ps, NULL);
-    ot_commit();
-    s_react("production", "JobOpened", &jo.base); /* a repeat changes nothing */
+    svc_tc_commit(ot);
+    svc_tc_react(ot, "production", "JobOpened", &jo.base); /* a repeat changes nothing */
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
     Tp__Order__OrderView *v = s_get(id);
     CHECK(v && streq(v->status, "in_produktion") && v->n_steps == 6);
@@ -106,14 +97,12 @@ void ot_test_production(void)
 
     /* strangers' orders and junk */
     jo.order_id = "TP-2099-999999";
-    s_react("production", "JobOpened", &jo.base);
+    svc_tc_react(ot, "production", "JobOpened", &jo.base);
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
     uint8_t junk[] = {0xff, 0xff, 0xff};
     static const char *const types[] = {"JobOpened", "CardProduced", "CardShipped", "JobCompleted"};
     for (int i = 0; i < 4; i++) {
-        svc_event_t bad = {ot_next_seq(), "job-x", 1, types[i], ot_now, junk, sizeof junk};
-        svc_out_reset(ot_out);
-        order_def.react(ot_state, "production", &bad, ot_out);
+        svc_tc_react_raw(ot, "production", types[i], junk, sizeof junk);
         CHECK(svc_out_failed(ot_out) && svc_out_n_events(ot_out) == 0);
     }
 
@@ -124,10 +113,10 @@ void ot_test_production(void)
     cp.order_id = id;
     cp.card_number = "DTC1";
     cp.at_us = ot_now;
-    s_react("production", "CardProduced", &cp.base);
+    svc_tc_react(ot, "production", "CardProduced", &cp.base);
     CHECK(s_one("OrderProduced", id, &payload, &len));
-    ot_commit();
-    s_react("production", "CardProduced", &cp.base);
+    svc_tc_commit(ot);
+    svc_tc_react(ot, "production", "CardProduced", &cp.base);
     CHECK(svc_out_n_events(ot_out) == 0);
     v = s_get(id);
     CHECK(v && streq(v->status, "in_produktion") && v->steps[3]->done &&
@@ -139,7 +128,7 @@ void ot_test_production(void)
     Tp__Production__PinLetterShipped pls = TP__PRODUCTION__PIN_LETTER_SHIPPED__INIT;
     pls.order_id = id;
     pls.tracking_number = "RR000000009DE";
-    s_react("production", "PinLetterShipped", &pls.base);
+    svc_tc_react(ot, "production", "PinLetterShipped", &pls.base);
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
 
     /* shipped: versendet, with the tracking number; still in the active list */
@@ -151,15 +140,15 @@ void ot_test_production(void)
     char product_id[80];
     snprintf(product_id, sizeof product_id, "prd-%s", id);
     cs.product_id = product_id;
-    s_react("production", "CardShipped", &cs.base);
+    svc_tc_react(ot, "production", "CardShipped", &cs.base);
     CHECK(s_one("OrderShipped", id, &payload, &len));
     Tp__Order__OrderShipped *os = tp__order__order_shipped__unpack(NULL, len, payload);
     CHECK(os && streq(os->tracking_number, "RR123456789DE") && os->at_us == ot_now &&
           !strncmp(os->card_product_id, "prd-TP-", 7));
     if (os)
         tp__order__order_shipped__free_unpacked(os, NULL);
-    ot_commit();
-    s_react("production", "CardShipped", &cs.base);
+    svc_tc_commit(ot);
+    svc_tc_react(ot, "production", "CardShipped", &cs.base);
     CHECK(svc_out_n_events(ot_out) == 0);
     v = s_get(id);
     CHECK(v && streq(v->status, "versendet") && !v->archived &&
@@ -174,11 +163,11 @@ void ot_test_production(void)
 
     Tp__Production__CardDelivered cd = TP__PRODUCTION__CARD_DELIVERED__INIT;
     cd.order_id = id;
-    s_react("production", "CardDelivered", &cd.base);
+    svc_tc_react(ot, "production", "CardDelivered", &cd.base);
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
     Tp__Production__PinLetterDelivered pd = TP__PRODUCTION__PIN_LETTER_DELIVERED__INIT;
     pd.order_id = id;
-    s_react("production", "PinLetterDelivered", &pd.base);
+    svc_tc_react(ot, "production", "PinLetterDelivered", &pd.base);
     CHECK(svc_out_n_events(ot_out) == 0 && !svc_out_failed(ot_out));
 
     /* card and PIN letter delivered: fertig, and from the active list into the archive */
@@ -186,14 +175,14 @@ void ot_test_production(void)
     Tp__Production__JobCompleted jc = TP__PRODUCTION__JOB_COMPLETED__INIT;
     jc.order_id = id;
     jc.at_us = 0; /* without a time of its own: when the production service recorded it */
-    s_react("production", "JobCompleted", &jc.base);
+    svc_tc_react(ot, "production", "JobCompleted", &jc.base);
     CHECK(s_one("OrderDelivered", id, &payload, &len));
     Tp__Order__OrderDelivered *od = tp__order__order_delivered__unpack(NULL, len, payload);
     CHECK(od && od->at_us == ot_now);
     if (od)
         tp__order__order_delivered__free_unpacked(od, NULL);
-    ot_commit();
-    s_react("production", "JobCompleted", &jc.base);
+    svc_tc_commit(ot);
+    svc_tc_react(ot, "production", "JobCompleted", &jc.base);
     CHECK(svc_out_n_events(ot_out) == 0);
     v = s_get(id);
     CHECK(v && streq(v->status, "fertig") && v->archived && v->steps[5]->done &&
@@ -204,11 +193,11 @@ void ot_test_production(void)
     CHECK(s_listed(true, id, &found) == 1 && found);
     /* a late repeat of an earlier step does not take it back */
     jo.order_id = id;
-    s_react("production", "JobOpened", &jo.base);
+    svc_tc_react(ot, "production", "JobOpened", &jo.base);
     CHECK(svc_out_n_events(ot_out) == 0);
-    s_react("production", "CardShipped", &cs.base);
+    svc_tc_react(ot, "production", "CardShipped", &cs.base);
     CHECK(svc_out_n_events(ot_out) == 0);
-    char *sum = order_def.summary(ot_state);
+    char *sum = order_def.summary(svc_tc_state(ot));
     CHECK(sum && strstr(sum, "\"fertig\":1,"));
     free(sum);
 }

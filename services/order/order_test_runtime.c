@@ -105,7 +105,7 @@ void ot_test_runtime(void)
     svc_tk_forget(kit, "order");
     char *after = svc_tk_summary(kit, "order");
     CHECK(before && after && streq(before, after) && strstr(after, "\"events\":9,"));
-    if (ot_verbose)
+    if (svc_tc_verbose())
         printf("runtime: %s\n", after ? after : "(none)");
     free(before);
     free(after);

@@ -8,150 +8,18 @@
 #include <string.h>
 #include "production_test.h"
 
-int pt_failed = 0;
-bool pt_verbose = false;
-void *pt_state = NULL;
+svc_tc_t *pt = NULL;
 svc_out_t *pt_out = NULL;
 int64_t pt_now = 1772359200LL * 1000000; /* 2026-03-01 10:00:00 UTC */
 
-/* Every event applied, for the replays ("restarts"). */
-typedef struct {
-    char *type, *stream;
-    uint8_t *payload;
-    size_t len;
-    int64_t at;
-} s_logged_t;
-
-static zlistx_t *s_log = NULL;
-static uint64_t s_seq = 0;
-
-static void s_logged_free(void **item)
-{
-    s_logged_t *l = *item;
-    free(l->type);
-    free(l->stream);
-    free(l->payload);
-    free(l);
-    *item = NULL;
-}
-
-/* ------------------------------------------------------------------ the driver */
-
-static const svc_command_t *s_cmd(const char *name)
-{
-    for (size_t i = 0; i < production_def.n_commands; i++)
-        if (streq(production_def.commands[i].name, name))
-            return &production_def.commands[i];
-    return NULL;
-}
-
-void pt_run(const char *name, const char *role, const char *account, const ProtobufCMessage *msg)
-{
-    svc_out_reset(pt_out);
-    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
-    hdr.request_id = "req";
-    hdr.actor_role = (char *) role;
-    hdr.actor_account = (char *) account;
-    uint8_t secret[SVC_SECRET_SIZE] = {1}, rnd[SVC_SECRET_SIZE] = {2};
-    svc_ctx_t ctx = {&hdr, pt_now, secret, rnd};
-    const svc_command_t *c = s_cmd(name);
-    CHECK(c != NULL);
-    if (c)
-        c->decide(pt_state, &ctx, msg, pt_out);
-}
-
-void pt_commit(void)
-{
-    for (size_t i = 0; i < svc_out_n_events(pt_out); i++) {
-        const char *type, *stream;
-        const uint8_t *payload;
-        size_t len;
-        svc_out_event_at(pt_out, i, &type, &stream, &payload, &len);
-        svc_event_t ev = {++s_seq, stream, 1, type, pt_now, payload, len};
-        production_def.apply(pt_state, &ev);
-        s_logged_t *l = calloc(1, sizeof *l);
-        l->type = strdup(type);
-        l->stream = strdup(stream);
-        l->payload = malloc(len ? len : 1);
-        memcpy(l->payload, payload, len);
-        l->len = len;
-        l->at = pt_now;
-        zlistx_add_end(s_log, l);
-    }
-}
-
-size_t pt_do(const char *name, const char *role, const char *account, const ProtobufCMessage *msg)
-{
-    pt_run(name, role, account, msg);
-    CHECK(!svc_out_failed(pt_out));
-    if (svc_out_failed(pt_out))
-        for (size_t i = 0; i < svc_out_n_errors(pt_out); i++) {
-            const char *c, *f, *m;
-            svc_out_error_at(pt_out, i, &c, &f, &m);
-            fprintf(stderr, "  %s: %s %s %s\n", name, c, f, m);
-        }
-    pt_commit();
-    return svc_out_n_events(pt_out);
-}
-
-void pt_react(const char *upstream, const char *type, const ProtobufCMessage *msg)
-{
-    uint8_t buf[2048];
-    size_t len = protobuf_c_message_pack(msg, buf);
-    svc_event_t ev = {++s_seq, "upstream-x", 1, type, pt_now, buf, len};
-    svc_out_reset(pt_out);
-    production_def.react(pt_state, upstream, &ev, pt_out);
-}
-
-void pt_tick(void)
-{
-    svc_out_reset(pt_out);
-    production_def.tick(pt_state, pt_now, pt_out);
-}
-
-bool pt_has_error(const char *code, const char *field)
-{
-    for (size_t i = 0; i < svc_out_n_errors(pt_out); i++) {
-        const char *c, *f;
-        svc_out_error_at(pt_out, i, &c, &f, NULL);
-        if (streq(c, code) && streq(f, field))
-            return true;
-    }
-    return false;
-}
+/* ------------------------------------------------------------------ the fixtures */
 
 bool pt_message_has(const char *text)
 {
-    const char *m = NULL;
-    if (svc_out_n_errors(pt_out) == 0 || svc_out_error_at(pt_out, 0, NULL, NULL, &m) != 0)
-        return false;
-    if (pt_verbose)
-        printf("  refusal: %s\n", m);
-    return m && strstr(m, text);
+    if (svc_tc_verbose() && svc_out_n_errors(pt_out) > 0)
+        printf("  refusal: %s\n", svc_tc_message(pt_out));
+    return svc_out_n_errors(pt_out) > 0 && strstr(svc_tc_message(pt_out), text);
 }
-
-size_t pt_count(const char *type)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < svc_out_n_events(pt_out); i++) {
-        const char *t;
-        svc_out_event_at(pt_out, i, &t, NULL, NULL, NULL);
-        n += streq(t, type);
-    }
-    return n;
-}
-
-#define S_REPLY(T, name, fn)                                                                       \
-    T *name(void)                                                                                  \
-    {                                                                                              \
-        size_t len;                                                                                \
-        const uint8_t *b = svc_out_reply_bytes(pt_out, &len);                                      \
-        return b ? tp__production__##fn##__unpack(NULL, len, b) : NULL;                            \
-    }
-S_REPLY(Tp__Production__FactAck, pt_ack, fact_ack)
-S_REPLY(Tp__Production__ProductView, pt_product_view, product_view)
-S_REPLY(Tp__Production__JobView, pt_job_view, job_view)
-S_REPLY(Tp__Production__ProductList, pt_product_list, product_list)
 
 void pt_release(const char *order_id, const char *account)
 {
@@ -161,9 +29,9 @@ void pt_release(const char *order_id, const char *account)
     e.product_id = "signature-card";
     e.shop_id = "";
     e.at_us = pt_now - 1000000;
-    pt_react("order", "OrderReleasedForProduction", &e.base);
-    CHECK(pt_count("JobOpened") == 1 && svc_out_n_events(pt_out) == 1);
-    pt_commit();
+    svc_tc_react(pt, "order", "OrderReleasedForProduction", &e.base);
+    CHECK(svc_tc_count(pt_out, "JobOpened") == 1 && svc_out_n_events(pt_out) == 1);
+    svc_tc_commit(pt);
 }
 
 void pt_certificates(const char *order_id, const char *serial, int64_t from, int64_t to)
@@ -182,7 +50,7 @@ void pt_certificates(const char *order_id, const char *serial, int64_t from, int
     cmd.order_id = (char *) order_id;
     cmd.n_certificates = 1;
     cmd.certificates = cp;
-    CHECK(pt_do("RecordCertificates", "producer", "", &cmd.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordCertificates", "producer", "", &cmd.base) == 1);
 }
 
 void pt_produced(const char *order_id, const char *card_number)
@@ -193,7 +61,7 @@ void pt_produced(const char *order_id, const char *card_number)
     cmd.fact_id = fact;
     cmd.order_id = (char *) order_id;
     cmd.card_number = (char *) card_number;
-    CHECK(pt_do("RecordCardProduced", "producer", "", &cmd.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordCardProduced", "producer", "", &cmd.base) == 1);
 }
 
 void pt_shipped(const char *order_id, const char *tracking)
@@ -204,14 +72,14 @@ void pt_shipped(const char *order_id, const char *tracking)
     cmd.fact_id = fact;
     cmd.order_id = (char *) order_id;
     cmd.tracking_number = (char *) tracking;
-    CHECK(pt_do("RecordCardShipped", "producer", "", &cmd.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordCardShipped", "producer", "", &cmd.base) == 1);
 }
 
 void pt_get_product(const char *product_id, const char *role, const char *account)
 {
     Tp__Production__GetProduct q = TP__PRODUCTION__GET_PRODUCT__INIT;
     q.product_id = (char *) product_id;
-    pt_run("GetProduct", role, account, &q.base);
+    svc_tc_decide(pt, "GetProduct", role, account, &q.base);
 }
 
 void pt_configure(void *state, const char *delay_s)
@@ -231,11 +99,7 @@ void *pt_rebuild(const char *delay_s)
 {
     void *st = production_def.state_new();
     pt_configure(st, delay_s);
-    uint64_t seq = 0;
-    for (s_logged_t *l = zlistx_first(s_log); l; l = zlistx_next(s_log)) {
-        svc_event_t ev = {++seq, l->stream, 1, l->type, l->at, l->payload, l->len};
-        production_def.apply(st, &ev);
-    }
+    svc_tc_replay(pt, st);
     return st;
 }
 
@@ -250,10 +114,10 @@ static void s_test_jobs(void)
     e.shop_id = "shop-demo";
     e.at_us = pt_now - 5000000;
     /* the same type from another upstream is not a release */
-    pt_react("identification", "OrderReleasedForProduction", &e.base);
+    svc_tc_react(pt, "identification", "OrderReleasedForProduction", &e.base);
     CHECK(svc_out_n_events(pt_out) == 0 && !svc_out_failed(pt_out));
-    pt_react("order", "OrderReleasedForProduction", &e.base);
-    CHECK(svc_out_n_events(pt_out) == 1 && pt_count("JobOpened") == 1);
+    svc_tc_react(pt, "order", "OrderReleasedForProduction", &e.base);
+    CHECK(svc_out_n_events(pt_out) == 1 && svc_tc_count(pt_out, "JobOpened") == 1);
     const char *type, *stream;
     const uint8_t *payload;
     size_t len;
@@ -265,39 +129,36 @@ static void s_test_jobs(void)
           jo->at_us == pt_now - 5000000);
     if (jo)
         tp__production__job_opened__free_unpacked(jo, NULL);
-    pt_commit();
+    svc_tc_commit(pt);
     /* once per order: a repeat (e.g. a replayed upstream record) opens nothing */
-    pt_react("order", "OrderReleasedForProduction", &e.base);
+    svc_tc_react(pt, "order", "OrderReleasedForProduction", &e.base);
     CHECK(svc_out_n_events(pt_out) == 0 && !svc_out_failed(pt_out));
     /* other order events are not for us; junk is refused (the runtime logs it) */
-    pt_react("order", "OrderPlaced", &e.base);
+    svc_tc_react(pt, "order", "OrderPlaced", &e.base);
     CHECK(svc_out_n_events(pt_out) == 0 && !svc_out_failed(pt_out));
     uint8_t junk[] = {0xff, 0xff, 0xff};
-    svc_event_t bad = {++s_seq, "order-x", 1,          "OrderReleasedForProduction",
-                       pt_now,  junk,      sizeof junk};
-    svc_out_reset(pt_out);
-    production_def.react(pt_state, "order", &bad, pt_out);
+    svc_tc_react_raw(pt, "order", "OrderReleasedForProduction", junk, sizeof junk);
     CHECK(svc_out_failed(pt_out) && svc_out_n_events(pt_out) == 0);
     e.order_id = "";
-    pt_react("order", "OrderReleasedForProduction", &e.base);
+    svc_tc_react(pt, "order", "OrderReleasedForProduction", &e.base);
     CHECK(svc_out_n_events(pt_out) == 0 && !svc_out_failed(pt_out));
 
     Tp__Production__GetJob q = TP__PRODUCTION__GET_JOB__INIT;
     q.order_id = "TP-2026-000001";
-    pt_run("GetJob", "customer", "acc-a", &q.base);
+    svc_tc_decide(pt, "GetJob", "customer", "acc-a", &q.base);
     REFUSED("forbidden", "");
-    pt_run("GetJob", "producer", "", &q.base);
-    Tp__Production__JobView *v = pt_job_view();
+    svc_tc_decide(pt, "GetJob", "producer", "", &q.base);
+    Tp__Production__JobView *v = svc_tc_reply(pt_out, &tp__production__job_view__descriptor);
     CHECK(v && streq(v->status, "opened") && streq(v->account_id, "acc-a") &&
           streq(v->product_type, "seal-card") && v->opened_at_us == pt_now - 5000000 &&
           streq(v->product_id, ""));
     if (v)
         tp__production__job_view__free_unpacked(v, NULL);
     q.order_id = "TP-2026-999999";
-    pt_run("GetJob", "operator", "op", &q.base);
+    svc_tc_decide(pt, "GetJob", "operator", "op", &q.base);
     REFUSED("not_found", "orderId");
     q.order_id = "";
-    pt_run("GetJob", "operator", "op", &q.base);
+    svc_tc_decide(pt, "GetJob", "operator", "op", &q.base);
     REFUSED("invalid", "orderId");
 }
 
@@ -305,7 +166,7 @@ static void s_test_jobs(void)
 
 static Tp__Production__FactAck *s_ack_of(const char *status, bool duplicate)
 {
-    Tp__Production__FactAck *a = pt_ack();
+    Tp__Production__FactAck *a = svc_tc_reply(pt_out, &tp__production__fact_ack__descriptor);
     CHECK(a && streq(a->job_status, status) && a->duplicate == duplicate);
     return a;
 }
@@ -332,8 +193,8 @@ static void s_test_flow(void)
     rc.order_id = (char *) id;
     rc.n_certificates = 2;
     rc.certificates = cptr;
-    CHECK(pt_do("RecordCertificates", "producer", "", &rc.base) == 1);
-    CHECK(pt_count("CertificatesCreated") == 1);
+    CHECK(svc_tc_do(pt, "RecordCertificates", "producer", "", &rc.base) == 1);
+    CHECK(svc_tc_count(pt_out, "CertificatesCreated") == 1);
     const char *stream;
     const uint8_t *payload;
     size_t len;
@@ -350,14 +211,14 @@ static void s_test_flow(void)
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     /* the same fact again: acknowledged as a duplicate, nothing written */
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     CHECK(!svc_out_failed(pt_out) && svc_out_n_events(pt_out) == 0);
     a = s_ack_of("certificates", true);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     /* another fact id with certificates again: a conflict */
     rc.fact_id = "f-certs-2";
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("certificates already recorded"));
 
@@ -367,7 +228,7 @@ static void s_test_flow(void)
     c[0].serial = "77";
     rc.order_id = "TP-2026-000002";
     rc.fact_id = "f-certs-3";
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     REFUSED("conflict", "certificates[1].serial");
     CHECK(pt_message_has("TP-2026-000001") && svc_out_n_errors(pt_out) == 1);
     pt_certificates("TP-2026-000002", "78", pt_now, pt_now + 2 * PT_YEAR);
@@ -376,17 +237,17 @@ static void s_test_flow(void)
     cp.fact_id = "f-card-1";
     cp.order_id = (char *) id;
     cp.card_number = "DTC000123";
-    CHECK(pt_do("RecordCardProduced", "producer", "", &cp.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordCardProduced", "producer", "", &cp.base) == 1);
     a = s_ack_of("produced", false);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     cp.fact_id = "f-card-2";
-    pt_run("RecordCardProduced", "producer", "", &cp.base);
+    svc_tc_decide(pt, "RecordCardProduced", "producer", "", &cp.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("card already produced"));
     cp.order_id = "TP-2026-000002";
     cp.card_number = "dtc000123";
-    pt_run("RecordCardProduced", "producer", "", &cp.base);
+    svc_tc_decide(pt, "RecordCardProduced", "producer", "", &cp.base);
     REFUSED("conflict", "cardNumber");
     CHECK(pt_message_has("TP-2026-000001"));
 
@@ -395,28 +256,28 @@ static void s_test_flow(void)
     ps.fact_id = "f-pin-1";
     ps.order_id = (char *) id;
     ps.tracking_number = "RR987654321DE";
-    CHECK(pt_do("RecordPinLetterShipped", "producer", "", &ps.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordPinLetterShipped", "producer", "", &ps.base) == 1);
     a = s_ack_of("produced", false);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     ps.fact_id = "f-pin-2";
-    pt_run("RecordPinLetterShipped", "producer", "", &ps.base);
+    svc_tc_decide(pt, "RecordPinLetterShipped", "producer", "", &ps.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("PIN letter already shipped"));
     Tp__Production__RecordPinLetterDelivered pd = TP__PRODUCTION__RECORD_PIN_LETTER_DELIVERED__INIT;
     pd.fact_id = "f-pd-1";
     pd.order_id = (char *) id;
-    CHECK(pt_do("RecordPinLetterDelivered", "producer", "", &pd.base) == 1);
-    CHECK(pt_count("JobCompleted") == 0);
+    CHECK(svc_tc_do(pt, "RecordPinLetterDelivered", "producer", "", &pd.base) == 1);
+    CHECK(svc_tc_count(pt_out, "JobCompleted") == 0);
 
     Tp__Production__RecordCardShipped sh = TP__PRODUCTION__RECORD_CARD_SHIPPED__INIT;
     sh.fact_id = "f-ship-1";
     sh.order_id = (char *) id;
     sh.tracking_number = "RR987654321DE";
-    pt_run("RecordCardShipped", "producer", "", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
     REFUSED("conflict", "trackingNumber");
     sh.tracking_number = "RR123456789DE";
-    CHECK(pt_do("RecordCardShipped", "producer", "", &sh.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordCardShipped", "producer", "", &sh.base) == 1);
     svc_out_event_at(pt_out, 0, NULL, NULL, &payload, &len);
     Tp__Production__CardShipped *cs = tp__production__card_shipped__unpack(NULL, len, payload);
     CHECK(cs && streq(cs->product_id, "prd-TP-2026-000001") &&
@@ -427,13 +288,14 @@ static void s_test_flow(void)
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     sh.fact_id = "f-ship-2";
-    pt_run("RecordCardShipped", "producer", "", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("card already shipped"));
 
     /* the product exists now: nicht freigeschaltet, due after the delay */
     pt_get_product("prd-TP-2026-000001", "customer", "acc-a");
-    Tp__Production__ProductView *v = pt_product_view();
+    Tp__Production__ProductView *v =
+        svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
     CHECK(v && streq(v->status, "nicht_freigeschaltet") && !v->active &&
           streq(v->inactive_reason, "not_activated") && streq(v->card_number, "DTC000123") &&
           v->n_certificates == 2 && v->valid_from_us == pt_now + 1000000 &&
@@ -449,29 +311,29 @@ static void s_test_flow(void)
     Tp__Production__RecordCardDelivered cd = TP__PRODUCTION__RECORD_CARD_DELIVERED__INIT;
     cd.fact_id = "f-cd-1";
     cd.order_id = (char *) id;
-    CHECK(pt_do("RecordCardDelivered", "producer", "", &cd.base) == 2);
-    CHECK(pt_count("CardDelivered") == 1 && pt_count("JobCompleted") == 1);
+    CHECK(svc_tc_do(pt, "RecordCardDelivered", "producer", "", &cd.base) == 2);
+    CHECK(svc_tc_count(pt_out, "CardDelivered") == 1 && svc_tc_count(pt_out, "JobCompleted") == 1);
     a = s_ack_of("delivered", false);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     cd.fact_id = "f-cd-2";
-    pt_run("RecordCardDelivered", "producer", "", &cd.base);
+    svc_tc_decide(pt, "RecordCardDelivered", "producer", "", &cd.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("card already delivered"));
     pd.fact_id = "f-pd-2";
-    pt_run("RecordPinLetterDelivered", "producer", "", &pd.base);
+    svc_tc_decide(pt, "RecordPinLetterDelivered", "producer", "", &pd.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("PIN letter already delivered"));
     /* an old fact id stays a duplicate, even sent for another order or as another kind */
     sh.fact_id = "f-ship-1";
     sh.order_id = "TP-2026-000002";
-    pt_run("RecordCardShipped", "producer", "", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
     a = s_ack_of("delivered", true);
     CHECK(a && streq(a->order_id, id) && svc_out_n_events(pt_out) == 0);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     pd.fact_id = "f-certs-1";
-    pt_run("RecordPinLetterDelivered", "operator", "op", &pd.base);
+    svc_tc_decide(pt, "RecordPinLetterDelivered", "operator", "op", &pd.base);
     CHECK(!svc_out_failed(pt_out) && svc_out_n_events(pt_out) == 0);
     a = s_ack_of("delivered", true);
     if (a)
@@ -479,8 +341,8 @@ static void s_test_flow(void)
 
     Tp__Production__GetJob q = TP__PRODUCTION__GET_JOB__INIT;
     q.order_id = (char *) id;
-    pt_run("GetJob", "operator", "op", &q.base);
-    Tp__Production__JobView *jv = pt_job_view();
+    svc_tc_decide(pt, "GetJob", "operator", "op", &q.base);
+    Tp__Production__JobView *jv = svc_tc_reply(pt_out, &tp__production__job_view__descriptor);
     CHECK(jv && streq(jv->status, "delivered") && streq(jv->card_number, "DTC000123") &&
           streq(jv->tracking_number, "RR123456789DE") &&
           streq(jv->pin_tracking_number, "RR987654321DE") && jv->n_certificates == 2 &&
@@ -495,18 +357,18 @@ static void s_test_flow(void)
     pt_shipped("TP-2026-000002", "RR000000002DE");
     cd.fact_id = "f-cd-3";
     cd.order_id = "TP-2026-000002";
-    CHECK(pt_do("RecordCardDelivered", "producer", "", &cd.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordCardDelivered", "producer", "", &cd.base) == 1);
     a = s_ack_of("shipped", false);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
     ps.fact_id = "f-pin-3";
     ps.order_id = "TP-2026-000002";
     ps.tracking_number = "RR000000003DE";
-    CHECK(pt_do("RecordPinLetterShipped", "producer", "", &ps.base) == 1);
+    CHECK(svc_tc_do(pt, "RecordPinLetterShipped", "producer", "", &ps.base) == 1);
     pd.fact_id = "f-pd-3";
     pd.order_id = "TP-2026-000002";
-    CHECK(pt_do("RecordPinLetterDelivered", "producer", "", &pd.base) == 2 &&
-          pt_count("JobCompleted") == 1);
+    CHECK(svc_tc_do(pt, "RecordPinLetterDelivered", "producer", "", &pd.base) == 2 &&
+          svc_tc_count(pt_out, "JobCompleted") == 1);
     a = s_ack_of("delivered", false);
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
@@ -525,8 +387,9 @@ static void s_test_queries(void)
     pt_release("TP-2026-000004", "acc-a"); /* not shipped: no product yet */
 
     Tp__Production__ListProducts lp = TP__PRODUCTION__LIST_PRODUCTS__INIT;
-    pt_run("ListProducts", "customer", "acc-a", &lp.base);
-    Tp__Production__ProductList *list = pt_product_list();
+    svc_tc_decide(pt, "ListProducts", "customer", "acc-a", &lp.base);
+    Tp__Production__ProductList *list =
+        svc_tc_reply(pt_out, &tp__production__product_list__descriptor);
     CHECK(list && list->n_products == 2);
     if (list && list->n_products == 2)
         CHECK(streq(list->products[0]->product_id, "prd-TP-2026-000003") &&
@@ -534,17 +397,17 @@ static void s_test_queries(void)
               list->products[1]->n_certificates == 2);
     if (list)
         tp__production__product_list__free_unpacked(list, NULL);
-    pt_run("ListProducts", "customer", "acc-b", &lp.base);
-    list = pt_product_list();
+    svc_tc_decide(pt, "ListProducts", "customer", "acc-b", &lp.base);
+    list = svc_tc_reply(pt_out, &tp__production__product_list__descriptor);
     CHECK(list && list->n_products == 1 && streq(list->products[0]->account_id, "acc-b"));
     if (list)
         tp__production__product_list__free_unpacked(list, NULL);
-    pt_run("ListProducts", "customer", "acc-nobody", &lp.base);
-    list = pt_product_list();
+    svc_tc_decide(pt, "ListProducts", "customer", "acc-nobody", &lp.base);
+    list = svc_tc_reply(pt_out, &tp__production__product_list__descriptor);
     CHECK(list && list->n_products == 0);
     if (list)
         tp__production__product_list__free_unpacked(list, NULL);
-    pt_run("ListProducts", "customer", "", &lp.base);
+    svc_tc_decide(pt, "ListProducts", "customer", "", &lp.base);
     REFUSED("forbidden", "");
 
     /* another account's product is exactly like a missing one */
@@ -565,12 +428,13 @@ static void s_test_queries(void)
     pt_get_product("", "customer", "acc-a");
     REFUSED("invalid", "productId");
     pt_get_product("prd-TP-2026-000001", "operator", "");
-    Tp__Production__ProductView *v = pt_product_view();
+    Tp__Production__ProductView *v =
+        svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
     CHECK(v && streq(v->account_id, "acc-a"));
     if (v)
         tp__production__product_view__free_unpacked(v, NULL);
     pt_get_product("prd-TP-2026-000002", "system", "");
-    v = pt_product_view();
+    v = svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
     CHECK(v && streq(v->account_id, "acc-b") && v->valid_to_us > 0);
     if (v)
         tp__production__product_view__free_unpacked(v, NULL);
@@ -580,27 +444,26 @@ static void s_test_queries(void)
 
 static void s_test_replay(void)
 {
-    char *before = production_def.summary(pt_state);
+    char *before = production_def.summary(svc_tc_state(pt));
     void *again = pt_rebuild("");
     char *after = production_def.summary(again);
     CHECK(before && after && streq(before, after));
     CHECK(strstr(before, "\"jobs\":4,") && strstr(before, "\"products\":3,") &&
           strstr(before, "\"delivered\":2,") && strstr(before, "\"opened\":1,"));
-    if (pt_verbose)
+    if (svc_tc_verbose())
         printf("summary: %s\n", before);
     /* the rebuilt state decides the same: an old fact is a duplicate there too */
-    void *mine = pt_state;
-    pt_state = again;
+    void *mine = svc_tc_set_state(pt, again);
     Tp__Production__RecordCardProduced cp = TP__PRODUCTION__RECORD_CARD_PRODUCED__INIT;
     cp.fact_id = "f-card-1";
     cp.order_id = "TP-2026-000004";
     cp.card_number = "X1";
-    pt_run("RecordCardProduced", "producer", "", &cp.base);
-    Tp__Production__FactAck *a = pt_ack();
+    svc_tc_decide(pt, "RecordCardProduced", "producer", "", &cp.base);
+    Tp__Production__FactAck *a = svc_tc_reply(pt_out, &tp__production__fact_ack__descriptor);
     CHECK(a && a->duplicate && streq(a->order_id, "TP-2026-000001"));
     if (a)
         tp__production__fact_ack__free_unpacked(a, NULL);
-    pt_state = mine;
+    svc_tc_set_state(pt, mine);
     /* unknown events and junk payloads are ignored by apply */
     uint8_t junk[] = {0x0a, 0xff};
     static const char *const types[] = {"JobOpened",        "CertificatesCreated", "CardShipped",
@@ -618,45 +481,43 @@ static void s_test_replay(void)
     free(after);
 }
 
-int main(int argc, char **argv)
+static void s_setup(void)
 {
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (streq(argv[i], "--test") && i + 1 < argc)
-            only = argv[++i];
-        else if (streq(argv[i], "-v"))
-            pt_verbose = true;
-    }
-    zsys_init();
-    if (!pt_verbose)
-        zsys_set_logstream(NULL);
     CHECK(sodium_init() >= 0);
-    s_log = zlistx_new();
-    zlistx_set_destructor(s_log, s_logged_free);
-    pt_out = svc_out_new();
-    pt_state = production_def.state_new();
-    pt_configure(pt_state, NULL);
+    pt = svc_tc_new(&production_def);
+    assert(pt);
+    svc_tc_hold(pt, true);
+    svc_tc_use_clock(pt, &pt_now);
+    svc_tc_configure(pt, NULL);
+    pt_out = svc_tc_out(pt);
     CHECK(production_def.upstreams && streq(production_def.upstreams[0], "order") &&
           streq(production_def.upstreams[1], "revocation") && !production_def.upstreams[2]);
     for (size_t i = 0; i < production_def.n_commands; i++)
         CHECK(production_def.commands[i].name && production_def.commands[i].body &&
               production_def.commands[i].decide && production_def.commands[i].reply);
+}
 
-    if (!only || streq(only, "core")) {
-        s_test_jobs();
-        pt_test_fact_refusals();
-        s_test_flow();
-        s_test_queries();
-        s_test_replay();
-        pt_test_timer();
-        pt_test_revocation();
-    }
-    if (!only || streq(only, "runtime"))
-        pt_test_runtime();
+static void s_teardown(void)
+{
+    svc_tc_destroy(&pt);
+}
 
-    production_def.state_destroy(&pt_state);
-    svc_out_destroy(&pt_out);
-    zlistx_destroy(&s_log);
-    printf("production_test: %s\n", pt_failed ? "FAILED" : "OK");
-    return pt_failed ? 1 : 0;
+/* --test core: the core, the tests one after the other on the same state; --test runtime:
+ * in the runtime; -v: more output, and the runtime's log. */
+static const svc_tc_test_t s_tests[] = {
+    {"jobs", s_test_jobs, "core"},
+    {"refusals", pt_test_fact_refusals, "core"},
+    {"flow", s_test_flow, "core"},
+    {"queries", s_test_queries, "core"},
+    {"replay", s_test_replay, "core"},
+    {"timer", pt_test_timer, "core"},
+    {"revocation", pt_test_revocation, "core"},
+    {"runtime", pt_test_runtime, NULL},
+    {NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return svc_tc_main(argc, argv,
+                       &(svc_tc_suite_t){"production_test", s_tests, s_setup, s_teardown});
 }

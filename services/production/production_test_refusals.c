@@ -16,7 +16,7 @@ void pt_test_fact_refusals(void)
     sh.tracking_number = "RR123456789DE";
     static const char *const roles[] = {"customer", "officer", "system", ""};
     for (int i = 0; i < 4; i++) {
-        pt_run("RecordCardShipped", roles[i], "acc-a", &sh.base);
+        svc_tc_decide(pt, "RecordCardShipped", roles[i], "acc-a", &sh.base);
         REFUSED("forbidden", "");
     }
     /* every bad field at once, each named */
@@ -26,22 +26,22 @@ void pt_test_fact_refusals(void)
     const char *const bad_facts[] = {"", "has space", "tab\there", long_id, "umlaut-ä"};
     for (int i = 0; i < 5; i++) {
         sh.fact_id = (char *) bad_facts[i];
-        pt_run("RecordCardShipped", "producer", "", &sh.base);
+        svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
         REFUSED("invalid", "factId");
     }
     sh.fact_id = "f-ship-1";
     sh.order_id = "";
     sh.tracking_number = "rr123";
-    pt_run("RecordCardShipped", "producer", "", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
     REFUSED("invalid", "orderId");
-    CHECK(pt_has_error("invalid", "trackingNumber") && svc_out_n_errors(pt_out) == 2);
+    CHECK(svc_tc_has_error(pt_out, "invalid", "trackingNumber") && svc_out_n_errors(pt_out) == 2);
     static const char *const bad_tracking[] = {
         "", "RR 123", "RR_123", "ÄÖ",
         "RR12345678901234567890123456789012345678901234567890123456789012345"};
     sh.order_id = (char *) id;
     for (int i = 0; i < 5; i++) {
         sh.tracking_number = (char *) bad_tracking[i];
-        pt_run("RecordCardShipped", "producer", "", &sh.base);
+        svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
         REFUSED("invalid", "trackingNumber");
     }
     char long_order[66]; /* one more than the 64 allowed */
@@ -49,10 +49,10 @@ void pt_test_fact_refusals(void)
     long_order[sizeof long_order - 1] = '\0';
     sh.order_id = long_order;
     sh.tracking_number = "RR123456789DE";
-    pt_run("RecordCardShipped", "producer", "", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
     REFUSED("invalid", "orderId");
     sh.order_id = "TP-2026-424242";
-    pt_run("RecordCardShipped", "operator", "op", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "operator", "op", &sh.base);
     REFUSED("not_found", "orderId");
 
     Tp__Production__RecordCardProduced cp = TP__PRODUCTION__RECORD_CARD_PRODUCED__INIT;
@@ -62,7 +62,7 @@ void pt_test_fact_refusals(void)
                                             "123456789012345678901234567890123"};
     for (int i = 0; i < 5; i++) {
         cp.card_number = (char *) bad_cards[i];
-        pt_run("RecordCardProduced", "producer", "", &cp.base);
+        svc_tc_decide(pt, "RecordCardProduced", "producer", "", &cp.base);
         REFUSED("invalid", "cardNumber");
     }
 
@@ -81,10 +81,10 @@ void pt_test_fact_refusals(void)
     rc.fact_id = "f-certs-1";
     rc.order_id = (char *) id;
     rc.certificates = cptr;
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     REFUSED("invalid", "certificates");
     rc.n_certificates = PRODUCTION_CERTS_MAX + 1;
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     REFUSED("invalid", "certificates");
     rc.n_certificates = 6;
     c[0].serial = "XYZ";  /* not hex */
@@ -99,16 +99,16 @@ void pt_test_fact_refusals(void)
     c[4].valid_from_us = pt_now - PT_YEAR;
     c[5].serial = "EE";
     c[5].subject = "CN=Erika\nMustermann";
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     REFUSED("invalid", "certificates[0].serial");
-    CHECK(pt_has_error("invalid", "certificates[1].kind"));
-    CHECK(pt_has_error("invalid", "certificates[2].serial")); /* listed twice */
-    CHECK(!pt_has_error("invalid", "certificates[1].serial"));
-    CHECK(pt_has_error("invalid", "certificates[2].validFromUs"));
-    CHECK(pt_has_error("invalid", "certificates[3].serial"));
-    CHECK(pt_has_error("invalid", "certificates[3].validToUs"));
-    CHECK(pt_has_error("invalid", "certificates[4].validToUs"));
-    CHECK(pt_has_error("invalid", "certificates[5].subject"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[1].kind"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[2].serial")); /* listed twice */
+    CHECK(!svc_tc_has_error(pt_out, "invalid", "certificates[1].serial"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[2].validFromUs"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[3].serial"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[3].validToUs"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[4].validToUs"));
+    CHECK(svc_tc_has_error(pt_out, "invalid", "certificates[5].subject"));
     CHECK(svc_out_n_errors(pt_out) == 8);
     char long_subject[300];
     memset(long_subject, 'x', sizeof long_subject - 1);
@@ -118,46 +118,46 @@ void pt_test_fact_refusals(void)
     c[0].serial = "0A1B";
     for (int i = 0; i < 4; i++) {
         c[0].subject = (char *) bad_subjects[i];
-        pt_run("RecordCertificates", "producer", "", &rc.base);
+        svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
         REFUSED("invalid", "certificates[0].subject");
     }
     c[0].subject = "";
     rc.order_id = "TP-2026-424242";
-    pt_run("RecordCertificates", "producer", "", &rc.base);
+    svc_tc_decide(pt, "RecordCertificates", "producer", "", &rc.base);
     REFUSED("not_found", "orderId");
 
     /* facts out of order: each refused with the reason, nothing written */
     sh.order_id = (char *) id;
-    pt_run("RecordCardShipped", "producer", "", &sh.base);
+    svc_tc_decide(pt, "RecordCardShipped", "producer", "", &sh.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("card shipped before it was produced"));
     cp.card_number = "C0001";
-    pt_run("RecordCardProduced", "producer", "", &cp.base);
+    svc_tc_decide(pt, "RecordCardProduced", "producer", "", &cp.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("card produced before its certificates were created"));
     Tp__Production__RecordPinLetterShipped ps = TP__PRODUCTION__RECORD_PIN_LETTER_SHIPPED__INIT;
     ps.fact_id = "f-pin-1";
     ps.order_id = (char *) id;
     ps.tracking_number = "RR987654321DE";
-    pt_run("RecordPinLetterShipped", "producer", "", &ps.base);
+    svc_tc_decide(pt, "RecordPinLetterShipped", "producer", "", &ps.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("PIN letter shipped before the card was produced"));
     Tp__Production__RecordCardDelivered cd = TP__PRODUCTION__RECORD_CARD_DELIVERED__INIT;
     cd.fact_id = "f-cd-1";
     cd.order_id = (char *) id;
-    pt_run("RecordCardDelivered", "producer", "", &cd.base);
+    svc_tc_decide(pt, "RecordCardDelivered", "producer", "", &cd.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("card delivered before it was shipped"));
     Tp__Production__RecordPinLetterDelivered pd = TP__PRODUCTION__RECORD_PIN_LETTER_DELIVERED__INIT;
     pd.fact_id = "f-pd-1";
     pd.order_id = (char *) id;
-    pt_run("RecordPinLetterDelivered", "producer", "", &pd.base);
+    svc_tc_decide(pt, "RecordPinLetterDelivered", "producer", "", &pd.base);
     REFUSED("conflict", "orderId");
     CHECK(pt_message_has("PIN letter delivered before it was shipped"));
     cd.order_id = "TP-2026-424242";
-    pt_run("RecordCardDelivered", "producer", "", &cd.base);
+    svc_tc_decide(pt, "RecordCardDelivered", "producer", "", &cd.base);
     REFUSED("not_found", "orderId");
     pd.order_id = "";
-    pt_run("RecordPinLetterDelivered", "producer", "", &pd.base);
+    svc_tc_decide(pt, "RecordPinLetterDelivered", "producer", "", &pd.base);
     REFUSED("invalid", "orderId");
 }

@@ -270,7 +270,7 @@ void pt_test_runtime(void)
     before = svc_tk_summary(kit, "production");
     /* 2 jobs x (JobOpened, 3 facts) + 2 activations: nothing twice */
     CHECK(before && strstr(before, "\"events\":10,") && strstr(before, "\"gueltig\":2,"));
-    if (pt_verbose)
+    if (svc_tc_verbose())
         printf("runtime: %s\n", before ? before : "(none)");
     free(before);
 

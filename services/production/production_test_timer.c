@@ -11,9 +11,8 @@ static int64_t s_t0; /* when the first product was shipped */
 /* "Restarts" the service: the state is rebuilt from the log, with @p delay_s. */
 static void s_restart(const char *delay_s)
 {
-    void *fresh = pt_rebuild(delay_s);
-    production_def.state_destroy(&pt_state);
-    pt_state = fresh;
+    void *before = svc_tc_set_state(pt, pt_rebuild(delay_s));
+    production_def.state_destroy(&before);
 }
 
 /* The product id of ProductActivated event @p i in pt_out ("" when none). */
@@ -42,10 +41,11 @@ static void s_expect(const char *product_id, const char *status, bool active, co
                      int64_t activates_at)
 {
     pt_get_product(product_id, "operator", "op");
-    Tp__Production__ProductView *v = pt_product_view();
+    Tp__Production__ProductView *v =
+        svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
     CHECK(v && streq(v->status, status) && v->active == active &&
           streq(v->inactive_reason, reason) && v->activates_at_us == activates_at);
-    if (v && pt_verbose)
+    if (v && svc_tc_verbose())
         printf("  %s: %s active=%d reason=%s activates_at=%lld\n", product_id, v->status, v->active,
                v->inactive_reason, (long long) v->activates_at_us);
     if (v)
@@ -76,17 +76,19 @@ static void s_test_settings(void)
                  {"60", 60000000},           {"0", 0},
                  {"abc", 86400LL * 1000000}, {"-5", 86400LL * 1000000},
                  {"12x", 86400LL * 1000000}, {"999999999999", 86400LL * 1000000}};
-    void *mine = pt_state;
+    void *mine = svc_tc_set_state(pt, NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pt_state = pt_rebuild(cases[i].value);
+        svc_tc_set_state(pt, pt_rebuild(cases[i].value));
         pt_get_product("prd-TP-2026-000003", "operator", "op");
-        Tp__Production__ProductView *v = pt_product_view();
+        Tp__Production__ProductView *v =
+            svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
         CHECK(v && v->activates_at_us == shipped3 + cases[i].delay_us);
         if (v)
             tp__production__product_view__free_unpacked(v, NULL);
-        production_def.state_destroy(&pt_state);
+        void *st = svc_tc_set_state(pt, NULL);
+        production_def.state_destroy(&st);
     }
-    pt_state = mine;
+    svc_tc_set_state(pt, mine);
 }
 
 void pt_test_timer(void)
@@ -97,25 +99,25 @@ void pt_test_timer(void)
 
     /* the first product is due (shipped a day and a second ago): once */
     s_expect("prd-TP-2026-000001", "nicht_freigeschaltet", false, "not_activated", s_t0 + delay);
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000001"));
-    pt_commit();
+    svc_tc_commit(pt);
     s_expect("prd-TP-2026-000001", "gueltig", true, "", 0);
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
 
     /* a restart before the next is due: nothing fires twice, the next fires when due */
     s_restart("");
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     pt_now = s_t0 + 2 * delay - 1;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     pt_now = s_t0 + 2 * delay;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000002"));
-    pt_commit();
-    pt_tick();
+    svc_tc_commit(pt);
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     s_expect("prd-TP-2026-000003", "nicht_freigeschaltet", false, "not_activated",
              s_t0 + 2 * delay + 1000000);
@@ -123,11 +125,11 @@ void pt_test_timer(void)
     /* down over the third one's due time: the first tick after the restart fires it */
     pt_now = s_t0 + 3 * delay;
     s_restart("");
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000003"));
-    pt_commit();
+    svc_tc_commit(pt);
     s_restart("");
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     s_expect("prd-TP-2026-000003", "gueltig", true, "", 0);
 
@@ -135,7 +137,8 @@ void pt_test_timer(void)
     Tp__Production__ListProducts lp = TP__PRODUCTION__LIST_PRODUCTS__INIT;
     int64_t now = pt_now;
     pt_get_product("prd-TP-2026-000003", "customer", "acc-a");
-    Tp__Production__ProductView *v = pt_product_view();
+    Tp__Production__ProductView *v =
+        svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
     int64_t valid_to = v ? v->valid_to_us : 0;
     CHECK(v && v->active && valid_to > pt_now);
     if (v)
@@ -144,15 +147,16 @@ void pt_test_timer(void)
     s_expect("prd-TP-2026-000003", "gueltig", true, "", 0);
     pt_now = valid_to;
     s_expect("prd-TP-2026-000003", "gueltig", false, "expired", 0);
-    pt_run("ListProducts", "customer", "acc-a", &lp.base);
-    Tp__Production__ProductList *list = pt_product_list();
+    svc_tc_decide(pt, "ListProducts", "customer", "acc-a", &lp.base);
+    Tp__Production__ProductList *list =
+        svc_tc_reply(pt_out, &tp__production__product_list__descriptor);
     CHECK(list && list->n_products == 2);
     if (list && list->n_products == 2)
         CHECK(!list->products[0]->active && streq(list->products[0]->inactive_reason, "expired") &&
               list->products[1]->active); /* prd-1 runs three years */
     if (list)
         tp__production__product_list__free_unpacked(list, NULL);
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0); /* expiry writes nothing */
     pt_now = now;
 
@@ -163,13 +167,13 @@ void pt_test_timer(void)
     s_expect("prd-TP-2026-000005", "nicht_freigeschaltet", false, "not_activated",
              shipped + 60000000);
     pt_now = shipped + 59999999;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     pt_now = shipped + 60000000;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000005"));
-    pt_commit();
-    pt_tick();
+    svc_tc_commit(pt);
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     /* the activation is in the log: a replay with another delay rebuilds the same state */
     s_restart("");
@@ -185,26 +189,26 @@ void pt_test_timer(void)
     pt_now = s7 + 5000000;
     s_ship("TP-2026-000008", "acc-c", "8");
     pt_now = s7 + 60000000;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000007"));
-    pt_commit();
+    svc_tc_commit(pt);
     pt_now = s7 + 65000000;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 1 && streq(s_activated(0), "prd-TP-2026-000008"));
-    pt_commit();
+    svc_tc_commit(pt);
     pt_now = s7 + 100000000;
     s_ship("TP-2026-000009", "acc-c", "9");
     pt_now = s7 + 90000000; /* the clock set back by 10 s */
     s_ship("TP-2026-000010", "acc-c", "10");
     pt_now = s7 + 150000000; /* TP-2026-000010 due, TP-2026-000009 not yet */
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     pt_now = s7 + 160000000;
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 2 && streq(s_activated(0), "prd-TP-2026-000009") &&
           streq(s_activated(1), "prd-TP-2026-000010"));
-    pt_commit();
-    pt_tick();
+    svc_tc_commit(pt);
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
 }
 
@@ -217,7 +221,7 @@ static void s_requested(const char *product_id, const char *request_id)
     e.product_id = (char *) product_id;
     e.order_id = "ignored";
     e.reason = "card_lost";
-    pt_react("revocation", "RevocationRequested", &e.base);
+    svc_tc_react(pt, "revocation", "RevocationRequested", &e.base);
 }
 
 static void s_completed(const char *product_id, const char *request_id)
@@ -225,7 +229,7 @@ static void s_completed(const char *product_id, const char *request_id)
     Tp__Revocation__RevocationCompleted e = TP__REVOCATION__REVOCATION_COMPLETED__INIT;
     e.request_id = (char *) request_id;
     e.product_id = (char *) product_id;
-    pt_react("revocation", "RevocationCompleted", &e.base);
+    svc_tc_react(pt, "revocation", "RevocationCompleted", &e.base);
 }
 
 void pt_test_revocation(void)
@@ -235,7 +239,7 @@ void pt_test_revocation(void)
     int64_t shipped = pt_now;
     pt_now += 1000000;
     s_requested("prd-TP-2026-000006", "rev-1");
-    CHECK(svc_out_n_events(pt_out) == 1 && pt_count("ProductRevocationPending") == 1);
+    CHECK(svc_out_n_events(pt_out) == 1 && svc_tc_count(pt_out, "ProductRevocationPending") == 1);
     const char *stream;
     const uint8_t *payload;
     size_t len;
@@ -246,39 +250,40 @@ void pt_test_revocation(void)
           p->at_us == pt_now);
     if (p)
         tp__production__product_revocation_pending__free_unpacked(p, NULL);
-    pt_commit();
+    svc_tc_commit(pt);
     s_expect("prd-TP-2026-000006", "sperrung_in_bearbeitung", false, "revoked", 0);
     s_requested("prd-TP-2026-000006", "rev-2"); /* one pending revocation is enough */
     CHECK(svc_out_n_events(pt_out) == 0 && !svc_out_failed(pt_out));
     pt_now = shipped + 120000000; /* past the 60 s delay: still no activation */
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     s_completed("prd-TP-2026-000006", "rev-1");
-    CHECK(svc_out_n_events(pt_out) == 1 && pt_count("ProductRevoked") == 1);
-    pt_commit();
+    CHECK(svc_out_n_events(pt_out) == 1 && svc_tc_count(pt_out, "ProductRevoked") == 1);
+    svc_tc_commit(pt);
     s_expect("prd-TP-2026-000006", "gesperrt", false, "revoked", 0);
     s_completed("prd-TP-2026-000006", "rev-1"); /* a repeat changes nothing */
     CHECK(svc_out_n_events(pt_out) == 0);
     s_requested("prd-TP-2026-000006", "rev-3");
     CHECK(svc_out_n_events(pt_out) == 0);
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     s_restart("60");
-    pt_tick();
+    svc_tc_tick(pt);
     CHECK(svc_out_n_events(pt_out) == 0);
     s_expect("prd-TP-2026-000006", "gesperrt", false, "revoked", 0);
 
     /* an active product: pending, then revoked; the validity does not bring it back */
     s_requested("prd-TP-2026-000001", "rev-4");
-    CHECK(pt_count("ProductRevocationPending") == 1);
-    pt_commit();
+    CHECK(svc_tc_count(pt_out, "ProductRevocationPending") == 1);
+    svc_tc_commit(pt);
     s_expect("prd-TP-2026-000001", "sperrung_in_bearbeitung", false, "revoked", 0);
     pt_now += 60000000;
     s_completed("prd-TP-2026-000001", "rev-4");
-    CHECK(pt_count("ProductRevoked") == 1);
-    pt_commit();
+    CHECK(svc_tc_count(pt_out, "ProductRevoked") == 1);
+    svc_tc_commit(pt);
     pt_get_product("prd-TP-2026-000001", "customer", "acc-a");
-    Tp__Production__ProductView *v = pt_product_view();
+    Tp__Production__ProductView *v =
+        svc_tc_reply(pt_out, &tp__production__product_view__descriptor);
     CHECK(v && streq(v->status, "gesperrt") && !v->active && v->revoked_at_us == pt_now &&
           v->activated_at_us > 0);
     if (v)
@@ -286,8 +291,8 @@ void pt_test_revocation(void)
 
     /* completed without a pending one seen first: revoked all the same */
     s_completed("prd-TP-2026-000002", "rev-5");
-    CHECK(svc_out_n_events(pt_out) == 1 && pt_count("ProductRevoked") == 1);
-    pt_commit();
+    CHECK(svc_out_n_events(pt_out) == 1 && svc_tc_count(pt_out, "ProductRevoked") == 1);
+    svc_tc_commit(pt);
     s_expect("prd-TP-2026-000002", "gesperrt", false, "revoked", 0);
 
     /* unknown products are logged and ignored; junk is refused; other upstreams ignored */
@@ -298,24 +303,22 @@ void pt_test_revocation(void)
     Tp__Revocation__RevocationRequested e = TP__REVOCATION__REVOCATION_REQUESTED__INIT;
     e.product_id = "prd-TP-2026-000003";
     e.request_id = "rev-8";
-    pt_react("order", "RevocationRequested", &e.base);
+    svc_tc_react(pt, "order", "RevocationRequested", &e.base);
     CHECK(svc_out_n_events(pt_out) == 0 && !svc_out_failed(pt_out));
     uint8_t junk[] = {0xff, 0xff, 0xff};
     static const char *const types[] = {"RevocationRequested", "RevocationCompleted"};
     for (int i = 0; i < 2; i++) {
-        svc_event_t bad = {1, "rev-x", 1, types[i], pt_now, junk, sizeof junk};
-        svc_out_reset(pt_out);
-        production_def.react(pt_state, "revocation", &bad, pt_out);
+        svc_tc_react_raw(pt, "revocation", types[i], junk, sizeof junk);
         CHECK(svc_out_failed(pt_out) && svc_out_n_events(pt_out) == 0);
     }
 
     /* what a restart rebuilds is what we have */
-    char *before = production_def.summary(pt_state);
+    char *before = production_def.summary(svc_tc_state(pt));
     void *again = pt_rebuild("60");
     char *after = production_def.summary(again);
     CHECK(before && after && streq(before, after) && strstr(before, "\"gesperrt\":3,") &&
           strstr(before, "\"waitingForActivation\":0,"));
-    if (pt_verbose)
+    if (svc_tc_verbose())
         printf("summary: %s\n", before);
     free(before);
     free(after);
