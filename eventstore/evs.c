@@ -87,18 +87,6 @@ struct _evs_t {
     uint64_t unindexed;     /* events after the last index write, sealed or committed */
     size_t index_every;     /* events between index writes */
     pthread_rwlock_t maplock; /* read txns hold it shared; moving the map, exclusive */
-    bool keep_ahead;        /* keep zeroed room after the last page (s_keep_ahead) */
-    size_t psize;           /* LMDB's page size */
-    off_t file_size;        /* size of data.mdb as we last extended or saw it (zlock) */
-    /* The room is written by a thread of its own (s_zeroer), so no commit waits for it;
-     * it writes past LMDB's last page only, and never while LMDB writes: zlock is held
-     * by commits and by each of its writes. */
-    pthread_t zeroer;
-    bool has_zeroer;
-    pthread_mutex_t zlock;
-    pthread_cond_t zcond;
-    bool zwanted;           /* a commit found the room short (zlock) */
-    bool zstop;             /* evs_destroy (zlock) */
     /* Request ids go into reqtail first, in order (cheap appends), and are moved into
      * `requests` (sorted, in one go) together with the stream index: random inserts
      * into a big B-tree would rewrite a page per request at every commit. */
@@ -112,10 +100,6 @@ struct _evs_t {
                                only): a new id needs no lookup in the log. NULL: none
                                kept (read-only, or out of memory), always look */
 };
-
-/* Room kept written (zeros) after LMDB's last page: at least S_AHEAD_MIN, and an
- * eighth of what is used, so a big log extends its file rarely. */
-#define S_AHEAD_MIN (4u << 20)
 
 /* One write of a batch, kept so the batch can be redone after the map grew. */
 typedef enum { S_OP_EVENT, S_OP_REQUEST, S_OP_CHECKPOINT } s_op_kind_t;
@@ -719,104 +703,6 @@ static int s_grow(evs_t *self)
     return rc;
 }
 
-/* Keeps the data file longer than what LMDB uses, with real zeros written and synced.
- * A commit that appends pages past the end of the file changes its size, so its
- * fdatasync must also commit the file system's journal; one that writes inside the file
- * need not: about half the time per durable commit on ext4, and far fewer slow ones.
- * LMDB ignores the file's length (its meta page says where the data ends). */
-/* Where LMDB's data ends (bytes), and the room wanted after it; false on error. */
-static bool s_room(evs_t *self, off_t *used, off_t *room)
-{
-    MDB_envinfo info;
-    /* LMDB reads its meta pages in the map: not while s_grow moves it */
-    pthread_rwlock_rdlock(&self->maplock);
-    int rc = mdb_env_info(self->env, &info);
-    pthread_rwlock_unlock(&self->maplock);
-    if (rc != 0)
-        return false;
-    *used = (off_t) (info.me_last_pgno + 1) * (off_t) self->psize;
-    *room = *used / 8 > S_AHEAD_MIN ? *used / 8 : S_AHEAD_MIN;
-    return true;
-}
-
-/* Writes zeros up to the room wanted and syncs them. Each piece is written under zlock
- * and only past what LMDB has committed, so it never overwrites a page LMDB wrote
- * meanwhile (the zeroer's pieces, or the one fill at open, before any commit). */
-static void s_fill_room(evs_t *self)
-{
-    off_t used, room;
-    int fd;
-    if (!s_room(self, &used, &room) || mdb_env_get_fd(self->env, &fd) != 0)
-        return;
-    static const uint8_t zeros[1 << 16];
-    enum { PIECE = 4 };   /* 256 KiB per lock */
-    off_t at = self->file_size > used ? self->file_size : used, to = used + room;
-    while (at < to) {
-        pthread_mutex_lock(&self->zlock);
-        off_t now_used, now_room;
-        if (s_room(self, &now_used, &now_room) && now_used > at)
-            at = now_used;   /* LMDB wrote there meanwhile */
-        bool ok = true;
-        for (int i = 0; i < PIECE && ok && at < to; i++, at += (off_t) sizeof zeros)
-            ok = pwrite(fd, zeros, sizeof zeros, at) == (ssize_t) sizeof zeros;
-        pthread_mutex_unlock(&self->zlock);
-        if (!ok)
-            return;   /* no room on the disk: LMDB will report it at its next commit */
-    }
-    if (fdatasync(fd) != 0)
-        return;
-    pthread_mutex_lock(&self->zlock);
-    if (to > self->file_size)
-        self->file_size = to;
-    pthread_mutex_unlock(&self->zlock);
-}
-
-/* At open (no commit can run yet): the room, written before the first commit. */
-static void s_keep_ahead(evs_t *self)
-{
-    off_t used, room;
-    if (self->keep_ahead && s_room(self, &used, &room) && self->file_size - used < room / 2)
-        s_fill_room(self);
-}
-
-/* After a commit: wakes the zeroer when less than half the room is left. */
-static void s_keep_ahead_later(evs_t *self)
-{
-    off_t used, room;
-    if (!self->has_zeroer || !s_room(self, &used, &room))
-        return;
-    pthread_mutex_lock(&self->zlock);
-    if (self->file_size - used < room / 2 && !self->zwanted) {
-        self->zwanted = true;
-        pthread_cond_signal(&self->zcond);
-    }
-    pthread_mutex_unlock(&self->zlock);
-}
-
-static void *s_zeroer(void *arg)
-{
-    evs_t *self = arg;
-    pthread_mutex_lock(&self->zlock);
-    while (!self->zstop) {
-        if (!self->zwanted) {
-            pthread_cond_wait(&self->zcond, &self->zlock);
-            continue;
-        }
-        off_t before = self->file_size;
-        pthread_mutex_unlock(&self->zlock);
-        s_fill_room(self);
-        pthread_mutex_lock(&self->zlock);
-        /* commits may have used the room up again meanwhile (their wake-up found
-         * zwanted set): fill again, unless this fill got nowhere (disk full) */
-        off_t used, room;
-        if (self->file_size == before || !s_room(self, &used, &room) ||
-            self->file_size - used >= room / 2)
-            self->zwanted = false;
-    }
-    pthread_mutex_unlock(&self->zlock);
-    return NULL;
-}
-
 /* Streams in the log (meta "stream_count", kept at every commit); logs from before
  * it had one index key per event and one head per stream. */
 static int s_stream_count(evs_t *self, MDB_txn *txn, uint64_t *n)
@@ -1018,8 +904,6 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
         return -ENOMEM;
     self->rdonly = rdonly;
     pthread_rwlock_init(&self->maplock, NULL);
-    pthread_mutex_init(&self->zlock, NULL);
-    pthread_cond_init(&self->zcond, NULL);
     size_t initial = opts->initial_map ? opts->initial_map : S_DEFAULT_MAP;
     unsigned flags = MDB_NOTLS | (rdonly ? MDB_RDONLY : 0)
                    | (opts->flags & EVS_NOSYNC ? MDB_NOSYNC : 0);
@@ -1048,19 +932,6 @@ int evs_open(const char *dir, const evs_opts_t *opts, evs_t **out)
         rc = s_load_requests(self);
     if (rc)
         goto fail;
-    if (!rdonly && !(opts->flags & EVS_NOSYNC)) {
-        MDB_stat st;
-        struct stat fst;
-        int fd;
-        if (mdb_env_stat(self->env, &st) == 0 && mdb_env_get_fd(self->env, &fd) == 0 &&
-            fstat(fd, &fst) == 0) {
-            self->keep_ahead = true;
-            self->psize = st.ms_psize;
-            self->file_size = fst.st_size;
-            s_keep_ahead(self);
-            self->has_zeroer = pthread_create(&self->zeroer, NULL, s_zeroer, self) == 0;
-        }
-    }
     *out = self;
     return 0;
 fail:
@@ -1075,21 +946,12 @@ void evs_destroy(evs_t **self_p)
     if (!self)
         return;
     assert(!self->batch && !self->sealed);   /* evs_batch_end() them first */
-    if (self->has_zeroer) {
-        pthread_mutex_lock(&self->zlock);
-        self->zstop = true;
-        pthread_cond_signal(&self->zcond);
-        pthread_mutex_unlock(&self->zlock);
-        pthread_join(self->zeroer, NULL);
-    }
     if (self->env)
         mdb_env_close(self->env);
     s_pending_clear(self);
     s_reqpending_clear(self, true);
     evs_bloom_destroy(&self->seen);
     pthread_rwlock_destroy(&self->maplock);
-    pthread_mutex_destroy(&self->zlock);
-    pthread_cond_destroy(&self->zcond);
     free(self);
     *self_p = NULL;
 }
@@ -2222,16 +2084,12 @@ static int s_write(evs_batch_t *b)
         mdb_txn_abort(txn);
         return rc;
     }
-    /* LMDB writes its pages now: not while the zeroer writes past them */
+    /* LMDB writes its pages and flushes them: only LMDB writes LMDB's files */
     int64_t t1 = s_mono_us();
-    pthread_mutex_lock(&self->zlock);
-    int64_t t2 = s_mono_us();
     rc = mdb_txn_commit(txn);     /* frees the txn, even on failure */
-    pthread_mutex_unlock(&self->zlock);
-    int64_t t3 = s_mono_us();
+    int64_t t2 = s_mono_us();
     b->timing.us_puts = t1 - t0;
-    b->timing.us_wait = t2 - t1;
-    b->timing.us_sync = t3 - t2;
+    b->timing.us_sync = t2 - t1;
     return rc;
 }
 
@@ -2246,8 +2104,6 @@ int evs_batch_commit(evs_batch_t *b)
     while ((rc = s_write(b)) == MDB_MAP_FULL && (rc = s_grow(b->evs)) == 0)
         ;
     b->state = rc ? S_FAILED : S_COMMITTED;
-    if (rc == 0)
-        s_keep_ahead_later(b->evs);
     return s_rc(rc);
 }
 
@@ -2599,8 +2455,8 @@ static int s_test_basic(const char *base)
     evs_batch_timing(b, &tm);
     int64_t took = s_mono_us() - tc;
     S_CHECK(tm.ops == b->n_ops && tm.ops == 10 && !tm.index_run && !tm.request_move);
-    S_CHECK(tm.us_puts >= 0 && tm.us_wait >= 0 && tm.us_sync >= 0);
-    S_CHECK(tm.us_puts + tm.us_wait + tm.us_sync <= took);
+    S_CHECK(tm.us_puts >= 0 && tm.us_sync >= 0);
+    S_CHECK(tm.us_puts + tm.us_sync <= took);
     S_CHECK_RC(evs_batch_commit(b), EVS_BAD_BATCH);
     S_CHECK_RC(evs_batch_append(b, e1, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), EVS_BAD_BATCH);
     S_CHECK_RC(evs_batch_checkpoint(b, "x", 1), EVS_BAD_BATCH);
@@ -3524,63 +3380,6 @@ fail:
     return 1;
 }
 
-/* The zeroed room after the log: written at open, refilled by the zeroer thread as
- * commits use it up, never over what LMDB wrote (the log verifies, the room reads as
- * zeros). */
-static int s_test_room(const char *base)
-{
-    char dir[512], file[600];
-    snprintf(dir, sizeof dir, "%s/room", base);
-    snprintf(file, sizeof file, "%s/data.mdb", dir);
-    evs_opts_t opts = {0, 0, "svc", 0};
-    evs_t *evs = NULL;
-    evs_batch_t *b = NULL;
-    evs_stat_t st;
-    evs_verify_t rep;
-    struct stat fst;
-    int fd = -1;
-    static const uint8_t fat[4000];
-    S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
-    S_CHECK_RC(evs_stat(evs, &st), 0);
-    S_CHECK(stat(file, &fst) == 0 && (size_t)fst.st_size >= st.used_bytes + S_AHEAD_MIN);
-    off_t first_size = fst.st_size;
-    /* more than half the room: the zeroer must add to it */
-    for (int i = 0; i < 40; i++) {
-        S_CHECK_RC(evs_batch_begin(evs, &b), 0);
-        evs_event_t e = {"fat", "Fat", fat, sizeof fat, NULL, NULL};
-        for (int k = 0; k < 20; k++)
-            S_CHECK_RC(evs_batch_append(b, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
-        S_CHECK_RC(evs_batch_commit(b), 0);
-        evs_batch_end(&b);
-    }
-    bool grown = false;
-    for (int t = 0; t < 300 && !grown; t++) {
-        S_CHECK_RC(evs_stat(evs, &st), 0);
-        grown = stat(file, &fst) == 0 && fst.st_size > first_size &&
-                (size_t)fst.st_size >= st.used_bytes + S_AHEAD_MIN / 2;
-        if (!grown)
-            usleep(10000);
-    }
-    S_CHECK(grown);
-    S_CHECK_RC(evs_verify(evs, &rep), 0);
-    S_CHECK(rep.checked == 800);
-    uint8_t buf[1 << 16];
-    fd = open(file, O_RDONLY);
-    S_CHECK(fd >= 0 && pread(fd, buf, sizeof buf, (off_t)st.used_bytes) == (ssize_t)sizeof buf);
-    for (size_t i = 0; i < sizeof buf; i++)
-        S_CHECK(buf[i] == 0);
-    close(fd);
-    fd = -1;
-    evs_destroy(&evs);
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    evs_batch_end(&b);
-    evs_destroy(&evs);
-    return 1;
-}
-
 int evs_test(bool verbose)
 {
     s_verbose = verbose;
@@ -3599,7 +3398,7 @@ int evs_test(bool verbose)
     } tests[] = {{"view", s_test_view_in},          {"basic", s_test_basic},
                  {"growth", s_test_growth},         {"reader process", s_test_reader_process},
                  {"corruption", s_test_corruption}, {"pipeline", s_test_pipeline},
-                 {"requests", s_test_requests},     {"room", s_test_room}};
+                 {"requests", s_test_requests}};
     enum { N = sizeof tests / sizeof tests[0] };
     int failed = 0;
     /* twice: the stream index written every 16,384 events (so the tests read it

@@ -361,7 +361,6 @@ int evs_batch_commit(evs_batch_t *batch);
 typedef struct {
     int64_t us_puts;      /* building the write transaction: records, index run,
                            * request-id move, checkpoints, head */
-    int64_t us_wait;      /* waiting for the thread that zeroes the room after the log */
     int64_t us_sync;      /* mdb_txn_commit: writing the pages, the flushes, the meta page */
     size_t ops;           /* records, request results and checkpoints written */
     bool index_run;       /* it carried a stream-index run */

@@ -152,11 +152,11 @@ static void s_count_commit(svci_svc_t *self, evs_batch_t *batch, size_t n, uint6
     if (n)
         snprintf(what, sizeof what, "for %zu requests", n);
     zsys_warning("%s: slow commit: %.1f ms %s, %zu records (puts %.1f ms%s%s,"
-                 " zeroer wait %.1f, write + flush %.1f, other %.1f)",
+                 " write + flush %.1f, other %.1f)",
                  self->name, us / 1000.0, what, t.ops, t.us_puts / 1000.0,
                  t.index_run ? " with an index run" : "",
-                 t.request_move ? " with a request-id move" : "", t.us_wait / 1000.0,
-                 t.us_sync / 1000.0, ((int64_t) us - t.us_puts - t.us_wait - t.us_sync) / 1000.0);
+                 t.request_move ? " with a request-id move" : "", t.us_sync / 1000.0,
+                 ((int64_t) us - t.us_puts - t.us_sync) / 1000.0);
 }
 
 /* Commits a batch on the loop (after the group in flight) and publishes it. */

@@ -20,7 +20,7 @@ static void s_check_slow_commits(pf_t *pf)
     char *groups = NULL, *reactions = NULL;
     th_run(&groups,
            "grep -c 'production: slow commit: [0-9.]* ms for [0-9]* requests, [0-9]* records "
-           "(puts [0-9.]* ms.*, zeroer wait [0-9.]*, write + flush [0-9.]*, other' "
+           "(puts [0-9.]* ms.*, write + flush [0-9.]*, other' "
            "'%s/logs/production.log'",
            th_dir(pf->th));
     th_run(&reactions,
