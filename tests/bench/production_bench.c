@@ -320,7 +320,9 @@ static double s_release(s_bench_t *b, pf_t *pf)
     th_router(pf->th, "order", ep[0], sizeof ep[0]);
     th_router(pf->th, "identification", ep[1], sizeof ep[1]);
     int64_t t0 = zclock_usecs();
-    pl_load_t place = {.endpoint = ep[0], .prefix = "place", .count = total, .inflight = 64,
+    /* customers' orders come through the gateway: its key; the back office, an operator's */
+    pl_load_t place = {.endpoint = ep[0], .keys_dir = th_keys(pf->th), .me = "gateway",
+                       .server = "order", .prefix = "place", .count = total, .inflight = 64,
                        .timeout_ms = 30000, .give_up_ms = 600000, .build = s_build_place,
                        .on_reply = s_placed, .arg = b};
     pl_run(&place);
@@ -333,11 +335,13 @@ static double s_release(s_bench_t *b, pf_t *pf)
         return -1;
     /* identification results and signed applications, both at once: whichever of the
      * two comes last releases the order */
-    pl_load_t results = {.endpoint = ep[1], .prefix = "ident", .count = total, .inflight = 64,
-                         .timeout_ms = 30000, .give_up_ms = 300000, .build = s_build_result,
-                         .arg = b};
+    pl_load_t results = {.endpoint = ep[1], .keys_dir = th_keys(pf->th),
+                         .me = "operator-test", .server = "identification", .prefix = "ident",
+                         .count = total, .inflight = 64, .timeout_ms = 30000,
+                         .give_up_ms = 300000, .build = s_build_result, .arg = b};
     pl_load_t apps = results;
     apps.endpoint = ep[0];
+    apps.server = "order";
     apps.prefix = "app";
     apps.build = s_build_application;
     pthread_t t1;
