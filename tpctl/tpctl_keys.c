@@ -134,8 +134,9 @@ int tpctl_keys(int argc, char **argv, const char *config_path)
                     errno == ENOENT ? "no such key" : strerror(errno));
             return 1;
         }
-        printf("revoked %s (moved to %s/revoked; running services refuse it within a "
-               "second)\n",
+        printf("revoked %s (moved to %s/revoked): running services refuse its requests "
+               "within a second; a subscription to a service's events that it holds already "
+               "ends when that service restarts\n",
                arg, dir);
         return 0;
     }
