@@ -460,6 +460,10 @@ void svc_actor(zsock_t *pipe, void *args_)
               " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
               self->name, self->commits, self->events_written, self->requests,
               self->us_decide / 1000, self->us_commit / 1000, self->us_answer / 1000);
+    if (self->forbidden || self->unknown_keys)
+        zsys_info("%s: %" PRIu64 " requests refused as beyond their key's rights, %" PRIu64
+                  " dropped unanswered (a key not, or no longer, in %s)",
+                  self->name, self->forbidden, self->unknown_keys, self->keys_dir);
     for (size_t i = 0; i < self->n_subs; i++) {
         evs_sub_stats_t ss;
         evs_sub_stats(self->subs[i], &ss);
