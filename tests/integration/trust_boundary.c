@@ -127,18 +127,26 @@ static void s_strangers(th_t *th)
     zcert_destroy(&stranger);
 }
 
+/* A shop nobody but an operator may create, into @p shop and @p cs. */
+static void s_evil_shop(Tp__Order__Shop *shop, Tp__Order__CreateShop *cs)
+{
+    tp__order__shop__init(shop);
+    shop->shop_id = "shop-evil";
+    shop->code = "EVIL-SHOP";
+    shop->name = "Evil";
+    tp__order__create_shop__init(cs);
+    cs->shop = shop;
+}
+
 /* The gateway's key, whatever it claims: no operator command, producer fact or $read. */
 static void s_gateway(th_t *th)
 {
     const th_actor_t claims[] = {{"operator", "operator:root", NULL, NULL},
                                  {"producer", NULL, NULL, NULL},
                                  {"customer", "acc-1", NULL, NULL}};
-    Tp__Order__Shop shop = TP__ORDER__SHOP__INIT;
-    shop.shop_id = "shop-evil";
-    shop.code = "EVIL-SHOP";
-    shop.name = "Evil";
-    Tp__Order__CreateShop cs = TP__ORDER__CREATE_SHOP__INIT;
-    cs.shop = &shop;
+    Tp__Order__Shop shop;
+    Tp__Order__CreateShop cs;
+    s_evil_shop(&shop, &cs);
     Tp__Account__DeleteAccount da = TP__ACCOUNT__DELETE_ACCOUNT__INIT;
     da.account_id = "acc-1";
     da.reason = "gone";
@@ -187,12 +195,9 @@ static void s_others(th_t *th)
     Tp__Reply *r = th_call_as(th, "identification", &fl_producer, NULL,
                               "identification.RecordResult", &rr.base, S_SILENT_MS);
     TH_CHECK(s_silent(th, "identification", r, ident_head, "a producer recording a result"));
-    Tp__Order__Shop shop = TP__ORDER__SHOP__INIT;
-    shop.shop_id = "shop-evil";
-    shop.code = "EVIL-SHOP";
-    shop.name = "Evil";
-    Tp__Order__CreateShop cs = TP__ORDER__CREATE_SHOP__INIT;
-    cs.shop = &shop;
+    Tp__Order__Shop shop;
+    Tp__Order__CreateShop cs;
+    s_evil_shop(&shop, &cs);
     r = th_call_as(th, "order", &fl_producer, NULL, "order.CreateShop", &cs.base, S_SILENT_MS);
     TH_CHECK(s_silent(th, "order", r, order_head, "a producer creating a shop"));
     /* the ident feed: PostIdent results, not an operator's result or new attempt */
