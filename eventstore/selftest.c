@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "evs.h"
+#include "evs_backup.h"
 #include "evs_bloom.h"
 #include "evs_bus.h"
 #include "evs_keys.h"
@@ -14,6 +15,7 @@ typedef struct {
 
 static const s_test_t s_tests[] = {
     {"evs", evs_test},
+    {"evs_backup", evs_backup_test},
     {"evs_bloom", evs_bloom_test},
     {"evs_bus", evs_bus_test},
     {"evs_keys", evs_keys_test},

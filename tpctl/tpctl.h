@@ -8,6 +8,11 @@
 /** `tpctl log ...`; returns the process exit code. */
 int tpctl_log(int argc, char **argv);
 
+/** `tpctl log backup DIR DEST` and `tpctl log restore SRC DIR [--replace]` (argv after
+ *  "backup" or "restore"); return the process exit code (0 done, 1 not, 2 bad usage). */
+int tpctl_log_backup(int argc, char **argv);
+int tpctl_log_restore(int argc, char **argv);
+
 /** The core of a service by name ("example", "order", ...), or NULL. */
 const svc_def_t *tpctl_service(const char *name);
 

@@ -1,4 +1,5 @@
-/* tpctl_log.c: `tpctl log dump|verify|stats|replay` over a service's event log. */
+/* tpctl_log.c: `tpctl log dump|verify|stats|replay` over a service's event log (backup
+ * and restore: tpctl_backup.c). */
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -244,9 +245,19 @@ static int s_stats(const s_opts_t *o)
     int rc = evs_stat(store, &st);
     if (rc == 0)
         rc = evs_read(store, 1, st.head_seq, 0, s_stats_one, &s);
+    /* how far this service has read the others (to compare with their heads, e.g.
+     * after one of them was restored from a backup) */
+    json_t *checkpoints = json_object();
+    for (size_t i = 0; rc == 0 && tpctl_service_names[i]; i++) {
+        uint64_t cp = 0;
+        const char *up = tpctl_service_names[i];
+        if (evs_checkpoint(store, up, &cp) == 0 && cp > 0)
+            json_object_set_new(checkpoints, up, json_integer((json_int_t) cp));
+    }
     evs_destroy(&store);
     if (rc != 0) {
         fprintf(stderr, "tpctl: stats failed: %s\n", evs_strerror(rc));
+        json_decref(checkpoints);
         zhashx_destroy(&s.types);
         zhashx_destroy(&s.streams);
         return 1;
@@ -265,6 +276,7 @@ static int s_stats(const s_opts_t *o)
     for (void *n = zhashx_first(s.types); n; n = zhashx_next(s.types))
         json_object_set_new(types, zhashx_cursor(s.types), json_integer((json_int_t) (uintptr_t) n));
     json_object_set_new(j, "types", types);
+    json_object_set_new(j, "checkpoints", checkpoints);
     /* the largest streams: a partial selection, O(streams * top) */
     json_t *top = json_array();
     size_t want = o->top_streams;
@@ -370,8 +382,13 @@ static int s_replay(const s_opts_t *o)
 
 int tpctl_log(int argc, char **argv)
 {
+    if (argc >= 1 && streq(argv[0], "backup"))
+        return tpctl_log_backup(argc - 1, argv + 1);
+    if (argc >= 1 && streq(argv[0], "restore"))
+        return tpctl_log_restore(argc - 1, argv + 1);
     if (argc < 2) {
-        fprintf(stderr, "usage: tpctl log dump|verify|stats|replay DIR [options]\n");
+        fprintf(stderr, "usage: tpctl log dump|verify|stats|replay DIR [options], "
+                        "tpctl log backup DIR DEST, tpctl log restore SRC DIR [--replace]\n");
         return 2;
     }
     const char *sub = argv[0];

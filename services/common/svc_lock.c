@@ -106,46 +106,72 @@ static int s_ipc_free(const char *name, const char *ep)
     return -1;
 }
 
-svc_lock_t *svc_lock_new(zconfig_t *config, const char *name)
+/* Takes @p dir for @p self: 0; -1 with the reason in @p why; -2 when another process
+ * holds it, @p why naming that process. */
+static int s_take(svc_lock_t *self, const char *dir, char *why, size_t whysz)
 {
-    char dir[512], path[600];
-    svc_data_dir(config, name, dir, sizeof dir);
+    char path[600];
     snprintf(path, sizeof path, "%s/" SVC_LOCK_FILE, dir);
-    svc_lock_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->fd = -1;
     if (s_make_dir(dir) != 0) {
-        zsys_error("%s: cannot make the data folder %s: %s", name, dir, strerror(errno));
-        goto fail;
+        snprintf(why, whysz, "cannot make the data folder %s: %s", dir, strerror(errno));
+        return -1;
     }
     self->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (self->fd < 0) {
-        zsys_error("%s: cannot open %s: %s", name, path, strerror(errno));
-        goto fail;
+        snprintf(why, whysz, "cannot open %s: %s", path, strerror(errno));
+        return -1;
     }
     if (flock(self->fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK) {
-            zsys_error("%s: cannot lock %s: %s", name, path, strerror(errno));
-            goto fail;
+            snprintf(why, whysz, "cannot lock %s: %s", path, strerror(errno));
+            return -1;
         }
         pid_t pid = 0;
         char program[256];
         for (int i = 0; i < 20 && s_holder(self->fd, &pid, program, sizeof program) != 0; i++)
             zclock_sleep(10);   /* a holder that has just started: its line comes at once */
         if (pid > 0)
-            zsys_error("%s: the log in %s is in use by process %d (%s); not starting", name,
-                       dir, (int) pid, program);
+            snprintf(why, whysz, "the log in %s is in use by process %d (%s)", dir, (int) pid,
+                     program);
         else
-            zsys_error("%s: the log in %s is in use by another process (%s names none); "
-                       "not starting", name, dir, path);
-        goto fail;
+            snprintf(why, whysz, "the log in %s is in use by another process (%s names none)",
+                     dir, path);
+        return -2;
     }
     char program[256], line[300];
     s_program(getpid(), program, sizeof program);
     int len = snprintf(line, sizeof line, "%d %s\n", (int) getpid(), program);
     if (ftruncate(self->fd, 0) != 0 || pwrite(self->fd, line, (size_t) len, 0) != len) {
-        zsys_error("%s: cannot write %s: %s", name, path, strerror(errno));
+        snprintf(why, whysz, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+svc_lock_t *svc_lock_dir(const char *dir, char *why, size_t whysz)
+{
+    svc_lock_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(why, whysz, "out of memory");
+        return NULL;
+    }
+    self->fd = -1;
+    if (s_take(self, dir, why, whysz) != 0)
+        svc_lock_destroy(&self);
+    return self;
+}
+
+svc_lock_t *svc_lock_new(zconfig_t *config, const char *name)
+{
+    char dir[512], why[1400];
+    svc_data_dir(config, name, dir, sizeof dir);
+    svc_lock_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->fd = -1;
+    int rc = s_take(self, dir, why, sizeof why);
+    if (rc != 0) {
+        zsys_error("%s: %s%s", name, why, rc == -2 ? "; not starting" : "");
         goto fail;
     }
     const char *kinds[] = {"pub", "router"};
@@ -299,12 +325,24 @@ int svc_lock_test(bool verbose)
     S_CHECK(lock);
     svc_lock_destroy(&lock);
 
+    /* a tool takes the folder as a service does: each refuses the other, naming it */
+    char why[300];
+    svc_lock_t *tool = svc_lock_dir(dir, why, sizeof why);
+    S_CHECK(tool);
+    S_CHECK(svc_lock_new(config, "alpha") == NULL);
+    S_CHECK(svc_lock_dir(dir, why, sizeof why) == NULL);
+    S_CHECK(strstr(why, "is in use by process") && strstr(why, program_invocation_short_name));
+    svc_lock_destroy(&tool);
+
     /* held by another process: refused, the file names it; once it is killed the
      * kernel has let go and the folder is free with no clean-up */
     pid_t child = s_child(s_child_lock, config, "alpha");
     S_CHECK(child > 0);
     S_CHECK(svc_lock_new(config, "alpha") == NULL);
     S_CHECK(s_holder_of(dir, program, sizeof program) == child);
+    char pid_text[32];
+    snprintf(pid_text, sizeof pid_text, "process %d (", (int) child);
+    S_CHECK(svc_lock_dir(dir, why, sizeof why) == NULL && strstr(why, pid_text));
     s_kill(child);
     lock = svc_lock_new(config, "alpha");
     S_CHECK(lock);

@@ -9,8 +9,9 @@
  * The lock is an flock(2) on `<data folder>/service.lock`. The kernel drops it when its
  * holder ends, however it ends, so a crash never leaves a folder locked and a restart
  * needs no clean-up. It is the service runtime's, not evs_open()'s: the operator's tools
- * (tpctl log dump, verify, stats, replay) read a log while its service runs, and they
- * neither take the lock nor wait for it.
+ * (tpctl log dump, verify, stats, replay, backup) read a log while its service runs, and
+ * they neither take the lock nor wait for it; `tpctl log restore`, which replaces a log,
+ * takes it as the service does (svc_lock_dir()).
  */
 #ifndef SVC_LOCK_H
 #define SVC_LOCK_H
@@ -47,6 +48,18 @@ typedef struct _svc_lock_t svc_lock_t;
  *         its lock file could not be made (with the system's reason)
  */
 svc_lock_t *svc_lock_new(zconfig_t *config, const char *name);
+
+/**
+ * @brief Takes the data folder @p dir as svc_lock_new() takes a service's, without the
+ * endpoint checks: for a tool that must have a log to itself while it changes it (`tpctl
+ * log restore`). The lock file then names this process, so a service started meanwhile
+ * is refused and says who holds its folder. Never waits; the folder is made when missing.
+ * @param[out] why on failure, why: "the log in /srv/tp/data/order is in use by process
+ *             1234 (tp-order)", or the folder or lock file that could not be made, with
+ *             the system's reason
+ * @return the lock (release it with svc_lock_destroy()), or NULL
+ */
+svc_lock_t *svc_lock_dir(const char *dir, char *why, size_t whysz);
 
 /**
  * @brief Releases the lock (the file stays for the next holder to overwrite: removing it

@@ -1,0 +1,683 @@
+/* evs_backup.c: hot, verified copies of a log with LMDB's own copy (see evs_backup.h). */
+#include "evs_backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* MDB_MAP_RESIZED retries: the writer grew the map between our open and the copy's
+ * read transaction; each retry adopts the new size. */
+#define S_RESIZE_TRIES 16
+/* A secret.key this large is not a key (the services' are 32 bytes). */
+#define S_SECRET_MAX 4096
+
+/* The files a copy puts into its folder, the only ones removed when it fails. */
+static const char *const s_files[] = {EVS_BACKUP_LOG, EVS_BACKUP_LOCKS, EVS_BACKUP_SECRET};
+#define S_N_FILES (sizeof s_files / sizeof s_files[0])
+
+/* Says in report->reason what failed and why; returns @p rc. */
+static int s_fail(evs_backup_t *report, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_fail(evs_backup_t *report, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(report->reason, sizeof report->reason, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t) n < sizeof report->reason)
+        snprintf(report->reason + n, sizeof report->reason - (size_t) n, ": %s", evs_strerror(rc));
+    return rc;
+}
+
+/* LMDB returns system errors as positive errno; ours are negative. */
+static int s_rc(int rc)
+{
+    return rc > 0 ? -rc : rc;
+}
+
+/* "<dir>/<name>" into @p out (PATH_MAX); 0 or -ENAMETOOLONG. */
+static int s_path(char *out, const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    if (a + 1 + b >= PATH_MAX)
+        return -ENAMETOOLONG;
+    memcpy(out, dir, a);
+    out[a] = '/';
+    memcpy(out + a + 1, name, b + 1);
+    return 0;
+}
+
+static bool s_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* fsync of a file, or of a folder: then the names in it are durable. */
+static int s_fsync(const char *path, bool folder)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+/* @p path without trailing slashes into @p out (PATH_MAX), and the folder that holds it
+ * into @p parent ("." when it names none). */
+static int s_split(const char *path, char *out, char *parent)
+{
+    if (snprintf(out, PATH_MAX, "%s", path) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/')
+        out[--n] = '\0';
+    snprintf(parent, PATH_MAX, "%s", out);
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, PATH_MAX, ".");
+    else
+        slash[slash == parent] = '\0'; /* "/x" keeps its "/" */
+    return 0;
+}
+
+/* Removes the temporary folder of a copy that did not finish: the files a copy makes,
+ * then the folder (which stays when something else is in it). */
+static void s_remove_tmp(const char *tmp)
+{
+    char path[PATH_MAX];
+    for (size_t i = 0; i < S_N_FILES; i++)
+        if (s_path(path, tmp, s_files[i]) == 0)
+            unlink(path);
+    rmdir(tmp);
+}
+
+/* Copies the small file @p from to the new file @p to (0600, fsync'ed). */
+static int s_copy_secret(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0)
+        return -errno;
+    uint8_t buf[S_SECRET_MAX];
+    ssize_t n = read(in, buf, sizeof buf);
+    int rc = n < 0 ? -errno : n == (ssize_t) sizeof buf ? -EFBIG : 0;
+    close(in);
+    int out = rc == 0 ? open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    if (rc == 0 && out < 0)
+        rc = -errno;
+    /* fchmod: the umask may allow less than 0600, never more */
+    if (rc == 0 && fchmod(out, 0600) != 0)
+        rc = -errno;
+    ssize_t w = rc == 0 ? write(out, buf, (size_t) n) : n;
+    if (w != n)
+        rc = w < 0 ? -errno : -EIO;
+    if (rc == 0 && fsync(out) != 0)
+        rc = -errno;
+    if (out >= 0 && close(out) != 0 && rc == 0)
+        rc = -errno;
+    sodium_memzero(buf, sizeof buf);
+    return rc;
+}
+
+/* Opens the log in @p dir read-only and verifies it: head, events and service into
+ * @p report. When @p copy_of is not NULL, @p dir is a copy of the log there, and the
+ * messages say so. */
+static int s_check(const char *dir, const char *copy_of, evs_backup_t *report)
+{
+    char what[PATH_MAX + 32];
+    snprintf(what, sizeof what, copy_of ? "the copy of the log in %s" : "the log in %s",
+             copy_of ? copy_of : dir);
+    evs_opts_t ro = {.flags = EVS_RDONLY};
+    evs_t *evs = NULL;
+    int rc = evs_open(dir, &ro, &evs);
+    if (rc != 0)
+        return s_fail(report, rc, "cannot open %s", what);
+    evs_verify_t v;
+    evs_stat_t st;
+    rc = evs_verify(evs, &v);
+    if (rc == EVS_CORRUPT)
+        s_fail(report, rc, "%s is damaged at seq %" PRIu64 " (%s)", what, v.bad_seq, v.reason);
+    else if (rc != 0)
+        s_fail(report, rc, "cannot verify %s", what);
+    else if ((rc = evs_stat(evs, &st)) != 0)
+        s_fail(report, rc, "cannot read the head of %s", what);
+    evs_destroy(&evs);
+    if (rc != 0)
+        return rc;
+    report->head_seq = st.head_seq;
+    memcpy(report->head_hash, st.head_hash, EVS_HASH_SIZE);
+    report->events = v.checked;
+    snprintf(report->service, sizeof report->service, "%s", st.service);
+    return 0;
+}
+
+/* LMDB's compacting copy of the log in @p dir, written by LMDB into <tmp>/data.mdb. */
+static int s_lmdb_copy(const char *dir, const char *tmp, evs_backup_t *report)
+{
+    MDB_env *env = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, 8);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+    if (rc != 0) {
+        mdb_env_close(env);
+        return s_fail(report, s_rc(rc), "cannot open the log in %s", dir);
+    }
+    char log[PATH_MAX];
+    s_path(log, tmp, EVS_BACKUP_LOG);
+    rc = MDB_MAP_RESIZED;
+    for (int i = 0; i < S_RESIZE_TRIES && rc == MDB_MAP_RESIZED; i++) {
+        rc = mdb_env_copy2(env, tmp, MDB_CP_COMPACT);
+        if (rc == MDB_MAP_RESIZED) {
+            unlink(log); /* LMDB made it before its read transaction was refused */
+            int rc2 = mdb_env_set_mapsize(env, 0);
+            rc = rc2 ? rc2 : rc;
+        }
+    }
+    mdb_env_close(env);
+    return rc == 0 ? 0 : s_fail(report, s_rc(rc), "LMDB's copy of %s into %s", dir, tmp);
+}
+
+/* A verified copy of @p dir's log (and secret.key) in the empty folder @p tmp, fsync'ed. */
+static int s_copy_verified(const char *dir, const char *tmp, evs_backup_t *report)
+{
+    char log[PATH_MAX], locks[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    int rc = s_path(log, tmp, EVS_BACKUP_LOG);
+    if (rc == 0)
+        rc = s_path(locks, tmp, EVS_BACKUP_LOCKS);
+    if (rc == 0)
+        rc = s_path(from, dir, EVS_BACKUP_SECRET);
+    if (rc == 0)
+        rc = s_path(to, tmp, EVS_BACKUP_SECRET);
+    if (rc != 0)
+        return s_fail(report, rc, "%s", tmp);
+    if ((rc = s_lmdb_copy(dir, tmp, report)) != 0)
+        return rc;
+    /* LMDB makes the copy 0666 less the umask; the log is for its owner alone */
+    if (chmod(log, 0600) != 0)
+        return s_fail(report, -errno, "cannot chmod %s", log);
+    if ((rc = s_fsync(log, false)) != 0)
+        return s_fail(report, rc, "cannot fsync %s", log);
+    rc = s_copy_secret(from, to);
+    if (rc != 0 && rc != -ENOENT)
+        return s_fail(report, rc, "cannot copy %s to %s", from, to);
+    report->secret = rc == 0;
+    if ((rc = s_check(tmp, dir, report)) != 0)
+        return rc;
+    /* the reader table the check's evs_open() made: a copy holds the log and the key */
+    if (unlink(locks) != 0 && errno != ENOENT)
+        return s_fail(report, -errno, "cannot remove %s", locks);
+    struct stat st;
+    if (stat(log, &st) != 0)
+        return s_fail(report, -errno, "cannot stat %s", log);
+    report->bytes = (uint64_t) st.st_size;
+    if ((rc = s_fsync(tmp, true)) != 0)
+        return s_fail(report, rc, "cannot fsync %s", tmp);
+    return 0;
+}
+
+int evs_backup(const char *dir, const char *dest, evs_backup_t *report)
+{
+    memset(report, 0, sizeof *report);
+    char target[PATH_MAX], parent[PATH_MAX], tmp[PATH_MAX], log[PATH_MAX];
+    if (s_split(dest, target, parent) != 0 || s_path(log, dir, EVS_BACKUP_LOG) != 0 ||
+        snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target) >= (int) sizeof tmp)
+        return s_fail(report, -ENAMETOOLONG, "%s", dest);
+    if (s_exists(target))
+        return s_fail(report, -EEXIST, "%s (a backup never replaces anything)", target);
+    if (!s_exists(log))
+        return s_fail(report, -ENOENT, "no log in %s", dir);
+    if (!mkdtemp(tmp))
+        return s_fail(report, -errno, "cannot make a folder beside %s", target);
+    int rc = s_copy_verified(dir, tmp, report);
+    if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0) {
+        /* a file system without RENAME_NOREPLACE: rename() would replace an empty folder
+         * made meanwhile, so look once more first */
+        if ((errno == EINVAL || errno == ENOSYS) && !s_exists(target) && rename(tmp, target) == 0)
+            errno = 0;
+        if (errno != 0)
+            rc = s_fail(report, -errno, "cannot rename %s to %s", tmp, target);
+    }
+    if (rc != 0) {
+        s_remove_tmp(tmp);
+        return rc;
+    }
+    if ((rc = s_fsync(parent, true)) != 0)
+        return s_fail(report, rc, "cannot fsync %s", parent);
+    return 0;
+}
+
+/* Moves what a log leaves in @p dir (of s_files) into the new folder @p aside. */
+static int s_move_aside(const char *dir, const char *aside, evs_backup_t *report)
+{
+    char target[PATH_MAX], parent[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+    int rc = s_split(aside, target, parent);
+    if (rc != 0)
+        return s_fail(report, rc, "%s", aside);
+    if (mkdir(target, 0700) != 0)
+        return s_fail(report, -errno, "cannot make %s", target);
+    for (size_t i = 0; i < S_N_FILES; i++) {
+        if ((rc = s_path(from, dir, s_files[i])) != 0 || (rc = s_path(to, target, s_files[i])))
+            return s_fail(report, rc, "%s", dir);
+        if (s_exists(from) && rename(from, to) != 0)
+            return s_fail(report, -errno, "cannot move %s to %s", from, to);
+    }
+    if ((rc = s_fsync(target, true)) != 0 || (rc = s_fsync(parent, true)) != 0)
+        return s_fail(report, rc, "cannot fsync %s", rc ? parent : target);
+    return 0;
+}
+
+int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_t *report)
+{
+    memset(report, 0, sizeof *report);
+    int rc = s_check(src, NULL, report);
+    if (rc != 0)
+        return rc;
+    char service[sizeof report->service], path[PATH_MAX], tmp[PATH_MAX];
+    snprintf(service, sizeof service, "%s", report->service);
+    bool present = false;
+    for (size_t i = 0; i < S_N_FILES; i++)
+        present |= s_path(path, dir, s_files[i]) == 0 && s_exists(path);
+    if (present && !aside)
+        return s_fail(report, -EEXIST, "%s holds a log already (or its key)", dir);
+    if (present && s_exists(aside))
+        return s_fail(report, -EEXIST, "%s", aside);
+    if (present && s_path(path, dir, EVS_BACKUP_LOG) == 0 && s_exists(path)) {
+        /* another service's log in its place is a mistake, not a restore */
+        evs_backup_t old = {0};
+        if (s_check(dir, NULL, &old) == 0 && old.service[0] && service[0] &&
+            strcmp(old.service, service) != 0)
+            return s_fail(report, EVS_MISMATCH, "the log in %s is %s's, the one in %s %s's", dir,
+                          old.service, src, service);
+    }
+    if ((rc = s_path(tmp, dir, ".restore-XXXXXX")) != 0)
+        return s_fail(report, rc, "%s", dir);
+    if (!mkdtemp(tmp))
+        return s_fail(report, -errno, "cannot make a folder in %s", dir);
+    rc = s_copy_verified(src, tmp, report);
+    if (rc == 0 && present)
+        rc = s_move_aside(dir, aside, report);
+    /* the key first: a folder with data.mdb is a finished restore */
+    static const char *const in[] = {EVS_BACKUP_SECRET, EVS_BACKUP_LOG};
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        char from[PATH_MAX];
+        if ((rc = s_path(from, tmp, in[i])) != 0 || (rc = s_path(path, dir, in[i])) != 0)
+            s_fail(report, rc, "%s", dir);
+        else if (s_exists(from) && rename(from, path) != 0)
+            rc = s_fail(report, -errno, "cannot move %s to %s", from, path);
+    }
+    s_remove_tmp(tmp);
+    if (rc == 0 && (rc = s_fsync(dir, true)) != 0)
+        s_fail(report, rc, "cannot fsync %s", dir);
+    return rc == 0 ? s_check(dir, NULL, report) : rc;
+}
+
+/* ------------------------------------------------------------------ self-test */
+
+#include <dirent.h>
+#include <ftw.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define S_CHECK(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "evs_backup_test: %s:%d: failed: %s\n", __FILE__, __LINE__, #cond);    \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+#define S_CHECK_RC(expr, want)                                                                     \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != (want)) {                                                                       \
+            fprintf(stderr, "evs_backup_test: %s:%d: %s = %d (%s), expected %d\n", __FILE__,       \
+                    __LINE__, #expr, rc_, evs_strerror(rc_), (want));                              \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The head of the log in @p dir (read-only, then closed); UINT64_MAX when unreadable. */
+static uint64_t s_head(const char *dir)
+{
+    evs_opts_t ro = {.flags = EVS_RDONLY};
+    evs_t *evs = NULL;
+    uint64_t seq = UINT64_MAX;
+    if (evs_open(dir, &ro, &evs) != 0 || evs_head(evs, &seq, NULL) != 0)
+        seq = UINT64_MAX;
+    evs_destroy(&evs);
+    return seq;
+}
+
+/* Appends @p n events (of 200 bytes) in one batch. */
+static int s_append(evs_t *evs, int n)
+{
+    static uint8_t payload[200];
+    evs_event_t ev[32];
+    static const char *const streams[] = {"s-0", "s-1", "s-2", "s-3", "s-4", "s-5", "s-6"};
+    for (int i = 0; i < n && i < 32; i++)
+        ev[i] = (evs_event_t){.stream_id = streams[i % 7],
+                              .event_type = "Filled",
+                              .payload = payload,
+                              .payload_len = sizeof payload};
+    evs_batch_t *b = NULL;
+    int rc = evs_batch_begin(evs, &b);
+    if (rc == 0)
+        rc =
+            evs_batch_append(b, ev, (size_t) (n < 32 ? n : 32), NULL, 0, NULL, NULL, 0, NULL, NULL);
+    if (rc == 0)
+        rc = evs_batch_commit(b);
+    evs_batch_end(&b);
+    return rc;
+}
+
+/* The writer beside the backups, in a process of its own as a service is beside tpctl
+ * (one environment per log and process): commits batches of 20 events into @p dir, says
+ * so on @p ready once the log holds 2,000, and stops when a byte comes on @p stop (or
+ * after 60 s). */
+static void s_writer(const char *dir, int ready, int stop)
+{
+    evs_opts_t opts = {.flags = EVS_NOSYNC, .service = "backup"};
+    evs_t *evs = NULL;
+    if (evs_open(dir, &opts, &evs) != 0)
+        _exit(1);
+    bool told = false;
+    for (int64_t end = s_now_ms() + 60000; s_now_ms() < end;) {
+        uint64_t head = 0;
+        if (s_append(evs, 20) != 0 || evs_head(evs, &head, NULL) != 0)
+            _exit(1);
+        if (!told && head >= 2000)
+            told = write(ready, "r", 1) == 1;
+        struct pollfd p = {stop, POLLIN, 0};
+        if (told && poll(&p, 1, 0) > 0)
+            break;
+    }
+    evs_destroy(&evs);
+    _exit(0);
+}
+
+/* Flips a byte of record @p seq of the closed log in @p dir, with LMDB alone. */
+static int s_damage(const char *dir, uint64_t seq)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_val key = {sizeof seq, &seq}, val;
+    int rc = mdb_env_create(&env);
+    if (rc == 0 && (rc = mdb_env_set_maxdbs(env, 8)) == 0 &&
+        (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
+        (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
+        (rc = mdb_dbi_open(txn, "events", MDB_INTEGERKEY, &dbi)) == 0 &&
+        (rc = mdb_get(txn, dbi, &key, &val)) == 0) {
+        uint8_t copy[1024];
+        size_t n = val.mv_size < sizeof copy ? val.mv_size : sizeof copy;
+        memcpy(copy, val.mv_data, n);
+        copy[n / 2] ^= 0x01;
+        MDB_val changed = {n, copy};
+        if ((rc = mdb_put(txn, dbi, &key, &changed, 0)) == 0) {
+            rc = mdb_txn_commit(txn);
+            txn = NULL;
+        }
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return rc;
+}
+
+/* True when @p path exists with permission bits @p mode. */
+static bool s_mode(const char *path, mode_t mode)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && (st.st_mode & 0777) == mode;
+}
+
+/* True when the files @p a and @p b hold the same bytes (small files). */
+static bool s_same(const char *a, const char *b)
+{
+    char x[64], y[64];
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    size_t na = fa ? fread(x, 1, sizeof x, fa) : 0, nb = fb ? fread(y, 1, sizeof y, fb) : 0;
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return fa && fb && na == nb && memcmp(x, y, na) == 0;
+}
+
+/* True when no name in @p dir starts with @p prefix (a temporary folder left over). */
+static bool s_none_like(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    bool none = d != NULL;
+    for (struct dirent *e; none && (e = readdir(d));)
+        none = strncmp(e->d_name, prefix, strlen(prefix)) != 0;
+    if (d)
+        closedir(d);
+    return none;
+}
+
+static int s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st, (void) flag, (void) ftw;
+    return remove(path);
+}
+
+/* Backups while another process commits; what a backup holds; refusals. */
+static int s_test_hot(const char *base, bool verbose)
+{
+    char src[PATH_MAX], b1[PATH_MAX], b2[PATH_MAX], path[PATH_MAX], other[PATH_MAX];
+    s_path(src, base, "log");
+    s_path(b1, base, "b1");
+    s_path(b2, base, "b2");
+    int ready[2] = {-1, -1}, stop[2] = {-1, -1};
+    pid_t pid = -1;
+    char ch;
+    evs_backup_t rep1, rep2, rep;
+    /* the folder as a service leaves it: its key and its lock file beside the log */
+    S_CHECK(mkdir(src, 0700) == 0);
+    s_path(path, src, "secret.key");
+    FILE *f = fopen(path, "wb");
+    S_CHECK(f && fwrite("0123456789abcdef0123456789abcdef", 1, 32, f) == 32 && fclose(f) == 0);
+    S_CHECK(chmod(path, 0600) == 0);
+    s_path(path, src, "service.lock");
+    f = fopen(path, "w");
+    S_CHECK(f && fclose(f) == 0);
+
+    S_CHECK(pipe(ready) == 0 && pipe(stop) == 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    S_CHECK(pid >= 0);
+    if (pid == 0)
+        s_writer(src, ready[1], stop[0]);
+    S_CHECK(read(ready[0], &ch, 1) == 1);
+
+    /* the copy is the log of one commit between the heads before and after it */
+    uint64_t before = s_head(src);
+    S_CHECK_RC(evs_backup(src, b1, &rep1), 0);
+    uint64_t after = s_head(src);
+    if (verbose)
+        printf("   backup of a log being written: heads %" PRIu64 " <= %" PRIu64 " <= %" PRIu64
+               ", %" PRIu64 " bytes\n",
+               before, rep1.head_seq, after, rep1.bytes);
+    S_CHECK(before != UINT64_MAX && before >= 2000 && after != UINT64_MAX);
+    S_CHECK(before <= rep1.head_seq && rep1.head_seq <= after);
+    S_CHECK(rep1.events == rep1.head_seq && rep1.head_seq % 20 == 0);
+    S_CHECK(rep1.secret && rep1.bytes > 0 && strcmp(rep1.service, "backup") == 0);
+    /* what it holds: the log and the key, 0600, in a folder of 0700; it verifies */
+    s_path(path, b1, "data.mdb");
+    S_CHECK(s_mode(path, 0600));
+    struct stat st;
+    S_CHECK(stat(path, &st) == 0 && (uint64_t) st.st_size == rep1.bytes);
+    s_path(path, b1, "secret.key");
+    s_path(other, src, "secret.key");
+    S_CHECK(s_mode(path, 0600) && s_same(path, other));
+    S_CHECK(s_mode(b1, 0700));
+    s_path(path, b1, "lock.mdb");
+    S_CHECK(!s_exists(path));
+    s_path(path, b1, "service.lock");
+    S_CHECK(!s_exists(path));
+    S_CHECK(s_head(b1) == rep1.head_seq);
+    evs_backup_t check = {0};
+    S_CHECK_RC(s_check(b1, NULL, &check), 0);
+    S_CHECK(memcmp(check.head_hash, rep1.head_hash, EVS_HASH_SIZE) == 0);
+
+    /* a later one has more */
+    for (int64_t end = s_now_ms() + 10000; s_head(src) < rep1.head_seq + 200 && s_now_ms() < end;)
+        usleep(10000);
+    S_CHECK_RC(evs_backup(src, b2, &rep2), 0);
+    S_CHECK(rep2.head_seq > rep1.head_seq && rep2.events == rep2.head_seq);
+
+    /* never over anything: a backup, an empty folder, a file */
+    S_CHECK_RC(evs_backup(src, b1, &rep), -EEXIST);
+    S_CHECK(strstr(rep.reason, b1) != NULL);
+    S_CHECK(s_head(b1) == rep1.head_seq);
+    s_path(path, base, "empty");
+    S_CHECK(mkdir(path, 0700) == 0);
+    S_CHECK_RC(evs_backup(src, path, &rep), -EEXIST);
+    snprintf(path, sizeof path, "%s/b1/", base); /* a trailing slash names it too */
+    S_CHECK_RC(evs_backup(src, path, &rep), -EEXIST);
+    /* no log, no folder for it */
+    s_path(path, base, "b3");
+    S_CHECK_RC(evs_backup(base, path, &rep), -ENOENT);
+    S_CHECK(!s_exists(path));
+    snprintf(path, sizeof path, "%s/missing/b4", base);
+    S_CHECK(evs_backup(src, path, &rep) < 0 && !s_exists(path));
+
+    S_CHECK(write(stop[1], "s", 1) == 1);
+    int status;
+    S_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    pid = -1;
+    S_CHECK(s_none_like(base, "b1.tmp-") && s_none_like(base, "b2.tmp-"));
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(stop[i]);
+    }
+    return 0;
+fail:
+    if (pid > 0) {
+        (void) !write(stop[1], "s", 1);
+        waitpid(pid, NULL, 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (ready[i] >= 0)
+            close(ready[i]);
+        if (stop[i] >= 0)
+            close(stop[i]);
+    }
+    return 1;
+}
+
+/* Restores into a new folder and over a log; a damaged log is neither copied nor
+ * restored. Uses the backups s_test_hot() made. */
+static int s_test_restore(const char *base, bool verbose)
+{
+    char b1[PATH_MAX], b2[PATH_MAX], r1[PATH_MAX], aside[PATH_MAX], path[PATH_MAX];
+    char other[PATH_MAX], bad[PATH_MAX];
+    s_path(b1, base, "b1");
+    s_path(b2, base, "b2");
+    s_path(r1, base, "r1");
+    s_path(aside, base, "r1.replaced");
+    evs_backup_t rep1, rep2, rep;
+    evs_t *evs = NULL;
+    S_CHECK_RC(s_check(b1, NULL, &rep1), 0);
+    S_CHECK_RC(s_check(b2, NULL, &rep2), 0);
+
+    /* into a new folder (the caller's lock is in it): the log and the key; the service
+     * goes on writing there */
+    S_CHECK(mkdir(r1, 0700) == 0);
+    S_CHECK_RC(evs_restore(b1, r1, NULL, &rep), 0);
+    S_CHECK(rep.head_seq == rep1.head_seq && rep.events == rep1.head_seq && rep.secret);
+    S_CHECK(memcmp(rep.head_hash, rep1.head_hash, EVS_HASH_SIZE) == 0);
+    s_path(path, r1, "data.mdb");
+    S_CHECK(s_mode(path, 0600));
+    s_path(path, r1, "secret.key");
+    s_path(other, b1, "secret.key");
+    S_CHECK(s_mode(path, 0600) && s_same(path, other));
+    S_CHECK(s_none_like(r1, ".restore-"));
+    evs_opts_t opts = {.flags = EVS_NOSYNC, .service = "backup"};
+    S_CHECK_RC(evs_open(r1, &opts, &evs), 0);
+    S_CHECK_RC(s_append(evs, 3), 0);
+    evs_destroy(&evs);
+    S_CHECK(s_head(r1) == rep1.head_seq + 3);
+
+    /* over a log only when told where the old one goes; never over that place */
+    S_CHECK_RC(evs_restore(b2, r1, NULL, &rep), -EEXIST);
+    S_CHECK(s_head(r1) == rep1.head_seq + 3);
+    S_CHECK_RC(evs_restore(b2, r1, aside, &rep), 0);
+    S_CHECK(rep.head_seq == rep2.head_seq && s_head(r1) == rep2.head_seq);
+    S_CHECK(s_head(aside) == rep1.head_seq + 3);
+    s_path(path, aside, "secret.key");
+    S_CHECK(s_same(path, other));
+    S_CHECK_RC(evs_restore(b1, r1, aside, &rep), -EEXIST);
+    S_CHECK(s_head(r1) == rep2.head_seq);
+
+    /* another service's log is not put in this one's place */
+    s_path(other, base, "other");
+    opts.service = "other";
+    S_CHECK_RC(evs_open(other, &opts, &evs), 0);
+    S_CHECK_RC(s_append(evs, 1), 0);
+    evs_destroy(&evs);
+    s_path(path, base, "r1.other");
+    S_CHECK_RC(evs_restore(other, r1, path, &rep), EVS_MISMATCH);
+    S_CHECK(!s_exists(path) && s_head(r1) == rep2.head_seq);
+
+    /* a damaged log: no backup of it, no restore from it, nothing left behind */
+    s_path(bad, base, "bad");
+    S_CHECK(mkdir(bad, 0700) == 0);
+    S_CHECK_RC(evs_restore(b1, bad, NULL, &rep), 0);
+    S_CHECK_RC(s_damage(bad, 7), 0);
+    snprintf(path, sizeof path, "%s/b-bad", base);
+    S_CHECK_RC(evs_backup(bad, path, &rep), EVS_CORRUPT);
+    if (verbose)
+        printf("   a damaged log: %s\n", rep.reason);
+    S_CHECK(strstr(rep.reason, "seq 7") != NULL);
+    S_CHECK(!s_exists(path) && s_none_like(base, "b-bad.tmp-"));
+    s_path(path, base, "r2");
+    S_CHECK(mkdir(path, 0700) == 0);
+    S_CHECK_RC(evs_restore(bad, path, NULL, &rep), EVS_CORRUPT);
+    S_CHECK(strstr(rep.reason, "seq 7") != NULL);
+    snprintf(other, sizeof other, "%s/r2/data.mdb", base);
+    S_CHECK(!s_exists(other));
+    S_CHECK_RC(evs_restore(bad, r1, aside, &rep), EVS_CORRUPT);
+    S_CHECK(s_head(r1) == rep2.head_seq);
+    return 0;
+fail:
+    evs_destroy(&evs);
+    return 1;
+}
+
+int evs_backup_test(bool verbose)
+{
+    if (verbose)
+        printf(" * evs_backup:\n");
+    char base[] = "/tmp/evs_backup_test_XXXXXX";
+    if (!mkdtemp(base)) {
+        fprintf(stderr, "evs_backup_test: mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    int failed = s_test_hot(base, verbose);
+    failed += failed ? 0 : s_test_restore(base, verbose);
+    nftw(base, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return failed ? 1 : 0;
+}
