@@ -548,12 +548,18 @@ void evs_batch_end(evs_batch_t **batch_p)
         self->batch = NULL;
     if (b->state == EVSI_COMMITTED) {
         /* what it wrote is in the log now; the index, up to where it wrote it */
-        if (b->index_to)
+        if (b->index_to) {
             evsi_pending_clear(self);   /* batches end in the order they commit */
+            self->pending_short = false;
+        }
         for (size_t i = 0; i < b->versions.cap; i++) {
             const evsi_slot_t *sl = &b->versions.slots[i];
-            if (sl->key && evsi_pending_put(self, sl->key, sl->len, sl->val) != 0)
-                self->index_every = 0;   /* out of memory: index at every commit */
+            if (sl->key && evsi_pending_put(self, sl->key, sl->len, sl->val) != 0) {
+                /* out of memory: the version is in the log, and read from there until
+                 * the index has it; index at every commit from now on */
+                self->pending_short = true;
+                self->index_every = 0;
+            }
         }
         /* the same for its request ids: reqtail now holds them */
         if (b->req_move_to)

@@ -254,6 +254,25 @@ int evs_stream_version(evs_t *self, const char *stream_id, uint64_t *version)
 //  --------------------------------------------------------------------------
 //  A stream's version as a batch sees it
 
+/* The last version of one stream in a run of the log's tail. */
+typedef struct {
+    const char *id;
+    size_t len;
+    uint64_t version;
+    bool found;
+} s_version_t;
+
+static int s_tail_version(const evs_view_t *v, const MDB_val *val, void *arg)
+{
+    (void)val;
+    s_version_t *sv = arg;
+    if (v->stream_id_len == sv->len && memcmp(v->stream_id, sv->id, sv->len) == 0) {
+        sv->version = v->stream_version;
+        sv->found = true;
+    }
+    return 0;
+}
+
 /* A stream's version as batch @p b sees it: its own appends, then those of the sealed
  * batches not yet ended (newest first), then the log as of its snapshot. */
 int evsi_batch_version(evs_batch_t *b, const char *id, size_t len, uint64_t *version)
@@ -273,6 +292,19 @@ int evsi_batch_version(evs_batch_t *b, const char *id, size_t len, uint64_t *ver
     int rc = evsi_snap_begin(b);
     if (rc)
         return rc;
+    if (b->evs->pending_short) {
+        /* pending could not keep every version after the index: the log's tail has it */
+        s_version_t sv = {id, len, 0, false};
+        uint64_t from = 0, to = 0;
+        if ((rc = evsi_index_seq(b->evs, b->txn, &from)) == 0 &&
+            (rc = evsi_get_head(b->evs, b->txn, &to, NULL)) == 0)
+            rc = s_tail(b->evs, b->txn, from, to, s_tail_version, &sv);
+        if (rc != 0 || sv.found) {
+            *version = sv.version;
+            evsi_snap_end(b);
+            return rc;
+        }
+    }
     rc = evsi_get_u64(b->txn, b->evs->streams, (MDB_val){len, (void *)id}, version);
     evsi_snap_end(b);
     if (rc == MDB_NOTFOUND) {

@@ -89,6 +89,9 @@ struct _evs_t {
     uint64_t req_unmoved;   /* request ids in reqtail, sealed or committed */
     bool reqpending_short;  /* out of memory: reqpending misses some of reqtail, which
                                lookups then read through until the next move */
+    bool pending_short;     /* out of memory: pending misses a stream's version after
+                               the index, which evsi_batch_version then reads from the
+                               log's tail (never guessed) until the next index run */
     evs_bloom_t *seen;      /* the request ids in the log and in batches (owner thread
                                only): a new id needs no lookup in the log. NULL: none
                                kept (read-only, or out of memory), always look */

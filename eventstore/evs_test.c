@@ -1225,6 +1225,55 @@ fail:
     return 1;
 }
 
+/* A stream's version that could not be kept in memory (pending full) is read from the
+ * log's tail, never guessed: after a failed insertion the next append to the stream
+ * still expects and gets the right version. The failure is simulated: pending emptied
+ * and marked short, as evs_batch_end leaves them when malloc fails. */
+static int s_test_pending_short(const char *base)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/short", base);
+    evs_opts_t opts = {0, 0, "svc", 1000000};   /* no index run in this test */
+    evs_t *evs = NULL;
+    evs_batch_t *b = NULL;
+    uint64_t v = 0, first = 0, last = 0;
+    static const uint8_t one[] = {1};
+    evs_event_t e = {"s", "Thing", one, sizeof one, NULL, NULL, NULL};
+    evs_event_t other = {"t", "Thing", one, sizeof one, NULL, NULL, NULL};
+    S_CHECK_RC(evs_open(dir, &opts, &evs), 0);
+    S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+    S_CHECK_RC(evs_batch_append(b, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
+    S_CHECK_RC(evs_batch_append(b, &other, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
+    S_CHECK_RC(evs_batch_append(b, &e, 1, NULL, 0, NULL, NULL, 0, NULL, NULL), 0);
+    S_CHECK_RC(evs_batch_commit(b), 0);
+    evs_batch_end(&b);
+    /* as if the versions of that batch could not be kept */
+    evsi_pending_clear(evs);
+    evs->pending_short = true;
+    evs_expect_t want2 = {"s", 2};
+    S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+    S_CHECK_RC(evs_batch_append(b, &e, 1, &want2, 1, NULL, NULL, 0, &first, &last), 0);
+    S_CHECK_RC(evs_batch_commit(b), 0);
+    evs_batch_end(&b);
+    S_CHECK(first == 4 && last == 4);
+    S_CHECK_RC(evs_stream_version(evs, "s", &v), 0);
+    S_CHECK(v == 3);
+    /* and the stream's next version is 4, with the versions kept again */
+    evs_expect_t want3 = {"s", 3};
+    S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+    S_CHECK_RC(evs_batch_append(b, &e, 1, &want3, 1, NULL, NULL, 0, NULL, NULL), 0);
+    S_CHECK_RC(evs_batch_commit(b), 0);
+    evs_batch_end(&b);
+    S_CHECK_RC(evs_stream_version(evs, "s", &v), 0);
+    S_CHECK(v == 4);
+    evs_destroy(&evs);
+    return 0;
+fail:
+    evs_batch_end(&b);
+    evs_destroy(&evs);
+    return 1;
+}
+
 int evs_test(bool verbose)
 {
     s_verbose = verbose;
@@ -1243,7 +1292,7 @@ int evs_test(bool verbose)
     } tests[] = {{"view", s_test_view_in},          {"basic", s_test_basic},
                  {"growth", s_test_growth},         {"reader process", s_test_reader_process},
                  {"corruption", s_test_corruption}, {"pipeline", s_test_pipeline},
-                 {"requests", s_test_requests}};
+                 {"requests", s_test_requests},     {"pending short", s_test_pending_short}};
     enum { N = sizeof tests / sizeof tests[0] };
     int failed = 0;
     /* twice: the stream index written every 16,384 events (so the tests read it
