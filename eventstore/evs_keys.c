@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,12 +65,29 @@ const char *evs_peer_kind_name(evs_peer_kind_t kind)
 
 /* ------------------------------------------------------------------ key files */
 
-/* Writes @p text to @p path with @p mode: a temporary file first, renamed when complete. */
+/* Syncs the folder of @p path (a rename in it survives a power cut then). */
+static int s_sync_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Writes @p text to @p path with @p mode: a temporary file of its own first (two writers
+ * never share one), renamed when complete, the folder synced. */
 static int s_write_file(const char *path, const char *text, mode_t mode)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    unlink(tmp);
+    char tmp[PATH_MAX + 48];
+    uint32_t nonce = randombytes_random();
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%08x", path, (long) getpid(), nonce);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
@@ -82,7 +100,7 @@ static int s_write_file(const char *path, const char *text, mode_t mode)
         errno = e;
         return -1;
     }
-    return 0;
+    return s_sync_dir(path);
 }
 
 int evs_keys_create(const char *dir, const char *stem)
@@ -150,7 +168,8 @@ int evs_keys_revoke(const char *dir, const char *stem)
     snprintf(to, sizeof to, "%s/%s.secret", rdir, stem);
     if (rename(from, to) != 0 && errno != ENOENT)
         return -1;
-    return 0;
+    /* the revocation must survive a power cut: both folders synced */
+    return s_sync_dir(from) == 0 && s_sync_dir(to) == 0 ? 0 : -1;
 }
 
 zcert_t *evs_keys_load_secret(const char *dir, const char *stem)
@@ -198,18 +217,25 @@ struct _evs_keyring_t {
     zhashx_t *keys;             /* Z85 public key -> evs_peer_t */
     struct timespec mtime;      /* the folder's, at the last load */
     bool loaded;                /* mtime is valid */
+    int64_t loaded_at;          /* zclock_mono() of the last load */
 };
 
-/* The public keys of @p dir, or NULL when it cannot be read. */
+/* The public keys of @p dir, or NULL (errno set) when it cannot be read now: the folder
+ * is gone (ENOENT), or a file could not be read for want of a resource (EAGAIN: try
+ * again later, not "no keys"). A file that is not a key is left out with a warning. */
 static zhashx_t *s_load(const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d)
+    if (!d) {
+        if (errno != ENOENT)
+            errno = EAGAIN;
         return NULL;
+    }
     zhashx_t *keys = zhashx_new();
     zhashx_set_destructor(keys, (zhashx_destructor_fn *) zstr_free);
     struct dirent *e;
-    while ((e = readdir(d))) {
+    bool transient = false;
+    while (!transient && (e = readdir(d))) {
         size_t n = strlen(e->d_name);
         if (n <= 4 || strcmp(e->d_name + n - 4, ".pub") != 0 || n - 4 >= EVS_KEYS_STEM_MAX)
             continue;
@@ -217,19 +243,33 @@ static zhashx_t *s_load(const char *dir)
         memcpy(stem, e->d_name, n - 4);
         stem[n - 4] = '\0';
         evs_peer_t peer;
-        char z85[EVS_KEYS_Z85];
+        char z85[EVS_KEYS_Z85], path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT && errno != EACCES) {
+            transient = true;   /* no descriptor, no memory, an I/O error */
+            break;
+        }
+        if (fd >= 0)
+            close(fd);
         if (evs_peer_from_stem(stem, &peer) != 0 || evs_keys_public(dir, stem, z85) != 0) {
             zsys_warning("keys: %s/%s is not a key; ignored", dir, e->d_name);
             continue;
         }
         evs_peer_t *copy = malloc(sizeof *copy);
-        if (!copy)
-            continue;
+        if (!copy) {
+            transient = true;
+            break;
+        }
         *copy = peer;
         copy->name = copy->stem + (peer.name - peer.stem);
         zhashx_update(keys, z85, copy);
     }
     closedir(d);
+    if (transient) {
+        zhashx_destroy(&keys);
+        errno = EAGAIN;
+    }
     return keys;
 }
 
@@ -248,6 +288,7 @@ evs_keyring_t *evs_keyring_new(const char *dir)
     }
     self->mtime = st.st_mtim;
     self->loaded = true;
+    self->loaded_at = zclock_mono();
     return self;
 }
 
@@ -280,15 +321,23 @@ int evs_keyring_refresh(evs_keyring_t *self)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     bool recent = now.tv_sec - st.st_mtim.tv_sec < 2;
-    bool same = self->loaded && !recent && st.st_mtim.tv_sec == self->mtime.tv_sec &&
+    /* and once a minute in any case: a .pub rewritten in place leaves the folder as it was */
+    bool stale = zclock_mono() - self->loaded_at > 60000;
+    bool same = self->loaded && !recent && !stale && st.st_mtim.tv_sec == self->mtime.tv_sec &&
                 st.st_mtim.tv_nsec == self->mtime.tv_nsec;
     if (same) {
         pthread_mutex_unlock(&self->reload);
         return 0;
     }
     zhashx_t *keys = s_load(self->dir);
+    if (!keys && errno == EAGAIN) {
+        /* a passing want (descriptors, memory): keep what we have, try again next time */
+        zsys_warning("keys: cannot read %s now; the keys as they were stay", self->dir);
+        pthread_mutex_unlock(&self->reload);
+        return 0;
+    }
     if (!keys)
-        keys = zhashx_new();
+        keys = zhashx_new();   /* the folder is gone: nobody is admitted any more */
     if (!keys) {
         pthread_mutex_unlock(&self->reload);
         return 0;
@@ -302,6 +351,7 @@ int evs_keyring_refresh(evs_keyring_t *self)
     self->keys = keys;
     self->mtime = st.st_mtim;
     self->loaded = true;
+    self->loaded_at = zclock_mono();
     pthread_mutex_unlock(&self->lock);
     if (gone || before != zhashx_size(keys))
         zsys_info("keys: %zu keys in %s%s", zhashx_size(keys), self->dir,
@@ -390,14 +440,25 @@ static void s_zap_actor(zsock_t *pipe, void *args)
         return;
     }
     zstr_send(pipe, "OK");
+    /* only $TERM ends it: a signal must not (ZeroMQ would then admit every client) */
     zpoller_t *poller = zpoller_new(pipe, handler, NULL);
+    if (poller)
+        zpoller_set_nonstop(poller, true);
     while (poller) {
         zsock_t *which = zpoller_wait(poller, -1);
-        if (which == pipe || !which)
-            break;   /* $TERM, or interrupted */
-        zmsg_t *req = zmsg_recv(handler);
+        if (!which && zpoller_terminated(poller))
+            break;   /* the context is going away with the process */
+        if (which == pipe) {
+            char *cmd = zstr_recv(pipe);
+            bool term = cmd && streq(cmd, "$TERM");
+            zstr_free(&cmd);
+            if (term)
+                break;
+            continue;
+        }
+        zmsg_t *req = which == handler ? zmsg_recv(handler) : NULL;
         if (!req)
-            break;
+            continue;   /* interrupted: wait again */
         char *version = zmsg_popstr(req), *request_id = zmsg_popstr(req);
         char *domain = zmsg_popstr(req), *address = zmsg_popstr(req);
         char *identity = zmsg_popstr(req), *mechanism = zmsg_popstr(req);
@@ -465,14 +526,14 @@ int evs_zap_add(const char *domain, evs_keyring_t *ring, evs_zap_allow_fn *allow
         if (!up)
             zactor_destroy(&actor);
         pthread_mutex_lock(&s_zap_lock);
-        if (!actor) {
+        if (s_zap)   /* another thread started one meanwhile: that one serves */
+            zactor_destroy(&actor);
+        else if (actor)
+            s_zap = actor;
+        else {
             free(copy);
             goto done;
         }
-        if (s_zap)   /* another thread started one meanwhile */
-            zactor_destroy(&actor);
-        else
-            s_zap = actor;
     }
     s_domains[s_n_domains++] = (s_domain_t) {copy, ring, allow, arg};
     rc = 0;
@@ -650,6 +711,23 @@ int evs_keys_test(bool verbose)
         printf("evs_keys: %zu handshakes refused\n", evs_zap_refused());
     zsock_destroy(&router);
     evs_zap_remove("test.router");
+    /* a reload that cannot read the folder for want of descriptors keeps the keys as
+     * they were (not "no keys"), and the next one reads it */
+    size_t had = evs_keyring_size(ring);
+    CHECK(evs_keys_create(keys, "operator-carol") == 1);
+    struct rlimit rl, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    int probe = dup(0);
+    close(probe);
+    low = rl;
+    low.rlim_cur = (rlim_t) probe;   /* the next descriptor is beyond the limit */
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    evs_keyring_refresh(ring);
+    size_t starved = evs_keyring_size(ring);
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECK(starved == had);
+    evs_keyring_refresh(ring);
+    CHECK(evs_keyring_size(ring) == had + 1);
     zcert_destroy(&bob);
     zcert_destroy(&stranger);
     zcert_destroy(&server);

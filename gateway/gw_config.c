@@ -132,7 +132,9 @@ static int s_secret(const char *path, uint8_t *secret)
     char tmp[620];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    bool ok = fd >= 0 && write(fd, secret, GW_SECRET_SIZE) == GW_SECRET_SIZE && fsync(fd) == 0;
+    /* a leftover temporary file keeps its old mode: the secret's must be 0600 */
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+              write(fd, secret, GW_SECRET_SIZE) == GW_SECRET_SIZE && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
     if (!ok || rename(tmp, path) != 0) {
@@ -231,8 +233,8 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
     out->cert = evs_keys_load_secret(keys, "gateway");
     if (!out->cert)
         return -1;
-    for (int i = 0; i < GW_SVC_COUNT; i++)
-        if (out->ready_check[i] && evs_keys_public(keys, s_names[i], out->server_key[i]) != 0) {
+    for (int i = 0; i < GW_SVC_COUNT; i++)   /* every one: the API calls them all */
+        if (evs_keys_public(keys, s_names[i], out->server_key[i]) != 0) {
             zsys_error("gateway: no public key of %s in %s (tpctl keys init)", s_names[i], keys);
             return -1;
         }

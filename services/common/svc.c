@@ -417,8 +417,15 @@ void svc_actor(zsock_t *pipe, void *args_)
             }
             /* everything already waiting, up to batch_max in the group */
             size_t from = self->open_n, n = from;
-            while (n < self->batch_max && svci_take(self, self->router, &self->pending[n]))
-                n += self->pending[n].id_len > 0;   /* an unknown key's: taken, dropped */
+            /* an unknown key's request is taken and dropped; at most as many dropped as
+             * a group holds per pass, so a flood of them cannot hold up the loop */
+            size_t dropped = 0;
+            while (n < self->batch_max && dropped < self->batch_max &&
+                   svci_take(self, self->router, &self->pending[n])) {
+                bool kept = self->pending[n].id_len > 0;
+                n += kept;
+                dropped += !kept;
+            }
             while (n < self->batch_max) {
                 zmq_pollitem_t item = {zsock_resolve(self->done), 0, ZMQ_POLLIN, 0};
                 if (zmq_poll(&item, 1, 0) <= 0 || !svci_take_done(self, &self->pending[n]))

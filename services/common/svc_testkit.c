@@ -17,10 +17,9 @@ struct _svc_tk_t {
 
 /* The kit's own ZAP domain admits nobody: it is there to keep the process's ZAP handler
  * running from svc_tk_new to svc_tk_destroy. The handler stops with the last domain and
- * a new one must bind inproc://zeromq.zap.01 again, which fails now and then while
- * ZeroMQ's reaper still holds the old socket (evs_keys.c starts it regardless); a test
- * that stops every runtime and starts one again would then meet a CURVE server without
- * a handler. */
+ * a new one must bind inproc://zeromq.zap.01 again, which can take a while as long as
+ * ZeroMQ's reaper still holds the old socket (evs_keys.c retries for two seconds, then
+ * refuses to start): keeping one up spares the tests that wait. */
 static bool s_nobody(void *arg, const evs_peer_t *peer)
 {
     return false;
