@@ -110,40 +110,6 @@ static void s_mkdirs_for(const char *path)
         }
 }
 
-/* Loads the key, creating it (0600, fresh randomness) on first start. */
-static int s_secret(const char *path, uint8_t *secret)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0) {
-        ssize_t n = read(fd, secret, GW_SECRET_SIZE);
-        close(fd);
-        if (n != GW_SECRET_SIZE) {
-            zsys_error("%s: not a %d-byte key", path, GW_SECRET_SIZE);
-            return -1;
-        }
-        return 0;
-    }
-    if (errno != ENOENT) {
-        zsys_error("cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    s_mkdirs_for(path);
-    randombytes_buf(secret, GW_SECRET_SIZE);
-    char tmp[620];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    /* a leftover temporary file keeps its old mode: the secret's must be 0600 */
-    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
-              write(fd, secret, GW_SECRET_SIZE) == GW_SECRET_SIZE && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        zsys_error("cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Marks the services named in the comma-separated @p list for the readiness probe. */
 static int s_services(const char *list, gw_config_t *out)
 {
@@ -247,5 +213,6 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
         svc_data_dir(config, "gateway", dir, sizeof dir);
         snprintf(keyfile, sizeof keyfile, "%s/secret.key", dir);
     }
-    return s_secret(keyfile, out->secret);
+    s_mkdirs_for(keyfile);
+    return svc_secret_load(keyfile, out->secret, sizeof out->secret);
 }

@@ -114,17 +114,21 @@ static void s_svc_destroy(svci_svc_t *self)
     svc_lock_destroy(&self->lock);   /* last: the log is closed, the sockets too */
 }
 
-/* Loads <dir>/secret.key, creating it (0600) with fresh randomness on first start. */
-static int s_load_secret(const char *dir, uint8_t *secret)
+int svc_secret_load(const char *path, uint8_t *secret, size_t size)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/secret.key", dir);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        ssize_t n = read(fd, secret, SVC_SECRET_SIZE);
+        struct stat st;
+        bool loose = fstat(fd, &st) == 0 && (st.st_mode & 077);
+        ssize_t n = loose ? -1 : read(fd, secret, size);
         close(fd);
-        if (n != SVC_SECRET_SIZE) {
-            zsys_error("%s: not a %d-byte key", path, SVC_SECRET_SIZE);
+        if (loose) {
+            zsys_error("%s is readable by others (mode %03o); it must be 0600", path,
+                       (unsigned) (st.st_mode & 0777));
+            return -1;
+        }
+        if (n != (ssize_t) size) {
+            zsys_error("%s: not a %zu-byte key", path, size);
             return -1;
         }
         return 0;
@@ -133,13 +137,13 @@ static int s_load_secret(const char *dir, uint8_t *secret)
         zsys_error("cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    randombytes_buf(secret, SVC_SECRET_SIZE);
-    char tmp[620];
+    randombytes_buf(secret, size);
+    char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     /* fchmod: a temporary file left over from a crash keeps its mode through O_TRUNC */
-    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
-              write(fd, secret, SVC_SECRET_SIZE) == SVC_SECRET_SIZE && fsync(fd) == 0;
+    bool ok = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, secret, size) == (ssize_t) size &&
+              fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
     if (!ok || rename(tmp, path) != 0) {
@@ -197,7 +201,9 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
         zsys_error("%s: cannot open the log in %s: %s", n, dir, evs_strerror(rc));
         return -1;
     }
-    if (s_load_secret(dir, self->secret) != 0)
+    char secret_path[600];
+    snprintf(secret_path, sizeof secret_path, "%s/secret.key", dir);
+    if (svc_secret_load(secret_path, self->secret, sizeof self->secret) != 0)
         return -1;
     self->random_used = sizeof self->random;   /* empty: the first command refills it */
     self->state = self->def->state_new();

@@ -296,6 +296,14 @@ int svc_main(int argc, char **argv, const svc_def_t *def);
  */
 void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *out, size_t outsz);
 
+/**
+ * @brief Load the secret in @p path (@p size random bytes; HMAC keys of mail links and
+ * CSRF tokens), creating it on first start: fresh randomness, written 0600 to a
+ * temporary file, synced and renamed. A file others can read is refused.
+ * @return 0, or -1 (the reason logged)
+ */
+int svc_secret_load(const char *path, uint8_t *secret, size_t size);
+
 /** @brief The keys folder (evs_keys.h): the root's `keys`, else "keys". */
 const char *svc_keys_dir(zconfig_t *config);
 
