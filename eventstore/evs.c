@@ -412,18 +412,39 @@ int evs_read(evs_t *self, uint64_t from_seq, uint64_t to_seq, size_t max,
 
 int evs_checkpoint(evs_t *self, const char *upstream, uint64_t *seq)
 {
+    uint8_t hash[EVS_HASH_SIZE];
+    return evs_checkpoint_hash(self, upstream, seq, hash, NULL);
+}
+
+int evs_checkpoint_hash(evs_t *self, const char *upstream, uint64_t *seq, uint8_t *hash,
+                        bool *known)
+{
     assert(self);
     assert(seq);
+    assert(hash);
     *seq = 0;
+    memset(hash, 0, EVS_HASH_SIZE);
+    if (known)
+        *known = false;
     if (!evsi_id_ok(upstream))
         return EVS_INVALID;
     char kbuf[EVS_MAX_ID + 3];
-    MDB_val key = {evsi_cp_key(kbuf, upstream, strlen(upstream)), kbuf};
+    MDB_val key = {evsi_cp_key(kbuf, upstream, strlen(upstream)), kbuf}, val;
     MDB_txn *txn;
     int rc = evsi_ro_begin(self, &txn);
     if (rc)
         return evsi_rc(rc);
-    rc = evsi_get_u64(txn, self->meta, key, seq);
+    /* the upstream's seq, and (when kept) the hash of its record there */
+    rc = mdb_get(txn, self->meta, &key, &val);
+    if (rc == 0 && val.mv_size != sizeof *seq && val.mv_size != sizeof *seq + EVS_HASH_SIZE)
+        rc = EVS_CORRUPT;
+    if (rc == 0) {
+        memcpy(seq, val.mv_data, sizeof *seq);
+        if (val.mv_size > sizeof *seq)
+            memcpy(hash, (const uint8_t *) val.mv_data + sizeof *seq, EVS_HASH_SIZE);
+        if (known)
+            *known = val.mv_size > sizeof *seq;
+    }
     if (rc == MDB_NOTFOUND)
         rc = 0;
     evsi_ro_end(self, txn);

@@ -29,7 +29,8 @@
  *               "head_seq" -> u64, "head_hash" -> 32 bytes,
  *               "index_seq" -> u64, "stream_count" -> u64, "req_moved" -> u64
  *               (reqtail key up to which ids were moved),
- *               "cp/<upstream>" -> u64 last upstream seq consumed.
+ *               "cp/<upstream>" -> u64 last upstream seq consumed [, the hash of that
+ *               upstream record (32 bytes), when the follower kept it].
  *
  * Every record carries `prev_hash` and `hash` = SHA-256 over the envelope
  * serialized with `hash` empty; the chain makes any edit, removal, reordering
@@ -234,6 +235,17 @@ int evs_stream_version(evs_t *self, const char *stream_id, uint64_t *version);
 int evs_checkpoint(evs_t *self, const char *upstream, uint64_t *seq);
 
 /**
+ * @brief The checkpoint of an upstream and the hash of the upstream record at it, as
+ * evs_batch_checkpoint_hash() kept it.
+ * @param[out] hash EVS_HASH_SIZE bytes: that hash, or 32 zero bytes when none was kept
+ *             (no checkpoint, or one written without a hash)
+ * @param[out] known whether @p hash was kept (may be NULL)
+ * @return as evs_checkpoint()
+ */
+int evs_checkpoint_hash(evs_t *self, const char *upstream, uint64_t *seq, uint8_t *hash,
+                        bool *known);
+
+/**
  * @brief Look up the result kept for a request id (outside a batch).
  * @param[out] result a malloc'd copy the caller frees; *len its size
  * @return 0 when found, EVS_NOTFOUND, EVS_INVALID (bad id), or an LMDB code
@@ -305,6 +317,14 @@ int evs_batch_append(evs_batch_t *batch,
  * @return 0, EVS_INVALID, or an LMDB code
  */
 int evs_batch_checkpoint(evs_batch_t *batch, const char *upstream, uint64_t seq);
+
+/**
+ * @brief evs_batch_checkpoint() that also keeps the hash of the upstream's record
+ * @p seq (EVS_HASH_SIZE bytes), so that a follower can tell, after a restart, whether
+ * its upstream still continues the log it followed.
+ */
+int evs_batch_checkpoint_hash(evs_batch_t *batch, const char *upstream, uint64_t seq,
+                              const uint8_t *hash);
 
 /**
  * @brief Sequence the batch has reached so far (head plus what it appended).
@@ -397,6 +417,13 @@ typedef struct {
  * @return 0 or EVS_CORRUPT
  */
 int evs_view(const uint8_t *data, size_t len, evs_view_t *view);
+
+/**
+ * @brief A record's place in the hash chain, as the record says (not recomputed:
+ * evs_verify() does that): its prev_hash and hash, EVS_HASH_SIZE bytes each.
+ * @return 0, or EVS_CORRUPT when it does not decode or either hash is missing
+ */
+int evs_chain(const uint8_t *data, size_t len, uint8_t *prev_hash, uint8_t *hash);
 
 /** Self-test; returns 0 when all passed. */
 int evs_test(bool verbose);

@@ -138,8 +138,15 @@ static int s_apply(evs_t *self, MDB_txn *txn, const evsi_op_t *op)
         return rc == MDB_KEYEXIST ? EVS_CORRUPT : rc;
     case EVSI_OP_CHECKPOINT:
         key = (MDB_val){evsi_cp_key((char *)kbuf, op->key, op->key_len), kbuf};
-        val = (MDB_val){sizeof op->seq, (void *)&op->seq};
-        return mdb_put(txn, self->meta, &key, &val, 0);
+        /* the seq, then the hash of the upstream's record there when one was given */
+        val = (MDB_val){sizeof op->seq + op->len, NULL};
+        rc = mdb_put(txn, self->meta, &key, &val, MDB_RESERVE);
+        if (rc == 0) {
+            memcpy(val.mv_data, &op->seq, sizeof op->seq);
+            if (op->len)
+                memcpy((uint8_t *)val.mv_data + sizeof op->seq, op->data, op->len);
+        }
+        return rc;
     }
     return EVS_INVALID;
 }
@@ -346,20 +353,29 @@ fail:
 
 int evs_batch_checkpoint(evs_batch_t *b, const char *upstream, uint64_t seq)
 {
+    return evs_batch_checkpoint_hash(b, upstream, seq, NULL);
+}
+
+int evs_batch_checkpoint_hash(evs_batch_t *b, const char *upstream, uint64_t seq,
+                              const uint8_t *hash)
+{
     assert(b);
     if (b->state != EVSI_OPEN)
         return EVS_BAD_BATCH;
     if (!evsi_id_ok(upstream))
         return EVS_INVALID;
-    size_t len = strlen(upstream);
-    char *key = (char *)evsi_alloc(b, len);
+    size_t len = strlen(upstream), hlen = hash ? EVS_HASH_SIZE : 0;
+    char *key = (char *)evsi_alloc(b, len + hlen);
     evsi_op_t *op = key ? s_push_op(b) : NULL;
     if (!op) {
         b->state = EVSI_FAILED;
         return -ENOMEM;
     }
     memcpy(key, upstream, len);
-    *op = (evsi_op_t){EVSI_OP_CHECKPOINT, seq, 0, key, len, NULL, 0};
+    if (hash)
+        memcpy(key + len, hash, hlen);
+    *op = (evsi_op_t){EVSI_OP_CHECKPOINT, seq, 0, key, len, hlen ? (uint8_t *)key + len : NULL,
+                      hlen};
     return 0;
 }
 

@@ -17,7 +17,7 @@
  *    routing id. Command "$read" carries a tp.ReadEventsRequest and is answered
  *    with a tp.ReadEventsReply in the reply body.
  *
- * The subscriber (evs_sub_t) never trusts PUB alone: it subscribes first, then
+ * The subscriber (evs_sub_t, evs_sub.c) never trusts PUB alone: it subscribes first, then
  * reads everything after its checkpoint over the upstream's ROUTER, then takes
  * live events only when they are exactly the next expected seq. Anything else
  * (a gap seen from a later seq or a heartbeat) triggers a read. Live delivery
@@ -81,6 +81,12 @@ bool evs_bus_events_next(const uint8_t **p, size_t *left, const uint8_t **env, s
  */
 int evs_bus_heartbeat(zsock_t *pub, const char *service, uint64_t head_seq,
                       const uint8_t *head_hash);
+
+/**
+ * @brief Whether @p endpoint may go without a key (inproc://, inside one process); every
+ * other transport is CURVE. Logs the refusal.
+ */
+bool evs_bus_inproc(const char *endpoint);
 
 /**
  * @brief A request id: 32 lowercase hex characters of fresh randomness.
@@ -202,6 +208,9 @@ typedef struct {
     int read_timeout_ms; /**< resend a read after this long without answer; 0 = 2000 */
     const char *keys_dir; /**< CURVE (evs_keys.h): the keys folder, and */
     const char *me;       /**< our identity's stem; both NULL: inproc endpoints only */
+    const uint8_t *checkpoint_hash; /**< the hash of the upstream's record at the
+                                         checkpoint (EVS_HASH_SIZE bytes; NULL: not known,
+                                         and the first record taken is not checked) */
 } evs_sub_opts_t;
 
 /**
@@ -246,6 +255,18 @@ int evs_sub_handle(evs_sub_t *self, zsock_t *which, evs_sub_fn *fn, void *arg);
  */
 void evs_sub_upkeep(evs_sub_t *self);
 
+/**
+ * @brief Why the upstream is not followed any more, or NULL while it is.
+ *
+ * A subscriber stops for good (nothing more is delivered, nothing asked) when the upstream
+ * contradicts what it took: a record whose prev_hash is not the hash of the record before
+ * it as taken (the checkpoint's, across restarts: its log was rewritten or rolled back and
+ * written again), a heartbeat with the checkpoint's seq and another hash, or a read's
+ * answer whose head is behind the checkpoint (truncated, or an older backup restored).
+ * Skipping the upstream's reused seqs instead would lose its new events silently.
+ */
+const char *evs_sub_contradiction(evs_sub_t *self);
+
 /** Counters for tests and stats. */
 typedef struct {
     uint64_t live_delivered;  /**< events delivered from PUB */
@@ -256,8 +277,9 @@ typedef struct {
 } evs_sub_stats_t;
 void evs_sub_stats(evs_sub_t *self, evs_sub_stats_t *st);
 
-/** Self-test. */
+/** Self-tests: the bus's framing and client, and the subscriber (evs_sub.c). */
 int evs_bus_test(bool verbose);
+int evs_sub_test(bool verbose);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "evs_keys.h"
+#include "evs_witness.h"
 
 /* ------------------------------------------------------------------ identities */
 
@@ -103,6 +104,49 @@ static int s_write_file(const char *path, const char *text, mode_t mode)
     return s_sync_dir(path);
 }
 
+/* The metadata line of a service's witness key (evs_witness.h) into @p out ("" for other
+ * kinds): the public half of the Ed25519 key derived from @p cert's secret. */
+static void s_witness_line(const evs_peer_t *peer, zcert_t *cert, char *out, size_t outsz)
+{
+    uint8_t pk[EVS_WITNESS_PK], sk[EVS_WITNESS_SK];
+    char hex[2 * EVS_WITNESS_PK + 1];
+    *out = '\0';
+    if (peer->kind != EVS_PEER_SERVICE || evs_witness_keypair(cert, pk, sk) != 0)
+        return;
+    sodium_memzero(sk, sizeof sk);
+    snprintf(out, outsz, "    %s = \"%s\"\n", EVS_WITNESS_META,
+             sodium_bin2hex(hex, sizeof hex, pk, sizeof pk));
+}
+
+/* Writes the public certificate of @p cert to @p path. */
+static int s_write_public(const char *path, const evs_peer_t *peer, zcert_t *cert)
+{
+    char text[1024], witness[160];
+    s_witness_line(peer, cert, witness, sizeof witness);
+    snprintf(text, sizeof text,
+             "#   trustportal CURVE public key of %s (%s)\n"
+             "metadata\n    identity = \"%s\"\n    kind = \"%s\"\n%s"
+             "curve\n    public-key = \"%s\"\n",
+             peer->stem, evs_peer_kind_name(peer->kind), peer->stem,
+             evs_peer_kind_name(peer->kind), witness, zcert_public_txt(cert));
+    return s_write_file(path, text, 0644);
+}
+
+/* A service's pair made before witness keys existed: its public file gets the witness
+ * key (the secret is read, never written). 0 when nothing was to be done or it was done. */
+static int s_add_witness_key(const char *dir, const evs_peer_t *peer, const char *pub)
+{
+    uint8_t pk[EVS_WITNESS_PK];
+    if (peer->kind != EVS_PEER_SERVICE || evs_witness_public(dir, peer->stem, pk) == 0)
+        return 0;
+    zcert_t *cert = evs_keys_load_secret(dir, peer->stem);
+    if (!cert)
+        return -1;
+    int rc = s_write_public(pub, peer, cert);
+    zcert_destroy(&cert);
+    return rc;
+}
+
 int evs_keys_create(const char *dir, const char *stem)
 {
     evs_peer_t peer;
@@ -116,31 +160,25 @@ int evs_keys_create(const char *dir, const char *stem)
     snprintf(pub, sizeof pub, "%s/%s.pub", dir, stem);
     snprintf(sec, sizeof sec, "%s/%s.secret", dir, stem);
     if (access(pub, F_OK) == 0 && access(sec, F_OK) == 0)
-        return 0;
+        return s_add_witness_key(dir, &peer, pub) == 0 ? 0 : -1;
     zcert_t *cert = zcert_new();
     if (!cert) {
         errno = ENOMEM;
         return -1;
     }
-    char text[1024];
+    char text[1024], witness[160];
+    s_witness_line(&peer, cert, witness, sizeof witness);
     /* the zcert file format (ZPL), so that zcert_load reads both files */
     snprintf(text, sizeof text,
              "#   trustportal CURVE secret key of %s (%s): keep it 0600, never copy it\n"
-             "metadata\n    identity = \"%s\"\n    kind = \"%s\"\n"
+             "metadata\n    identity = \"%s\"\n    kind = \"%s\"\n%s"
              "curve\n    public-key = \"%s\"\n    secret-key = \"%s\"\n",
-             stem, evs_peer_kind_name(peer.kind), stem, evs_peer_kind_name(peer.kind),
+             stem, evs_peer_kind_name(peer.kind), stem, evs_peer_kind_name(peer.kind), witness,
              zcert_public_txt(cert), zcert_secret_txt(cert));
     int rc = s_write_file(sec, text, 0600);
-    if (rc == 0) {
-        snprintf(text, sizeof text,
-                 "#   trustportal CURVE public key of %s (%s)\n"
-                 "metadata\n    identity = \"%s\"\n    kind = \"%s\"\n"
-                 "curve\n    public-key = \"%s\"\n",
-                 stem, evs_peer_kind_name(peer.kind), stem, evs_peer_kind_name(peer.kind),
-                 zcert_public_txt(cert));
-        /* the public file last: a keyring never sees a key whose secret is missing */
-        rc = s_write_file(pub, text, 0644);
-    }
+    /* the public file last: a keyring never sees a key whose secret is missing */
+    if (rc == 0)
+        rc = s_write_public(pub, &peer, cert);
     sodium_memzero(text, sizeof text);
     zcert_destroy(&cert);
     return rc == 0 ? 1 : -1;
@@ -652,8 +690,20 @@ int evs_keys_test(bool verbose)
     snprintf(keys, sizeof keys, "%s/keys", dir);
     CHECK(evs_keys_create(keys, "order") == 1);
     CHECK(evs_keys_create(keys, "order") == 0);   /* kept as it is */
+    {
+        /* a service's public certificate names its witness key, derived from its secret */
+        uint8_t pk[EVS_WITNESS_PK], pk2[EVS_WITNESS_PK], sk[EVS_WITNESS_SK];
+        zcert_t *own = evs_keys_load_secret(keys, "order");
+        CHECK(own && evs_witness_keypair(own, pk2, sk) == 0);
+        CHECK(evs_witness_public(keys, "order", pk) == 0 && memcmp(pk, pk2, sizeof pk) == 0);
+        zcert_destroy(&own);
+    }
     CHECK(evs_keys_create(keys, "operator-alice") == 1);
     CHECK(evs_keys_create(keys, "producer-line1") == 1);
+    {
+        uint8_t pk[EVS_WITNESS_PK];   /* only services sign heads */
+        CHECK(evs_witness_public(keys, "producer-line1", pk) == -1);
+    }
     CHECK(evs_keys_create(keys, "Bad Stem") == -1 && errno == EINVAL);
     struct stat st;
     char path[PATH_MAX + 32];

@@ -389,6 +389,25 @@ static int s_test_basic(const char *base)
     S_CHECK_RC(evs_checkpoint(evs, "identification", &seq), 0);
     S_CHECK(seq == 42);
 
+    /* A checkpoint may keep the hash of the upstream's record; without one, none is known. */
+    {
+        uint8_t up_hash[EVS_HASH_SIZE], got[EVS_HASH_SIZE];
+        bool known = true;
+        memset(up_hash, 0x5a, sizeof up_hash);
+        S_CHECK_RC(evs_checkpoint_hash(evs, "identification", &seq, got, &known), 0);
+        S_CHECK(seq == 42 && !known && got[0] == 0 && got[31] == 0);
+        S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+        S_CHECK_RC(evs_batch_checkpoint_hash(b, "hashed", 17, up_hash), 0);
+        S_CHECK_RC(evs_batch_commit(b), 0);
+        evs_batch_end(&b);
+        S_CHECK_RC(evs_checkpoint_hash(evs, "hashed", &seq, got, &known), 0);
+        S_CHECK(seq == 17 && known && memcmp(got, up_hash, sizeof got) == 0);
+        S_CHECK_RC(evs_checkpoint(evs, "hashed", &seq), 0);
+        S_CHECK(seq == 17);
+        S_CHECK_RC(evs_checkpoint_hash(evs, "nobody", &seq, got, &known), 0);
+        S_CHECK(seq == 0 && !known);
+    }
+
     S_CHECK_RC(evs_stat(evs, &st), 0);
     S_CHECK(st.head_seq == 7 && memcmp(st.head_hash, head_hash, sizeof hash) == 0);
     S_CHECK(st.streams == 3 && st.requests == 2);

@@ -109,6 +109,18 @@ int evs_view(const uint8_t *data, size_t len, evs_view_t *view)
     return evsi_parse(data, len, view, NULL);
 }
 
+int evs_chain(const uint8_t *data, size_t len, uint8_t *prev_hash, uint8_t *hash)
+{
+    evs_view_t view;
+    evsi_chain_t chain;
+    if (evsi_parse(data, len, &view, &chain) != 0 || chain.prev_hash_len != EVS_HASH_SIZE ||
+        chain.hash_len != EVS_HASH_SIZE)
+        return EVS_CORRUPT;
+    memcpy(prev_hash, chain.prev_hash, EVS_HASH_SIZE);
+    memcpy(hash, chain.hash, EVS_HASH_SIZE);
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Verification
 

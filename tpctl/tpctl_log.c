@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "evs.h"
+#include "evs_witness.h"
 #include "pbj.h"
 #include "tp.pb-c.h"
 #include "tp_types.h"
@@ -24,6 +25,9 @@ typedef struct {
     uint64_t to_seq;
     int64_t to_time;
     size_t top_streams;
+    const char **witnesses;   /* verify: the logs that witness this one */
+    size_t n_witnesses;
+    const char *keys;         /* verify: the keys folder the witness keys are taken from */
 } s_opts_t;
 
 static int s_parse_u64(const char *s, uint64_t *out)
@@ -173,18 +177,78 @@ static int s_dump(const s_opts_t *o)
 
 /* ------------------------------------------------------------------ verify */
 
+/* Checks the log @p store (of @p service) against what @p wdir recorded of it; adds the
+ * witness's entry to @p list. Returns 0 when it agrees, 1 when it contradicts the log,
+ * -1 when it cannot be read (said on stderr). */
+static int s_witness(const s_opts_t *o, evs_t *store, const char *service, const char *wdir,
+                     json_t *list)
+{
+    evs_t *wstore = NULL;
+    if (s_open(wdir, &wstore) != 0)
+        return -1;
+    evs_stat_t wst;
+    uint8_t key[EVS_WITNESS_PK];
+    bool keyed = o->keys && evs_witness_public(o->keys, service, key) == 0;
+    if (o->keys && !keyed) {
+        fprintf(stderr, "tpctl: %s/%s.pub names no witness key\n", o->keys, service);
+        evs_destroy(&wstore);
+        return -1;
+    }
+    evs_witness_report_t rep;
+    int rc = evs_stat(wstore, &wst);
+    if (rc == 0)
+        rc = evs_witness_check_log(store, service, wstore, keyed ? key : NULL, &rep);
+    evs_destroy(&wstore);
+    if (rc != 0) {
+        fprintf(stderr, "tpctl: cannot read the witness %s: %s\n", wdir, evs_strerror(rc));
+        return -1;
+    }
+    json_t *w = json_pack("{s:s,s:s,s:I,s:I,s:I}", "dir", wdir, "service", wst.service, "heads",
+                          (json_int_t) rep.heads, "agreed", (json_int_t) rep.checked,
+                          "newestSeq", (json_int_t) rep.newest);
+    if (rep.contradicted)
+        json_object_set_new(w, "contradiction", json_string(rep.reason));
+    json_array_append_new(list, w);
+    if (rep.contradicted)
+        fprintf(stderr, "tpctl: the log of %s in %s is contradicted by the witness %s (%s): %s\n",
+                service, o->dir, wdir, wst.service, rep.reason);
+    return rep.contradicted ? 1 : 0;
+}
+
 static int s_verify(const s_opts_t *o)
 {
     evs_t *store = NULL;
     if (s_open(o->dir, &store) != 0)
         return 1;
     evs_verify_t rep;
+    evs_stat_t st;
     int rc = evs_verify(store, &rep);
-    evs_destroy(&store);
+    if (rc == 0)
+        rc = evs_stat(store, &st);
     if (rc == 0) {
-        printf("{\"ok\":true,\"checked\":%" PRIu64 "}\n", rep.checked);
-        return 0;
+        /* the chain is whole; then what the witnesses recorded of it */
+        json_t *list = json_array();
+        int worst = 0;
+        for (size_t i = 0; i < o->n_witnesses; i++) {
+            int w = s_witness(o, store, st.service, o->witnesses[i], list);
+            worst = w < 0 || worst < 0 ? -1 : (w > worst ? w : worst);
+        }
+        json_t *j = json_pack("{s:b,s:I}", "ok", worst == 0, "checked", (json_int_t) rep.checked);
+        if (o->n_witnesses) {
+            json_object_set_new(j, "service", json_string(st.service));
+            json_object_set_new(j, "headSeq", json_integer((json_int_t) st.head_seq));
+            json_object_set_new(j, "witnesses", list);
+        }
+        else
+            json_decref(list);
+        char *line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", line);
+        free(line);
+        json_decref(j);
+        evs_destroy(&store);
+        return worst == 0 ? 0 : (worst > 0 ? 1 : 2);
     }
+    evs_destroy(&store);
     if (rc == EVS_CORRUPT) {
         json_t *j = json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "checked", (json_int_t) rep.checked,
                               "badSeq", (json_int_t) rep.bad_seq, "reason", rep.reason);
@@ -395,10 +459,18 @@ int tpctl_log(int argc, char **argv)
     s_opts_t o = {0};
     o.dir = argv[1];
     o.top_streams = 20;
+    o.witnesses = calloc((size_t) argc, sizeof *o.witnesses);
+    if (!o.witnesses)
+        return 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t n;
+        if (streq(a, "--witnesses") && v && strncmp(v, "--", 2) != 0) {
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                o.witnesses[o.n_witnesses++] = argv[++i];
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "tpctl: option %s needs a value\n", a);
             return 2;
@@ -428,17 +500,25 @@ int tpctl_log(int argc, char **argv)
             o.service = v;
             continue;
         }
+        if (streq(a, "--keys")) {
+            o.keys = v;
+            continue;
+        }
         fprintf(stderr, "tpctl: bad option or value: %s %s\n", a, v);
+        free(o.witnesses);
         return 2;
     }
+    int rc = 2;
     if (streq(sub, "dump"))
-        return s_dump(&o);
-    if (streq(sub, "verify"))
-        return s_verify(&o);
-    if (streq(sub, "stats"))
-        return s_stats(&o);
-    if (streq(sub, "replay"))
-        return s_replay(&o);
-    fprintf(stderr, "tpctl: unknown log command '%s'\n", sub);
-    return 2;
+        rc = s_dump(&o);
+    else if (streq(sub, "verify"))
+        rc = s_verify(&o);
+    else if (streq(sub, "stats"))
+        rc = s_stats(&o);
+    else if (streq(sub, "replay"))
+        rc = s_replay(&o);
+    else
+        fprintf(stderr, "tpctl: unknown log command '%s'\n", sub);
+    free(o.witnesses);
+    return rc;
 }

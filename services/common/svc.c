@@ -85,7 +85,10 @@ static void s_svc_destroy(svci_svc_t *self)
         evs_sub_destroy(&self->subs[i]);
     free(self->subs);
     free(self->ckpt_pending);
+    free(self->ckpt_pending_hash);
+    free(self->alarm_next);
     free(self->live_due);
+    sodium_memzero(self->witness_sk, sizeof self->witness_sk);
     free(self->pub_run);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->pub);
@@ -220,7 +223,7 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
     zsys_info("%s: rebuilt from %" PRIu64 " events in %.1f ms", n, applied,
               (double) (zclock_usecs() - t0) / 1000.0);
 
-    if (svci_start_keys(self) != 0)
+    if (svci_start_keys(self) != 0 || svci_witness_start(self) != 0)
         return -1;
     char ep[512];
     svc_endpoint(self->config, n, "pub", ep, sizeof ep);
@@ -305,19 +308,25 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
         most += *c == ',' || *c == ' ';
     self->subs = calloc(most, sizeof *self->subs);
     self->ckpt_pending = calloc(most, sizeof *self->ckpt_pending);
+    self->ckpt_pending_hash = calloc(most, sizeof *self->ckpt_pending_hash);
+    self->alarm_next = calloc(most, sizeof *self->alarm_next);
     self->live_due = calloc(most, sizeof *self->live_due);
-    if (!self->subs || !self->ckpt_pending || !self->live_due) {
+    if (!self->subs || !self->ckpt_pending || !self->ckpt_pending_hash || !self->alarm_next ||
+        !self->live_due) {
         free(list);
         return -1;
     }
     for (char *save = NULL, *up = list ? strtok_r(list, ", ", &save) : NULL; up;
          up = strtok_r(NULL, ", ", &save)) {
         uint64_t cp = 0;
-        evs_checkpoint(self->store, up, &cp);
+        uint8_t cp_hash[EVS_HASH_SIZE];
+        bool cp_hash_known = false;
+        evs_checkpoint_hash(self->store, up, &cp, cp_hash, &cp_hash_known);
         char pub_ep[512], router_ep[512];
         svc_endpoint(self->config, up, "pub", pub_ep, sizeof pub_ep);
         svc_endpoint(self->config, up, "router", router_ep, sizeof router_ep);
-        evs_sub_opts_t so = {.rcvhwm = sub_hwm, .keys_dir = self->keys_dir, .me = n};
+        evs_sub_opts_t so = {.rcvhwm = sub_hwm, .keys_dir = self->keys_dir, .me = n,
+                             .checkpoint_hash = cp_hash_known ? cp_hash : NULL};
         evs_sub_t *sub = evs_sub_new(up, pub_ep, router_ep, cp, &so);
         if (!sub) {
             zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
@@ -385,6 +394,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             evs_keyring_refresh(self->keyring);   /* keys added or revoked meanwhile */
             for (size_t i = 0; i < self->n_subs; i++)
                 evs_sub_upkeep(self->subs[i]);
+            svci_witness_alarms(self, SIZE_MAX);
             self->next_heartbeat = now + 1000;
         }
         if (now >= self->next_tick) {
@@ -395,8 +405,11 @@ void svc_actor(zsock_t *pipe, void *args_)
         svci_live_due(self, false);
         if (self->ckpt_due && now >= self->ckpt_due)
             svci_commit_checkpoints(self);
+        svci_witness_due(self, false);
         int64_t wait = self->next_tick < self->next_heartbeat ? self->next_tick
                                                               : self->next_heartbeat;
+        if (self->witness_due < wait)
+            wait = self->witness_due;
         if (self->ckpt_due && self->ckpt_due < wait)
             wait = self->ckpt_due;
         for (size_t i = 0; i < self->n_subs; i++)
@@ -469,6 +482,7 @@ void svc_actor(zsock_t *pipe, void *args_)
     svci_live_due(self, true);   /* a clean stop leaves nothing waiting */
     svci_drain(self);
     svci_commit_checkpoints(self);
+    svci_witness_due(self, true);   /* and signs its head */
     zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64
               " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
               self->name, self->commits, self->events_written, self->requests,

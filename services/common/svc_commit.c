@@ -7,6 +7,13 @@
 
 /* ------------------------------------------------------------------ events */
 
+bool svci_is_witness(const svc_event_t *ev)
+{
+    evs_view_t v = {.stream_id = ev->stream_id, .stream_id_len = strlen(ev->stream_id),
+                    .event_type = ev->event_type, .event_type_len = strlen(ev->event_type)};
+    return evs_witness_is(&v);
+}
+
 /* Fills an svc_event_t from a record; strings are copied into @p strbuf. */
 int svci_event_from_record(const evs_record_t *rec, svc_event_t *ev,
                            char strbuf[2][EVS_MAX_ID + 1])
@@ -51,6 +58,8 @@ static int s_rebuild_one(const evs_record_t *rec, void *arg)
     }
     if (ev.seq > rb->to_seq || ev.recorded_at_us > rb->to_time_us)
         return 1;   /* stop: past the point asked for */
+    if (svci_is_witness(&ev))
+        return 0;   /* the runtime's, not the core's */
     rb->def->apply(rb->state, &ev);
     rb->applied++;
     if (rb->progress && (rb->applied & 0xffff) == 0)
@@ -82,7 +91,8 @@ void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, u
         assert(rc == 0);   /* we just appended it */
         rc = svci_event_from_record(&rec, &ev, strbuf);
         assert(rc == 0);
-        self->def->apply(self->state, &ev);
+        if (!svci_is_witness(&ev))
+            self->def->apply(self->state, &ev);
     }
 }
 
@@ -119,8 +129,8 @@ static int s_add_checkpoints(svci_svc_t *self, evs_batch_t *batch)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < self->n_subs; i++)
         if (self->ckpt_pending[i])
-            rc = evs_batch_checkpoint(batch, evs_sub_upstream(self->subs[i]),
-                                      self->ckpt_pending[i]);
+            rc = evs_batch_checkpoint_hash(batch, evs_sub_upstream(self->subs[i]),
+                                           self->ckpt_pending[i], self->ckpt_pending_hash[i]);
     for (size_t i = 0; i < self->n_subs; i++)
         self->ckpt_pending[i] = 0;
     self->ckpt_due = 0;

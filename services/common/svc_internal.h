@@ -1,7 +1,8 @@
 /* svc_internal.h: runtime internals shared by the svc_*.c files (not for services).
  *
  * The runtime is files by job around this header: svc.c (the actor), svc_arena.c,
- * svc_commit.c, svc_request.c, svc_rights.c, svc_worker.c, svc_upstream.c and svc_out.c.
+ * svc_commit.c, svc_request.c, svc_rights.c, svc_worker.c, svc_upstream.c, svc_witness.c
+ * and svc_out.c.
  * What one of them lends the others is named svci_ and declared here; what stays in its
  * file is static and named s_. */
 #ifndef SVC_INTERNAL_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include "evs_bus.h"
 #include "evs_keys.h"
+#include "evs_witness.h"
 #include "svc.h"
 #include "svc_lock.h"
 #include "svc_mail.h"
@@ -46,6 +48,7 @@ struct _svc_out_t {
 };
 
 #define SVCI_ID_MAX 256       /* longest ROUTER routing id we keep */
+#define SVCI_STATUS_UPSTREAMS 16 /* upstreams "$status" lists at most */
 
 /* Bump allocation for what a group unpacks (requests, command bodies): all of it is let
  * go at once when the group is answered, instead of a malloc and a free per field. */
@@ -103,6 +106,15 @@ typedef struct {
     size_t n_subs;
     uint64_t *ckpt_pending;   /* per upstream: a checkpoint past skipped events that no
                                  commit has carried yet (0: none) */
+    uint8_t (*ckpt_pending_hash)[EVS_HASH_SIZE]; /* per upstream: the hash of its record
+                                 at that checkpoint */
+    int64_t *alarm_next;      /* per upstream that contradicted what we took: when its
+                                 alarm is logged again (zclock_mono(); 0: no alarm) */
+    uint8_t witness_pk[EVS_WITNESS_PK]; /* our witness key (evs_witness.h) */
+    uint8_t witness_sk[EVS_WITNESS_SK];
+    int64_t witness_interval_ms; /* sign the head at least this often while writing */
+    int64_t witness_due;      /* zclock_mono() when the head is signed next, if it moved */
+    uint64_t witness_seq;     /* seq of our last signed head's own record (0: none yet) */
     int64_t ckpt_due;         /* zclock_mono() by which they must be committed (0: none) */
     int64_t react_delay_ms;   /* svc_def_t.react_delay_ms, or the config's */
     int64_t *live_due;        /* per upstream: when its waiting live events are taken
@@ -165,6 +177,7 @@ void svci_arena_destroy(svci_arena_t *a);
 /* svc_commit.c: events into the state and the log, the groups */
 int svci_event_from_record(const evs_record_t *rec, svc_event_t *ev,
                            char strbuf[2][EVS_MAX_ID + 1]);
+bool svci_is_witness(const svc_event_t *ev);   /* a signed head: not for the core */
 void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last);
 int svci_append_out(svci_svc_t *self, evs_batch_t *batch, const svc_out_t *out,
                     const char *correlation, const char *causation, const char *actor,
@@ -195,6 +208,13 @@ bool svci_authenticate(svci_svc_t *self, svci_pending_t *p, const char *user_id)
 bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c);
 void svci_forbid(svci_svc_t *self, svci_pending_t *p, const char *c);
 const char *svci_actor(const Tp__RequestHeader *h, char *out, size_t outsz);
+
+/* svc_witness.c: signed heads, and upstreams that contradict what was taken */
+int svci_witness_start(svci_svc_t *self);
+void svci_witness_due(svci_svc_t *self, bool stopping);
+int svci_witness_record(svci_svc_t *self, evs_batch_t *batch, const char *upstream,
+                        const evs_record_t *rec, const evs_view_t *view);
+void svci_witness_alarms(svci_svc_t *self, size_t only);
 
 /* svc_worker.c: the worker pool */
 void svci_worker(zsock_t *pipe, void *args);

@@ -260,7 +260,19 @@ static void s_answer_status(svci_svc_t *self, svci_pending_t *p)
     hb.head_hash.data = hash;
     hb.head_hash.len = sizeof hash;
     hb.sent_at_us = self->clock(self->clock_arg);
-    uint8_t body[256];
+    Tp__UpstreamStatus ups[SVCI_STATUS_UPSTREAMS], *upp[SVCI_STATUS_UPSTREAMS];
+    for (size_t i = 0; i < self->n_subs && i < SVCI_STATUS_UPSTREAMS; i++) {
+        evs_sub_t *sub = self->subs[i];
+        const char *why = evs_sub_contradiction(sub);
+        tp__upstream_status__init(&ups[i]);
+        ups[i].name = (char *) evs_sub_upstream(sub);
+        ups[i].checkpoint = evs_sub_checkpoint(sub);
+        ups[i].known_head = evs_sub_known_head(sub);
+        ups[i].contradiction = (char *) (why ? why : "");
+        upp[hb.n_upstreams++] = &ups[i];
+    }
+    hb.upstreams = upp;
+    uint8_t body[256 + SVCI_STATUS_UPSTREAMS * 700];
     size_t blen = tp__heartbeat__pack(&hb, body);
     Tp__Reply reply = TP__REPLY__INIT;
     reply.request_id = (char *) s_request_id(p);

@@ -44,6 +44,11 @@ const svc_setting_t svc_settings_runtime[] = {
      "(ms, fractions allowed; 0: none)."},
     {"tick_ms", "1000", SVC_SETTING_INT, 1, 3600000,
      "Period of the services' timers (tick), in milliseconds."},
+    {"witness_interval_ms", "10000", SVC_SETTING_INT, 100, 3600000,
+     "A service that writes signs its head (seq and hash) into its own log at least this\n"
+     "often (ms), and at a clean stop; its followers record each signed head, so that\n"
+     "`tpctl log verify DIR --witnesses DIR...` can tell a log rewritten, truncated or\n"
+     "restored from an older backup."},
     {"workers", "2", SVC_SETTING_INT, 1, 256,
      "Threads for slow work (password hashing, PDF rendering, mail)."},
     {"react_delay_ms", "0", SVC_SETTING_INT, 0, 60000,

@@ -1,4 +1,5 @@
-/* svc_upstream.c: subscriptions and reactions (the live delay), timers and mail. */
+/* svc_upstream.c: subscriptions and reactions (the live delay), timers and mail. The
+ * upstreams' signed heads are recorded here too (svc_witness.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,11 +37,17 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
     bool any = false;
     for (size_t i = 0; i < n && !any; i++) {
         evs_view_t v;
-        any = evs_view(recs[i].data, recs[i].len, &v) != 0 ||
+        any = evs_view(recs[i].data, recs[i].len, &v) != 0 || evs_witness_is_signed(&v) ||
               s_reacts_to(self->def, v.event_type, v.event_type_len);
     }
+    /* the checkpoint keeps the hash of the upstream's record there (evs_sub_t checks
+     * that the upstream still continues it after a restart) */
+    uint8_t prev[EVS_HASH_SIZE], last_hash[EVS_HASH_SIZE];
+    if (evs_chain(recs[n - 1].data, recs[n - 1].len, prev, last_hash) != 0)
+        return EVS_CORRUPT;   /* the subscriber hands over only records that chain */
     if (!any) {
         self->ckpt_pending[ra->index] = recs[n - 1].seq;
+        memcpy(self->ckpt_pending_hash[ra->index], last_hash, EVS_HASH_SIZE);
         if (!self->ckpt_due)
             self->ckpt_due = zclock_mono() + SVC_CHECKPOINT_DELAY_MS;
         return 0;
@@ -50,12 +57,24 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
     int rc = evs_batch_begin(self->store, &batch);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < n && self->def->react; i++) {
+    for (size_t i = 0; i < n; i++) {
         char strbuf[2][EVS_MAX_ID + 1];
         svc_event_t ev;
         if (svci_event_from_record(&recs[i], &ev, strbuf) != 0) {
             zsys_error("%s: upstream %s seq %" PRIu64 " does not decode; skipped", self->name,
                        ra->upstream, recs[i].seq);
+            continue;
+        }
+        if (svci_is_witness(&ev)) {
+            evs_view_t v;
+            evs_view(recs[i].data, recs[i].len, &v);
+            rc = evs_witness_is_signed(&v)
+                     ? svci_witness_record(self, batch, ra->upstream, &recs[i], &v)
+                     : 0;
+            if (rc != 0) {
+                evs_batch_end(&batch);
+                return rc;
+            }
             continue;
         }
         if (!s_reacts_to(self->def, ev.event_type, strlen(ev.event_type)))
@@ -89,7 +108,7 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
         svci_apply_appended(self, batch, first, last);
         self->events_written += self->out->n_events;
     }
-    rc = evs_batch_checkpoint(batch, ra->upstream, recs[n - 1].seq);
+    rc = evs_batch_checkpoint_hash(batch, ra->upstream, recs[n - 1].seq, last_hash);
     if (rc != 0) {
         evs_batch_end(&batch);
         return rc;
@@ -110,6 +129,7 @@ void svci_follow(svci_svc_t *self, size_t i, zsock_t *which)
                    evs_strerror(rc));
         exit(70);
     }
+    svci_witness_alarms(self, i);
 }
 
 /* Live events of upstream @p i are waiting: taken at once, or (react_delay_ms) after the

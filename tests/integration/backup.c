@@ -13,40 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "ctl.h"
 #include "flow.h"
 
 static th_t *s_th;
 static const char *s_tpctl;
-
-/* Runs `tpctl -c CONFIG <args>`; stdout parsed into *json when it is one JSON value
- * (NULL otherwise; caller decrefs), stderr into *err when @p err is not NULL (caller
- * frees). Returns the exit code. */
-static int s_tpctl_run(json_t **json, char **err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_tpctl_run(json_t **json, char **err, const char *fmt, ...)
-{
-    char args[1600], errfile[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(errfile, sizeof errfile, "%s/tpctl.err", th_dir(s_th));
-    char *out = NULL;
-    int rc = th_run(&out, "%s -c '%s' %s 2>'%s'", s_tpctl, th_config(s_th), args, errfile);
-    if (json)
-        *json = out ? json_loads(out, JSON_DECODE_ANY, NULL) : NULL;
-    free(out);
-    if (err) {
-        *err = NULL;
-        th_run(err, "cat '%s'", errfile);
-    }
-    return rc;
-}
-
-static int64_t s_int(json_t *j, const char *key)
-{
-    return (int64_t) json_integer_value(json_object_get(j, key));
-}
 
 static bool s_exists(const char *dir, const char *name)
 {
@@ -62,30 +33,6 @@ static bool s_mode(const char *dir, const char *name, mode_t mode)
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return stat(path, &st) == 0 && (st.st_mode & 0777) == mode;
-}
-
-/* The checkpoint of @p upstream that the log in @p dir keeps, from `tpctl log stats`;
- * -1 when it cannot be read. */
-static int64_t s_checkpoint(const char *dir, const char *upstream)
-{
-    json_t *j = NULL;
-    int rc = s_tpctl_run(&j, NULL, "log stats '%s'", dir);
-    json_t *cp = json_object_get(json_object_get(j, "checkpoints"), upstream);
-    int64_t v = rc == 0 && j ? (cp ? (int64_t) json_integer_value(cp) : 0) : -1;
-    json_decref(j);
-    return v;
-}
-
-/* Events of @p type in the log in @p dir (`tpctl log dump --type`); -1 on failure. */
-static int s_count(const char *dir, const char *type)
-{
-    char *out = NULL;
-    int rc = th_run(&out, "%s log dump '%s' --type %s", s_tpctl, dir, type);
-    int n = 0;
-    for (const char *p = out; rc == 0 && p && *p; p++)
-        n += *p == '\n';
-    free(out);
-    return rc == 0 ? n : -1;
 }
 
 /* A customer of the gateway (order trusts the gateway's account id) places an order
@@ -122,18 +69,18 @@ static json_t *s_backup_while_writing(const char *order_dir, const char *dest)
     TH_CHECK(before != UINT64_MAX && before >= start + 10);
     json_t *j = NULL;
     char *err = NULL;
-    int rc = s_tpctl_run(&j, &err, "log backup '%s' '%s'", order_dir, dest);
+    int rc = ctl_run(s_th, &j, &err, "log backup '%s' '%s'", order_dir, dest);
     uint64_t after = th_head(s_th, "order");
     bool writing = th_running(s_th, "writer");
     fprintf(stderr, "backup while writing: heads %llu <= %lld <= %llu, writer %s\n",
-            (unsigned long long) before, (long long) s_int(j, "headSeq"),
+            (unsigned long long) before, (long long) ctl_int(j, "headSeq"),
             (unsigned long long) after, writing ? "still running" : "done");
     if (rc != 0)
         fprintf(stderr, "tpctl log backup: exit %d: %s\n", rc, err ? err : "");
     TH_CHECK(rc == 0 && json_is_object(j));
     TH_CHECK(writing);
-    TH_CHECK(s_int(j, "headSeq") >= (int64_t) before && s_int(j, "headSeq") <= (int64_t) after);
-    TH_CHECK(s_int(j, "events") == s_int(j, "headSeq") && s_int(j, "bytes") > 0);
+    TH_CHECK(ctl_int(j, "headSeq") >= (int64_t) before && ctl_int(j, "headSeq") <= (int64_t) after);
+    TH_CHECK(ctl_int(j, "events") == ctl_int(j, "headSeq") && ctl_int(j, "bytes") > 0);
     TH_CHECK(json_is_true(json_object_get(j, "secretKey")));
     const char *service = json_string_value(json_object_get(j, "service"));
     const char *hash = json_string_value(json_object_get(j, "headHash"));
@@ -155,7 +102,7 @@ static void s_restore_refused(const char *backup, const char *order_dir)
     const char *modes[] = {"", "--replace"};
     for (int i = 0; i < 2; i++) {
         char *err = NULL;
-        int rc = s_tpctl_run(NULL, &err, "log restore '%s' '%s' %s", backup, order_dir, modes[i]);
+        int rc = ctl_run(s_th, NULL, &err, "log restore '%s' '%s' %s", backup, order_dir, modes[i]);
         bool named = err && strstr(err, expect);
         if (rc != 1 || !named)
             fprintf(stderr, "restore into the running folder %s: exit %d, stderr: %s", modes[i],
@@ -176,25 +123,25 @@ static void s_restore_new(const char *backup, json_t *taken, const char *new_dir
 {
     json_t *j = NULL;
     char *err = NULL;
-    int rc = s_tpctl_run(&j, &err, "log restore '%s' '%s'", backup, new_dir);
+    int rc = ctl_run(s_th, &j, &err, "log restore '%s' '%s'", backup, new_dir);
     if (rc != 0)
         fprintf(stderr, "tpctl log restore: exit %d: %s\n", rc, err ? err : "");
     free(err);
     TH_CHECK(rc == 0 && json_is_object(j));
-    TH_CHECK(s_int(j, "headSeq") == s_int(taken, "headSeq"));
+    TH_CHECK(ctl_int(j, "headSeq") == ctl_int(taken, "headSeq"));
     TH_CHECK(json_equal(json_object_get(j, "headHash"), json_object_get(taken, "headHash")));
     TH_CHECK(json_is_true(json_object_get(j, "secretKey")));
     TH_CHECK(s_mode(new_dir, "data.mdb", 0600) && s_mode(new_dir, "secret.key", 0600));
     json_decref(j);
 
-    TH_CHECK(s_tpctl_run(NULL, &err, "log restore '%s' '%s'", backup, new_dir) == 1);
+    TH_CHECK(ctl_run(s_th, NULL, &err, "log restore '%s' '%s'", backup, new_dir) == 1);
     TH_CHECK(err && strstr(err, "holds a log already") && strstr(err, "--replace"));
     free(err);
-    TH_CHECK(s_tpctl_run(&j, NULL, "log restore '%s' '%s' --replace", backup, new_dir) == 0);
+    TH_CHECK(ctl_run(s_th, &j, NULL, "log restore '%s' '%s' --replace", backup, new_dir) == 0);
     const char *replaced = json_string_value(json_object_get(j, "replaced"));
     TH_CHECK(replaced && strstr(replaced, ".replaced-"));
     TH_CHECK(replaced && s_exists(replaced, "data.mdb") && s_exists(replaced, "secret.key"));
-    TH_CHECK(s_int(j, "headSeq") == s_int(taken, "headSeq"));
+    TH_CHECK(ctl_int(j, "headSeq") == ctl_int(taken, "headSeq"));
     json_decref(j);
 }
 
@@ -223,17 +170,17 @@ int main(void)
     th_stop(s_th, "identification", SIGTERM);
 
     json_t *taken = s_backup_while_writing(order_dir, backup);
-    int64_t head = s_int(taken, "headSeq");
+    int64_t head = ctl_int(taken, "headSeq");
     TH_CHECK(s_exists(backup, "data.mdb") && s_exists(backup, "secret.key"));
     TH_CHECK(!s_exists(backup, "lock.mdb") && !s_exists(backup, "service.lock"));
     TH_CHECK(s_mode(backup, "data.mdb", 0600) && s_mode(backup, "secret.key", 0600));
     json_t *j = NULL;
-    TH_CHECK(s_tpctl_run(&j, NULL, "log verify '%s'", backup) == 0);
-    TH_CHECK(json_is_true(json_object_get(j, "ok")) && s_int(j, "checked") == head);
+    TH_CHECK(ctl_run(s_th, &j, NULL, "log verify '%s'", backup) == 0);
+    TH_CHECK(json_is_true(json_object_get(j, "ok")) && ctl_int(j, "checked") == head);
     json_decref(j);
     /* a backup is never made over anything */
     char *err = NULL;
-    TH_CHECK(s_tpctl_run(NULL, &err, "log backup '%s' '%s'", order_dir, backup) == 1);
+    TH_CHECK(ctl_run(s_th, NULL, &err, "log backup '%s' '%s'", order_dir, backup) == 1);
     TH_CHECK(err && strstr(err, "never replaces"));
     free(err);
 
@@ -243,8 +190,8 @@ int main(void)
     TH_CHECK(th_wait_exit(s_th, "writer", 60000) == 0);
     th_stop(s_th, "order", SIGTERM);
     int64_t old_head = -1;
-    TH_CHECK(s_tpctl_run(&j, NULL, "log stats '%s'", order_dir) == 0);
-    old_head = s_int(j, "headSeq");
+    TH_CHECK(ctl_run(s_th, &j, NULL, "log stats '%s'", order_dir) == 0);
+    old_head = ctl_int(j, "headSeq");
     json_decref(j);
     TH_CHECK(old_head > head);
     fprintf(stderr, "order stopped at %lld, the backup has %lld\n", (long long) old_head,
@@ -257,18 +204,18 @@ int main(void)
     th_set(s_th, "order/data", new_dir);
     TH_CHECK(th_start(s_th, th_env("TP_ORDER"), "order", 20000) > 0);
     TH_CHECK(th_head(s_th, "order") == (uint64_t) head);
-    TH_CHECK(s_tpctl_run(&j, NULL, "log verify '%s'", new_dir) == 0);
+    TH_CHECK(ctl_run(s_th, &j, NULL, "log verify '%s'", new_dir) == 0);
     TH_CHECK(json_is_true(json_object_get(j, "ok")));
     json_decref(j);
-    TH_CHECK(s_tpctl_run(&j, NULL, "shop list") == 0);
+    TH_CHECK(ctl_run(s_th, &j, NULL, "shop list") == 0);
     json_t *shops = json_object_get(json_object_get(j, "reply"), "shops");
-    int created = s_count(new_dir, "ShopCreated");
+    int created = ctl_count(s_th, new_dir, "ShopCreated");
     TH_CHECK(created > 10 && json_array_size(shops) == (size_t) created);
     json_decref(j);
 
     /* the follower resumes: its checkpoint is within the restored head, it catches up,
      * and what order does now reaches it */
-    int64_t cp = s_checkpoint(ident_dir, "order");
+    int64_t cp = ctl_checkpoint(s_th, ident_dir, "order");
     fprintf(stderr, "identification's checkpoint of order: %lld (order's head %lld)\n",
             (long long) cp, (long long) head);
     TH_CHECK(cp > 0 && cp <= head);
@@ -279,7 +226,7 @@ int main(void)
     TH_CHECK(th_settle(s_th, "identification", digest, sizeof digest, 400, 15000));
     uint64_t now = th_head(s_th, "order");
     th_stop(s_th, "identification", SIGTERM);
-    cp = s_checkpoint(ident_dir, "order");
+    cp = ctl_checkpoint(s_th, ident_dir, "order");
     TH_CHECK(cp > head && cp <= (int64_t) now);
     TH_CHECK(fl_count_events(s_th, "identification", "CaseOpened", id2) == 1);
     th_check_replay(s_th, "order");

@@ -1,11 +1,11 @@
 /* tpctl_log.c: `tpctl log dump|stats|verify|replay` against a running service's log,
  * and `verify` naming the first damaged record of a copy changed behind its back. */
-#include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "example.pb-c.h"
+#include "forge.h"
 #include "harness.h"
 
 static int s_lines(const char *s)
@@ -14,32 +14,6 @@ static int s_lines(const char *s)
     for (; s && *s; s++)
         n += *s == '\n';
     return n;
-}
-
-/* Flips one byte inside the payload of record @p seq of the LMDB log in @p dir. */
-static int s_damage(const char *dir, uint64_t seq)
-{
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    int rc = mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 8);
-    rc = rc ? rc : mdb_env_open(env, dir, 0, 0600);
-    rc = rc ? rc : mdb_txn_begin(env, NULL, 0, &txn);
-    rc = rc ? rc : mdb_dbi_open(txn, "events", MDB_INTEGERKEY, &dbi);
-    MDB_val key = {sizeof seq, &seq}, val;
-    rc = rc ? rc : mdb_get(txn, dbi, &key, &val);
-    if (rc == 0) {
-        uint8_t *copy = malloc(val.mv_size);
-        memcpy(copy, val.mv_data, val.mv_size);
-        copy[val.mv_size / 2] ^= 0x01;
-        MDB_val nv = {val.mv_size, copy};
-        rc = mdb_put(txn, dbi, &key, &nv, 0);
-        free(copy);
-        rc = rc ? rc : mdb_txn_commit(txn);
-    }
-    mdb_env_close(env);
-    return rc;
 }
 
 int main(void)
@@ -104,7 +78,7 @@ int main(void)
     char copy[600];
     snprintf(copy, sizeof copy, "%s/copy", th_dir(th));
     TH_CHECK(th_run(NULL, "cp -r '%s' '%s'", dir, copy) == 0);
-    TH_CHECK(s_damage(copy, 2) == 0);
+    TH_CHECK(forge_flip(copy, 2) == 0);
     TH_CHECK(th_run(&out, "%s log verify '%s' 2>/dev/null", tpctl, copy) == 1);
     TH_CHECK(out && strstr(out, "\"ok\":false") && strstr(out, "\"badSeq\":2"));
     free(out);
