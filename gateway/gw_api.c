@@ -48,7 +48,7 @@ void gw_api_readyz(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 
 void gw_api_login(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
-    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
+    Tp__Reply *r = gw_handler_call(req, route, ctx, route->command, ctx->msg);
     if (!r)
         return;
     Tp__Account__SessionInfo *si = tp__account__session_info__unpack(NULL, r->body.len,
@@ -65,7 +65,7 @@ void gw_api_login(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
         if (json)
             json_object_set_new(json, "csrfToken", json_string(csrf));
         gw_session_set_cookie(req, si->session_token);
-        gw_routes_ok(req, route, NULL, json);
+        gw_handler_ok(req, route, NULL, json);
     }
     if (si)
         tp__account__session_info__free_unpacked(si, NULL);
@@ -76,7 +76,7 @@ void gw_api_logout(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
     Tp__Account__Logout cmd = TP__ACCOUNT__LOGOUT__INIT;
     cmd.session_token = ctx->session.token;
-    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, &cmd.base);
+    Tp__Reply *r = gw_handler_call(req, route, ctx, route->command, &cmd.base);
     gw_session_invalidate();
     if (!r)
         return;
@@ -93,7 +93,7 @@ void gw_api_me(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
             json_object_del(json, s_session_drop[i]);
         json_object_set_new(json, "csrfToken", json_string(ctx->session.csrf));
     }
-    gw_routes_ok(req, route, NULL, json);
+    gw_handler_ok(req, route, NULL, json);
 }
 
 /* GetCatalog for the session's shops (none when anonymous); NULL after responding. */
@@ -104,7 +104,7 @@ static Tp__Reply *s_catalog(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ct
         q.shop_ids = ctx->session.info->shop_ids;
         q.n_shop_ids = ctx->session.info->n_shop_ids;
     }
-    return gw_routes_call(req, route, ctx, route->command, &q.base);
+    return gw_handler_call(req, route, ctx, route->command, &q.base);
 }
 
 void gw_api_catalog(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
@@ -112,7 +112,7 @@ void gw_api_catalog(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     Tp__Reply *r = s_catalog(req, route, ctx);
     if (!r)
         return;
-    gw_routes_ok_reply(req, route, r);
+    gw_handler_ok_reply(req, route, r);
     tp__reply__free_unpacked(r, NULL);
 }
 
@@ -126,7 +126,7 @@ void gw_api_shops(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     size_t i;
     json_t *shop;
     json_array_foreach(shops, i, shop) json_object_del(shop, "code");   /* never shown */
-    gw_routes_ok(req, route, r,
+    gw_handler_ok(req, route, r,
                  cat ? json_pack("{s:O}", "shops", shops ? shops : json_array()) : NULL);
     json_decref(cat);
     tp__reply__free_unpacked(r, NULL);
@@ -134,7 +134,7 @@ void gw_api_shops(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 
 void gw_api_redeem(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
-    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
+    Tp__Reply *r = gw_handler_call(req, route, ctx, route->command, ctx->msg);
     if (!r)
         return;
     Tp__Account__ShopRedeemed *sr =
@@ -146,7 +146,7 @@ void gw_api_redeem(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     else {
         static const char *const drop[] = {"refusal", NULL};
         gw_session_invalidate();   /* the session's shops changed */
-        gw_routes_ok(req, route, r, gw_json_from_reply(route->reply, r, drop));
+        gw_handler_ok(req, route, r, gw_json_from_reply(route->reply, r, drop));
     }
     if (sr)
         tp__account__shop_redeemed__free_unpacked(sr, NULL);
@@ -157,7 +157,7 @@ void gw_api_place_order(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
     const Tp__Order__PlaceOrder *cmd = (const Tp__Order__PlaceOrder *) ctx->msg;
     if (cmd->shop_id && cmd->shop_id[0] && !gw_session_has_shop(&ctx->session, cmd->shop_id)) {
-        if (!gw_routes_refresh(req, ctx))
+        if (!gw_handler_refresh(req, ctx))
             return;
         if (!gw_session_has_shop(&ctx->session, cmd->shop_id)) {
             gw_json_error(req, 400, "invalid", "shopId",
@@ -165,7 +165,7 @@ void gw_api_place_order(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
             return;
         }
     }
-    gw_routes_generic(req, route, ctx);
+    gw_handler_generic(req, route, ctx);
 }
 
 /* A file name safe inside a quoted Content-Disposition parameter. */
@@ -185,7 +185,7 @@ static void s_safe_name(const char *in, char *out, size_t outsz)
 
 void gw_api_document(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
-    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
+    Tp__Reply *r = gw_handler_call(req, route, ctx, route->command, ctx->msg);
     if (!r)
         return;
     Tp__Order__Document *doc = tp__order__document__unpack(NULL, r->body.len, r->body.data);
@@ -206,7 +206,7 @@ void gw_api_document(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 
 void gw_api_revoke(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
 {
-    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
+    Tp__Reply *r = gw_handler_call(req, route, ctx, route->command, ctx->msg);
     if (!r)
         return;
     Tp__Revocation__RevocationAnswer *a =
@@ -222,7 +222,7 @@ void gw_api_revoke(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     }
     else {
         static const char *const drop[] = {"refusal", NULL};
-        gw_routes_ok(req, route, r, gw_json_from_reply(route->reply, r, drop));
+        gw_handler_ok(req, route, r, gw_json_from_reply(route->reply, r, drop));
     }
     if (a)
         tp__revocation__revocation_answer__free_unpacked(a, NULL);
@@ -239,14 +239,14 @@ static Tp__Reply *s_officer_case(gw_req_t *req, const gw_route_t *route, gw_ctx_
     as.request_id = NULL;   /* a query; the POST's key is for the command */
     gw_ctx_t qctx = *ctx;
     qctx.actor = as;
-    Tp__Reply *r = gw_routes_call(req, route, &qctx, "identification.GetCase", &q.base);
+    Tp__Reply *r = gw_handler_call(req, route, &qctx, "identification.GetCase", &q.base);
     if (!r)
         return NULL;
     Tp__Identification__Case *c = tp__identification__case__unpack(NULL, r->body.len,
                                                                     r->body.data);
     bool mine = c && gw_session_is_officer(&ctx->session, c->shop_id);
     if (c && !mine) {
-        if (!gw_routes_refresh(req, ctx)) {
+        if (!gw_handler_refresh(req, ctx)) {
             tp__identification__case__free_unpacked(c, NULL);
             tp__reply__free_unpacked(r, NULL);
             return NULL;
@@ -268,7 +268,7 @@ void gw_api_officer_case(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     Tp__Reply *r = s_officer_case(req, route, ctx);
     if (!r)
         return;
-    gw_routes_ok_reply(req, route, r);
+    gw_handler_ok_reply(req, route, r);
     tp__reply__free_unpacked(r, NULL);
 }
 
@@ -278,5 +278,5 @@ void gw_api_officer_result(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx
     if (!r)
         return;
     tp__reply__free_unpacked(r, NULL);
-    gw_routes_generic(req, route, ctx);
+    gw_handler_generic(req, route, ctx);
 }

@@ -1,5 +1,6 @@
 /* gw_api.h: the handlers of the routes that do more than call one command and answer its
- * reply (see gw_routes.h for the steps done before each; every handler responds once).
+ * reply (gw_handler.h: what each is given; gw_routes.h: the steps done before each; every
+ * handler responds once).
  *
  *   healthz        200 {"status":"ok"} while the process runs
  *   readyz         every service in `services` answers "$status" within ready_timeout_ms:
@@ -22,7 +23,7 @@
  */
 #ifndef GW_API_H
 #define GW_API_H
-#include "gw_routes.h"
+#include "gw_handler.h"
 
 void gw_api_healthz(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx);
 void gw_api_readyz(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx);

@@ -17,6 +17,9 @@
  *   anything else                                                        400
  *
  * Bodies go through the generic codec (codec/pbj.h): no code per message.
+ *
+ * A leaf of the request path (gateway/README.md): it reads the request and answers
+ * through gw_req.h, and knows nothing of routes, handlers or the HTTP server.
  */
 #ifndef GW_JSON_H
 #define GW_JSON_H
@@ -24,7 +27,7 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include "gw_backend.h"
-#include "gw_server.h"
+#include "gw_req.h"
 #include "tp.pb-c.h"
 
 /** Content-Type of every JSON response. */

@@ -25,11 +25,11 @@ static const gw_route_t s_routes[] = {
     {"GET", "/healthz", gw_api_healthz, ACC, NULL, NULL, NULL, 0, 200},
     {"GET", "/readyz", gw_api_readyz, ACC, NULL, NULL, NULL, 0, 200},
     /* accounts and sessions */
-    {"POST", "/api/v1/accounts", gw_routes_generic, ACC, "account.Register",
+    {"POST", "/api/v1/accounts", gw_handler_generic, ACC, "account.Register",
      D(account__register), D(account__accepted), GW_R_SLOW, 202},
-    {"POST", "/api/v1/accounts/confirm", gw_routes_generic, ACC, "account.Confirm",
+    {"POST", "/api/v1/accounts/confirm", gw_handler_generic, ACC, "account.Confirm",
      D(account__confirm), D(account__accepted), 0, 200},
-    {"POST", "/api/v1/accounts/confirmation", gw_routes_generic, ACC,
+    {"POST", "/api/v1/accounts/confirmation", gw_handler_generic, ACC,
      "account.ResendConfirmation", D(account__resend_confirmation), D(account__accepted), 0,
      202},
     {"POST", "/api/v1/session", gw_api_login, ACC, "account.Login", D(account__login),
@@ -37,9 +37,9 @@ static const gw_route_t s_routes[] = {
     {"DELETE", "/api/v1/session", gw_api_logout, ACC, "account.Logout", NULL,
      D(account__accepted), SES, 204},
     {"GET", "/api/v1/me", gw_api_me, ACC, NULL, NULL, D(account__session_info), SES, 200},
-    {"POST", "/api/v1/password/forgot", gw_routes_generic, ACC, "account.RequestPasswordReset",
+    {"POST", "/api/v1/password/forgot", gw_handler_generic, ACC, "account.RequestPasswordReset",
      D(account__request_password_reset), D(account__accepted), 0, 202},
-    {"POST", "/api/v1/password/reset", gw_routes_generic, ACC, "account.CompletePasswordReset",
+    {"POST", "/api/v1/password/reset", gw_handler_generic, ACC, "account.CompletePasswordReset",
      D(account__complete_password_reset), D(account__accepted), GW_R_SLOW, 200},
     /* catalog and shops */
     {"GET", "/api/v1/catalog", gw_api_catalog, ORD, "order.GetCatalog", NULL,
@@ -51,26 +51,26 @@ static const gw_route_t s_routes[] = {
     /* orders */
     {"POST", "/api/v1/orders", gw_api_place_order, ORD, "order.PlaceOrder",
      D(order__place_order), D(order__order_view), SES | GW_R_SLOW, 201},
-    {"GET", "/api/v1/orders", gw_routes_generic, ORD, "order.ListOrders", D(order__list_orders),
+    {"GET", "/api/v1/orders", gw_handler_generic, ORD, "order.ListOrders", D(order__list_orders),
      D(order__order_list), SES, 200},
-    {"GET", "/api/v1/orders/{orderId}", gw_routes_generic, ORD, "order.GetOrder",
+    {"GET", "/api/v1/orders/{orderId}", gw_handler_generic, ORD, "order.GetOrder",
      D(order__get_order), D(order__order_view), SES, 200},
     {"GET", "/api/v1/orders/{orderId}/documents/{kind}", gw_api_document, ORD,
      "order.GetDocument", D(order__get_document), D(order__document), SES, 200},
     /* products and revocation */
-    {"GET", "/api/v1/products", gw_routes_generic, PRD, "production.ListProducts",
+    {"GET", "/api/v1/products", gw_handler_generic, PRD, "production.ListProducts",
      D(production__list_products), D(production__product_list), SES, 200},
-    {"GET", "/api/v1/products/{productId}", gw_routes_generic, PRD, "production.GetProduct",
+    {"GET", "/api/v1/products/{productId}", gw_handler_generic, PRD, "production.GetProduct",
      D(production__get_product), D(production__product_view), SES, 200},
-    {"POST", "/api/v1/products/{productId}/revocation", gw_routes_generic, REV,
+    {"POST", "/api/v1/products/{productId}/revocation", gw_handler_generic, REV,
      "revocation.RequestRevocation", D(revocation__request_revocation),
      D(revocation__revocation_view), SES, 202},
     {"POST", "/api/v1/revocations", gw_api_revoke, REV, "revocation.RevokeWithPassword",
      D(revocation__revoke_with_password), D(revocation__revocation_answer), GW_R_SLOW, 202},
-    {"GET", "/api/v1/revocation-list", gw_routes_generic, REV, "revocation.GetRevocationList",
+    {"GET", "/api/v1/revocation-list", gw_handler_generic, REV, "revocation.GetRevocationList",
      D(revocation__get_revocation_list), D(revocation__revocation_list), 0, 200},
     /* officers */
-    {"GET", "/api/v1/officer/cases", gw_routes_generic, IDT, "identification.ListCases",
+    {"GET", "/api/v1/officer/cases", gw_handler_generic, IDT, "identification.ListCases",
      D(identification__list_cases), D(identification__case_list), SES | GW_R_OFFICER, 200},
     {"GET", "/api/v1/officer/cases/{orderId}", gw_api_officer_case, IDT,
      "identification.GetCase", D(identification__get_case), D(identification__case),
@@ -121,66 +121,6 @@ static bool s_match(const char *pattern, const char *url, gw_req_t *req)
     return true;
 }
 
-Tp__Reply *gw_routes_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx,
-                          const char *command, const ProtobufCMessage *msg)
-{
-    Tp__Reply *r = NULL;
-    int rc = gw_backend_call(route->svc, &ctx->actor, command, msg, ctx->timeout_ms, &r);
-    if (rc != GW_CALL_OK) {
-        gw_json_call_failed(req, route->svc, rc);
-        return NULL;
-    }
-    if (!r->ok) {
-        gw_json_reply_errors(req, r);
-        tp__reply__free_unpacked(r, NULL);
-        return NULL;
-    }
-    return r;
-}
-
-static void s_bad_reply(gw_req_t *req, const gw_route_t *route)
-{
-    gw_json_error(req, 502, "internal", "", "the %s service sent a reply that does not decode",
-                  gw_svc_name(route->svc));
-}
-
-static const gw_header_t s_replayed[] = {{"Idempotent-Replayed", "true"}};
-
-void gw_routes_ok(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply, json_t *json)
-{
-    if (!json) {
-        s_bad_reply(req, route);
-        return;
-    }
-    bool rp = reply && reply->replayed;
-    gw_json_respond(req, route->status, json, rp ? s_replayed : NULL, rp ? 1 : 0);
-}
-
-void gw_routes_ok_reply(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply)
-{
-    size_t len = 0;
-    char *text = gw_json_reply_text(route->reply, reply, &len);
-    if (!text) {
-        s_bad_reply(req, route);
-        return;
-    }
-    bool rp = reply->replayed;
-    gw_respond_take(req, route->status, GW_JSON_TYPE, text, len, rp ? s_replayed : NULL,
-                    rp ? 1 : 0);
-}
-
-void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
-{
-    Tp__Reply *r = gw_routes_call(req, route, ctx, route->command, ctx->msg);
-    if (!r)
-        return;
-    if (route->reply)
-        gw_routes_ok_reply(req, route, r);
-    else
-        gw_routes_ok(req, route, r, json_object());
-    tp__reply__free_unpacked(r, NULL);
-}
-
 /* ------------------------------------------------------------------ shared steps */
 
 static bool s_key_char(char c)
@@ -218,23 +158,19 @@ static int s_request_id(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     return 0;
 }
 
-typedef struct {
-    json_t *json;
-} s_args_t;
-
-static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                             const char *value)
+/* A query argument into the JSON object @p cls: "true" and "false" (and a bare name) as
+ * booleans, anything else as a string; one that is not UTF-8 is skipped. */
+static void s_arg(void *cls, const char *key, const char *value)
 {
-    s_args_t *a = cls;
+    json_t *json = cls;
     if (!key || !*key)
-        return MHD_YES;
+        return;
     json_t *v = !value ? json_true()
                 : strcmp(value, "true") == 0  ? json_true()
                 : strcmp(value, "false") == 0 ? json_false()
                                               : json_string(value);
     if (v)
-        json_object_set_new(a->json, key, v);   /* json_string of bad UTF-8 is NULL: skipped */
-    return MHD_YES;
+        json_object_set_new(json, key, v);   /* json_string of bad UTF-8 is NULL: skipped */
 }
 
 /* Step 6: the command message; -1 after responding. */
@@ -246,10 +182,8 @@ static int s_message(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     json_t *json = post ? gw_json_body(req) : json_object();
     if (!json)
         return -1;
-    if (!post) {
-        s_args_t a = {json};
-        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, s_arg, &a);
-    }
+    if (!post)
+        gw_req_args(req, s_arg, json);
     for (int i = 0; i < req->n_params; i++) {
         /* the path wins over the body, under either spelling of the name */
         char snake[64];
@@ -277,18 +211,6 @@ static int s_message(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
     return ctx->msg ? 0 : -1;
 }
 
-bool gw_routes_refresh(gw_req_t *req, gw_ctx_t *ctx)
-{
-    int rc = gw_session_refresh(req, &ctx->session);
-    if (rc > 0)
-        gw_json_error(req, 401, "unauthenticated", "", "please log in");
-    if (rc != 0)
-        return false;
-    if (ctx->actor.actor_account)
-        ctx->actor.actor_account = ctx->session.info->account_id;
-    return true;
-}
-
 static void s_run(gw_req_t *req, const gw_route_t *route)
 {
     gw_ctx_t ctx;
@@ -311,7 +233,7 @@ static void s_run(gw_req_t *req, const gw_route_t *route)
     if (write && ctx.has_session && gw_session_check_csrf(req, &ctx.session) != 0)
         goto done;
     if ((route->flags & GW_R_OFFICER) && !gw_session_is_officer(&ctx.session, NULL)) {
-        if (!gw_routes_refresh(req, &ctx))
+        if (!gw_handler_refresh(req, &ctx))
             goto done;
         if (!gw_session_is_officer(&ctx.session, NULL)) {
             gw_json_error(req, 403, "forbidden", "", "only officers of a shop may do this");
@@ -333,14 +255,13 @@ done:
     gw_session_clear(&ctx.session);
 }
 
-/* Task body: the matched route's shared steps and handler. */
-static void s_run_task(void *arg)
+/* The matched route's shared steps and handler (run as a task by the server). */
+static void s_run_route(gw_req_t *req)
 {
-    gw_req_t *req = arg;
     s_run(req, req->route);
 }
 
-void gw_routes_dispatch(gw_req_t *req)
+gw_req_fn *gw_routes_dispatch(gw_req_t *req)
 {
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     char allow[64] = "";
@@ -349,8 +270,7 @@ void gw_routes_dispatch(gw_req_t *req)
             continue;
         if (strcmp(s_routes[i].method, method) == 0) {
             req->route = &s_routes[i];
-            gw_req_run_task(req, s_run_task);   /* may wait for services */
-            return;
+            return s_run_route;   /* may wait for services */
         }
         size_t al = strlen(allow);
         snprintf(allow + al, sizeof allow - al, "%s%s", al ? ", " : "", s_routes[i].method);
@@ -362,11 +282,12 @@ void gw_routes_dispatch(gw_req_t *req)
                         json_pack("{s:{s:s, s:s, s:s}}", "error", "code", "method_not_allowed",
                                   "field", "", "message", "method not allowed here"),
                         h, 1);
-        return;
+        return NULL;
     }
     if (strncmp(req->url, "/api/", 5) == 0 || strcmp(req->url, "/api") == 0) {
         gw_json_error(req, 404, "not_found", "", "no such API route");
-        return;
+        return NULL;
     }
     gw_static_serve(req);
+    return NULL;
 }

@@ -1,8 +1,12 @@
-/* gw_routes.h: the API's route table and what every route shares.
+/* gw_routes.h: the API's route table and the steps every route shares.
  *
- * Each route names its service command, the message types of its body and reply, and
- * flags; a handler does what is particular to it. Before a handler runs, the shared
- * steps are done in this order, each answering on its own when it refuses:
+ * Layer: below the server (gw_server.c asks it what to do with a request), above the
+ * handlers (gw_api.c, gw_static.c, gw_handler.c), which it reaches only through the
+ * table's function pointers and gw_static_serve(); see gateway/README.md.
+ *
+ * Each route (gw_handler.h) names its service command, the message types of its body
+ * and reply, and flags; a handler does what is particular to it. Before a handler runs,
+ * the shared steps are done in this order, each answering on its own when it refuses:
  *
  *   1. state-changing methods: the Origin check (403 "csrf")
  *   2. the session: required (401 "unauthenticated") or optional; a down account
@@ -16,92 +20,22 @@
  *   6. the command message from the JSON body (POST) or the query arguments (GET),
  *      with the path parameters set over it, through the generic codec (400 naming
  *      the field)
- *
- * The actor of every call (account, role, client address) comes from the session and
- * the connection only, never from the request: "customer" for a logged-in account,
- * "officer" on officer routes, empty when anonymous.
  */
 #ifndef GW_ROUTES_H
 #define GW_ROUTES_H
 
-#include <jansson.h>
-#include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
-#include "gw_backend.h"
-#include "gw_server.h"
-#include "gw_session.h"
+#include "gw_handler.h"
+#include "gw_req.h"
 
-/** @defgroup route_flags Route flags
- * @{ */
-#define GW_R_SESSION     0x1u  /**< needs a session (401 without) */
-#define GW_R_SESSION_OPT 0x2u  /**< uses the session when there is a valid one */
-#define GW_R_OFFICER     0x4u  /**< acts as "officer"; the account must be one */
-#define GW_R_SLOW        0x8u  /**< the service hashes a password: the longer time-out */
-/** @} */
-
-/** What the shared steps prepared for a handler. */
-typedef struct {
-    gw_session_t session;       /**< when has_session */
-    bool has_session;
-    char request_id[256];       /**< from Idempotency-Key, or "" for a fresh one */
-    gw_actor_t actor;           /**< points into this context and the request */
-    ProtobufCMessage *msg;      /**< the command built from the request (route->body), or NULL */
-    int timeout_ms;             /**< for this route's calls */
-} gw_ctx_t;
-
-typedef struct gw_route gw_route_t;
-
-/** A handler: must respond exactly once (every path). */
-typedef void (gw_handler_fn)(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx);
-
-/** One route. */
-struct gw_route {
-    const char *method;                         /**< "GET", "POST", "DELETE" */
-    const char *path;                           /**< e.g. "/api/v1/orders/{orderId}" */
-    gw_handler_fn *handler;
-    gw_svc_t svc;                               /**< the service it calls */
-    const char *command;                        /**< e.g. "order.GetOrder", or NULL */
-    const ProtobufCMessageDescriptor *body;     /**< command message built by step 6, or NULL */
-    const ProtobufCMessageDescriptor *reply;    /**< reply message type, or NULL */
-    unsigned flags;                             /**< GW_R_* */
-    unsigned status;                            /**< HTTP status of success */
-};
-
-/** @brief Route @p req: an API route, the static files, or 404/405. Always responds. */
-void gw_routes_dispatch(gw_req_t *req);
+/**
+ * @brief Route @p req: an API route, the static files, or 404/405.
+ * @return NULL after responding at once (static files, 404, 405); for an API route, the
+ *         function that does the shared steps and the handler, which the caller runs as
+ *         a task (gw_task.h: it may wait for services) and which always responds
+ */
+gw_req_fn *gw_routes_dispatch(gw_req_t *req);
 
 /** @brief Print every route as "METHOD PATH" lines (for `tp-gateway --routes`). */
 void gw_routes_print(FILE *out);
-
-/**
- * @brief Call the route's command with @p msg as the context's actor.
- * @return the reply when it is ok (free with tp__reply__free_unpacked()); NULL after
- *         responding (503/504, or the service's refusal with its status)
- */
-Tp__Reply *gw_routes_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx,
-                          const char *command, const ProtobufCMessage *msg);
-
-/**
- * @brief Respond with @p json and the route's success status, marking a reply that came
- * from the service's idempotency record (header Idempotent-Replayed: true). Takes
- * @p json (NULL: 502, the reply did not decode).
- */
-void gw_routes_ok(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply, json_t *json);
-
-/**
- * @brief gw_routes_ok() with the reply's body as it is (type route->reply), written
- * straight to JSON text; 502 when it does not decode.
- */
-void gw_routes_ok_reply(gw_req_t *req, const gw_route_t *route, const Tp__Reply *reply);
-
-/** The standard handler: call, answer the reply as JSON with the route's status. */
-void gw_routes_generic(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx);
-
-/**
- * @brief Before refusing for a missing right (officer, shop): the request's session
- *        resolved again past this thread's cache (gw_session_refresh), which may predate
- *        an appointment made a moment ago; the actor follows the new session.
- * @return true to go on and check again; false after responding (401, or 503/504)
- */
-bool gw_routes_refresh(gw_req_t *req, gw_ctx_t *ctx);
 #endif

@@ -1,4 +1,4 @@
-/* gw_server.c: libmicrohttpd glue: request contexts, body limits, responses. */
+/* gw_server.c: libmicrohttpd glue: worker loops, request contexts, body limits, tasks. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,10 +15,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include "gw_backend.h"
-#include "gw_task.h"
 #include "gw_json.h"
+#include "gw_req.h"
 #include "gw_routes.h"
 #include "gw_server.h"
+#include "gw_task.h"
 
 /* One worker thread: its daemon (on the shared listening socket) and its loop. */
 typedef struct {
@@ -45,66 +46,17 @@ struct _gw_server_t {
 #define S_TAG_STOP 1
 #define S_TAG_BACKEND 2
 
-/* Sent with every response. No inline script or style anywhere: the portal's files
- * are plain files from 'self'. */
-static const gw_header_t s_security[] = {
-    {"Content-Security-Policy",
-     "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
-     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
-    {"X-Content-Type-Options", "nosniff"},
-    {"X-Frame-Options", "DENY"},
-    {"Referrer-Policy", "no-referrer"},
-    {"Cross-Origin-Opener-Policy", "same-origin"},
-    {"Cross-Origin-Resource-Policy", "same-origin"},
-    {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
-};
-
 /* ------------------------------------------------------------------ responses */
 
-static int s_queue(gw_req_t *req, unsigned status, struct MHD_Response *resp, const char *ctype,
-                   const gw_header_t *extra, size_t n_extra)
-{
-    if (!resp)
-        return -1;
-    bool cache_set = false;
-    for (size_t i = 0; i < sizeof s_security / sizeof s_security[0]; i++)
-        MHD_add_response_header(resp, s_security[i].name, s_security[i].value);
-    if (req->config->cookie_secure)
-        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
-    for (size_t i = 0; i < n_extra; i++) {
-        if (!extra[i].name || !extra[i].value)
-            continue;
-        if (strcasecmp(extra[i].name, "Cache-Control") == 0)
-            cache_set = true;
-        MHD_add_response_header(resp, extra[i].name, extra[i].value);
-    }
-    if (!cache_set)
-        MHD_add_response_header(resp, "Cache-Control", "no-store");
-    if (ctype)
-        MHD_add_response_header(resp, "Content-Type", ctype);
-    if (req->set_cookie[0])
-        MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
-    req->responded = true;
-    if (req->in_task) {
-        /* queued by the access handler once the task is done (a task that waited runs
-         * outside libmicrohttpd's callbacks, on a suspended connection) */
-        req->held = resp;
-        req->held_status = status;
-        return 0;
-    }
-    enum MHD_Result rc = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    return rc == MHD_YES ? 0 : -1;
-}
-
-/* Queues the response a task held back. */
+/* Queues the response the layers below made (gw_req.h holds it until here). */
 static void s_flush(gw_req_t *req)
 {
-    if (!req->held)
+    unsigned status;
+    struct MHD_Response *resp = gw_req_take_response(req, &status);
+    if (!resp)
         return;
-    MHD_queue_response(req->conn, req->held_status, req->held);
-    MHD_destroy_response(req->held);
-    req->held = NULL;
+    MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
 }
 
 /* A connection of this thread was resumed: the daemon must run before the loop waits. */
@@ -120,71 +72,23 @@ static void s_task_done(void *arg)
     s_resumed = true;
 }
 
-void gw_req_run_task(gw_req_t *req, void (*fn)(void *req))
+/* Task body: the function the route table chose for the request. */
+static void s_task_body(void *arg)
 {
-    req->in_task = true;
-    if (!gw_task_run(fn, req, s_task_done))
+    gw_req_t *req = arg;
+    req->route_fn(req);
+}
+
+/* Answers @p req as the route table says: at once, or by a task that may wait for
+ * services (then the connection is suspended until s_task_done). */
+static void s_dispatch(gw_req_t *req)
+{
+    gw_req_fn *fn = gw_routes_dispatch(req);
+    if (!fn)
+        return;
+    req->route_fn = fn;
+    if (!gw_task_run(s_task_body, req, s_task_done))
         req->suspended = true;
-}
-
-int gw_respond(gw_req_t *req, unsigned status, const char *ctype, const void *body, size_t len,
-               const gw_header_t *extra, size_t n_extra)
-{
-    if (req->responded)
-        return -1;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *) (body ? body : ""), MHD_RESPMEM_MUST_COPY);
-    return s_queue(req, status, resp, ctype, extra, n_extra);
-}
-
-int gw_respond_take(gw_req_t *req, unsigned status, const char *ctype, char *body, size_t len,
-                    const gw_header_t *extra, size_t n_extra)
-{
-    if (req->responded) {
-        free(body);
-        return -1;
-    }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!resp)
-        free(body);
-    return s_queue(req, status, resp, ctype, extra, n_extra);
-}
-
-int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, size_t size,
-                  const gw_header_t *extra, size_t n_extra)
-{
-    if (req->responded) {
-        close(fd);
-        return -1;
-    }
-    struct MHD_Response *resp = MHD_create_response_from_fd(size, fd);
-    if (!resp)
-        close(fd);
-    return s_queue(req, status, resp, ctype, extra, n_extra);
-}
-
-const char *gw_req_header(gw_req_t *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *gw_req_arg(gw_req_t *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *gw_req_param(const gw_req_t *req, const char *name)
-{
-    for (int i = 0; i < req->n_params; i++)
-        if (strcmp(req->params[i].name, name) == 0)
-            return req->params[i].value;
-    return NULL;
-}
-
-bool gw_req_is_write(const gw_req_t *req)
-{
-    return strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
-           strcmp(req->method, "OPTIONS") != 0;
 }
 
 /* ------------------------------------------------------------------ request life cycle */
@@ -215,13 +119,7 @@ static void *s_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                         enum MHD_RequestTerminationCode toe)
 {
-    gw_req_t *req = *con_cls;
-    if (!req)
-        return;
-    if (req->held)
-        MHD_destroy_response(req->held);
-    free(req->body);
-    free(req);
+    gw_req_free(*con_cls);
     *con_cls = NULL;
 }
 
@@ -318,6 +216,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         if (req->raw_url_len > self->config->url_max) {
             gw_json_error(req, MHD_HTTP_URI_TOO_LONG, "uri_too_long", "",
                           "the request URI is longer than %zu bytes", self->config->url_max);
+            s_flush(req);
             return MHD_YES;
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -330,6 +229,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
                 gw_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", "",
                               "the request body is larger than %zu bytes",
                               self->config->body_max);
+                s_flush(req);
             }
         }
         return MHD_YES;
@@ -349,7 +249,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         gw_json_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", "",
                       "the request body is larger than %zu bytes", self->config->body_max);
     else
-        gw_routes_dispatch(req);
+        s_dispatch(req);
     if (req->suspended) {
         MHD_suspend_connection(conn);   /* until the task is done: s_task_done */
         return MHD_YES;

@@ -164,7 +164,7 @@ static void s_touch(gw_req_t *req, const char *token)
 int gw_session_resolve(gw_req_t *req, gw_session_t *out)
 {
     memset(out, 0, sizeof *out);
-    const char *token = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, GW_SESSION_COOKIE);
+    const char *token = gw_req_cookie(req, GW_SESSION_COOKIE);
     if (!token || !*token)
         return 1;
     if (!s_token_ok(token)) {

@@ -13,13 +13,17 @@
  * X-CSRF-Token equal to the session's CSRF token, HMAC-SHA256(gateway secret,
  * "csrf:" + session token) in base64url, which the login reply and GET /api/v1/me
  * hand out. A cross-site page can neither read that token nor set the header.
+ *
+ * A leaf of the request path (gateway/README.md): it reads the request, asks the
+ * account service through gw_backend.h and answers through gw_json.h / gw_req.h; it
+ * knows nothing of routes, handlers or the HTTP server.
  */
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
 
 #include <stdbool.h>
 #include "account.pb-c.h"
-#include "gw_server.h"
+#include "gw_req.h"
 
 /** Name of the session cookie. */
 #define GW_SESSION_COOKIE "tp_session"

@@ -14,7 +14,7 @@
  */
 #ifndef GW_STATIC_H
 #define GW_STATIC_H
-#include "gw_server.h"
+#include "gw_req.h"
 
 /** @brief Serve req->url from the web root. Always responds. */
 void gw_static_serve(gw_req_t *req);
