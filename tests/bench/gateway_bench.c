@@ -5,7 +5,10 @@
  * `NAME VALUE UNIT` lines. Every answer's status is checked; any error fails the run.
  * What bounds placing orders is measured too: one Argon2id hash of the order service's
  * cost in this process, and the order service's own time per order from its closing
- * log line (the service is restarted around the phase so that line covers it alone). */
+ * log line (the service is restarted around the phase so that line covers it alone).
+ * After the list phase the listing account places one more order, which its next list
+ * must show. TP_BENCH_PHASE_S sets the seconds of each phase (default 5), e.g. longer
+ * to attach a profiler. */
 #include <curl/curl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -24,7 +27,7 @@
 #define PLACE_INFLIGHT 16       /* in flight while placing: keeps both hashing workers busy
                                    without queueing past the gateway's slow time-out */
 #define LIST_ORDERS 5           /* orders of the listing account */
-#define PHASE_SECS 5.0
+#define PHASE_SECS 5.0          /* TP_BENCH_PHASE_S overrides (e.g. longer, to profile) */
 
 /* One phase: what to send, how long, what every answer must be. */
 typedef struct {
@@ -328,6 +331,8 @@ int main(void)
     const char *order_exe = th_env("TP_ORDER");
     const char *threads = getenv("TP_BENCH_GW_THREADS");
     threads = threads && *threads ? threads : "2";
+    const char *secs_env = getenv("TP_BENCH_PHASE_S");
+    double secs = secs_env && atof(secs_env) > 0 ? atof(secs_env) : PHASE_SECS;
     double argon2_ms = s_argon2_ms();
     char dir[512];
     snprintf(dir, sizeof dir, "%s/gwbench-XXXXXX", s_base());
@@ -370,18 +375,23 @@ int main(void)
     int errors = 0;
     s_result_t st, li, pl;
     s_phase_t ph = {"static", "GET", "/css/portal.css", NULL, NULL, NULL, base, base, false,
-                    INFLIGHT, PHASE_SECS, 200};
+                    INFLIGHT, secs, 200};
     s_run(&ph, &st);
     errors += st.errors;
     s_print("static_req_per_s", st.rate, "req/s");
     s_print("static_p99_ms", st.p99_ms, "ms");
     ph = (s_phase_t) {"orders_list", "GET", "/api/v1/orders", NULL, gwc_session(lister), NULL,
-                      base, base, false, INFLIGHT, PHASE_SECS, 200};
+                      base, base, false, INFLIGHT, secs, 200};
     s_run(&ph, &li);
     errors += li.errors;
     s_print("orders_list_req_per_s", li.rate, "req/s");
     s_print("orders_list_p99_ms", li.p99_ms, "ms");
     s_print("orders_list_vs_static_ratio", li.rate / st.rate, "x");
+    /* fresh after the phase: an order placed now is in the next list */
+    if (!s_place_one(lister, order, "after-list") || s_count_orders(lister) != LIST_ORDERS + 1) {
+        fprintf(stderr, "gateway_bench: the order list missed an order placed after the phase\n");
+        errors++;
+    }
     /* a fresh order service, so that its closing line covers the placing phase alone */
     th_stop(th, "order", SIGTERM);
     if (th_start(th, order_exe, "order", 15000) <= 0 || !s_place_one(placer, order, "warm-up")) {
@@ -389,7 +399,7 @@ int main(void)
         goto out;
     }
     ph = (s_phase_t) {"orders_place", "POST", "/api/v1/orders", order, gwc_session(placer),
-                      NULL, base, base, true, PLACE_INFLIGHT, PHASE_SECS, 201};
+                      NULL, base, base, true, PLACE_INFLIGHT, secs, 201};
     char csrf[160];
     {
         /* the placer's CSRF token (gw_client keeps it; ask "me" for it) */
