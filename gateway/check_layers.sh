@@ -24,6 +24,7 @@ table='
 6 gw_routes
 7 gw_server
 8 gw_main
+8 gw_selftest
 '
 
 status=0

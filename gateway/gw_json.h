@@ -82,9 +82,17 @@ json_t *gw_json_from_reply(const ProtobufCMessageDescriptor *desc, const Tp__Rep
 /**
  * @brief The same JSON as gw_json_from_reply() with nothing dropped, written straight
  *        to text (pbj_bytes_to_text(), no jansson tree): for replies answered as they are.
+ *        The calling thread remembers the text of its recent replies of up to 32 KiB
+ *        (body and text), and a reply with exactly the bytes of one of them (same type)
+ *        gets that text without being decoded again: the text depends on the type and
+ *        the bytes alone. At most about 1 MiB per thread, freed when the thread ends.
  * @param[out] len its length
  * @return the text (free() it), or NULL when the body does not decode
  */
 char *gw_json_reply_text(const ProtobufCMessageDescriptor *desc, const Tp__Reply *reply,
                          size_t *len);
+
+/** @brief Self-test: gw_json_reply_text() against the codec, over more replies than it
+ *  remembers, some changed by one byte. @return 0, or -1 (what failed is printed) */
+int gw_json_test(bool verbose);
 #endif
