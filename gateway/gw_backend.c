@@ -57,7 +57,7 @@ typedef struct {
     s_pending_t *pending;          /* calls in flight */
     s_blocked_t *blocked;          /* tasks waiting for a request id to be free */
     int epfd;                      /* the thread's event loop (epoll), or -1 */
-    uint64_t epoll_tag;            /* epoll data of the clients' descriptors */
+    uint64_t epoll_tag;            /* epoll data of service 0's descriptors (+ svc for others) */
     bool stopping;                 /* calls are refused; those in flight cancelled */
 } s_thread_t;
 
@@ -150,7 +150,7 @@ static void s_watch(s_thread_t *t, gw_svc_t svc)
     int fd = zsock_fd(evs_client_sock(t->client[svc]));
     if (fd == t->client_fd[svc])
         return;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = t->epoll_tag};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = t->epoll_tag + (uint64_t) svc};
     if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno != EEXIST)
         zsys_error("gateway: cannot watch the socket of %s: %s", gw_svc_name(svc),
                    strerror(errno));
@@ -452,13 +452,14 @@ static bool s_in_flight(const s_thread_t *t, const evs_client_t *client)
     return false;
 }
 
-void gw_backend_dispatch(bool woken)
+void gw_backend_dispatch(unsigned woken)
 {
     s_thread_t *t = pthread_getspecific(s_key);
     if (!t)
         return;
     for (int i = 0; woken && i < GW_SVC_COUNT; i++)
-        t->maybe[i] = true;
+        if (woken & 1u << i)
+            t->maybe[i] = true;
     bool again = true;
     while (again) {
         again = false;
@@ -514,7 +515,7 @@ void gw_backend_thread_stop(void)
     if (!t)
         return;
     t->stopping = true;
-    gw_backend_dispatch(true);
+    gw_backend_dispatch(~0u);
 }
 
 int gw_backend_call(gw_svc_t svc, const gw_actor_t *as, const char *command,

@@ -73,7 +73,8 @@ int gw_backend_ready(gw_svc_t svc, int timeout_ms);
 
 /**
  * @brief Make the calling thread's calls from tasks wait through its event loop:
- * the descriptors of its sockets are added to @p epfd (EPOLLIN) with data.u64 = @p tag.
+ * the descriptors of its sockets are added to @p epfd (EPOLLIN), a socket of service
+ * svc with data.u64 = @p tag + svc (so tags tag .. tag + GW_SVC_COUNT - 1 are taken).
  * The loop then calls gw_backend_dispatch() after every wake-up and waits at most
  * gw_backend_next_ms().
  */
@@ -84,10 +85,11 @@ void gw_backend_thread_attach(int epfd, uint64_t tag);
 int gw_backend_next_ms(void);
 
 /** @brief Hand the replies that came to the tasks waiting for them, and end the waits
- *  that timed out (those tasks run on until they wait again or end). @p woken: the loop
- *  saw one of the thread's socket descriptors (every socket is then read; otherwise
- *  only those sent on since they were last read). */
-void gw_backend_dispatch(bool woken);
+ *  that timed out (those tasks run on until they wait again or end). @p woken: bit svc
+ *  set when the loop saw a descriptor of service svc's sockets; those sockets are read,
+ *  and those sent on since they were last read (a failed read of an empty socket costs
+ *  ZeroMQ two system calls, so the others are left alone). */
+void gw_backend_dispatch(unsigned woken);
 
 /** @brief The thread stops: its calls in flight end as "down" (503), and so does every
  *  later one. */

@@ -44,7 +44,7 @@ struct _gw_server_t {
 /* epoll data of the loop's descriptors */
 #define S_TAG_DAEMON 0
 #define S_TAG_STOP 1
-#define S_TAG_BACKEND 2
+#define S_TAG_BACKEND 2   /* .. S_TAG_BACKEND + GW_SVC_COUNT - 1, one per service */
 
 /* ------------------------------------------------------------------ responses */
 
@@ -355,10 +355,13 @@ static void *s_worker_run(void *arg)
         }
         /* the daemon runs when it has something (its descriptor, or its time-out, which
          * is never later than the wait's); a wake-up for service replies alone skips it */
-        bool daemon_due = n <= 0 || timeout == 0, sockets = false;
+        bool daemon_due = n <= 0 || timeout == 0;
+        unsigned sockets = 0;
         for (int i = 0; i < n; i++) {
-            daemon_due = daemon_due || ev[i].data.u64 == S_TAG_DAEMON;
-            sockets = sockets || ev[i].data.u64 == S_TAG_BACKEND;
+            uint64_t tag = ev[i].data.u64;
+            daemon_due = daemon_due || tag == S_TAG_DAEMON;
+            if (tag >= S_TAG_BACKEND && tag < S_TAG_BACKEND + GW_SVC_COUNT)
+                sockets |= 1u << (tag - S_TAG_BACKEND);
         }
         if (daemon_due)
             MHD_run(w->daemon);
