@@ -31,6 +31,7 @@ struct _evs_sub_t {
     uint64_t checkpoint;     /* last seq delivered and committed */
     uint64_t known_head;     /* highest seq known to exist upstream */
     bool read_pending;       /* a read is in flight */
+    bool answered;           /* a read was answered (the head is known from it) */
     char read_id[33];        /* its request id; other replies are stale */
     uint64_t read_from;      /* its from_seq */
     int64_t read_sent;       /* zclock_mono() when sent */
@@ -142,6 +143,10 @@ zsock_t *evs_sub_read_sock(evs_sub_t *self) { return self->reader; }
 const char *evs_sub_upstream(evs_sub_t *self) { return self->upstream; }
 uint64_t evs_sub_checkpoint(evs_sub_t *self) { return self->checkpoint; }
 uint64_t evs_sub_known_head(evs_sub_t *self) { return self->known_head; }
+bool evs_sub_caught_up(evs_sub_t *self)
+{
+    return self->answered && !self->read_pending && self->checkpoint >= self->known_head;
+}
 void evs_sub_stats(evs_sub_t *self, evs_sub_stats_t *st) { *st = self->stats; }
 const char *evs_sub_contradiction(evs_sub_t *self)
 {
@@ -389,6 +394,7 @@ static int s_sub_read_reply(evs_sub_t *self, evs_sub_fn *fn, void *arg)
         goto done;
     s_sub_note_head(self, rr->head_seq);
     self->probe = false;
+    self->answered = true;
     if (rr->head_seq < self->checkpoint)
         s_sub_contradicted(self,
                            "its head is seq %" PRIu64 ", behind seq %" PRIu64 " that this "

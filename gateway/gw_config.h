@@ -48,6 +48,12 @@ typedef struct {
     int down_ms;                            /**< fail fast this long after a time-out */
     int session_cache_ms;                   /**< per-thread session cache lifetime */
     char endpoint[GW_SVC_COUNT][256];       /**< ROUTER endpoint of each service */
+    char pub_endpoint[GW_SVC_COUNT][256];   /**< PUB endpoint of each service (live updates) */
+    char keys_dir[512];                     /**< the keys folder */
+    int sse_per_account;                    /**< live-update streams per account, */
+    int sse_max;                            /**< and in all */
+    int sse_keepalive_ms;                   /**< keep-alive comment period */
+    size_t sse_history;                     /**< changes kept for resuming streams */
     zcert_t *cert;                          /**< the gateway's own key (<keys>/gateway.secret):
                                                  every service call goes out with it */
     char server_key[GW_SVC_COUNT][41];      /**< each service's public key (Z85) */
