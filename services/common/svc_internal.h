@@ -76,6 +76,8 @@ typedef struct {
     bool handed_off;          /* sent to a worker; no answer now */
     unsigned who;             /* the sender as its key says (SVC_VISITOR ...; 0: a key
                                  with no rights here but "$status") */
+    bool gateway_reads;       /* the gateway, and "gateway" is one of our followers: it
+                                 may "$read" (its live updates) */
 } svci_pending_t;
 
 /* A service actor's runtime: one per svc_actor. */
