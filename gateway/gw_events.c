@@ -383,6 +383,10 @@ static void s_hub(zsock_t *pipe, void *args)
         bool caught_up = true;
         for (int u = 0; u < S_UPSTREAMS; u++)
             caught_up = caught_up && self->subs[u] && evs_sub_caught_up(self->subs[u]);
+        if (caught_up && !self->stats.caught_up)
+            zsys_info("gateway: live updates follow order from seq %" PRIu64
+                      " and production from seq %" PRIu64,
+                      self->at.seq[0] + 1, self->at.seq[1] + 1);
         s_take_pending(self, caught_up);
         int64_t now = zclock_mono();
         if (now >= next_upkeep) {
@@ -467,13 +471,28 @@ void gw_events_destroy(gw_events_t **self_p)
         return;
     gw_events_t *self = *self_p;
     zactor_destroy(&self->actor);
-    /* streams still open belong to their connections, which close them */
+    /* streams still open belong to their connections: ended here, they close them (the
+     * server still runs); the hub is freed once none refers to it any more */
     pthread_mutex_lock(&self->lock);
     for (gw_stream_t *head = zhashx_first(self->accounts); head;
          head = zhashx_next(self->accounts))
         s_end_all(head);
     s_end_all(self->pending);
     pthread_mutex_unlock(&self->lock);
+    size_t open = 0;
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&self->lock);
+        open = self->n_streams;
+        pthread_mutex_unlock(&self->lock);
+        if (!open)
+            break;
+        zclock_sleep(10);
+    }
+    if (open) {
+        zsys_warning("gateway: %zu live-update streams did not close; their hub is left", open);
+        *self_p = NULL;
+        return;
+    }
     for (size_t i = 0; i < self->hist_n; i++)
         free(self->history[(self->hist_head + i) % self->hist_cap].text);
     free(self->history);

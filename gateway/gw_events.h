@@ -52,7 +52,9 @@ typedef void (gw_stream_suspend_fn)(void *arg);
  */
 gw_events_t *gw_events_new(const gw_config_t *config);
 
-/** @brief Stop the hub; every stream ends. Sets *self_p to NULL; safe twice. */
+/** @brief Stop the hub; every stream ends, and the hub is freed once their connections
+ *  closed them (call it while the server still runs, within 3 s). Sets *self_p to NULL;
+ *  safe twice. */
 void gw_events_destroy(gw_events_t **self_p);
 
 /**

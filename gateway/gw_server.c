@@ -26,6 +26,8 @@ typedef struct {
     struct MHD_Daemon *daemon;   /* libmicrohttpd, polled by this thread only */
     int epfd;                    /* the loop: the daemon's epoll, service sockets, stop */
     int stopfd;                  /* eventfd: written to stop */
+    int wakefd;                  /* eventfd: written when another thread resumed one of
+                                    this daemon's connections (gw_resume) */
     pthread_t thread;
     bool started;
 } s_worker_t;
@@ -44,6 +46,10 @@ struct _gw_server_t {
 #define S_TAG_DAEMON 0
 #define S_TAG_STOP 1
 #define S_TAG_BACKEND 2
+#define S_TAG_WAKE 3
+
+/* The worker of the calling thread (NULL elsewhere). */
+static _Thread_local s_worker_t *s_current;
 
 /* Sent with every response. No inline script or style anywhere: the portal's files
  * are plain files from 'self'. */
@@ -161,6 +167,36 @@ int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, siz
     if (!resp)
         close(fd);
     return s_queue(req, status, resp, ctype, extra, n_extra);
+}
+
+int gw_respond_stream(gw_req_t *req, unsigned status, const char *ctype,
+                      MHD_ContentReaderCallback reader, void *cls,
+                      MHD_ContentReaderFreeCallback free_cb, const gw_header_t *extra,
+                      size_t n_extra)
+{
+    if (req->responded) {
+        free_cb(cls);
+        return -1;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, cls, free_cb);
+    if (!resp)
+        free_cb(cls);
+    return s_queue(req, status, resp, ctype, extra, n_extra);
+}
+
+void gw_req_resumer(gw_req_t *req, gw_resumer_t *out)
+{
+    out->conn = req->conn;
+    out->wakefd = s_current ? s_current->wakefd : -1;
+}
+
+void gw_resume(const gw_resumer_t *r)
+{
+    MHD_resume_connection(r->conn);
+    uint64_t one = 1;
+    if (r->wakefd >= 0 && write(r->wakefd, &one, sizeof one) < 0)
+        zsys_warning("gateway: cannot wake a worker: %s", strerror(errno));
 }
 
 const char *gw_req_header(gw_req_t *req, const char *name)
@@ -439,6 +475,7 @@ static void *s_worker_run(void *arg)
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     gw_backend_thread_attach(w->epfd, S_TAG_BACKEND);
+    s_current = w;
     struct epoll_event ev[32];
     while (!atomic_load(&w->server->stopping)) {
         int timeout = -1;
@@ -459,6 +496,12 @@ static void *s_worker_run(void *arg)
         for (int i = 0; i < n; i++) {
             daemon_due = daemon_due || ev[i].data.u64 == S_TAG_DAEMON;
             sockets = sockets || ev[i].data.u64 == S_TAG_BACKEND;
+            if (ev[i].data.u64 == S_TAG_WAKE) {
+                uint64_t count;
+                if (read(w->wakefd, &count, sizeof count) < 0 && errno != EAGAIN)
+                    zsys_warning("gateway: wake-up lost: %s", strerror(errno));
+                daemon_due = true;   /* the daemon takes the resumed connections */
+            }
         }
         if (daemon_due)
             MHD_run(w->daemon);
@@ -527,8 +570,11 @@ static int s_worker_start(gw_server_t *self, int i, unsigned flags, const struct
     const union MHD_DaemonInfo *ei = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!ei || w->epfd < 0 || w->stopfd < 0 || s_watch(w->epfd, ei->epoll_fd, S_TAG_DAEMON) != 0 ||
-        s_watch(w->epfd, w->stopfd, S_TAG_STOP) != 0)
+    w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!ei || w->epfd < 0 || w->stopfd < 0 || w->wakefd < 0 ||
+        s_watch(w->epfd, ei->epoll_fd, S_TAG_DAEMON) != 0 ||
+        s_watch(w->epfd, w->stopfd, S_TAG_STOP) != 0 ||
+        s_watch(w->epfd, w->wakefd, S_TAG_WAKE) != 0)
         return -1;
     if (pthread_create(&w->thread, NULL, s_worker_run, w) != 0)
         return -1;
@@ -617,6 +663,8 @@ void gw_server_destroy(gw_server_t **self_p)
             close(w->epfd);
         if (w->stopfd >= 0)
             close(w->stopfd);
+        if (w->wakefd >= 0)
+            close(w->wakefd);
     }
     free(self->workers);
     zhashx_destroy(&self->per_ip);

@@ -89,6 +89,31 @@ int gw_respond_take(gw_req_t *req, unsigned status, const char *ctype, char *bod
 int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, size_t size,
                   const gw_header_t *extra, size_t n_extra);
 
+/**
+ * @brief Queue a response whose body comes from @p reader as it is produced (no length,
+ * chunked), with the security headers; @p free_cb(@p cls) runs when the response is done
+ * with, also when it could not be queued.
+ * @return 0 or -1
+ */
+int gw_respond_stream(gw_req_t *req, unsigned status, const char *ctype,
+                      MHD_ContentReaderCallback reader, void *cls,
+                      MHD_ContentReaderFreeCallback free_cb, const gw_header_t *extra,
+                      size_t n_extra);
+
+/** What another thread needs to resume a suspended connection of a worker. */
+typedef struct {
+    struct MHD_Connection *conn;
+    int wakefd;                    /**< the worker's wake-up eventfd */
+} gw_resumer_t;
+
+/** @brief How to resume @p req's connection from another thread (call on the request's
+ *  worker thread, e.g. in its handler). */
+void gw_req_resumer(gw_req_t *req, gw_resumer_t *out);
+
+/** @brief From any thread: resume the connection and wake its worker, whose loop then runs
+ *  the daemon (a resume alone does not wake a worker that waits in epoll). */
+void gw_resume(const gw_resumer_t *r);
+
 /** @brief A request header's value (case-insensitive name), or NULL. Valid during the
  *  request. */
 const char *gw_req_header(gw_req_t *req, const char *name);
