@@ -3,7 +3,7 @@
  * pipelined and not, the example service (increments) and the order service (shops
  * created by an operator) under a pipelined load, a follower of each beside it; then
  * the service is started again without the fault and the invariants checked
- * (faultcheck.h):
+ * (faultcheck.h, shared with the power-cut test):
  *   - the log verifies (the hash chain);
  *   - every request a client got an answer for is in the log, kept with the reply it got,
  *     and answered again with it (replayed, the same seq and body), written once;

@@ -6,7 +6,8 @@
  *     its events written once (one run of seqs ending at the reply's seq);
  *   - each stream's versions run 1, 2, 3 ... in the log's order;
  *   - a follower's checkpoint of its upstream never passes the upstream's head.
- * The checks on a folder read it in this process through the event store.
+ * The checks on a folder read it in this process through the event store (a damaged file
+ * can crash LMDB: powercut.c runs them in a child process).
  */
 #ifndef FAULTCHECK_H
 #define FAULTCHECK_H
