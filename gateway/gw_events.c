@@ -284,8 +284,9 @@ static void s_event(gw_events_t *self, int up, const evs_record_t *rec)
     if (owner) {
         char id[64], data[700], msg[900];
         s_cursor_text(&self->at, id, sizeof id);
-        size_t at = (size_t) snprintf(data, sizeof data, "{\"service\":\"%s\",\"seq\":%" PRIu64,
-                                      s_names[up], rec->seq);
+        size_t at = (size_t) snprintf(data, sizeof data,
+                                      "{\"service\":\"%s\",\"seq\":%" PRIu64 ",\"at\":%" PRId64,
+                                      s_names[up], rec->seq, v.recorded_at_us);
         at = s_json_member(data, sizeof data, at, "type", type);
         at = s_json_member(data, sizeof data, at, "orderId", order);
         at = s_json_member(data, sizeof data, at, "productId", product);
@@ -646,7 +647,7 @@ int gw_events_test(bool verbose)
     s_event(hub, 0, &r);
     got = s_test_drain(a1, &suspended);
     CHECK(got && strstr(got, "id: 1.0\nevent: order\ndata: {\"service\":\"order\",\"seq\":1,"
-                             "\"type\":\"OrderPlaced\",\"orderId\":\"TP-1\"}\n\n"));
+                             "\"at\":0,\"type\":\"OrderPlaced\",\"orderId\":\"TP-1\"}\n\n"));
     CHECK(got && strstr(got, "id: 1.1\nevent: product\n") &&
           strstr(got, "\"productId\":\"prd-TP-1\""));
     CHECK(got && !strstr(got, "TP-2"));   /* never another account's */

@@ -9,7 +9,9 @@
  * becomes one SSE message, put into every open stream of that account and nobody
  * else's, and kept in a bounded history for resuming.
  *
- * An event's id is the hub's cursor after it: "<order seq>.<production seq>". A stream
+ * A message: `id: <cursor>`, `event: order|product`, `data: {"service", "seq", "at" (the
+ * event's commit time, us), "type", "orderId", "productId"}`. Its id is the hub's cursor
+ * after it: "<order seq>.<production seq>". A stream
  * opened with a Last-Event-ID gets every event of its account after that cursor from the
  * history first (also after a restart of the gateway: the hub reads both logs again from
  * the start); when the history no longer reaches back that far, it gets one "reset"
