@@ -15,6 +15,7 @@
 #define S_STREAM_MAX (1 << 20)        /* bytes a stream may hold unread before it ends */
 #define S_POLL_MS 50                  /* the hub looks at new streams this often */
 #define S_ID_MAX 160                  /* an account or order id */
+#define S_GRACE_MS 5000               /* streams wait this long at most for the hub to catch up */
 
 static const char *const s_names[S_UPSTREAMS] = {"order", "production"};
 static const gw_svc_t s_svcs[S_UPSTREAMS] = {GW_SVC_ORDER, GW_SVC_PRODUCTION};
@@ -249,14 +250,18 @@ static size_t s_json_member(char *out, size_t outsz, size_t at, const char *name
     return at;
 }
 
-/* Sends @p text to every live stream of @p account. Called with the lock held. */
-static void s_fan_out(gw_events_t *self, const char *account, const char *text)
+/* Sends @p text, upstream @p up's event @p seq, to every live stream of @p account that
+ * has not had it (a stream that resumed before the hub had read that far gets each event
+ * once). Called with the lock held. */
+static void s_fan_out(gw_events_t *self, const char *account, int up, uint64_t seq,
+                      const char *text)
 {
     size_t len = strlen(text);
-    for (gw_stream_t *s = zhashx_lookup(self->accounts, account); s; s = s->next) {
-        s_put(s, text, len);
-        self->stats.sent++;
-    }
+    for (gw_stream_t *s = zhashx_lookup(self->accounts, account); s; s = s->next)
+        if (seq > s->from.seq[up]) {
+            s_put(s, text, len);
+            self->stats.sent++;
+        }
 }
 
 /* One upstream event: whose it is, its message, the history and the streams. */
@@ -295,7 +300,7 @@ static void s_event(gw_events_t *self, int up, const evs_record_t *rec)
                  up == 0 ? "order" : "product", data);
         pthread_mutex_lock(&self->lock);
         s_history_add(self, owner, up, rec->seq, msg);
-        s_fan_out(self, owner, msg);
+        s_fan_out(self, owner, up, rec->seq, msg);
         pthread_mutex_unlock(&self->lock);
     }
     pthread_mutex_lock(&self->lock);
@@ -330,6 +335,10 @@ static void s_take_pending(gw_events_t *self, bool caught_up)
             s_replay(self, s);
         else
             s->from = self->at;
+        /* from here on, what the hub reads is new to it (in s_fan_out) */
+        for (int u = 0; u < S_UPSTREAMS; u++)
+            if (s->from.seq[u] < self->at.seq[u])
+                s->from.seq[u] = self->at.seq[u];
         char id[64], msg[128];
         s_cursor_text(&self->at, id, sizeof id);
         int n = snprintf(msg, sizeof msg, "retry: 3000\n: live from %s\n\n", id);
@@ -368,7 +377,7 @@ static void s_hub(zsock_t *pipe, void *args)
     }
     zsock_signal(pipe, 0);
     int64_t next_upkeep = zclock_mono() + 1000, next_keepalive = zclock_mono() + c->sse_keepalive_ms;
-    int64_t alarm_next[S_UPSTREAMS] = {0};
+    int64_t alarm_next[S_UPSTREAMS] = {0}, started = zclock_mono();
     while (true) {
         zsock_t *which = zpoller_wait(poller, S_POLL_MS);
         if (which == pipe)
@@ -388,7 +397,9 @@ static void s_hub(zsock_t *pipe, void *args)
             zsys_info("gateway: live updates follow order from seq %" PRIu64
                       " and production from seq %" PRIu64,
                       self->at.seq[0] + 1, self->at.seq[1] + 1);
-        s_take_pending(self, caught_up);
+        /* a service that does not answer holds nobody up for long: its events come live
+         * when it is back (s_fan_out gives each stream each event once) */
+        s_take_pending(self, caught_up || zclock_mono() > started + S_GRACE_MS);
         int64_t now = zclock_mono();
         if (now >= next_upkeep) {
             for (int u = 0; u < S_UPSTREAMS; u++) {
@@ -684,7 +695,7 @@ int gw_events_test(bool verbose)
     big[sizeof big - 1] = '\0';
     pthread_mutex_lock(&hub->lock);
     for (int i = 0; i < (S_STREAM_MAX / 500) + 10; i++)
-        s_fan_out(hub, "acc-b", big);
+        s_fan_out(hub, "acc-b", 0, UINT64_MAX, big);
     pthread_mutex_unlock(&hub->lock);
     got = s_test_drain(b1, &suspended);
     CHECK(got && strlen(got) <= S_STREAM_MAX);

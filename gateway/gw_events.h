@@ -16,7 +16,8 @@
  * history first (also after a restart of the gateway: the hub reads both logs again from
  * the start); when the history no longer reaches back that far, it gets one "reset"
  * event instead, after which the portal reloads its lists: nothing is lost either way.
- * Streams are opened only once the hub has caught up with both services.
+ * Streams go live once the hub has caught up with both services, or after 5 s when one
+ * of them does not answer (its changes then come as the hub reads them, each once).
  *
  * Threads: the hub writes into streams; the HTTP worker threads read them (their
  * connections' content callbacks). A stream with nothing to read suspends its connection
