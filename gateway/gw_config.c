@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include "evs_keys.h"
 #include "gw_config.h"
 #include "svc.h"
@@ -141,6 +142,30 @@ static int s_services(const char *list, gw_config_t *out)
         out->ready_check[i] = true;
     }
     return 0;
+}
+
+void gw_config_fit(gw_config_t *config)
+{
+    struct rlimit rl;
+    size_t fds = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        fds = rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : (size_t) rl.rlim_cur;
+    }
+    size_t capacity = fds > 512 ? fds - 256 : 256;   /* service sockets, logs, files */
+    int threads = config->threads > 0 ? config->threads : 1;
+    config->conn_limit = (unsigned) (capacity / (size_t) threads);
+    size_t room = capacity * 3 / 4;
+    if ((size_t) config->sse_max > room) {
+        zsys_warning("gateway: sse_max %d is more than the open-file limit %zu leaves room "
+                     "for; %zu live-update streams at most (raise LimitNOFILE)",
+                     config->sse_max, fds, room);
+        config->sse_max = (int) room;
+    }
 }
 
 void gw_config_free(gw_config_t *config)

@@ -16,6 +16,7 @@
 #define S_POLL_MS 50                  /* the hub looks at new streams this often */
 #define S_ID_MAX 160                  /* an account or order id */
 #define S_GRACE_MS 5000               /* streams wait this long at most for the hub to catch up */
+#define S_MAX_AGE_MS (10 * 60 * 1000) /* a stream ends after this (its session checked anew) */
 
 static const char *const s_names[S_UPSTREAMS] = {"order", "production"};
 static const gw_svc_t s_svcs[S_UPSTREAMS] = {GW_SVC_ORDER, GW_SVC_PRODUCTION};
@@ -29,8 +30,9 @@ struct gw_stream {
     gw_events_t *hub;
     char account[S_ID_MAX];
     pthread_mutex_t lock;            /* buf, len, waiting, ended */
-    char *buf;                       /* what is not read yet */
-    size_t len, cap;
+    char *buf;                       /* buf[off, len) is not read yet */
+    size_t off, len, cap;
+    int64_t opened;                  /* zclock_mono() when it went live (0: pending) */
     bool waiting;                    /* the reader is suspended */
     bool ended;                      /* no more: read returns -1 once buf is empty */
     gw_stream_wake_fn *wake;
@@ -56,11 +58,15 @@ struct gw_events {
     zhashx_t *accounts;              /* account -> first gw_stream_t (its list) */
     gw_stream_t *pending;            /* opened, not yet live */
     size_t n_streams;
+    bool closing;                    /* gw_events_stop: no stream opens any more */
     gw_events_stats_t stats;
     /* the hub thread's own (no lock): */
     evs_sub_t *subs[S_UPSTREAMS];
     zhashx_t *owners;                /* order id -> account id (strdup'ed) */
     s_cursor_t at;                   /* the hub's position */
+    bool ready[S_UPSTREAMS];         /* it has caught up with that upstream once: its
+                                        events go to streams from then on (before, they
+                                        are the past: into the history only) */
     s_entry_t *history;              /* ring */
     size_t hist_cap, hist_n, hist_head;   /* head: the oldest */
     s_cursor_t evicted;              /* highest seq of each upstream dropped from it */
@@ -74,6 +80,11 @@ static void s_put(gw_stream_t *s, const char *text, size_t len)
 {
     pthread_mutex_lock(&s->lock);
     if (!s->ended) {
+        if (s->off) {   /* what was read goes (once per write, not per read) */
+            memmove(s->buf, s->buf + s->off, s->len - s->off);
+            s->len -= s->off;
+            s->off = 0;
+        }
         if (s->len + len > S_STREAM_MAX)
             s->ended = true;   /* the reader fell behind: it reconnects and resumes */
         else {
@@ -107,11 +118,13 @@ ssize_t gw_stream_read(gw_stream_t *s, char *buf, size_t max, gw_stream_suspend_
 {
     ssize_t n = 0;
     pthread_mutex_lock(&s->lock);
-    if (s->len) {
-        n = (ssize_t) (s->len < max ? s->len : max);
-        memcpy(buf, s->buf, (size_t) n);
-        memmove(s->buf, s->buf + n, s->len - (size_t) n);
-        s->len -= (size_t) n;
+    if (s->len > s->off) {
+        size_t left = s->len - s->off;
+        n = (ssize_t) (left < max ? left : max);
+        memcpy(buf, s->buf + s->off, (size_t) n);
+        s->off += (size_t) n;
+        if (s->off == s->len)
+            s->off = s->len = 0;
     }
     else if (s->ended)
         n = -1;
@@ -164,6 +177,17 @@ static void s_cursor_text(const s_cursor_t *c, char *out, size_t outsz)
     snprintf(out, outsz, "%" PRIu64 ".%" PRIu64, c->seq[0], c->seq[1]);
 }
 
+/* A stream's cursor now: where the hub is, or further when it resumed from further. */
+static void s_stream_cursor(const gw_events_t *self, const gw_stream_t *s, char *out,
+                            size_t outsz)
+{
+    s_cursor_t c = self->at;
+    for (int u = 0; u < S_UPSTREAMS; u++)
+        if (s->from.seq[u] > c.seq[u])
+            c.seq[u] = s->from.seq[u];
+    s_cursor_text(&c, out, outsz);
+}
+
 /* A Last-Event-ID: "<order seq>.<production seq>". */
 static bool s_cursor_parse(const char *text, s_cursor_t *c)
 {
@@ -195,6 +219,11 @@ static void s_history_add(gw_events_t *self, const char *account, int up, uint64
     e->up = up;
     e->seq = seq;
     e->text = strdup(text);
+    if (!e->text) {   /* not kept: a resume from before it gets a reset, as after eviction */
+        if (seq > self->evicted.seq[up])
+            self->evicted.seq[up] = seq;
+        return;
+    }
     self->hist_n++;
 }
 
@@ -204,7 +233,8 @@ static void s_replay(gw_events_t *self, gw_stream_t *s)
 {
     char id[64], msg[160];
     for (int u = 0; u < S_UPSTREAMS; u++)
-        if (s->from.seq[u] < self->evicted.seq[u]) {
+        if (s->from.seq[u] < self->evicted.seq[u] ||
+            (!self->hist_cap && s->from.seq[u] < self->at.seq[u])) {
             s_cursor_text(&self->at, id, sizeof id);
             int n = snprintf(msg, sizeof msg, "id: %s\nevent: reset\ndata: {}\n\n", id);
             s_put(s, msg, (size_t) n);
@@ -300,7 +330,8 @@ static void s_event(gw_events_t *self, int up, const evs_record_t *rec)
                  up == 0 ? "order" : "product", data);
         pthread_mutex_lock(&self->lock);
         s_history_add(self, owner, up, rec->seq, msg);
-        s_fan_out(self, owner, up, rec->seq, msg);
+        if (self->ready[up])
+            s_fan_out(self, owner, up, rec->seq, msg);
         pthread_mutex_unlock(&self->lock);
     }
     pthread_mutex_lock(&self->lock);
@@ -339,10 +370,12 @@ static void s_take_pending(gw_events_t *self, bool caught_up)
         for (int u = 0; u < S_UPSTREAMS; u++)
             if (s->from.seq[u] < self->at.seq[u])
                 s->from.seq[u] = self->at.seq[u];
-        char id[64], msg[128];
-        s_cursor_text(&self->at, id, sizeof id);
-        int n = snprintf(msg, sizeof msg, "retry: 3000\n: live from %s\n\n", id);
+        /* an id at once: a quiet stream that reconnects resumes from here, not "now" */
+        char id[64], msg[160];
+        s_stream_cursor(self, s, id, sizeof id);
+        int n = snprintf(msg, sizeof msg, "id: %s\nretry: 3000\n: live from %s\n\n", id, id);
         s_put(s, msg, (size_t) n);
+        s->opened = zclock_mono();
         s->next = zhashx_lookup(self->accounts, s->account);
         zhashx_update(self->accounts, s->account, s);
         s->live = true;
@@ -350,13 +383,55 @@ static void s_take_pending(gw_events_t *self, bool caught_up)
     pthread_mutex_unlock(&self->lock);
 }
 
-/* A keep-alive comment into every stream. Called with the lock held. */
-static void s_keepalive(gw_events_t *self)
+/* Ends @p s (its reader gets what it holds, then the end). */
+static void s_end(gw_stream_t *s)
 {
+    pthread_mutex_lock(&s->lock);
+    s->ended = true;
+    if (s->waiting) {
+        s->waiting = false;
+        s->wake(s->wake_arg);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A keep-alive into every stream (with its cursor as id, so that a quiet stream resumes
+ * from there); a stream older than S_MAX_AGE_MS is ended instead: the browser reconnects
+ * with its Last-Event-ID, and its session is checked again. Called with the lock held. */
+static void s_keepalive(gw_events_t *self, int64_t now)
+{
+    char id[64], msg[96];
     for (gw_stream_t *head = zhashx_first(self->accounts); head;
          head = zhashx_next(self->accounts))
-        for (gw_stream_t *s = head; s; s = s->next)
-            s_put(s, ": keep-alive\n\n", 14);
+        for (gw_stream_t *s = head; s; s = s->next) {
+            if (now - s->opened > S_MAX_AGE_MS) {
+                s_end(s);
+                continue;
+            }
+            s_stream_cursor(self, s, id, sizeof id);
+            int n = snprintf(msg, sizeof msg, "id: %s\n: keep-alive\n\n", id);
+            s_put(s, msg, (size_t) n);
+        }
+}
+
+/* Upstream @p up caught up for the first time: its events go to the streams from now on.
+ * Streams that went live before (the grace after start) may lack what it held: they are
+ * told to reload. */
+static void s_ready(gw_events_t *self, int up)
+{
+    char id[64], msg[128];
+    pthread_mutex_lock(&self->lock);
+    self->ready[up] = true;
+    for (gw_stream_t *head = zhashx_first(self->accounts); head;
+         head = zhashx_next(self->accounts))
+        for (gw_stream_t *s = head; s; s = s->next) {
+            if (s->from.seq[up] < self->at.seq[up])
+                s->from.seq[up] = self->at.seq[up];
+            s_stream_cursor(self, s, id, sizeof id);
+            int n = snprintf(msg, sizeof msg, "id: %s\nevent: reset\ndata: {}\n\n", id);
+            s_put(s, msg, (size_t) n);
+        }
+    pthread_mutex_unlock(&self->lock);
 }
 
 static void s_hub(zsock_t *pipe, void *args)
@@ -391,8 +466,12 @@ static void s_hub(zsock_t *pipe, void *args)
                 evs_sub_handle(self->subs[u], which, s_run, &ra);
         }
         bool caught_up = true;
-        for (int u = 0; u < S_UPSTREAMS; u++)
-            caught_up = caught_up && self->subs[u] && evs_sub_caught_up(self->subs[u]);
+        for (int u = 0; u < S_UPSTREAMS; u++) {
+            bool now_caught = self->subs[u] && evs_sub_caught_up(self->subs[u]);
+            caught_up = caught_up && now_caught;
+            if (now_caught && !self->ready[u])
+                s_ready(self, u);
+        }
         if (caught_up && !self->stats.caught_up)
             zsys_info("gateway: live updates follow order from seq %" PRIu64
                       " and production from seq %" PRIu64,
@@ -416,7 +495,7 @@ static void s_hub(zsock_t *pipe, void *args)
         }
         if (now >= next_keepalive) {
             pthread_mutex_lock(&self->lock);
-            s_keepalive(self);
+            s_keepalive(self, now);
             pthread_mutex_unlock(&self->lock);
             next_keepalive = now + c->sse_keepalive_ms;
         }
@@ -466,15 +545,22 @@ gw_events_t *gw_events_new(const gw_config_t *config)
 /* Ends every stream of the list @p head. */
 static void s_end_all(gw_stream_t *head)
 {
-    for (gw_stream_t *s = head; s; s = s->next) {
-        pthread_mutex_lock(&s->lock);
-        s->ended = true;
-        if (s->waiting) {
-            s->waiting = false;
-            s->wake(s->wake_arg);
-        }
-        pthread_mutex_unlock(&s->lock);
-    }
+    for (gw_stream_t *s = head; s; s = s->next)
+        s_end(s);
+}
+
+void gw_events_stop(gw_events_t *self)
+{
+    if (!self)
+        return;
+    zactor_destroy(&self->actor);
+    pthread_mutex_lock(&self->lock);
+    self->closing = true;
+    for (gw_stream_t *head = zhashx_first(self->accounts); head;
+         head = zhashx_next(self->accounts))
+        s_end_all(head);
+    s_end_all(self->pending);
+    pthread_mutex_unlock(&self->lock);
 }
 
 void gw_events_destroy(gw_events_t **self_p)
@@ -482,27 +568,15 @@ void gw_events_destroy(gw_events_t **self_p)
     if (!self_p || !*self_p)
         return;
     gw_events_t *self = *self_p;
-    zactor_destroy(&self->actor);
-    /* streams still open belong to their connections: ended here, they close them (the
-     * server still runs); the hub is freed once none refers to it any more */
+    *self_p = NULL;
+    gw_events_stop(self);
     pthread_mutex_lock(&self->lock);
-    for (gw_stream_t *head = zhashx_first(self->accounts); head;
-         head = zhashx_next(self->accounts))
-        s_end_all(head);
-    s_end_all(self->pending);
+    size_t open = self->n_streams;
     pthread_mutex_unlock(&self->lock);
-    size_t open = 0;
-    for (int i = 0; i < 300; i++) {
-        pthread_mutex_lock(&self->lock);
-        open = self->n_streams;
-        pthread_mutex_unlock(&self->lock);
-        if (!open)
-            break;
-        zclock_sleep(10);
-    }
     if (open) {
-        zsys_warning("gateway: %zu live-update streams did not close; their hub is left", open);
-        *self_p = NULL;
+        /* a connection still refers to the hub: it is left rather than freed under it */
+        zsys_warning("gateway: %zu live-update streams are still open; their hub is left",
+                     open);
         return;
     }
     for (size_t i = 0; i < self->hist_n; i++)
@@ -512,7 +586,6 @@ void gw_events_destroy(gw_events_t **self_p)
     zhashx_destroy(&self->accounts);
     pthread_mutex_destroy(&self->lock);
     free(self);
-    *self_p = NULL;
 }
 
 int gw_events_open(gw_events_t *self, const char *account, const char *last_id,
@@ -536,9 +609,15 @@ int gw_events_open(gw_events_t *self, const char *account, const char *last_id,
         mine++;
     for (gw_stream_t *o = self->pending; o; o = o->next)
         mine += strcmp(o->account, account) == 0;
-    int rc = self->n_streams >= (size_t) self->config->sse_max          ? GW_EVENTS_FULL
-             : mine >= (size_t) self->config->sse_per_account ? GW_EVENTS_FULL_ACCOUNT
-                                                              : GW_EVENTS_OK;
+    int rc = self->closing                                            ? GW_EVENTS_DOWN
+             : mine >= (size_t) self->config->sse_per_account            ? GW_EVENTS_FULL_ACCOUNT
+             : self->n_streams >= (size_t) self->config->sse_max          ? GW_EVENTS_FULL
+                                                                         : GW_EVENTS_OK;
+    if (rc == GW_EVENTS_FULL_ACCOUNT)
+        /* a closed tab's stream goes unnoticed while nothing is written to it: written
+         * to now, the dead ones close, and the browser's retry finds room */
+        for (gw_stream_t *o = zhashx_lookup(self->accounts, account); o; o = o->next)
+            s_put(o, ": probe\n\n", 10);
     if (rc == GW_EVENTS_OK) {
         s->next = self->pending;
         self->pending = s;
@@ -634,6 +713,7 @@ int gw_events_test(bool verbose)
           GW_EVENTS_FULL_ACCOUNT);
     CHECK(gw_events_open(hub, "acc-b", NULL, s_test_suspend, &woken, &b1) == GW_EVENTS_OK);
     CHECK(gw_events_open(hub, "acc-c", NULL, s_test_suspend, &woken, &x) == GW_EVENTS_FULL);
+    hub->ready[0] = hub->ready[1] = true;   /* as when the hub has caught up with both */
     /* nothing goes live before the hub has caught up */
     s_take_pending(hub, false);
     char *got = s_test_drain(a1, &suspended);

@@ -24,8 +24,13 @@
  * through the given function, under the stream's lock, and the hub wakes it (under the
  * same lock) when it writes: no wake-up is lost. Limits: streams per account and in all
  * (gw_events_open says which was reached); a stream whose reader falls too far behind is
- * ended (the browser reconnects with its Last-Event-ID and resumes). Keep-alive comments
- * go to every stream every keepalive_ms.
+ * ended (the browser reconnects with its Last-Event-ID and resumes). Keep-alive comments,
+ * with the stream's cursor as id, go to every stream every keepalive_ms; the first message
+ * carries an id too, so a stream that saw no change resumes from where it began; a stream
+ * ends after 10 minutes (the browser reconnects, and its session is checked again). Before
+ * the hub has caught up with a service once, that service's events are the past: kept for
+ * resuming, not sent; streams that went live before (after the 5 s grace) are then told to
+ * reload ("reset").
  */
 #ifndef GW_EVENTS_H
 #define GW_EVENTS_H
@@ -55,8 +60,13 @@ typedef void (gw_stream_suspend_fn)(void *arg);
  */
 gw_events_t *gw_events_new(const gw_config_t *config);
 
-/** @brief Stop the hub; every stream ends, and the hub is freed once their connections
- *  closed them (call it while the server still runs, within 3 s). Sets *self_p to NULL;
+/** @brief Stop the hub: every stream ends (its reader is woken), and no stream opens any
+ *  more (GW_EVENTS_DOWN). Call before the server stops: no connection then stays
+ *  suspended. Safe twice. */
+void gw_events_stop(gw_events_t *self);
+
+/** @brief Stop the hub and free it; call after the server stopped (its connections closed
+ *  their streams: a hub that still has one is left, not freed). Sets *self_p to NULL;
  *  safe twice. */
 void gw_events_destroy(gw_events_t **self_p);
 

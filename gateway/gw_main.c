@@ -51,6 +51,7 @@ int main(int argc, char **argv)
         gw_config_free(&config);
         return 1;
     }
+    gw_config_fit(&config);
     gw_backend_init(&config);
     gw_session_init();
     gw_events_t *hub = gw_events_new(&config);   /* live updates (GET /api/v1/events) */
@@ -67,8 +68,9 @@ int main(int argc, char **argv)
     while (!zsys_interrupted)
         zclock_sleep(100);
     zsys_info("gateway: stopping");
-    gw_events_destroy(&hub);      /* ends the streams; their connections close them */
+    gw_events_stop(hub);          /* ends the streams: no connection stays suspended */
     gw_server_destroy(&server);   /* joins the workers: their sockets close with them */
+    gw_events_destroy(&hub);      /* the connections have closed their streams */
     gw_backend_thread_done();
     gw_config_free(&config);
     return 0;

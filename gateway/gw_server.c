@@ -427,7 +427,8 @@ static enum MHD_Result s_accept(void *cls, const struct sockaddr *addr, socklen_
     unsigned max = self->config->per_ip_max;
     char key[INET6_ADDRSTRLEN];
     s_addr_key(addr, key, sizeof key);
-    if (max == 0 || !key[0])
+    /* the reverse proxy carries everybody's connections: its address is not one client */
+    if (max == 0 || !key[0] || strcmp(key, self->config->trusted_proxy) == 0)
         return MHD_YES;
     pthread_mutex_lock(&self->ip_lock);
     uintptr_t n = (uintptr_t) zhashx_lookup(self->per_ip, key);
@@ -452,7 +453,7 @@ static void s_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char key[INET6_ADDRSTRLEN];
     s_addr_key(ci ? ci->client_addr : NULL, key, sizeof key);
-    if (!key[0])
+    if (!key[0] || strcmp(key, self->config->trusted_proxy) == 0)
         return;
     pthread_mutex_lock(&self->ip_lock);
     uintptr_t n = (uintptr_t) zhashx_lookup(self->per_ip, key);
@@ -549,6 +550,7 @@ static int s_worker_start(gw_server_t *self, int i, unsigned flags, const struct
         i == 0 ? (intptr_t) sa : (intptr_t) listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, config->header_max,
         MHD_OPTION_CONNECTION_TIMEOUT, config->conn_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, config->conn_limit ? config->conn_limit : 1020u,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_NOTIFY_CONNECTION, s_notify, self,
@@ -600,6 +602,8 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         gw_server_destroy(&self);
         return NULL;
     }
+    for (int i = 0; i < self->n_workers; i++)   /* none opened yet: none to close */
+        self->workers[i].epfd = self->workers[i].stopfd = self->workers[i].wakefd = -1;
     struct sockaddr_in a4 = {0};
     struct sockaddr_in6 a6 = {0};
     struct sockaddr *sa = NULL;

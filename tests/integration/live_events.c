@@ -7,8 +7,11 @@
  *  - A's stream closed, its last event id kept; the gateway stopped; the operator records
  *    a data problem (Wartend) meanwhile; the gateway started again: A's stream opened with
  *    Last-Event-ID gets that change, and not the ones it had.
+ *  - B's stream, which saw no change, has an id all the same (its first message): opened
+ *    again with it after the restart, it gets nothing of the past.
+ *  - The gateway stopped with a stream open: the stream ends, the gateway exits 0.
  *  - Limits: two streams per account (429 too_many_streams), three in all (503), each
- *    with a JSON error; keep-alive comments while nothing happens.
+ *    with a JSON error; a closed stream's slot comes back; keep-alive comments.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -24,12 +27,23 @@
 static th_t *s_th;
 static char s_base[64];
 
-/* A stream that went live (the hub answered with its "live from" comment). */
+/* A stream that went live (the hub answered with its "live from" comment). Refused for a
+ * limit, it tries again as a browser does: a stream closed just before holds its slot
+ * until a write to it fails. */
 static sse_t *s_live(const char *session, const char *last_id)
 {
-    sse_t *s = sse_open(s_base, session, last_id);
-    TH_CHECK(sse_wait(s, ": live from ", 0, 10000) > 0 && sse_status(s) == 200);
-    return s;
+    for (int64_t end = zclock_mono() + 10000;;) {
+        sse_t *s = sse_open(s_base, session, last_id);
+        long at = sse_wait(s, ": live from ", 0, 2000);
+        long status = sse_status(s);
+        if ((at > 0 && status == 200) || (status != 429 && status != 503) ||
+            zclock_mono() > end) {
+            TH_CHECK(at > 0 && status == 200);
+            return s;
+        }
+        sse_close(&s);
+        zclock_sleep(300);
+    }
 }
 
 /* A stream refused with @p status and error @p code. */
@@ -95,7 +109,9 @@ int main(void)
     TH_CHECK(gwc_is(&r, 201, NULL, NULL) && *order);
     gwc_resp_free(&r);
     snprintf(needle, sizeof needle, "\"type\":\"OrderPlaced\",\"orderId\":\"%s\"", order);
-    long at = sse_wait(sa, needle, 0, 1000);
+    /* within a second of the commit (the live benchmark measures it under load); a loaded
+     * test machine gets more room here */
+    long at = sse_wait(sa, needle, 0, 5000);
     int64_t placed_ms = zclock_mono() - t0;
     TH_CHECK(at > 0);
     char args[200];
@@ -103,20 +119,27 @@ int main(void)
     t0 = zclock_mono();
     TH_CHECK(s_tpctl(args));
     snprintf(needle, sizeof needle, "\"type\":\"ApplicationReceived\",\"orderId\":\"%s\"", order);
-    TH_CHECK(sse_wait(sa, needle, 0, 1000) > 0);
+    TH_CHECK(sse_wait(sa, needle, 0, 5000) > 0);
     fprintf(stderr, "live: OrderPlaced seen %lld ms after the POST began, ApplicationReceived "
                     "%lld ms after tpctl began\n",
             (long long) placed_ms, (long long) (zclock_mono() - t0));
-    TH_CHECK(sse_wait(sb, ": keep-alive", 0, 3000) > 0);   /* B: only keep-alives */
+    char *sofar = sse_text(sb);   /* B: only keep-alives, also from now on */
+    TH_CHECK(sse_wait(sb, ": keep-alive", strlen(sofar), 3000) > 0);
+    free(sofar);
     TH_CHECK(sse_count(sb, order) == 0 && sse_count(sb, "event: order") == 0);
 
     /* resume across a restart of the gateway */
-    char last[64] = "";
+    char last[64] = "", quiet[64] = "";
     TH_CHECK(sse_last_id(sa, last, sizeof last));
+    TH_CHECK(sse_last_id(sb, quiet, sizeof quiet));   /* a stream that saw no change has one */
     int had = sse_count(sa, "event: order");
     sse_close(&sa);
+    /* stopped with a stream open (B's): it ends, and the gateway exits cleanly */
+    kill(th_pid(s_th, "gateway"), SIGTERM);
+    int status = th_wait_exit(s_th, "gateway", 10000);
+    TH_CHECK(status == 0);
+    TH_CHECK(sse_wait(sb, "", 0, 0) >= 0 && (zclock_sleep(200), sse_ended(sb)));
     sse_close(&sb);
-    th_stop(s_th, "gateway", SIGTERM);
     snprintf(args, sizeof args, "order problem %s 'Die Unterschrift fehlt'", order);
     TH_CHECK(s_tpctl(args));
     TH_CHECK(gwc_start_gateway(s_th, "account,order,identification,production", s_base,
@@ -128,6 +151,10 @@ int main(void)
              sse_count(sa, "\"type\":\"ApplicationReceived\"") == 0);
     fprintf(stderr, "live: resumed after %s (%d events before): %d event(s)\n", last, had,
             sse_count(sa, "event: order"));
+    /* B's quiet stream resumes from where it began: nothing of A's, none of the past */
+    sb = s_live(session_b, quiet);
+    TH_CHECK(sse_count(sb, "event: ") == 0);
+    sse_close(&sb);
 
     /* limits: two per account, three in all */
     sse_t *sa2 = s_live(session_a, NULL);
@@ -135,8 +162,8 @@ int main(void)
     sb = s_live(session_b, NULL);
     s_refused(session_b, 503, "unavailable");
     sse_close(&sa2);
-    for (int i = 0; i < 50; i++)   /* the closed stream is given back */
-        zclock_sleep(20);
+    /* the closed stream's slot comes back once a write finds it closed (keep-alives, or
+     * the probe a refused open sends) */
     sa2 = s_live(session_a, NULL);
 
     sse_close(&sa);

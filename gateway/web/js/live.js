@@ -15,14 +15,30 @@ function dispatch(kind, ev) {
   }
 }
 
+let retryMs = 2000;
+let retryTimer = null;
+
 /** Follow the events while logged in, stop when not. */
 export function liveSync() {
-  if (session.loggedIn && !source && typeof EventSource === 'function') {
-    source = new EventSource('/api/v1/events');
-    for (const kind of ['order', 'product', 'reset']) source.addEventListener(kind, (ev) => dispatch(kind, ev));
-  } else if (!session.loggedIn && source) {
-    source.close();
+  announcer();
+  if (session.loggedIn && !source && !retryTimer && typeof EventSource === 'function') {
+    const es = new EventSource('/api/v1/events');
+    source = es;
+    for (const kind of ['order', 'product', 'reset']) es.addEventListener(kind, (ev) => dispatch(kind, ev));
+    es.addEventListener('open', () => { retryMs = 2000; });
+    // the browser retries by itself after a dropped connection; after an error answer
+    // (429, 503, a proxy's 502) it gives up: then we try again, waiting longer each time
+    es.addEventListener('error', () => {
+      if (es.readyState !== EventSource.CLOSED || source !== es) return;
+      source = null;
+      retryTimer = setTimeout(() => { retryTimer = null; liveSync(); }, retryMs);
+      retryMs = Math.min(retryMs * 2, 60000);
+    });
+  } else if (!session.loggedIn) {
+    if (source) source.close();
     source = null;
+    clearTimeout(retryTimer);
+    retryTimer = null;
   }
 }
 
@@ -33,8 +49,9 @@ export function onLive(fn) {
   return () => listeners.delete(fn);
 }
 
-/** Says @p text to screen readers, politely (the live region is made on first use). */
-export function announce(text) {
+/* The live region, made empty before anything is said in it (a region made and filled
+ * at once is often not read out). */
+function announcer() {
   let el = document.getElementById('live-announcer');
   if (!el) {
     el = document.createElement('p');
@@ -44,5 +61,20 @@ export function announce(text) {
     el.setAttribute('aria-live', 'polite');
     document.body.append(el);
   }
-  el.textContent = text;
+  return el;
+}
+
+/** Says @p text to screen readers, politely. */
+export function announce(text) {
+  announcer().textContent = text;
+}
+
+const generation = new Map();
+
+/** For answers that may come out of order: call before asking about @p key; the function
+ *  returned says whether no later question about it was asked since. */
+export function newest(key) {
+  const n = (generation.get(key) || 0) + 1;
+  generation.set(key, n);
+  return () => generation.get(key) === n;
 }

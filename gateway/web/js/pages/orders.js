@@ -2,7 +2,7 @@
 import { h, notice } from '../dom.js';
 import { t, fmtDateTime, fmtIsoDate, countryName, errorText } from '../i18n.js';
 import { api, catalog, documentUrl } from '../api.js';
-import { announce } from '../live.js';
+import { announce, newest } from '../live.js';
 import { orderBadge, productName, learnCatalog, dl, stepList, documentLinks } from '../format.js';
 
 export async function listPage(main, ctx) {
@@ -19,11 +19,12 @@ export async function listPage(main, ctx) {
     if (kind === 'reset') { ctx.rerender(); return; }
     if (kind !== 'order' || !d.orderId) return;
     try {
+      const still = newest(`order:${d.orderId}`);
       const o = await api('GET', `/orders/${encodeURIComponent(d.orderId)}`);
+      if (!ctx.alive() || !still()) return;
       const cell = main.querySelector(`tr[data-order="${CSS.escape(d.orderId)}"] td.status-cell`);
-      if (!ctx.alive()) return;
       if (cell && Boolean(o.archived) === archived) cell.replaceChildren(orderBadge(o.status));
-      else ctx.rerender();
+      else if (!archived || o.archived) ctx.rerender();   /* a current order: not the archive's */
       announce(t('live.order', { id: o.orderId, status: t(`status.${o.status || 'offen'}`) }));
     } catch { /* shown at the next visit */ }
   });

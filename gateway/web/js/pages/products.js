@@ -132,10 +132,13 @@ export async function page(main, ctx) {
   }));
   // a product's change as it happens: the list again, focus kept where it was
   ctx.onLive(async (kind, d) => {
-    if (kind !== 'product' && kind !== 'reset') return;
+    if (kind !== 'reset' && !(kind === 'product' && d.productId)) return;
+    // a revocation being filled in is not wiped: the refresh button shows it afterwards
+    if (list.querySelector('form')) return;
     try {
       const focused = document.activeElement && document.activeElement.id;
       await load();
+      if (!ctx.alive()) return;
       if (focused) { const el = document.getElementById(focused); if (el) el.focus(); }
       const p = products.find((x) => x.productId === d.productId);
       if (p) announce(t('live.product', { name: productName(p.productType), status: t(`pstatus.${p.status || 'nicht_freigeschaltet'}`) }));
