@@ -7,9 +7,10 @@
  * alternating rounds with the pipelined daemon so that both see the same machine.
  * Peers in the same rounds (docs/PERFORMANCE.md, "Peers"): the same envelopes put
  * into raw LMDB (lmdb_raw.h), and into PostgreSQL (peer_postgres.h) one event a
- * transaction and batched, from as many clients; the groups of raw LMDB and of the
- * batched PostgreSQL run are as large as the pipelined daemon's groups were in that
- * round, read from its log (the events of one commit share their recorded_at_us).
+ * transaction, batched INSERTs and batched COPY, from as many clients; the groups of
+ * raw LMDB and of the batched PostgreSQL runs are as large as the pipelined daemon's
+ * groups were in that round, read from its log (the events of one commit share their
+ * recorded_at_us).
  * Everything runs in one run on the same kind of folder (TP_BENCH_DIR). */
 #include <pthread.h>
 #include <signal.h>
@@ -200,7 +201,7 @@ typedef struct {
     lr_t *raw;
     char pg_why[256]; /* why there is no PostgreSQL peer (s_pg NULL) */
     bool pg_failed;   /* it ran and failed (the bench fails) */
-    double t_raw, t_pg, t_pg_batched;
+    double t_raw, t_pg, t_pg_batched, t_pg_copy;
     double envelope_mean; /* mean envelope size of the peers' events */
     int rounds;
 } s_peers_t;
@@ -236,12 +237,18 @@ static void s_peers_round(s_peers_t *p, int round, size_t group)
     p->rounds++;
     if (s_pg) {
         pe_set_t *single = s_events(p, "q", round, PG_SINGLE_EVENTS);
-        double one = pp_run(s_pg, single, 1, p->pg_why, sizeof p->pg_why);
-        double batched = one > 0 ? pp_run(s_pg, set, group, p->pg_why, sizeof p->pg_why) : -1;
+        pe_set_t *copied = s_events(p, "r", round, GROUP_EVENTS);
+        char *why = p->pg_why;
+        size_t wsz = sizeof p->pg_why;
+        double one = pp_run(s_pg, single, PP_EACH, 1, why, wsz);
+        double batched = one > 0 ? pp_run(s_pg, set, PP_INSERTS, group, why, wsz) : -1;
+        double copy = batched > 0 ? pp_run(s_pg, copied, PP_COPY, group, why, wsz) : -1;
         pe_set_destroy(&single);
-        if (batched > 0) {
+        pe_set_destroy(&copied);
+        if (copy > 0) {
             p->t_pg += 1.0 / one;
             p->t_pg_batched += 1.0 / batched;
+            p->t_pg_copy += 1.0 / copy;
         }
         else {
             p->pg_failed = true;
@@ -263,11 +270,14 @@ static void s_peers_print(const s_peers_t *p, double group)
     char desc[256];
     pp_describe(s_pg, desc, sizeof desc);
     printf("peer_postgres_server %s\n", desc);
-    double one = p->rounds / p->t_pg, batched = p->rounds / p->t_pg_batched;
+    double one = p->rounds / p->t_pg, batched = p->rounds / p->t_pg_batched,
+           copy = p->rounds / p->t_pg_copy;
     printf("peer_postgres_events_per_s %.0f events/s\n", one);
     printf("peer_postgres_batched_events_per_s %.0f events/s\n", batched);
+    printf("peer_postgres_copy_events_per_s %.0f events/s\n", copy);
     printf("group_vs_postgres_ratio %.2f x\n", group / one);
     printf("group_vs_postgres_batched_ratio %.2f x\n", group / batched);
+    printf("group_vs_postgres_copy_ratio %.2f x\n", group / copy);
 }
 
 int main(void)

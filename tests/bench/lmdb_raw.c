@@ -1,11 +1,11 @@
 /* lmdb_raw.c: envelopes put into LMDB in groups, one durable commit per group. */
+#include <czmq.h>
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include "lmdb_raw.h"
 
 #define S_MAP_SIZE ((size_t) 4 << 30) /* room for every round; the file grows as written */
@@ -14,13 +14,6 @@ struct _lr_t {
     MDB_env *env;   /* the environment, default flags */
     MDB_dbi events; /* "events": u64 seq -> envelope */
 };
-
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 lr_t *lr_new(const char *dir)
 {
@@ -69,7 +62,7 @@ double lr_run(lr_t *self, const pe_set_t *set, size_t group)
     size_t n = pe_set_size(set);
     if (group < 1)
         group = 1;
-    int64_t t0 = s_now_us();
+    int64_t t0 = zclock_usecs();
     for (size_t first = 0; first < n; first += group) {
         MDB_txn *txn = NULL;
         int rc = mdb_txn_begin(self->env, NULL, 0, &txn);
@@ -88,5 +81,5 @@ double lr_run(lr_t *self, const pe_set_t *set, size_t group)
             return -1;
         }
     }
-    return (double) n * 1e6 / (double) (s_now_us() - t0);
+    return (double) n * 1e6 / (double) (zclock_usecs() - t0);
 }

@@ -1,18 +1,18 @@
 /* peer_postgres.c: a temporary PostgreSQL cluster, and the example service's events
- * inserted into it from several clients. */
+ * inserted into it (INSERT, or COPY) from several clients. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "peer_postgres.h"
 
 #ifdef TP_HAVE_LIBPQ
+#include <czmq.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -50,8 +50,11 @@ struct _pp_t {
 typedef struct {
     const pe_set_t *set;   /* in */
     size_t client;         /* in: it sends events client, client + clients, ... */
-    size_t per_txn;        /* in */
+    pp_way_t way;          /* in */
+    size_t group;          /* in: events a transaction (PP_INSERTS, PP_COPY) */
     PGconn *conn;          /* in: its own connection, the statement prepared */
+    char *copy[2];         /* COPY data of requests and of events (PP_COPY) */
+    size_t copy_cap;       /* bytes each of them holds */
     pthread_barrier_t *go; /* in: all start together */
     size_t done;           /* out: events committed */
     char err[200];         /* out: the first failure, "" when none */
@@ -65,13 +68,6 @@ static void s_why(char *why, size_t whysz, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, whysz, fmt, ap);
     va_end(ap);
-}
-
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Runs PostgreSQL's program @p prog (as the server's user) with @p args, output to
@@ -316,16 +312,106 @@ static bool s_txn(s_client_t *c, size_t first, size_t n, size_t clients)
     return ok;
 }
 
+/* COPY's binary format: big-endian integers; a row is its field count, then each
+ * field's length and bytes. */
+static char *s_be(char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (char) (v >> (8 * (bytes - 1 - i)));
+    return p + bytes;
+}
+
+static char *s_field(char *p, const void *data, size_t len)
+{
+    p = s_be(p, len, 4);
+    memcpy(p, data, len);
+    return p + len;
+}
+
+/* COPY @p len bytes of @p data in with @p sql. */
+static bool s_copy(s_client_t *c, const char *sql, const char *data, size_t len)
+{
+    PGresult *res = PQexec(c->conn, sql);
+    bool ok = s_ok(c, res, PGRES_COPY_IN);
+    PQclear(res);
+    if (!ok)
+        return false;
+    ok = PQputCopyData(c->conn, data, (int) len) == 1;
+    ok = PQputCopyEnd(c->conn, ok ? NULL : "the client could not send") == 1 && ok;
+    while ((res = PQgetResult(c->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        ok = s_ok(c, res, PGRES_COMMAND_OK) && ok;
+        PQclear(res);
+        if (st == PGRES_COPY_IN)
+            break; /* the end did not go out: the connection is lost */
+    }
+    return ok;
+}
+
+/* One transaction of @p n events from @p first (every clients-th) by COPY: BEGIN, the
+ * requests, the events, COMMIT. */
+static bool s_copy_txn(s_client_t *c, size_t first, size_t n, size_t clients)
+{
+    static const char header[19] = "PGCOPY\n\377\r\n\0"; /* then flags and extension: 0 */
+    size_t need = sizeof header + 2;
+    for (size_t k = 0; k < n; k++) {
+        const pe_event_t *ev = pe_set_at(c->set, first + k * clients);
+        need += 2 + 5 * 4 + 8 + strlen(ev->stream) + ev->envelope_len + strlen(ev->request_id) +
+                ev->result_len;
+    }
+    if (need > c->copy_cap) {
+        c->copy_cap = 0;
+        for (int t = 0; t < 2; t++) {
+            free(c->copy[t]);
+            if (!(c->copy[t] = malloc(need)))
+                return false;
+        }
+        c->copy_cap = need;
+    }
+    char *r = c->copy[0], *e = c->copy[1];
+    memcpy(r, header, sizeof header);
+    memcpy(e, header, sizeof header);
+    r += sizeof header;
+    e += sizeof header;
+    for (size_t k = 0; k < n; k++) {
+        const pe_event_t *ev = pe_set_at(c->set, first + k * clients);
+        r = s_be(r, 2, 2);
+        r = s_field(r, ev->request_id, strlen(ev->request_id));
+        r = s_field(r, ev->result, ev->result_len);
+        e = s_be(e, 3, 2);
+        e = s_field(e, ev->stream, strlen(ev->stream));
+        e = s_be(s_be(e, 8, 4), ev->version, 8);
+        e = s_field(e, ev->envelope, ev->envelope_len);
+    }
+    r = s_be(r, 0xffff, 2); /* the trailer: a field count of -1 */
+    e = s_be(e, 0xffff, 2);
+    PGresult *res = PQexec(c->conn, "BEGIN");
+    bool ok = s_ok(c, res, PGRES_COMMAND_OK);
+    PQclear(res);
+    ok = ok &&
+         s_copy(c, "COPY requests (request_id, result) FROM STDIN (FORMAT binary)", c->copy[0],
+                (size_t) (r - c->copy[0])) &&
+         s_copy(c, "COPY events (stream, version, body) FROM STDIN (FORMAT binary)", c->copy[1],
+                (size_t) (e - c->copy[1]));
+    res = PQexec(c->conn, ok ? "COMMIT" : "ROLLBACK");
+    ok = s_ok(c, res, PGRES_COMMAND_OK) && ok;
+    PQclear(res);
+    return ok;
+}
+
 static void *s_client_run(void *arg)
 {
     s_client_t *c = arg;
     size_t n = pe_set_size(c->set), clients = (size_t) pe_set_clients(c->set);
     pthread_barrier_wait(c->go);
     for (size_t i = c->client; i < n;) {
-        size_t k = c->per_txn <= 1 ? 1 : (n - i + clients - 1) / clients;
-        if (k > c->per_txn)
-            k = c->per_txn;
-        if (!(c->per_txn <= 1 ? s_send(c, pe_set_at(c->set, i), false) : s_txn(c, i, k, clients))) {
+        size_t k = c->way == PP_EACH ? 1 : (n - i + clients - 1) / clients;
+        if (k > c->group)
+            k = c->group;
+        bool ok = c->way == PP_EACH      ? s_send(c, pe_set_at(c->set, i), false)
+                  : c->way == PP_INSERTS ? s_txn(c, i, k, clients)
+                                         : s_copy_txn(c, i, k, clients);
+        if (!ok) {
             if (!c->err[0])
                 snprintf(c->err, sizeof c->err, "%s", PQerrorMessage(c->conn));
             c->err[strcspn(c->err, "\n")] = '\0';
@@ -346,7 +432,7 @@ static int s_clients_open(pp_t *self, s_client_t *cs, size_t clients, char *why,
         PGresult *res = PQprepare(cs[i].conn, "ev", s_insert, 5, NULL);
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
-        if (!ok || (cs[i].per_txn > 1 && PQenterPipelineMode(cs[i].conn) != 1)) {
+        if (!ok || (cs[i].way == PP_INSERTS && PQenterPipelineMode(cs[i].conn) != 1)) {
             s_why(why, whysz, "prepare: %s", PQerrorMessage(cs[i].conn));
             why[strcspn(why, "\n")] = '\0';
             return -1;
@@ -378,7 +464,7 @@ static int s_check(pp_t *self, char *why, size_t whysz)
     return rc;
 }
 
-double pp_run(pp_t *self, const pe_set_t *set, size_t per_txn, char *why, size_t whysz)
+double pp_run(pp_t *self, const pe_set_t *set, pp_way_t way, size_t group, char *why, size_t whysz)
 {
     size_t clients = (size_t) pe_set_clients(set), n = pe_set_size(set), done = 0;
     why[0] = '\0';
@@ -397,7 +483,7 @@ double pp_run(pp_t *self, const pe_set_t *set, size_t per_txn, char *why, size_t
         goto done;
     }
     for (size_t i = 0; i < clients; i++)
-        cs[i] = (s_client_t){set, i, per_txn, NULL, &go, 0, ""};
+        cs[i] = (s_client_t){set, i, way, group < 1 ? 1 : group, NULL, {NULL, NULL}, 0, &go, 0, ""};
     if (s_clients_open(self, cs, clients, why, whysz) != 0)
         goto done;
     pthread_barrier_init(&go, NULL, (unsigned) clients + 1);
@@ -410,10 +496,10 @@ double pp_run(pp_t *self, const pe_set_t *set, size_t per_txn, char *why, size_t
         exit(1);
     }
     pthread_barrier_wait(&go);
-    int64_t t0 = s_now_us();
+    int64_t t0 = zclock_usecs();
     for (size_t i = 0; i < clients; i++)
         pthread_join(threads[i], NULL);
-    int64_t took = s_now_us() - t0;
+    int64_t took = zclock_usecs() - t0;
     pthread_barrier_destroy(&go);
     for (size_t i = 0; i < clients; i++) {
         done += cs[i].done;
@@ -428,8 +514,11 @@ double pp_run(pp_t *self, const pe_set_t *set, size_t per_txn, char *why, size_t
     else if (s_check(self, why, whysz) == 0)
         rate = (double) n * 1e6 / (double) took;
 done:
-    for (size_t i = 0; cs && i < clients; i++)
+    for (size_t i = 0; cs && i < clients; i++) {
         PQfinish(cs[i].conn);
+        free(cs[i].copy[0]);
+        free(cs[i].copy[1]);
+    }
     free(cs);
     free(threads);
     return rate;
@@ -454,7 +543,7 @@ void pp_describe(pp_t *self, char *out, size_t outsz)
     snprintf(out, outsz, "none");
 }
 
-double pp_run(pp_t *self, const pe_set_t *set, size_t per_txn, char *why, size_t whysz)
+double pp_run(pp_t *self, const pe_set_t *set, pp_way_t way, size_t group, char *why, size_t whysz)
 {
     snprintf(why, whysz, "built without libpq");
     return -1;

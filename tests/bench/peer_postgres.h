@@ -16,13 +16,18 @@
  * do: a gapless seq (a sequence may leave gaps), a hash chain (the bodies carry the
  * chain of the scratch log they were built in, not one PostgreSQL computes).
  *
- * Each event is one prepared statement inserting its request and its event
- * (`WITH r AS (INSERT INTO requests ...) INSERT INTO events ...`), sent by one of
- * several client threads, each with its own connection (libpq), all connected before
- * the clock starts. One event per transaction: that statement alone, committed
- * (autocommit), each client waiting for its commit before the next. Batched: BEGIN, a
- * group of them, COMMIT, sent in one go (libpq's pipeline mode), each client waiting
- * for its transaction's commit before the next.
+ * The events are sent by several client threads, each with its own connection
+ * (libpq), all connected before the clock starts, each waiting for its transaction's
+ * commit before it sends the next; a client sends only its own events (pp_way_t):
+ *  - PP_EACH: one event a transaction: one prepared statement that inserts the request
+ *    and the event (`WITH r AS (INSERT INTO requests ...) INSERT INTO events ...`),
+ *    committed alone (autocommit);
+ *  - PP_INSERTS: a group of events a transaction: BEGIN, that statement for each,
+ *    COMMIT, sent in one go (libpq's pipeline mode);
+ *  - PP_COPY: a group of events a transaction, PostgreSQL's bulk path: BEGIN, `COPY
+ *    requests ... FROM STDIN (FORMAT binary)`, the same into events, COMMIT.
+ * In both batched ways one conflict (a request id or stream version taken) aborts the
+ * whole group; the event store refuses that request alone and commits the others.
  *
  * Built without libpq (TP_HAVE_LIBPQ undefined), pp_new() always says why not.
  */
@@ -48,12 +53,19 @@ void pp_destroy(pp_t **self_p);
 /** One line about the server as it runs: its version and durability settings. */
 void pp_describe(pp_t *self, char *out, size_t outsz);
 
+/** How the events go in (see above). */
+typedef enum {
+    PP_EACH,    /**< one event a transaction */
+    PP_INSERTS, /**< a group a transaction, an INSERT statement per event, pipelined */
+    PP_COPY     /**< a group a transaction, by COPY (binary) */
+} pp_way_t;
+
 /**
  * @brief Inserts every event of @p set from pe_set_clients() clients (event i from
- * client i % clients), @p per_txn events per transaction (1: one statement,
- * autocommit), then checks that the tables hold what was inserted.
+ * client i % clients) in way @p way, @p group events a transaction (PP_INSERTS,
+ * PP_COPY), then checks that the tables hold what was inserted.
  * @param[out] why when it returns -1: what failed
  * @return events per second from the first statement to the last commit, or -1
  */
-double pp_run(pp_t *self, const pe_set_t *set, size_t per_txn, char *why, size_t whysz);
+double pp_run(pp_t *self, const pe_set_t *set, pp_way_t way, size_t group, char *why, size_t whysz);
 #endif
