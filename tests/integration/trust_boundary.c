@@ -222,10 +222,10 @@ static void s_others(th_t *th)
     r = th_call_as(th, "identification", &order_key, NULL, EVS_BUS_READ, &read.base, 5000);
     TH_CHECK(r && r->ok);
     th_reply_free(&r);
-    /* the account service does not follow production: not admitted there */
-    const th_actor_t account_key = {"", NULL, NULL, "account"};
+    /* the identification service does not follow production: not admitted there */
+    const th_actor_t ident_key = {"", NULL, NULL, "identification"};
     uint64_t prod_head = th_head(th, "production");
-    r = th_call_as(th, "production", &account_key, NULL, EVS_BUS_READ, &read.base, S_SILENT_MS);
+    r = th_call_as(th, "production", &ident_key, NULL, EVS_BUS_READ, &read.base, S_SILENT_MS);
     TH_CHECK(s_silent(th, "production", r, prod_head, "a non-follower's $read"));
 }
 
