@@ -11,6 +11,9 @@ PKGS=(
   libsodium-dev libmicrohttpd-dev libjansson-dev libcairo2-dev
   # tools used by the tests and benchmarks
   lmdb-utils qpdf poppler-utils python3 python3-aiosmtpd procps psmisc
+  # the backbone benchmark's PostgreSQL peer: libpq to build it, the server it starts
+  # on a temporary cluster of its own (tests/bench/peer_postgres.h)
+  libpq-dev postgresql-15
   # the browser tests: Debian's Chromium (driven by playwright-core from npm) and fonts
   chromium fonts-dejavu-core fonts-liberation
 )
@@ -36,6 +39,18 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 echo "installing: ${missing[*]}" >&2
+# postgresql-15's postinst creates a "main" cluster (and starts it where services may
+# start) unless postgresql-common's create_main_cluster is off. The benchmark makes and
+# removes a cluster of its own, so none is created here: a server running after the
+# install would only take memory and a port. A drop-in of our own in createcluster.d
+# (read through createcluster.conf's include_dir; postgresql-common ships no file
+# there), written only on a first install and never over one already there.
+if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -d /etc/postgresql/15 ] &&
+   [ ! -e /etc/postgresql-common/createcluster.d/trustportal.conf ]; then
+  $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false   # trustportal's deploy/install-deps.sh" |
+    $SUDO tee /etc/postgresql-common/createcluster.d/trustportal.conf >/dev/null
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

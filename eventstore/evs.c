@@ -434,16 +434,18 @@ int evs_checkpoint_hash(evs_t *self, const char *upstream, uint64_t *seq, uint8_
     int rc = evsi_ro_begin(self, &txn);
     if (rc)
         return evsi_rc(rc);
-    /* the upstream's seq, and (when kept) the hash of its record there */
-    rc = mdb_get(txn, self->meta, &key, &val);
-    if (rc == 0 && val.mv_size != sizeof *seq && val.mv_size != sizeof *seq + EVS_HASH_SIZE)
-        rc = EVS_CORRUPT;
+    /* the upstream's seq (cp/), and when kept the hash of its record there (ch/) */
+    rc = evsi_get_u64(txn, self->meta, key, seq);
     if (rc == 0) {
-        memcpy(seq, val.mv_data, sizeof *seq);
-        if (val.mv_size > sizeof *seq)
-            memcpy(hash, (const uint8_t *) val.mv_data + sizeof *seq, EVS_HASH_SIZE);
-        if (known)
-            *known = val.mv_size > sizeof *seq;
+        memcpy(kbuf, "ch/", 3);
+        rc = mdb_get(txn, self->meta, &key, &val);
+        if (rc == 0 && val.mv_size != EVS_HASH_SIZE)
+            rc = EVS_CORRUPT;
+        if (rc == 0) {
+            memcpy(hash, val.mv_data, EVS_HASH_SIZE);
+            if (known)
+                *known = true;
+        }
     }
     if (rc == MDB_NOTFOUND)
         rc = 0;

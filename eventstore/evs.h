@@ -29,8 +29,8 @@
  *               "head_seq" -> u64, "head_hash" -> 32 bytes,
  *               "index_seq" -> u64, "stream_count" -> u64, "req_moved" -> u64
  *               (reqtail key up to which ids were moved),
- *               "cp/<upstream>" -> u64 last upstream seq consumed [, the hash of that
- *               upstream record (32 bytes), when the follower kept it].
+ *               "cp/<upstream>" -> u64 last upstream seq consumed, "ch/<upstream>" ->
+ *               the hash of that upstream record (32 bytes) when the follower kept it.
  *
  * Every record carries `prev_hash` and `hash` = SHA-256 over the envelope
  * serialized with `hash` empty; the chain makes any edit, removal, reordering

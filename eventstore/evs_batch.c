@@ -138,13 +138,18 @@ static int s_apply(evs_t *self, MDB_txn *txn, const evsi_op_t *op)
         return rc == MDB_KEYEXIST ? EVS_CORRUPT : rc;
     case EVSI_OP_CHECKPOINT:
         key = (MDB_val){evsi_cp_key((char *)kbuf, op->key, op->key_len), kbuf};
-        /* the seq, then the hash of the upstream's record there when one was given */
-        val = (MDB_val){sizeof op->seq + op->len, NULL};
-        rc = mdb_put(txn, self->meta, &key, &val, MDB_RESERVE);
+        /* the seq under cp/ (as it always was), the hash of the upstream's record there
+         * under ch/ when one was given (else an old one must not stay) */
+        val = (MDB_val){sizeof op->seq, (void *)&op->seq};
+        rc = mdb_put(txn, self->meta, &key, &val, 0);
         if (rc == 0) {
-            memcpy(val.mv_data, &op->seq, sizeof op->seq);
-            if (op->len)
-                memcpy((uint8_t *)val.mv_data + sizeof op->seq, op->data, op->len);
+            key.mv_size = evsi_cp_key((char *)kbuf, op->key, op->key_len);
+            memcpy(kbuf, "ch/", 3);
+            val = (MDB_val){op->len, (void *)op->data};
+            rc = op->len ? mdb_put(txn, self->meta, &key, &val, 0)
+                         : mdb_del(txn, self->meta, &key, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
         }
         return rc;
     }

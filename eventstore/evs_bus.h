@@ -241,6 +241,9 @@ uint64_t evs_sub_checkpoint(evs_sub_t *self);
 /** Highest upstream seq known to exist (from live events, heartbeats, reads). */
 uint64_t evs_sub_known_head(evs_sub_t *self);
 
+/** Whether a read was answered and everything known to exist has been delivered. */
+bool evs_sub_caught_up(evs_sub_t *self);
+
 /**
  * @brief Handle whatever is waiting on @p which (one of the subscriber's two
  * sockets) without blocking: deliver the next records in order through @p fn,

@@ -106,7 +106,7 @@ typedef struct {
     uint64_t version;       /* event: its stream version */
     const char *key;        /* stream id, request id or upstream (in the arena) */
     size_t key_len;         /* its length, no NUL */
-    const uint8_t *data;    /* envelope, result, or checkpoint hash bytes (in the arena) */
+    const uint8_t *data;    /* envelope, result, or checkpoint hash (in the arena) */
     size_t len;             /* their size */
 } evsi_op_t;
 

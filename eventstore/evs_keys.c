@@ -159,8 +159,11 @@ int evs_keys_create(const char *dir, const char *stem)
     char pub[PATH_MAX], sec[PATH_MAX];
     snprintf(pub, sizeof pub, "%s/%s.pub", dir, stem);
     snprintf(sec, sizeof sec, "%s/%s.secret", dir, stem);
-    if (access(pub, F_OK) == 0 && access(sec, F_OK) == 0)
-        return s_add_witness_key(dir, &peer, pub) == 0 ? 0 : -1;
+    if (access(pub, F_OK) == 0 && access(sec, F_OK) == 0) {
+        if (s_add_witness_key(dir, &peer, pub) != 0)
+            zsys_warning("keys: could not add the witness key to %s: %s", pub, strerror(errno));
+        return 0;
+    }
     zcert_t *cert = zcert_new();
     if (!cert) {
         errno = ENOMEM;

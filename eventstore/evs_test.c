@@ -406,6 +406,13 @@ static int s_test_basic(const char *base)
         S_CHECK(seq == 17);
         S_CHECK_RC(evs_checkpoint_hash(evs, "nobody", &seq, got, &known), 0);
         S_CHECK(seq == 0 && !known);
+        /* one written later without a hash leaves none behind */
+        S_CHECK_RC(evs_batch_begin(evs, &b), 0);
+        S_CHECK_RC(evs_batch_checkpoint(b, "hashed", 18), 0);
+        S_CHECK_RC(evs_batch_commit(b), 0);
+        evs_batch_end(&b);
+        S_CHECK_RC(evs_checkpoint_hash(evs, "hashed", &seq, got, &known), 0);
+        S_CHECK(seq == 18 && !known);
     }
 
     S_CHECK_RC(evs_stat(evs, &st), 0);

@@ -216,7 +216,39 @@ int evs_witness_check_log(evs_t *log, const char *service, evs_t *witness,
     rc = evs_read_stream(witness, stream, 1, s_check_one, &c);
     if (rc == EVS_NOTFOUND || rc == 1)
         rc = 0;
-    return rc;
+    if (rc != 0 || report->contradicted)
+        return rc;
+    /* and the witness's checkpoint: the last record of the log it took, and its hash */
+    uint8_t cp_hash[EVS_HASH_SIZE], have[EVS_HASH_SIZE] = {0};
+    bool known = false;
+    rc = evs_checkpoint_hash(witness, service, &report->checkpoint, cp_hash, &known);
+    uint64_t cp = report->checkpoint;
+    char a[17], b[17];
+    if (rc != 0 || cp == 0)
+        return rc;
+    if (cp > c.head) {
+        snprintf(report->reason, sizeof report->reason,
+                 "it took %s's records up to seq %llu (its checkpoint), but the log ends at seq "
+                 "%llu: truncated, or restored from an older backup",
+                 service, (unsigned long long) cp, (unsigned long long) c.head);
+        report->contradicted = true;
+        return 0;
+    }
+    if (!known)
+        return 0;
+    rc = evs_read(log, cp, cp, 1, s_hash_at_fn, have);
+    if (rc != 1)
+        return rc ? rc : EVS_CORRUPT;
+    if (sodium_memcmp(have, cp_hash, EVS_HASH_SIZE) != 0) {
+        sodium_bin2hex(a, sizeof a, cp_hash, 8);
+        sodium_bin2hex(b, sizeof b, have, 8);
+        snprintf(report->reason, sizeof report->reason,
+                 "it took seq %llu of %s with hash %s... (its checkpoint), but the log has hash "
+                 "%s... there: rewritten, or restored from another history",
+                 (unsigned long long) cp, service, a, b);
+        report->contradicted = true;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ self-test */

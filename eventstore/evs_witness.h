@@ -8,8 +8,8 @@
  * backup then contradicts what its followers recorded: `tpctl log verify DIR --witnesses
  * DIR...` names it (evs_witness_check_log).
  *
- * The witness key is derived from the service's CURVE secret key (BLAKE2b keyed with a
- * fixed context, as the seed of crypto_sign_seed_keypair), so there is no second secret
+ * The witness key is derived from the service's CURVE secret key (BLAKE2b of a fixed
+ * context string keyed with that secret, as the seed of crypto_sign_seed_keypair), so there is no second secret
  * to keep; its public half is written into the service's public certificate as metadata
  * "witness-key" (hex) by evs_keys_create, where verifiers find it.
  */
@@ -102,14 +102,16 @@ typedef struct {
     uint64_t heads;           /**< signed heads of the log found in the witness */
     uint64_t checked;         /**< of them, those that the log agrees with */
     uint64_t newest;          /**< the highest seq a witness saw signed (0: none) */
+    uint64_t checkpoint;      /**< the witness's checkpoint of the log (0: none) */
     bool contradicted;        /**< the log contradicts a head in the witness */
     char reason[400];         /**< what, when contradicted */
 } evs_witness_report_t;
 
 /**
- * @brief Check log @p log (of service @p service) against the heads of it that
- * the log @p witness recorded: each must carry a good signature (by @p key when not
- * NULL), and @p log must hold that seq with that hash.
+ * @brief Check log @p log (of service @p service) against what the log @p witness (a
+ * follower's) recorded of it: each signed head must carry a good signature (by @p key when
+ * not NULL) and @p log must hold that seq with that hash; and the witness's checkpoint of
+ * the service must lie within @p log, with the hash the witness kept there (when kept).
  * @return 0 when the check ran (see report->contradicted), else an LMDB/evs code
  */
 int evs_witness_check_log(evs_t *log, const char *service, evs_t *witness,

@@ -16,11 +16,13 @@ table='
 0 gw_task
 1 gw_req
 1 gw_backend
+1 gw_events
 2 gw_json
 3 gw_session
 4 gw_handler
 5 gw_api
 5 gw_static
+5 gw_sse
 6 gw_routes
 7 gw_server
 8 gw_main

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include "evs_keys.h"
 #include "gw_config.h"
 #include "svc.h"
@@ -51,6 +52,16 @@ const svc_setting_t gw_settings[] = {
      "A service that timed out is treated as down this long (ms)."},
     {"session_cache_ms", "2000", SVC_SETTING_INT, 0, 60000,
      "How long a thread reuses a session it resolved (ms)."},
+    {"sse_per_account", "8", SVC_SETTING_INT, 1, 1000,
+     "Live-update streams (GET /api/v1/events) one account may keep open, and the\n"
+     "gateway in all; more are refused (429, 503)."},
+    {"sse_max", "10000", SVC_SETTING_INT, 1, 1000000, NULL},
+    {"sse_keepalive_ms", "15000", SVC_SETTING_INT, 100, 600000,
+     "A keep-alive comment goes to every open stream this often (ms); keep it below\n"
+     "conn_timeout_s and the time-outs of proxies in front."},
+    {"sse_history", "65536", SVC_SETTING_INT, 0, 100000000,
+     "Order and product changes kept for streams that resume with Last-Event-ID; one\n"
+     "that resumes from further back is told to reload (event \"reset\")."},
     {"services", "account,order,identification,production,revocation", SVC_SETTING_LIST, 0, 0,
      "The services /readyz probes."},
     {"secret_file", NULL, SVC_SETTING_PATH, 0, 0,
@@ -133,6 +144,30 @@ static int s_services(const char *list, gw_config_t *out)
     return 0;
 }
 
+void gw_config_fit(gw_config_t *config)
+{
+    struct rlimit rl;
+    size_t fds = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        fds = rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : (size_t) rl.rlim_cur;
+    }
+    size_t capacity = fds > 512 ? fds - 256 : 256;   /* service sockets, logs, files */
+    int threads = config->threads > 0 ? config->threads : 1;
+    config->conn_limit = (unsigned) (capacity / (size_t) threads);
+    size_t room = capacity * 3 / 4;
+    if ((size_t) config->sse_max > room) {
+        zsys_warning("gateway: sse_max %d is more than the open-file limit %zu leaves room "
+                     "for; %zu live-update streams at most (raise LimitNOFILE)",
+                     config->sse_max, fds, room);
+        config->sse_max = (int) room;
+    }
+}
+
 void gw_config_free(gw_config_t *config)
 {
     zcert_destroy(&config->cert);
@@ -158,6 +193,14 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
     long down = s_int(config, "down_ms");
     long cache = s_int(config, "session_cache_ms");
     long secure = s_int(config, "cookie_secure");
+    long sse_acc = s_int(config, "sse_per_account"), sse_max = s_int(config, "sse_max");
+    long sse_ka = s_int(config, "sse_keepalive_ms"), sse_hist = s_int(config, "sse_history");
+    if (sse_acc < 0 || sse_max < 0 || sse_ka < 0 || sse_hist < 0)
+        return -1;
+    out->sse_per_account = (int) sse_acc;
+    out->sse_max = (int) sse_max;
+    out->sse_keepalive_ms = (int) sse_ka;
+    out->sse_history = (size_t) sse_hist;
     if (port < 0 || threads < 0 || body < 0 || url < 0 || header < 0 || conn_to < 0 ||
         per_ip < 0 || to < 0 || slow < 0 || ready < 0 || down < 0 || cache < 0 || secure < 0)
         return -1;
@@ -192,10 +235,14 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
     }
     if (s_services(s_get(config, "services"), out))
         return -1;
-    for (int i = 0; i < GW_SVC_COUNT; i++)
+    for (int i = 0; i < GW_SVC_COUNT; i++) {
         svc_endpoint(config, s_names[i], "router", out->endpoint[i], sizeof out->endpoint[i]);
+        svc_endpoint(config, s_names[i], "pub", out->pub_endpoint[i],
+                     sizeof out->pub_endpoint[i]);
+    }
     /* every call to a service goes out with the gateway's key, to the service's key */
     const char *keys = svc_keys_dir(config);
+    snprintf(out->keys_dir, sizeof out->keys_dir, "%s", keys);
     out->cert = evs_keys_load_secret(keys, "gateway");
     if (!out->cert)
         return -1;

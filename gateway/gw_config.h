@@ -48,6 +48,14 @@ typedef struct {
     int down_ms;                            /**< fail fast this long after a time-out */
     int session_cache_ms;                   /**< per-thread session cache lifetime */
     char endpoint[GW_SVC_COUNT][256];       /**< ROUTER endpoint of each service */
+    char pub_endpoint[GW_SVC_COUNT][256];   /**< PUB endpoint of each service (live updates) */
+    char keys_dir[512];                     /**< the keys folder */
+    int sse_per_account;                    /**< live-update streams per account, */
+    int sse_max;                            /**< and in all */
+    int sse_keepalive_ms;                   /**< keep-alive comment period */
+    size_t sse_history;                     /**< changes kept for resuming streams */
+    unsigned conn_limit;                    /**< connections per worker daemon (set by
+                                                 gw_config_fit from the file limit) */
     zcert_t *cert;                          /**< the gateway's own key (<keys>/gateway.secret):
                                                  every service call goes out with it */
     char server_key[GW_SVC_COUNT][41];      /**< each service's public key (Z85) */
@@ -69,6 +77,14 @@ const char *gw_svc_name(gw_svc_t svc);
  *         reason is logged with zsys_error)
  */
 int gw_config_load(zconfig_t *config, gw_config_t *out);
+
+/**
+ * @brief Fit the connection limits to the process's open-file limit (raised to its hard
+ * limit first): each worker daemon takes its share of what is left after the service
+ * sockets, and sse_max is lowered (with a warning) to three quarters of that, so that
+ * live-update streams never crowd out the portal's requests.
+ */
+void gw_config_fit(gw_config_t *config);
 
 /** @brief Free what gw_config_load() took (the key). Safe twice. */
 void gw_config_free(gw_config_t *config);

@@ -6,6 +6,7 @@
 #include "gw_routes.h"
 #include "gw_server.h"
 #include "gw_session.h"
+#include "gw_sse.h"
 
 static void s_usage(FILE *f)
 {
@@ -50,10 +51,14 @@ int main(int argc, char **argv)
         gw_config_free(&config);
         return 1;
     }
+    gw_config_fit(&config);
     gw_backend_init(&config);
     gw_session_init();
+    gw_events_t *hub = gw_events_new(&config);   /* live updates (GET /api/v1/events) */
+    gw_sse_init(hub);
     gw_server_t *server = gw_server_new(&config);
     if (!server) {
+        gw_events_destroy(&hub);
         gw_config_free(&config);
         return 1;
     }
@@ -63,7 +68,9 @@ int main(int argc, char **argv)
     while (!zsys_interrupted)
         zclock_sleep(100);
     zsys_info("gateway: stopping");
+    gw_events_stop(hub);          /* ends the streams: no connection stays suspended */
     gw_server_destroy(&server);   /* joins the workers: their sockets close with them */
+    gw_events_destroy(&hub);      /* the connections have closed their streams */
     gw_backend_thread_done();
     gw_config_free(&config);
     return 0;

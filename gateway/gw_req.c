@@ -1,4 +1,6 @@
 /* gw_req.c: the request's accessors and its response, made and held for the server. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -83,6 +85,41 @@ int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, siz
     if (!resp)
         close(fd);
     return s_hold(req, status, resp, ctype, extra, n_extra);
+}
+
+int gw_respond_stream(gw_req_t *req, unsigned status, const char *ctype,
+                      MHD_ContentReaderCallback reader, void *cls,
+                      MHD_ContentReaderFreeCallback free_cb, const gw_header_t *extra,
+                      size_t n_extra)
+{
+    if (req->responded) {
+        free_cb(cls);
+        return -1;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, cls, free_cb);
+    if (!resp)
+        free_cb(cls);
+    return s_hold(req, status, resp, ctype, extra, n_extra);
+}
+
+void gw_req_resumer(gw_req_t *req, gw_resumer_t *out)
+{
+    out->conn = req->conn;
+    out->wakefd = req->wakefd;
+}
+
+void gw_resume(const gw_resumer_t *r)
+{
+    MHD_resume_connection(r->conn);
+    uint64_t one = 1;
+    if (r->wakefd >= 0 && write(r->wakefd, &one, sizeof one) < 0)
+        zsys_warning("gateway: cannot wake a worker: %s", strerror(errno));
+}
+
+void gw_suspend(const gw_resumer_t *r)
+{
+    MHD_suspend_connection(r->conn);
 }
 
 struct MHD_Response *gw_req_take_response(gw_req_t *req, unsigned *status)

@@ -61,6 +61,7 @@ typedef struct gw_req {
     struct MHD_Response *held;            /**< the response, until the server queues it */
     unsigned held_status;                 /**< its status */
     bool suspended;                       /**< a task waits: the connection is suspended */
+    int wakefd;                           /**< the worker's wake-up eventfd (gw_resume), or -1 */
 } gw_req_t;
 
 /** A function that handles a request (responds through gw_respond()). */
@@ -92,6 +93,35 @@ int gw_respond_take(gw_req_t *req, unsigned status, const char *ctype, char *bod
  */
 int gw_respond_fd(gw_req_t *req, unsigned status, const char *ctype, int fd, size_t size,
                   const gw_header_t *extra, size_t n_extra);
+
+/**
+ * @brief A response whose body comes from @p reader as it is produced (no length,
+ * chunked), with the security headers; @p free_cb(@p cls) runs when the response is done
+ * with, also when it could not be made.
+ * @return 0 or -1
+ */
+int gw_respond_stream(gw_req_t *req, unsigned status, const char *ctype,
+                      MHD_ContentReaderCallback reader, void *cls,
+                      MHD_ContentReaderFreeCallback free_cb, const gw_header_t *extra,
+                      size_t n_extra);
+
+/** What another thread needs to resume a suspended connection of a worker. */
+typedef struct {
+    struct MHD_Connection *conn;
+    int wakefd; /**< the worker's wake-up eventfd */
+} gw_resumer_t;
+
+/** @brief How to resume @p req's connection from another thread (its connection and the
+ *  eventfd its worker's loop watches, which the server put into the request). */
+void gw_req_resumer(gw_req_t *req, gw_resumer_t *out);
+
+/** @brief From any thread: resume the connection and wake its worker, whose loop then runs
+ *  the daemon (a resume alone does not wake a worker that waits in epoll). */
+void gw_resume(const gw_resumer_t *r);
+
+/** @brief On the connection's worker, from its content-reader callback: suspend the
+ *  connection until gw_resume(). */
+void gw_suspend(const gw_resumer_t *r);
 
 /**
  * @brief Hand the response made for @p req to the caller (the server, which queues it).

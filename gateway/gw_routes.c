@@ -5,6 +5,7 @@
 #include "gw_api.h"
 #include "gw_json.h"
 #include "gw_routes.h"
+#include "gw_sse.h"
 #include "gw_static.h"
 #include "identification.pb-c.h"
 #include "order.pb-c.h"
@@ -58,6 +59,7 @@ static const gw_route_t s_routes[] = {
     {"GET", "/api/v1/orders/{orderId}/documents/{kind}", gw_api_document, ORD,
      "order.GetDocument", D(order__get_document), D(order__document), SES, 200},
     /* products and revocation */
+    {"GET", "/api/v1/events", gw_sse_handler, ORD, NULL, NULL, NULL, SES, 200},
     {"GET", "/api/v1/products", gw_handler_generic, PRD, "production.ListProducts",
      D(production__list_products), D(production__product_list), SES, 200},
     {"GET", "/api/v1/products/{productId}", gw_handler_generic, PRD, "production.GetProduct",

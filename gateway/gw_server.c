@@ -27,6 +27,8 @@ typedef struct {
     struct MHD_Daemon *daemon;   /* libmicrohttpd, polled by this thread only */
     int epfd;                    /* the loop: the daemon's epoll, service sockets, stop */
     int stopfd;                  /* eventfd: written to stop */
+    int wakefd;                  /* eventfd: written when another thread resumed one of
+                                    this daemon's connections (gw_resume) */
     pthread_t thread;
     bool started;
 } s_worker_t;
@@ -44,7 +46,11 @@ struct _gw_server_t {
 /* epoll data of the loop's descriptors */
 #define S_TAG_DAEMON 0
 #define S_TAG_STOP 1
-#define S_TAG_BACKEND 2   /* .. S_TAG_BACKEND + GW_SVC_COUNT - 1, one per service */
+#define S_TAG_WAKE 2
+#define S_TAG_BACKEND 3   /* .. S_TAG_BACKEND + GW_SVC_COUNT - 1, one per service */
+
+/* The worker of the calling thread (NULL elsewhere). */
+static _Thread_local s_worker_t *s_current;
 
 /* ------------------------------------------------------------------ responses */
 
@@ -210,6 +216,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         req->started = true;
         req->conn = conn;
         req->config = self->config;
+        req->wakefd = s_current ? s_current->wakefd : -1;
         req->method = method;
         req->url = url;
         s_client_addr(req);
@@ -291,7 +298,8 @@ static enum MHD_Result s_accept(void *cls, const struct sockaddr *addr, socklen_
     unsigned max = self->config->per_ip_max;
     char key[INET6_ADDRSTRLEN];
     s_addr_key(addr, key, sizeof key);
-    if (max == 0 || !key[0])
+    /* the reverse proxy carries everybody's connections: its address is not one client */
+    if (max == 0 || !key[0] || strcmp(key, self->config->trusted_proxy) == 0)
         return MHD_YES;
     pthread_mutex_lock(&self->ip_lock);
     uintptr_t n = (uintptr_t) zhashx_lookup(self->per_ip, key);
@@ -316,7 +324,7 @@ static void s_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char key[INET6_ADDRSTRLEN];
     s_addr_key(ci ? ci->client_addr : NULL, key, sizeof key);
-    if (!key[0])
+    if (!key[0] || strcmp(key, self->config->trusted_proxy) == 0)
         return;
     pthread_mutex_lock(&self->ip_lock);
     uintptr_t n = (uintptr_t) zhashx_lookup(self->per_ip, key);
@@ -339,6 +347,7 @@ static void *s_worker_run(void *arg)
     sigaddset(&pipe, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     gw_backend_thread_attach(w->epfd, S_TAG_BACKEND);
+    s_current = w;
     struct epoll_event ev[32];
     while (!atomic_load(&w->server->stopping)) {
         int timeout = -1;
@@ -362,6 +371,12 @@ static void *s_worker_run(void *arg)
             daemon_due = daemon_due || tag == S_TAG_DAEMON;
             if (tag >= S_TAG_BACKEND && tag < S_TAG_BACKEND + GW_SVC_COUNT)
                 sockets |= 1u << (tag - S_TAG_BACKEND);
+            if (tag == S_TAG_WAKE) {
+                uint64_t count;
+                if (read(w->wakefd, &count, sizeof count) < 0 && errno != EAGAIN)
+                    zsys_warning("gateway: wake-up lost: %s", strerror(errno));
+                daemon_due = true;   /* the daemon takes the resumed connections */
+            }
         }
         if (daemon_due)
             MHD_run(w->daemon);
@@ -409,6 +424,7 @@ static int s_worker_start(gw_server_t *self, int i, unsigned flags, const struct
         i == 0 ? (intptr_t) sa : (intptr_t) listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, config->header_max,
         MHD_OPTION_CONNECTION_TIMEOUT, config->conn_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, config->conn_limit ? config->conn_limit : 1020u,
         MHD_OPTION_URI_LOG_CALLBACK, s_uri_log, self,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_NOTIFY_CONNECTION, s_notify, self,
@@ -430,8 +446,11 @@ static int s_worker_start(gw_server_t *self, int i, unsigned flags, const struct
     const union MHD_DaemonInfo *ei = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!ei || w->epfd < 0 || w->stopfd < 0 || s_watch(w->epfd, ei->epoll_fd, S_TAG_DAEMON) != 0 ||
-        s_watch(w->epfd, w->stopfd, S_TAG_STOP) != 0)
+    w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!ei || w->epfd < 0 || w->stopfd < 0 || w->wakefd < 0 ||
+        s_watch(w->epfd, ei->epoll_fd, S_TAG_DAEMON) != 0 ||
+        s_watch(w->epfd, w->stopfd, S_TAG_STOP) != 0 ||
+        s_watch(w->epfd, w->wakefd, S_TAG_WAKE) != 0)
         return -1;
     if (pthread_create(&w->thread, NULL, s_worker_run, w) != 0)
         return -1;
@@ -457,6 +476,8 @@ gw_server_t *gw_server_new(const gw_config_t *config)
         gw_server_destroy(&self);
         return NULL;
     }
+    for (int i = 0; i < self->n_workers; i++)   /* none opened yet: none to close */
+        self->workers[i].epfd = self->workers[i].stopfd = self->workers[i].wakefd = -1;
     struct sockaddr_in a4 = {0};
     struct sockaddr_in6 a6 = {0};
     struct sockaddr *sa = NULL;
@@ -520,6 +541,8 @@ void gw_server_destroy(gw_server_t **self_p)
             close(w->epfd);
         if (w->stopfd >= 0)
             close(w->stopfd);
+        if (w->wakefd >= 0)
+            close(w->wakefd);
     }
     free(self->workers);
     zhashx_destroy(&self->per_ip);

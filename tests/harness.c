@@ -1,5 +1,4 @@
 /* harness.c: integration-test harness (temporary system, real daemons). */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -437,15 +436,13 @@ void *th_load_run(void *arg)
     return NULL;
 }
 
-/* ------------------------------------------------------------------ mail */
+/* ------------------------------------------------------------------ ports */
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
-#include <sodium.h>
 #include <sys/socket.h>
 
-static int s_free_port(void)
+int th_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
@@ -459,158 +456,6 @@ static int s_free_port(void)
     if (fd >= 0)
         close(fd);
     return port;
-}
-
-int th_free_port(void)
-{
-    return s_free_port();
-}
-
-int th_smtp_start(th_t *self)
-{
-    int port = s_free_port();
-    if (port < 0 || self->n_procs >= TH_MAX_PROCS)
-        return -1;
-    char maildir[400], listen[64], log[400];
-    snprintf(maildir, sizeof maildir, "%s/maildir", self->dir);
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/logs/smtp.log", self->dir);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        /* Debian's python3, where python3-aiosmtpd is installed */
-        execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen, "-c",
-              "aiosmtpd.handlers.Mailbox", maildir, (char *) NULL);
-        _exit(127);
-    }
-    int slot = (int) self->n_procs++;
-    snprintf(self->procs[slot].name, sizeof self->procs[slot].name, "smtp");
-    self->procs[slot].pid = pid;
-    /* ready when it accepts a connection */
-    for (int i = 0; i < 100; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {0};
-        a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t) port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bool ok = connect(fd, (struct sockaddr *) &a, sizeof a) == 0;
-        close(fd);
-        if (ok)
-            return port;
-        zclock_sleep(50);
-    }
-    return -1;
-}
-
-/* Decodes a message whose body is base64 (as trustportal sends it) into headers + text. */
-static char *s_decode_message(const char *raw)
-{
-    /* CRLF as sent, or LF as Python's mailbox module (aiosmtpd's Mailbox) stores it */
-    const char *sep = strstr(raw, "\r\n\r\n");
-    size_t hlen = sep ? (size_t) (sep - raw) + 4 : 0;
-    const char *lf = strstr(raw, "\n\n");
-    if (lf && (!sep || lf < sep)) {
-        sep = lf;
-        hlen = (size_t) (lf - raw) + 2;
-    }
-    if (!sep || !strstr(raw, "Content-Transfer-Encoding: base64"))
-        return strdup(raw);
-    const char *b64 = raw + hlen;
-    size_t cap = strlen(b64);
-    char *out = malloc(hlen + cap + 1);
-    if (!out)
-        return NULL;
-    memcpy(out, raw, hlen);
-    size_t bin_len = 0;
-    if (sodium_base642bin((unsigned char *) out + hlen, cap, b64, strlen(b64), "\r\n", &bin_len,
-                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
-        free(out);
-        return strdup(raw);
-    }
-    out[hlen + bin_len] = '\0';
-    return out;
-}
-
-static char *s_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t) n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t) n, f) == (size_t) n)
-        buf[n] = '\0';
-    else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
-static char *s_scan(const char *dir, const char *to, const char *needle)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return NULL;
-    char *found = NULL;
-    struct dirent *e;
-    while (!found && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        char *raw = s_slurp(path);
-        char *text = raw ? s_decode_message(raw) : NULL;
-        free(raw);
-        if (text && (!to || strstr(text, to)) && (!needle || strstr(text, needle)))
-            found = text;
-        else
-            free(text);
-    }
-    closedir(d);
-    return found;
-}
-
-char *th_mail_wait(th_t *self, const char *folder, const char *to, const char *needle,
-                   int timeout_ms)
-{
-    char dir[512];
-    if (folder)
-        snprintf(dir, sizeof dir, "%s", folder);
-    else
-        snprintf(dir, sizeof dir, "%s/maildir/new", self->dir);
-    int64_t deadline = zclock_mono() + timeout_ms;
-    do {
-        char *m = s_scan(dir, to, needle);
-        if (m)
-            return m;
-        zclock_sleep(50);
-    } while (zclock_mono() < deadline);
-    return NULL;
-}
-
-bool th_token_after(const char *text, const char *marker, char *out, size_t outsz)
-{
-    const char *p = text ? strstr(text, marker) : NULL;
-    if (!p)
-        return false;
-    p += strlen(marker);
-    size_t n = 0;
-    while ((isalnum((unsigned char) p[n]) || p[n] == '-' || p[n] == '_') && n + 1 < outsz)
-        n++;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return n > 0;
 }
 
 /* ------------------------------------------------------------------ the domain services */

@@ -127,10 +127,16 @@ int th_load_keys(th_load_t *l, const char *keys_dir, const char *service);
 /** Thread body for th_load_t (pthread signature). */
 void *th_load_run(void *arg);
 
-/** Starts a real SMTP server (Debian's python3-aiosmtpd) on a free loopback port,
- *  storing what it receives in the Maildir <dir>/maildir; stopped by th_destroy.
- *  Returns the port, or -1. */
+/* Mail (harness_mail.c). */
+
+/** Starts a real SMTP server (Debian's python3-aiosmtpd) on a free loopback port as the
+ *  daemon "smtp", storing what it receives in the Maildir <dir>/maildir; stopped by
+ *  th_destroy (or th_stop(self, "smtp", sig)). Returns the port, or -1. */
 int th_smtp_start(th_t *self);
+
+/** Starts the SMTP server again on @p port (th_smtp_start's), into the same Maildir,
+ *  after th_stop. Returns the port, or -1 (also while it still runs). */
+int th_smtp_restart(th_t *self, int port);
 
 /** Waits up to @p timeout_ms for a mail to @p to in the SMTP server's Maildir (or, when
  *  @p folder is not NULL, for an .eml file in that outbox folder) whose decoded text
@@ -138,6 +144,10 @@ int th_smtp_start(th_t *self);
  *  or NULL. */
 char *th_mail_wait(th_t *self, const char *folder, const char *to, const char *needle,
                    int timeout_ms);
+
+/** How many mails to @p to (NULL: any) whose decoded text contains @p needle (NULL: any)
+ *  the SMTP server's Maildir holds now (or, when @p folder is not NULL, that outbox). */
+int th_mail_count(th_t *self, const char *folder, const char *to, const char *needle);
 
 /** Copies into @p out the first run of URL-safe token characters after @p marker in
  *  @p text (e.g. marker "token="); returns false when there is none. */

@@ -203,15 +203,21 @@ static int s_witness(const s_opts_t *o, evs_t *store, const char *service, const
         fprintf(stderr, "tpctl: cannot read the witness %s: %s\n", wdir, evs_strerror(rc));
         return -1;
     }
-    json_t *w = json_pack("{s:s,s:s,s:I,s:I,s:I}", "dir", wdir, "service", wst.service, "heads",
-                          (json_int_t) rep.heads, "agreed", (json_int_t) rep.checked,
-                          "newestSeq", (json_int_t) rep.newest);
+    json_t *w = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I}", "dir", wdir, "service", wst.service,
+                          "heads", (json_int_t) rep.heads, "agreed", (json_int_t) rep.checked,
+                          "newestSeq", (json_int_t) rep.newest, "checkpoint",
+                          (json_int_t) rep.checkpoint);
     if (rep.contradicted)
         json_object_set_new(w, "contradiction", json_string(rep.reason));
     json_array_append_new(list, w);
     if (rep.contradicted)
         fprintf(stderr, "tpctl: the log of %s in %s is contradicted by the witness %s (%s): %s\n",
                 service, o->dir, wdir, wst.service, rep.reason);
+    else if (!rep.heads && !rep.checkpoint) {
+        fprintf(stderr, "tpctl: the witness %s (%s) holds nothing of %s: not one of its "
+                        "followers, or the wrong folder\n", wdir, wst.service, service);
+        return -1;
+    }
     return rep.contradicted ? 1 : 0;
 }
 
@@ -230,8 +236,9 @@ static int s_verify(const s_opts_t *o)
         json_t *list = json_array();
         int worst = 0;
         for (size_t i = 0; i < o->n_witnesses; i++) {
+            /* a contradiction (1) outweighs a witness that could not be used (-1) */
             int w = s_witness(o, store, st.service, o->witnesses[i], list);
-            worst = w < 0 || worst < 0 ? -1 : (w > worst ? w : worst);
+            worst = w > 0 || worst > 0 ? 1 : (w < 0 ? -1 : worst);
         }
         json_t *j = json_pack("{s:b,s:I}", "ok", worst == 0, "checked", (json_int_t) rep.checked);
         if (o->n_witnesses) {
@@ -473,6 +480,7 @@ int tpctl_log(int argc, char **argv)
         }
         if (!v) {
             fprintf(stderr, "tpctl: option %s needs a value\n", a);
+            free(o.witnesses);
             return 2;
         }
         i++;
@@ -509,7 +517,9 @@ int tpctl_log(int argc, char **argv)
         return 2;
     }
     int rc = 2;
-    if (streq(sub, "dump"))
+    if (o.keys && !o.n_witnesses)
+        fprintf(stderr, "tpctl: --keys goes with --witnesses\n");
+    else if (streq(sub, "dump"))
         rc = s_dump(&o);
     else if (streq(sub, "verify"))
         rc = s_verify(&o);

@@ -1,4 +1,4 @@
-/* account.c: the account core's commands but the session ones (registration,
+/* account.c: the account core's commands but the session and notice ones (registration,
  * confirmation, password reset, shop codes, officers, operators), its reaction to
  * the order service's shops, its tick, and the service table. */
 #include <sodium.h>
@@ -130,6 +130,20 @@ const acc_account_t *acc_actor(const acc_state_t *st, const svc_ctx_t *ctx)
     return a && a->status == ACC_ACTIVE ? a : NULL;
 }
 
+const acc_account_t *acc_owner(const acc_state_t *st, const svc_ctx_t *ctx, const char *forbidden,
+                               svc_out_t *out)
+{
+    const acc_account_t *a = acc_actor(st, ctx);
+    const char *role = ctx->header->actor_role;
+    if (!a)
+        svc_out_error(out, "unauthenticated", NULL, "no such active account; please log in");
+    else if (!streq(role, "customer") && !streq(role, "officer"))
+        svc_out_error(out, "forbidden", NULL, "%s", forbidden);
+    else
+        return a;
+    return NULL;
+}
+
 static bool s_operator(const svc_ctx_t *ctx, svc_out_t *out)
 {
     if (streq(ctx->header->actor_role, "operator"))
@@ -166,6 +180,7 @@ void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char
     r.account_id = (char *) a->id;
     r.email = a->email;
     r.language = (char *) a->language;
+    r.status_mails = (char *) acc_status_mails(a);
     r.roles = roles;
     r.n_roles = zlistx_size(a->officer_of) ? 2 : 1;
     r.shop_ids = shops;
@@ -197,6 +212,7 @@ static void s_reply_view(const acc_account_t *a, svc_out_t *out)
         r.status = (char *) status[a->status];
         r.registered_at_us = a->registered_at_us;
         r.language = (char *) a->language;
+        r.status_mails = (char *) acc_status_mails(a);
         r.shop_ids = shops;
         r.n_shop_ids = s_list_array(NULL, a->shops, shops);
         r.officer_shop_ids = officer;
@@ -419,16 +435,9 @@ static void s_redeem(const void *state, const svc_ctx_t *ctx, const ProtobufCMes
 {
     const acc_state_t *st = state;
     const Tp__Account__RedeemShopCode *cmd = (const Tp__Account__RedeemShopCode *) msg;
-    const acc_account_t *a = acc_actor(st, ctx);
-    const char *role = ctx->header->actor_role;
-    if (!a) {
-        svc_out_error(out, "unauthenticated", NULL, "no such active account; please log in");
+    const acc_account_t *a = acc_owner(st, ctx, "only a customer may redeem a shop code", out);
+    if (!a)
         return;
-    }
-    if (!streq(role, "customer") && !streq(role, "officer")) {
-        svc_out_error(out, "forbidden", NULL, "only a customer may redeem a shop code");
-        return;
-    }
     char code[ACC_CODE_MAX + 1];
     if (!acc_code_normalize(cmd->code, code, sizeof code)) {
         if (strlen(cmd->code) > ACC_CODE_MAX)
@@ -584,12 +593,17 @@ static void s_find_account(const void *state, const svc_ctx_t *ctx, const Protob
 
 /* ------------------------------------------------------------------ react, tick */
 
-/* The order service's shops: a ShopKnown when something we keep has changed. */
+/* The order service's shops: a ShopKnown when something we keep has changed. Every other
+ * event goes to the notices (account_notice.c). */
 static void s_react(const void *state, const char *upstream, const svc_event_t *ev, svc_out_t *out)
 {
     const acc_state_t *st = state;
     bool created = streq(ev->event_type, "ShopCreated");
-    if (!streq(upstream, "order") || (!created && !streq(ev->event_type, "ShopChanged")))
+    if (!created && !streq(ev->event_type, "ShopChanged")) {
+        acc_react_notice(st, upstream, ev, out);
+        return;
+    }
+    if (!streq(upstream, "order"))
         return;
     /* ShopCreated and ShopChanged have the same fields */
     Tp__Order__ShopCreated *e = tp__order__shop_created__unpack(NULL, ev->payload_len, ev->payload);
@@ -695,14 +709,25 @@ static const svc_command_t s_commands[] = {
     S_CMD("RevokeOfficer", revoke_officer, false, NULL, s_revoke, NULL, false, account_view, SVC_OPERATOR),
     S_CMD("DeleteAccount", delete_account, false, NULL, s_delete, NULL, false, account_view, SVC_OPERATOR),
     S_CMD("FindAccount", find_account, true, NULL, s_find_account, NULL, false, account_view, SVC_OPERATOR),
+    S_CMD("SetNotifications", set_notifications, false, NULL, acc_set_notifications, NULL, false,
+          notifications, SVC_CUSTOMER | SVC_OFFICER),
 };
 
 /* The services that follow this one (its "$read" and PUB socket). */
 static const char *const s_followers[] = {"identification", "revocation", NULL};
-static const char *const s_upstreams[] = {"order", NULL};
+static const char *const s_upstreams[] = {"order", "production", "revocation", NULL};
 
-/* what react acts on; every other upstream event is skipped without a commit */
-static const char *const s_reacts_to[] = {"ShopCreated", "ShopChanged", NULL};
+/* what react acts on; every other upstream event is skipped without a commit: the order
+ * service's shops, and for the notices the events that name an order's account and the
+ * changes that matter to it (account_notice.c) */
+static const char *const s_reacts_to[] = {
+    /* order */
+    "ShopCreated", "ShopChanged", "OrderPlaced", "DataProblemRecorded",
+    "OrderReleasedForProduction", "OrderShipped", "OrderDelivered",
+    /* production */
+    "JobOpened", "ProductActivated",
+    /* revocation */
+    "ProductKnown", "RevocationRequested", "RevocationCompleted", NULL};
 
 const svc_def_t account_def = {
     .name = "account",

@@ -1,5 +1,6 @@
 /* account.h: the account service's pure core (tp-account): registration and
- * confirmation, sessions, password reset, shop codes, officers, deletion.
+ * confirmation, sessions, password reset, shop codes, officers, deletion, and the mails
+ * that keep an owner informed of their orders and cards (notices).
  *
  * Commands ("account.<Name>", messages in proto/account.proto):
  *
@@ -27,6 +28,10 @@
  *       command cannot write, and throttling has to survive a restart.
  *   WhoAmI (query, actor_account)   SessionInfo without token.
  *   AppointOfficer, RevokeOfficer, DeleteAccount, FindAccount (query)   operator only.
+ *   SetNotifications (customer or officer: actor_account, its own account only)
+ *       status_mails "on" or "off" (anything else: "invalid" on "statusMails") ->
+ *       `Notifications` with the setting as it now is; NotificationsChanged when it
+ *       changes, nothing when it is already so. SessionInfo and AccountView show it.
  *
  * Sessions: the token is 32 random bytes (base64url); only its SHA-256 is kept. A
  * session ends ACCOUNT_SESSION_ABSOLUTE_US after login, or ACCOUNT_SESSION_IDLE_US
@@ -60,17 +65,47 @@
  * ("known-email:<nonce hex>"), in the account's language (DE or EN), plain text.
  * A mail is pending from the event that calls for it until its MailSent, or until
  * its link is used, superseded or expired (the tick writes TokenExpired).
+ *
+ * Notices (account_notice.c): react turns each upstream event that changes what an
+ * owner sees into a NoticeDue event, whose mail ("<kind>:<upstream>#<seq>") is pending
+ * until its MailSent. The runtime commits react's events with the upstream checkpoint,
+ * so each change makes exactly one NoticeDue, across crashes; the mail then goes at
+ * least once (a crash between the SMTP server's acceptance and MailSent's commit sends
+ * it again after the restart, with the same Message-ID), and never more otherwise.
+ *
+ *   order       DataProblemRecorded          "wartend" (what is wrong or missing)
+ *               OrderReleasedForProduction   "in-produktion"
+ *               OrderShipped                 "versendet" (the tracking number)
+ *               OrderDelivered               "fertig"
+ *   production  ProductActivated             "gueltig"
+ *   revocation  RevocationRequested          "revocation-requested" (how: portal session,
+ *                                            revocation password, officer, operator; and
+ *                                            what to do if it was not the owner)
+ *               RevocationCompleted          "revocation-completed"
+ *
+ * The status notices (the first five) are not made while the account's status mails
+ * are off; the revocation notices always are. An event is mapped to the order's account
+ * by what the same upstream said before it: OrderPlaced, JobOpened and ProductKnown
+ * (with an account) each write OrderKnown once per order; a completed revocation by its
+ * request (kept from its RevocationRequested until then). An order whose account is not
+ * known here gets no mails (logged); nor does a deleted account.
  */
 #ifndef ACCOUNT_H
 #define ACCOUNT_H
 #include "svc.h"
 
-/** The account core. Subscribes to "order" (ShopCreated / ShopChanged). */
+/** The account core. Subscribes to "order" (shops and orders), "production" and
+ *  "revocation" (the notices). */
 extern const svc_def_t account_def;
 
 /** Base of the links in mails unless the setting "base_url" (the portal's public URL)
  *  says otherwise. */
 #define ACCOUNT_BASE_URL_DEFAULT "http://localhost:8080"
+
+/** The support contact the revocation notices name (the provider's FAQ), as the portal's
+ *  help page and the order documents do. */
+#define ACCOUNT_SUPPORT_PHONE "+49 (0)30 2598-0"
+#define ACCOUNT_SUPPORT_MAIL  "support@d-trust.net"
 
 #define ACCOUNT_MINUTE_US           (60 * INT64_C(1000000))
 #define ACCOUNT_CONFIRM_VALID_US    (24 * 60 * ACCOUNT_MINUTE_US)

@@ -1,6 +1,6 @@
 /* account_internal.h: the account core's state and helpers shared by account.c,
- * account_session.c, account_state.c, account_summary.c, account_util.c and
- * account_mail.c (not for other modules). */
+ * account_session.c, account_state.c, account_summary.c, account_util.c,
+ * account_mail.c, account_notice.c and account_notice_text.c (not for other modules). */
 #ifndef ACCOUNT_INTERNAL_H
 #define ACCOUNT_INTERNAL_H
 #include "account.h"
@@ -16,6 +16,8 @@
 #define ACC_PASSWORD_MIN  12
 #define ACC_PASSWORD_MAX  128
 #define ACC_CODE_MAX      64
+#define ACC_ORDER_ID_MAX  64  /* longest order, product or request id taken from upstream */
+#define ACC_DETAIL_MAX    500 /* longest detail of a notice (characters), e.g. a data problem */
 
 typedef enum { ACC_UNCONFIRMED, ACC_ACTIVE, ACC_DELETED } acc_status_t;
 
@@ -39,6 +41,7 @@ typedef struct {
     zlistx_t *sessions;                            /* live session hashes (hex), oldest first */
     acc_window_t rejected;                         /* ShopCodeRejected times */
     acc_window_t mails;                            /* times of events that called for a mail */
+    bool status_mails_off;                         /* SetNotifications "off": no status notices */
 } acc_account_t;
 
 typedef struct {
@@ -67,14 +70,25 @@ typedef struct {
     bool disabled;
 } acc_shop_t;
 
+/* What a notice mail tells (NoticeDue); strings owned, "" when not given. */
 typedef struct {
-    char id[128];     /* "<kind>:<nonce hex>" (the key) */
-    const char *kind; /* "confirm", "reset", "known-email" (static) */
+    char *order_id;
+    char *product_id;
+    char *detail; /* wartend: what is wrong; versendet: tracking number; revocation: how */
+    char *reason; /* revocation: card_lost, suspected_misuse, other */
+    char *request_id;
+    int64_t at_us; /* when it happened */
+} acc_notice_t;
+
+typedef struct {
+    char id[128];     /* "<kind>:<nonce hex>", or a notice's "<kind>:<upstream>#<seq>" (the key) */
+    const char *kind; /* "confirm", "reset", "known-email", or a notice kind (static) */
     char account_id[ACC_ID_SIZE];
     uint8_t nonce[ACC_NONCE_MAX];
     size_t nonce_len;
     char token_hash[ACC_HEX_SIZE]; /* the token this mail carries, "" for known-email */
     int64_t expires_at_us;         /* when the token expires; INT64_MAX for known-email */
+    acc_notice_t *notice;          /* a notice's content (owned), NULL for the other mails */
 } acc_mail_t;
 
 typedef struct {
@@ -87,6 +101,9 @@ typedef struct {
     zhashx_t *mails;       /* mail id -> acc_mail_t (owned): mails not yet sent */
     zhashx_t *fails_email; /* SHA-256 hex of an address -> acc_window_t (owned) */
     zhashx_t *fails_addr;  /* client address -> acc_window_t (owned) */
+    zhashx_t *orders;      /* order id -> acc_account_t (borrowed): whose order (OrderKnown) */
+    zhashx_t *revocations; /* revocation request id -> order id (owned): requested, told,
+                              not yet completed */
     int64_t swept_at_us;   /* last time stale throttling windows were dropped */
     uint64_t events;       /* events applied */
     char base_url[256];         /* the portal's public URL, for links in mails (setting "base_url") */
@@ -132,6 +149,10 @@ bool acc_prepared_hash(const char *s);
 bool acc_token_hash_of(const char *token, uint8_t *raw, char *hex);
 /** The acting account (header.actor_account) when it is active, else NULL. */
 const acc_account_t *acc_actor(const acc_state_t *st, const svc_ctx_t *ctx);
+/** The acting account when it is active and acts for itself (a customer or officer);
+ *  else NULL and an error: "unauthenticated", or "forbidden" with @p forbidden. */
+const acc_account_t *acc_owner(const acc_state_t *st, const svc_ctx_t *ctx, const char *forbidden,
+                               svc_out_t *out);
 /** Replies a SessionInfo for @p a: @p token only for Login; expiry from @p s (may be NULL). */
 void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char *token,
                        const acc_session_t *s, int64_t now, svc_out_t *out);
@@ -148,4 +169,27 @@ void acc_token_derive(const uint8_t *secret, const char *purpose, const uint8_t 
                       size_t nonce_len, char *out, size_t outsz);
 size_t acc_mails_pending(const void *state, const uint8_t *secret, svc_mail_t *out, size_t max);
 void acc_mail_sent(const void *state, const char *mail_id, int64_t now_us, svc_out_t *out);
+/** Frees an acc_mail_t and its notice (a zhashx destructor). */
+void acc_mail_free(void **item);
+
+/* ---- account_notice.c: notices of the owner's orders and cards, the status-mail setting */
+/** The static name of notice kind @p kind (NoticeDue.kind), or NULL when it is none;
+ *  @p status (may be NULL) says whether it is a status notice (off with status mails). */
+const char *acc_notice_kind(const char *kind, bool *status);
+/** React to the order, production and revocation services' events (account.h). */
+void acc_react_notice(const acc_state_t *st, const char *upstream, const svc_event_t *ev,
+                      svc_out_t *out);
+/** Apply OrderKnown, NoticeDue, NotificationsChanged; false for any other type. */
+bool acc_apply_notice(acc_state_t *st, const svc_event_t *ev);
+/** Forgets the open revocations of account @p a, being deleted (AccountDeleted drops its
+ *  pending mails). */
+void acc_notices_forget(acc_state_t *st, const acc_account_t *a);
+/** "on" or "off": the account's status-mail setting. */
+const char *acc_status_mails(const acc_account_t *a);
+svc_decide_fn acc_set_notifications;
+
+/* ---- account_notice_text.c: the notices' mails (DE and EN) */
+/** Builds the mail of notice @p m to account @p a into @p mail; false when out of memory. */
+bool acc_notice_mail(const acc_state_t *st, const acc_account_t *a, const acc_mail_t *m,
+                     svc_mail_t *mail);
 #endif

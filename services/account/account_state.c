@@ -150,11 +150,14 @@ void *acc_state_new(void)
     st->sessions = s_table(s_session_free);
     st->shops = s_table(s_shop_free);
     st->codes = s_table(NULL);
-    st->mails = s_table(s_free);
+    st->mails = s_table(acc_mail_free);
     st->fails_email = s_table(s_free);
     st->fails_addr = s_table(s_free);
+    st->orders = s_table(NULL);
+    st->revocations = s_table(s_free);
     if (!st->accounts || !st->by_email || !st->tokens || !st->sessions || !st->shops ||
-        !st->codes || !st->mails || !st->fails_email || !st->fails_addr) {
+        !st->codes || !st->mails || !st->fails_email || !st->fails_addr || !st->orders ||
+        !st->revocations) {
         void *p = st;
         acc_state_destroy(&p);
         return NULL;
@@ -170,6 +173,7 @@ void acc_state_destroy(void **state_p)
     /* borrowing tables first */
     zhashx_destroy(&st->by_email);
     zhashx_destroy(&st->codes);
+    zhashx_destroy(&st->orders);
     zhashx_destroy(&st->accounts);
     zhashx_destroy(&st->tokens);
     zhashx_destroy(&st->sessions);
@@ -177,6 +181,7 @@ void acc_state_destroy(void **state_p)
     zhashx_destroy(&st->mails);
     zhashx_destroy(&st->fails_email);
     zhashx_destroy(&st->fails_addr);
+    zhashx_destroy(&st->revocations);
     free(st);
     *state_p = NULL;
 }
@@ -583,7 +588,7 @@ static void s_on_deleted(acc_state_t *st, const svc_event_t *ev)
             s_token_drop(st, a->reset);
         while (zlistx_size(a->sessions))
             s_session_drop(st, zlistx_first(a->sessions));
-        /* known-email mails are keyed by nonce only: O(pending) */
+        /* known-email mails and notices are not keyed by account: O(pending) */
         zlistx_t *gone = s_strings_new();
         for (acc_mail_t *m = zhashx_first(st->mails); m && gone; m = zhashx_next(st->mails))
             if (streq(m->account_id, a->id))
@@ -591,6 +596,7 @@ static void s_on_deleted(acc_state_t *st, const svc_event_t *ev)
         for (const char *k = gone ? zlistx_first(gone) : NULL; k; k = zlistx_next(gone))
             zhashx_delete(st->mails, k);
         zlistx_destroy(&gone);
+        acc_notices_forget(st, a);
         /* the address and the password are no longer served nor kept in memory */
         sodium_memzero(a->password_hash, strlen(a->password_hash));
         free(a->password_hash);
@@ -701,4 +707,6 @@ void acc_apply(void *state, const svc_event_t *ev)
         s_on_mail_sent(st, ev);
     else if (streq(t, "TokenExpired"))
         s_on_token_expired(st, ev);
+    else
+        acc_apply_notice(st, ev);
 }

@@ -80,6 +80,7 @@ static void s_put_account(crypto_hash_sha256_state *h, const char *k, const void
     s_put_list(h, a->sessions);
     s_put_window(h, &a->rejected);
     s_put_window(h, &a->mails);
+    s_put(h, "%d", a->status_mails_off);
 }
 
 static void s_put_token(crypto_hash_sha256_state *h, const char *k, const void *item)
@@ -106,6 +107,20 @@ static void s_put_mail(crypto_hash_sha256_state *h, const char *k, const void *i
 {
     const acc_mail_t *m = item;
     s_put(h, "%s|%s|%s|%" PRId64, k, m->account_id, m->token_hash, m->expires_at_us);
+    const acc_notice_t *n = m->notice;
+    if (n)
+        s_put(h, "|%s|%s|%s|%s|%s|%" PRId64, n->order_id, n->product_id, n->detail, n->reason,
+              n->request_id, n->at_us);
+}
+
+static void s_put_order(crypto_hash_sha256_state *h, const char *k, const void *item)
+{
+    s_put(h, "%s|%s", k, ((const acc_account_t *) item)->id);
+}
+
+static void s_put_string(crypto_hash_sha256_state *h, const char *k, const void *item)
+{
+    s_put(h, "%s|%s", k, (const char *) item);
 }
 
 static void s_put_fail(crypto_hash_sha256_state *h, const char *k, const void *item)
@@ -129,15 +144,18 @@ char *acc_summary(const void *state)
     s_put_table(&h, st->mails, "mails", s_put_mail);
     s_put_table(&h, st->fails_email, "failsEmail", s_put_fail);
     s_put_table(&h, st->fails_addr, "failsAddr", s_put_fail);
+    s_put_table(&h, st->orders, "orders", s_put_order);
+    s_put_table(&h, st->revocations, "revocations", s_put_string);
     uint8_t digest[32];
     crypto_hash_sha256_final(&h, digest);
     char hex[65];
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
     return zsys_sprintf("{\"events\":%" PRIu64 ",\"accounts\":%zu,\"unconfirmed\":%zu,"
                         "\"active\":%zu,\"deleted\":%zu,\"sessions\":%zu,\"tokens\":%zu,"
-                        "\"shops\":%zu,\"pendingMails\":%zu,\"digest\":\"%s\"}",
+                        "\"shops\":%zu,\"pendingMails\":%zu,\"ordersKnown\":%zu,"
+                        "\"openRevocations\":%zu,\"digest\":\"%s\"}",
                         st->events, zhashx_size(st->accounts), by_status[ACC_UNCONFIRMED],
                         by_status[ACC_ACTIVE], by_status[ACC_DELETED], zhashx_size(st->sessions),
                         zhashx_size(st->tokens), zhashx_size(st->shops), zhashx_size(st->mails),
-                        hex);
+                        zhashx_size(st->orders), zhashx_size(st->revocations), hex);
 }

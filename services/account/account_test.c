@@ -949,7 +949,8 @@ static void s_test_shops(void)
 {
     int64_t t = 50 * HOUR;
     CHECK(account_def.upstreams && streq(account_def.upstreams[0], "order") &&
-          !account_def.upstreams[1]);
+          streq(account_def.upstreams[1], "production") &&
+          streq(account_def.upstreams[2], "revocation") && !account_def.upstreams[3]);
     /* react: the order service's shops become ShopKnown, once per change */
     s_react_shop("ShopCreated", "shop-1", "ACME-2024", "ACME GmbH", false);
     CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "ShopKnown"));
@@ -976,8 +977,8 @@ static void s_test_shops(void)
     CHECK(svc_out_failed(s_out) && svc_out_n_events(s_out) == 0);
     svc_tc_react_raw(s_tc, "order", "ShopChanged", NULL, 0); /* no shop in it */
     CHECK(svc_out_failed(s_out));
-    svc_tc_react_raw(s_tc, "order", "OrderPlaced", junk, sizeof junk);
-    CHECK(svc_tc_accepted(s_out, 0));
+    svc_tc_react_raw(s_tc, "order", "OrderPlaced", junk, sizeof junk); /* for the notices */
+    CHECK(svc_tc_refused(s_out, "invalid", NULL));
     svc_tc_react_raw(s_tc, "identification", "ShopCreated", junk, sizeof junk);
     CHECK(svc_tc_accepted(s_out, 0));
 

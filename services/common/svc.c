@@ -321,7 +321,12 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
         uint64_t cp = 0;
         uint8_t cp_hash[EVS_HASH_SIZE];
         bool cp_hash_known = false;
-        evs_checkpoint_hash(self->store, up, &cp, cp_hash, &cp_hash_known);
+        rc = evs_checkpoint_hash(self->store, up, &cp, cp_hash, &cp_hash_known);
+        if (rc != 0) {
+            zsys_error("%s: cannot read the checkpoint of %s: %s", n, up, evs_strerror(rc));
+            free(list);
+            return -1;
+        }
         char pub_ep[512], router_ep[512];
         svc_endpoint(self->config, up, "pub", pub_ep, sizeof pub_ep);
         svc_endpoint(self->config, up, "router", router_ep, sizeof router_ep);

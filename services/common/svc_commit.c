@@ -91,8 +91,10 @@ void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, u
         assert(rc == 0);   /* we just appended it */
         rc = svci_event_from_record(&rec, &ev, strbuf);
         assert(rc == 0);
-        if (!svci_is_witness(&ev))
+        if (!svci_is_witness(&ev)) {
             self->def->apply(self->state, &ev);
+            self->witness_dirty = true;   /* a head to sign (svc_witness.c) */
+        }
     }
 }
 

@@ -48,7 +48,6 @@ struct _svc_out_t {
 };
 
 #define SVCI_ID_MAX 256       /* longest ROUTER routing id we keep */
-#define SVCI_STATUS_UPSTREAMS 16 /* upstreams "$status" lists at most */
 
 /* Bump allocation for what a group unpacks (requests, command bodies): all of it is let
  * go at once when the group is answered, instead of a malloc and a free per field. */
@@ -76,6 +75,8 @@ typedef struct {
     bool handed_off;          /* sent to a worker; no answer now */
     unsigned who;             /* the sender as its key says (SVC_VISITOR ...; 0: a key
                                  with no rights here but "$status") */
+    bool gateway_reads;       /* the gateway, and "gateway" is one of our followers: it
+                                 may "$read" (its live updates) */
 } svci_pending_t;
 
 /* A service actor's runtime: one per svc_actor. */
@@ -114,7 +115,10 @@ typedef struct {
     uint8_t witness_sk[EVS_WITNESS_SK];
     int64_t witness_interval_ms; /* sign the head at least this often while writing */
     int64_t witness_due;      /* zclock_mono() when the head is signed next, if it moved */
-    uint64_t witness_seq;     /* seq of our last signed head's own record (0: none yet) */
+    bool witness_dirty;       /* events other than witness events were written since the
+                                 last signed head (only those make a new one: recording
+                                 an upstream's head must not, or two services that follow
+                                 each other would sign each other's records forever) */
     int64_t ckpt_due;         /* zclock_mono() by which they must be committed (0: none) */
     int64_t react_delay_ms;   /* svc_def_t.react_delay_ms, or the config's */
     int64_t *live_due;        /* per upstream: when its waiting live events are taken

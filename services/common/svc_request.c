@@ -230,8 +230,10 @@ static void s_answer_read(svci_svc_t *self, svci_pending_t *p)
         max = EVS_BUS_READ_MAX;
     s_readbuf_t rb = {NULL, 0, 0, calloc(max, sizeof(ProtobufCBinaryData)), 0, max};
     Tp__ReadEventsReply out = TP__READ_EVENTS_REPLY__INIT;
-    evs_head(self->store, &out.head_seq, NULL);
-    int rc = rb.items ? evs_read(self->store, rr->from_seq ? rr->from_seq : 1, UINT64_MAX, max,
+    /* a follower takes a head behind its checkpoint for a rolled-back log: never guessed */
+    int rc = evs_head(self->store, &out.head_seq, NULL) == 0 ? 0 : -1;
+    if (rc == 0)
+        rc = rb.items ? evs_read(self->store, rr->from_seq ? rr->from_seq : 1, UINT64_MAX, max,
                                  s_read_collect, &rb)
                       : -1;
     tp__read_events_request__free_unpacked(rr, NULL);
@@ -260,8 +262,9 @@ static void s_answer_status(svci_svc_t *self, svci_pending_t *p)
     hb.head_hash.data = hash;
     hb.head_hash.len = sizeof hash;
     hb.sent_at_us = self->clock(self->clock_arg);
-    Tp__UpstreamStatus ups[SVCI_STATUS_UPSTREAMS], *upp[SVCI_STATUS_UPSTREAMS];
-    for (size_t i = 0; i < self->n_subs && i < SVCI_STATUS_UPSTREAMS; i++) {
+    Tp__UpstreamStatus *ups = calloc(self->n_subs + 1, sizeof *ups);
+    Tp__UpstreamStatus **upp = calloc(self->n_subs + 1, sizeof *upp);
+    for (size_t i = 0; ups && upp && i < self->n_subs; i++) {
         evs_sub_t *sub = self->subs[i];
         const char *why = evs_sub_contradiction(sub);
         tp__upstream_status__init(&ups[i]);
@@ -272,14 +275,10 @@ static void s_answer_status(svci_svc_t *self, svci_pending_t *p)
         upp[hb.n_upstreams++] = &ups[i];
     }
     hb.upstreams = upp;
-    uint8_t body[256 + SVCI_STATUS_UPSTREAMS * 700];
-    size_t blen = tp__heartbeat__pack(&hb, body);
-    Tp__Reply reply = TP__REPLY__INIT;
-    reply.request_id = (char *) s_request_id(p);
-    reply.ok = true;
-    reply.body.data = body;
-    reply.body.len = blen;
-    s_set_reply(p, &reply);
+    if (!ups || !upp || !s_reply_msg(p, &hb.base, 0))
+        svci_reply_errors(p, NULL, "internal", "", "out of memory");
+    free(ups);
+    free(upp);
 }
 
 /* "$summary": the core's one-line JSON summary of the live state. */

@@ -39,10 +39,12 @@ static bool s_zap_router(void *arg, const evs_peer_t *peer)
     }
 }
 
-/* ZAP: who may subscribe to our PUB socket: our followers. */
+/* ZAP: who may subscribe to our PUB socket: our followers (the gateway too, for its live
+ * updates, when "gateway" is one of them). */
 static bool s_zap_pub(void *arg, const evs_peer_t *peer)
 {
-    return peer->kind == EVS_PEER_SERVICE && s_follower(arg, peer->name);
+    return (peer->kind == EVS_PEER_SERVICE && s_follower(arg, peer->name)) ||
+           (peer->kind == EVS_PEER_GATEWAY && s_follower(arg, "gateway"));
 }
 
 /* "kind:name" into the group's arena. */
@@ -89,6 +91,7 @@ bool svci_authenticate(svci_svc_t *self, svci_pending_t *p, const char *user_id)
                  {EVS_PEER_IDENT, SVC_IDENT, "ident"},
                  {EVS_PEER_SERVICE, SVC_SERVICE, "service"}};
     p->who = 0;
+    p->gateway_reads = peer.kind == EVS_PEER_GATEWAY && s_follower(self, "gateway");
     if (peer.kind == EVS_PEER_GATEWAY) {
         const char *role = h->actor_role ? h->actor_role : "";
         bool account = h->actor_account && *h->actor_account;
@@ -116,7 +119,7 @@ bool svci_authenticate(svci_svc_t *self, svci_pending_t *p, const char *user_id)
 }
 
 /* May the sender of @p p send command @p c? "$status": anyone with a key; "$read":
- * operators and followers; "$summary": operators; "$batch": who may send commands at all
+ * operators and followers (the gateway when "gateway" is one); "$summary": operators; "$batch": who may send commands at all
  * (each item is checked again); a command: its table's `who`. An unknown command passes,
  * to be refused as unknown. */
 bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c)
@@ -124,7 +127,7 @@ bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c)
     if (streq(c, "$status"))
         return true;
     if (streq(c, EVS_BUS_READ))
-        return (p->who & (SVC_OPERATOR | SVC_SERVICE)) != 0;
+        return (p->who & (SVC_OPERATOR | SVC_SERVICE)) != 0 || p->gateway_reads;
     if (streq(c, "$summary"))
         return (p->who & SVC_OPERATOR) != 0;
     if (streq(c, SVC_BATCH))

@@ -77,7 +77,8 @@ const svc_setting_t svc_settings_runtime[] = {
      SVC_SETTING_SECTION},
     {"followers", NULL, SVC_SETTING_LIST, 0, 0,
      "The services that may follow it (\"$read\" and its PUB socket), e.g.\n"
-     "order,revocation (default: the service's own list).",
+     "order,revocation, and gateway for the portal's live updates (default: the\n"
+     "service's own list).",
      SVC_SETTING_SECTION},
     {"producer", NULL, SVC_SETTING_ENDPOINT, 0, 0,
      "A second endpoint of its ROUTER for production lines on other hosts, e.g.\n"

@@ -1,8 +1,9 @@
 /* svc_witness.c: logs that witness each other (eventstore/evs_witness.h), in the runtime.
  *
  *  - Our own head: signed with our witness key and written into our log as a HeadSigned
- *    event at least every witness_interval_ms while we write (when the head moved since
- *    the last one), and at a clean stop. It is published like any event, so followers
+ *    event at least every witness_interval_ms while we write, and at a clean stop, when
+ *    events of our own (not witness events) came since the last one: recording an
+ *    upstream's signed head makes none, so services that follow each other go quiet. It is published like any event, so followers
  *    take it live.
  *  - Our upstreams' heads: each HeadSigned taken from an upstream is checked (its
  *    signature, by the upstream's key in the keys folder; it signs exactly the record
@@ -21,11 +22,18 @@
 
 #define S_ALARM_EVERY_MS 60000
 
-/* Whether the record at the head of our log is a signed head (then nothing is new). */
-static int s_head_is_signed(const evs_record_t *rec, void *arg)
+#define S_TAIL_LOOK 256   /* records looked at from the head back at start */
+
+/* Across the records before the head: after the last signed head, an event that is not a
+ * witness event (then there is something to sign). */
+static int s_tail_fn(const evs_record_t *rec, void *arg)
 {
+    bool *dirty = arg;
     evs_view_t v;
-    *(bool *) arg = evs_view(rec->data, rec->len, &v) == 0 && evs_witness_is_signed(&v);
+    if (evs_view(rec->data, rec->len, &v) != 0 || !evs_witness_is(&v))
+        *dirty = true;
+    else if (evs_witness_is_signed(&v))
+        *dirty = false;
     return 0;
 }
 
@@ -48,12 +56,14 @@ int svci_witness_start(svci_svc_t *self)
     if (self->witness_interval_ms < 100)
         self->witness_interval_ms = 10000;
     self->witness_due = zclock_mono() + self->witness_interval_ms;
+    /* unsigned events at the head (a stop without signing): signed at the first turn;
+     * none found in the last S_TAIL_LOOK records but no signed head either: signed too */
     uint64_t head = 0;
-    bool is_signed = false;
     int rc = evs_head(self->store, &head, NULL);
+    self->witness_dirty = head > 0;
     if (rc == 0 && head)
-        rc = evs_read(self->store, head, head, 1, s_head_is_signed, &is_signed);
-    self->witness_seq = is_signed ? head : 0;
+        rc = evs_read(self->store, head > S_TAIL_LOOK ? head - S_TAIL_LOOK + 1 : 1, head, 0,
+                      s_tail_fn, &self->witness_dirty);
     return rc == 0 ? 0 : -1;
 }
 
@@ -63,20 +73,21 @@ void svci_witness_due(svci_svc_t *self, bool stopping)
     if (!stopping && now < self->witness_due)
         return;
     self->witness_due = now + self->witness_interval_ms;
+    if (!self->witness_dirty)
+        return;   /* nothing of our own written since the last signed head */
     svci_drain(self);   /* sign what is committed, all of it */
     evs_head_t h = {.signed_at_us = self->clock(self->clock_arg)};
-    if (evs_head(self->store, &h.seq, h.hash) != 0 || h.seq == 0 || h.seq == self->witness_seq)
-        return;   /* nothing written since the last signed head */
+    if (evs_head(self->store, &h.seq, h.hash) != 0 || h.seq == 0)
+        return;
     snprintf(h.service, sizeof h.service, "%s", self->name);
     evs_witness_sign(&h, self->witness_pk, self->witness_sk);
     uint8_t payload[512];
     size_t len = evs_witness_pack(&h, payload);
     evs_event_t ev = {EVS_WITNESS_STREAM, EVS_WITNESS_SIGNED, payload, len, NULL, NULL, NULL};
     evs_batch_t *batch = NULL;
-    uint64_t last = 0;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc == 0)
-        rc = evs_batch_append(batch, &ev, 1, NULL, 0, NULL, NULL, 0, NULL, &last);
+        rc = evs_batch_append(batch, &ev, 1, NULL, 0, NULL, NULL, 0, NULL, NULL);
     if (rc != 0) {
         zsys_error("%s: cannot write the signed head: %s; stopping", self->name,
                    evs_strerror(rc));
@@ -84,7 +95,7 @@ void svci_witness_due(svci_svc_t *self, bool stopping)
     }
     svci_commit_or_die(self, &batch);
     evs_batch_end(&batch);
-    self->witness_seq = last;
+    self->witness_dirty = false;
 }
 
 int svci_witness_record(svci_svc_t *self, evs_batch_t *batch, const char *upstream,

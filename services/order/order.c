@@ -568,7 +568,8 @@ static const svc_command_t s_commands[] = {
 };
 
 /* The services that follow this one (its "$read" and PUB socket). */
-static const char *const s_followers[] = {"account", "identification", "production", "revocation", NULL};
+static const char *const s_followers[] = {"account", "identification", "production", "revocation",
+                                           "gateway", NULL};
 static const char *const s_upstreams[] = {"identification", "production", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */

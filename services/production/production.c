@@ -596,7 +596,7 @@ static const svc_command_t s_commands[] = {
 };
 
 /* The services that follow this one (its "$read" and PUB socket). */
-static const char *const s_followers[] = {"order", "revocation", NULL};
+static const char *const s_followers[] = {"order", "revocation", "gateway", "account", NULL};
 static const char *const s_upstreams[] = {"order", "revocation", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */

@@ -201,7 +201,7 @@ static const svc_command_t s_commands[] = {
 };
 
 /* The services that follow this one (its "$read" and PUB socket). */
-static const char *const s_followers[] = {"production", NULL};
+static const char *const s_followers[] = {"production", "account", NULL};
 static const char *const s_upstreams[] = {"order", "production", "account", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */

@@ -56,6 +56,8 @@ export function watch(page) {
     const f = req.failure();
     // a download the browser hands to the download manager is reported as aborted
     if (f && /ERR_ABORTED/.test(f.errorText) && /\/documents\//.test(req.url())) return;
+    // the live-update stream never ends by itself: closing it (log out, a closed tab) aborts it
+    if (f && /ERR_ABORTED/.test(f.errorText) && /\/api\/v1\/events$/.test(req.url())) return;
     // the icon, fetched lazily by the browser, is dropped when a reload comes first
     if (f && /ERR_ABORTED/.test(f.errorText) && /\/img\/favicon\.svg$/.test(req.url())) return;
     problems.push(`request failed: ${req.method()} ${req.url()} ${f ? f.errorText : ''}`);

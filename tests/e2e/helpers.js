@@ -77,6 +77,20 @@ export async function refreshUntil(page, what, check, timeoutMs = 20000) {
   }
 }
 
+/** Waits, touching nothing, until @p check() is true: the page updates itself (live). */
+export async function liveUntil(page, what, check, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (no reload, no click)`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** What the live region announced last ("" when nothing). */
+export async function announced(page) {
+  return page.evaluate(() => (document.getElementById('live-announcer') || {}).textContent || '');
+}
+
 /** Register, confirm with the mailed link, log in: all through the portal. */
 export async function signup(page, sys, email, { language = 'de' } = {}) {
   await page.goto(`${sys.base}/#/register`);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { System } from './harness.js';
 import { launch, watch } from './browser.js';
 import {
-  ready, mainPage, capture, a11y, mainText, nav, refreshUntil, signup, login, logout, orderStatus,
+  ready, mainPage, capture, a11y, mainText, nav, refreshUntil, liveUntil, announced, signup, login, logout, orderStatus,
   badgeColour, fillApplicant, next, inYears, ARTIFACTS,
 } from './helpers.js';
 
@@ -191,7 +191,7 @@ describe('customer journey (German)', () => {
     w.assertClean('order');
   });
 
-  it('the dashboard shows the status move through every colour with the steps', async () => {
+  it('the dashboard moves through every colour with the steps by itself; another account sees none of it', async () => {
     const id = state.orderId;
     await page.click('a[href="#/dashboard"].btn');
     await ready(page);
@@ -201,10 +201,15 @@ describe('customer journey (German)', () => {
     assert.equal(await badgeColour(page, `${card} .badge`), TONES.blue);
     assert.equal(await page.getAttribute(`${card} [data-step="application"]`, 'data-state'), 'pending');
     await mainPage(page, 'dashboard-offen');
+    // another customer is logged in meanwhile, on the dashboard
+    const { p: other, watcher: wo } = await newPage();
+    await signup(other, sys, 'otto.andere@example.org');
+    await other.waitForSelector('.dash-body');
 
     sys.tpctl('order', 'problem', id, 'Die Ausweisnummer ist unleserlich.');
-    await refreshUntil(page, 'Wartend', async () => (await orderStatus(page, id)) === 'wartend');
+    await liveUntil(page, 'Wartend', async () => (await orderStatus(page, id)) === 'wartend');
     assert.match(await page.textContent(`${card} .badge`), /Wartend/);
+    assert.equal(await announced(page), `Bestellung ${id}: Wartend.`);
     assert.equal(await badgeColour(page, `${card} .badge`), TONES.red);
     assert.match(await page.textContent(`${card} .problem`), /Die Ausweisnummer ist unleserlich\./);
     assert.equal(await page.getAttribute(`${card} [data-step="datacheck"]`, 'data-state'), 'failed');
@@ -216,7 +221,7 @@ describe('customer journey (German)', () => {
     const number = (order.reply || order).postidentNumber;
     assert.match(number, /^\d{12}$/);
     sys.tpctl('ident', 'postident', number, '--ok', '--evidence', 'PI-2026-4711', '--by', 'Filiale Berlin-Mitte');
-    await refreshUntil(page, 'In Produktion', async () => (await orderStatus(page, id)) === 'in_produktion');
+    await liveUntil(page, 'In Produktion', async () => (await orderStatus(page, id)) === 'in_produktion');
     assert.match(await page.textContent(`${card} .badge`), /In Produktion/);
     assert.equal(await badgeColour(page, `${card} .badge`), TONES.yellow);
     for (const s of ['application', 'identification', 'datacheck'])
@@ -229,7 +234,7 @@ describe('customer journey (German)', () => {
       '--subject', 'CN=Musterfirma GmbH', '--fact', `cert-${id}`);
     sys.tpctl('produce', 'card', id, '80270000004711', '--fact', `card-${id}`);
     sys.tpctl('produce', 'shipped', id, 'RR123456789DE', '--fact', `ship-${id}`);
-    await refreshUntil(page, 'Versendet', async () => (await orderStatus(page, id)) === 'versendet');
+    await liveUntil(page, 'Versendet', async () => (await orderStatus(page, id)) === 'versendet');
     assert.match(await page.textContent(`${card} .badge`), /Versendet/);
     assert.equal(await badgeColour(page, `${card} .badge`), TONES.yellow);
     assert.match(await page.textContent(`${card} [data-step="shipping"]`), /RR123456789DE/);
@@ -238,12 +243,18 @@ describe('customer journey (German)', () => {
     sys.tpctl('produce', 'pin-shipped', id, 'RR987654321DE', '--fact', `pin-${id}`);
     sys.tpctl('produce', 'delivered', id, '--fact', `del-${id}`);
     sys.tpctl('produce', 'pin-delivered', id, '--fact', `pindel-${id}`);
-    await refreshUntil(page, 'Fertig', async () => (await orderStatus(page, id)) === 'fertig');
+    await liveUntil(page, 'Fertig', async () => (await orderStatus(page, id)) === 'fertig');
     assert.match(await page.textContent(`${card} .badge`), /Fertig/);
     assert.equal(await badgeColour(page, `${card} .badge`), TONES.green);
     assert.match(await page.textContent('#dash-recent'), /Kürzlich abgeschlossen/);
     await mainPage(page, 'dashboard-fertig');
     w.assertClean('dashboard');
+    // nothing of it reached the other account's page
+    assert.equal(await other.locator(`[data-order="${id}"]`).count(), 0);
+    assert.equal(await announced(other), '');
+    assert.doesNotMatch(await mainText(other), new RegExp(id));
+    wo.assertClean('other account');
+    await other.context().close();
   });
 
   it('"Meine Bestellungen": the archive and one order in detail', async () => {

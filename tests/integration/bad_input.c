@@ -48,6 +48,7 @@ static const s_spec_t s_specs[] = {
     {"RevokeOfficer", OPERATOR, "accountId", "account_id", "accountId", NULL, NULL},
     {"DeleteAccount", OPERATOR, "accountId", "reason", "reason", NULL, NULL},
     {"FindAccount", OPERATOR, "email", "email", "email", NULL, NULL},
+    {"SetNotifications", CUSTOMER, "statusMails", "status_mails", "statusMails", NULL, NULL},
     /* order */
     {"CreateShop", OPERATOR, "shop", "shop.name", "shop.name", NULL, NULL},
     {"ChangeShop", OPERATOR, "shop", "shop.name", "shop.name", "shop.shop_id", FL_DEMO_SHOP},

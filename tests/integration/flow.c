@@ -43,13 +43,18 @@ bool fl_mail_token(th_t *th, const char *email, char *token, size_t tokensz, int
 
 bool fl_signup(th_t *th, const char *email, fl_customer_t *c)
 {
+    return fl_signup_in(th, email, "en", c);
+}
+
+bool fl_signup_in(th_t *th, const char *email, const char *language, fl_customer_t *c)
+{
     memset(c, 0, sizeof *c);
     snprintf(c->email, sizeof c->email, "%s", email);
     snprintf(c->password, sizeof c->password, "correct horse battery %s", "staple");
     Tp__Account__Register reg = TP__ACCOUNT__REGISTER__INIT;
     reg.email = c->email;
     reg.password = c->password;
-    reg.language = "en";
+    reg.language = (char *) language;
     Tp__Reply *r =
         th_call_as(th, "account", &fl_anonymous, NULL, "account.Register", &reg.base, FL_CALL_MS);
     bool ok = r && r->ok;
@@ -247,6 +252,22 @@ static bool s_status_is(const Tp__Order__OrderView *v, const void *arg)
 bool fl_wait_postident(th_t *th, const char *order_id, char *number, size_t numsz, int timeout_ms)
 {
     return s_wait(th, order_id, timeout_ms, s_has_number, NULL, number, numsz);
+}
+
+bool fl_postident_ok(th_t *th, const char *number, const char *request_id, const char *evidence)
+{
+    Tp__Identification__RecordPostIdentResult pr =
+        TP__IDENTIFICATION__RECORD_POST_IDENT_RESULT__INIT;
+    pr.postident_number = (char *) number;
+    pr.succeeded = true;
+    pr.evidence_ref = (char *) evidence;
+    Tp__Reply *r = th_call_as(th, "identification", &fl_ident, request_id,
+                              "identification.RecordPostIdentResult", &pr.base, FL_CALL_MS);
+    bool ok = r && r->ok;
+    if (!ok)
+        th_reply_log("RecordPostIdentResult", r);
+    th_reply_free(&r);
+    return ok;
 }
 
 bool fl_wait_step(th_t *th, const char *order_id, const char *step, int timeout_ms)

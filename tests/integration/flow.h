@@ -36,8 +36,11 @@ typedef struct {
 } fl_customer_t;
 
 /** Registers @p email, reads the confirmation link from the mail (SMTP server or
- *  outbox, as configured), confirms and logs in. */
+ *  outbox, as configured), confirms and logs in; mails in English. */
 bool fl_signup(th_t *th, const char *email, fl_customer_t *c);
+
+/** The same with mails in @p language ("de" or "en"). */
+bool fl_signup_in(th_t *th, const char *email, const char *language, fl_customer_t *c);
 
 /** Waits up to @p timeout_ms for the mail with a "token=" link to @p email; the token
  *  into @p token. */
@@ -79,6 +82,10 @@ const Tp__Order__Step *fl_step(const Tp__Order__OrderView *v, const char *name);
 
 /** Waits until the order has a PostIdent number (into @p number). */
 bool fl_wait_postident(th_t *th, const char *order_id, char *number, size_t numsz, int timeout_ms);
+
+/** The ident provider's feed reports PostIdent process @p number identified, with
+ *  @p evidence (request id @p request_id; NULL: a fresh one). False when refused. */
+bool fl_postident_ok(th_t *th, const char *number, const char *request_id, const char *evidence);
 
 /** Waits until the order's step @p step is done. */
 bool fl_wait_step(th_t *th, const char *order_id, const char *step, int timeout_ms);

@@ -92,12 +92,13 @@ int forge_rewrite_tail(const char *dir, uint64_t from_seq)
             rc = rc ? rc : -1;
             break;
         }
-        e->recorded_at_us += 1000000;
-        e->prev_hash = (ProtobufCBinaryData) {32, prev};
-        e->hash = (ProtobufCBinaryData) {0, NULL};
-        size_t n = tp__envelope__get_packed_size(e);
+        Tp__Envelope copy = *e;   /* the unpacked one keeps its own fields to free */
+        copy.recorded_at_us += 1000000;
+        copy.prev_hash = (ProtobufCBinaryData) {32, prev};
+        copy.hash = (ProtobufCBinaryData) {0, NULL};
+        size_t n = tp__envelope__get_packed_size(&copy);
         uint8_t *buf = malloc(n + 34);
-        tp__envelope__pack(e, buf);
+        tp__envelope__pack(&copy, buf);
         crypto_hash_sha256(hash, buf, n);
         buf[n] = (11 << 3) | 2;   /* field 11, length-delimited */
         buf[n + 1] = 32;
@@ -105,7 +106,6 @@ int forge_rewrite_tail(const char *dir, uint64_t from_seq)
         MDB_val nv = {n + 34, buf};
         rc = mdb_put(l.txn, l.events, &key, &nv, 0);
         free(buf);
-        e->prev_hash = (ProtobufCBinaryData) {0, NULL};   /* not the unpacker's to free */
         tp__envelope__free_unpacked(e, NULL);
         memcpy(prev, hash, 32);
     }

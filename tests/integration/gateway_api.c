@@ -13,71 +13,6 @@
 
 #define PASSWORD "correct horse battery staple"
 
-char *gt_order_json(const char *product, const char *shop, const char *method)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char expiry[32];
-    snprintf(expiry, sizeof expiry, "%04d-06-30", tm.tm_year + 1900 + 5);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:s, "
-        "s:s, s:s, s:s, s:s}}",
-        "productId", product, "shopId", shop ? shop : "", "identMethod", method,
-        "revocationPassword", "Sperr-Kennwort-42", "applicant", "givenNames", "Erika",
-        "familyName", "Mustermann", "birthDate", "1984-08-12", "birthPlace", "Berlin",
-        "nationality", "DE", "address", "street", "Heidestraße 17", "postalCode", "51147",
-        "city", "Köln", "country", "DE", "email", "erika.mustermann@example.de", "phone",
-        "+49 30 1234567", "documentType", "id-card", "documentNumber", "L01X00T47",
-        "documentAuthority", "Stadt Köln", "documentExpiry", expiry);
-    if (strcmp(product, "seal-card") == 0)
-        json_object_set_new(
-            o, "organization",
-            json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "name",
-                      "Musterfirma GmbH", "registerCourt", "Amtsgericht Charlottenburg",
-                      "registerNumber", "HRB 12345", "address", "street", "Friedrichstraße 100",
-                      "postalCode", "10117", "city", "Berlin", "country", "DE",
-                      "representatives", "givenNames", "Max", "familyName", "Mustermann",
-                      "role", "Geschäftsführer"));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
-/* Register, confirm with the mailed token, log in; the CSRF token from the login reply. */
-static bool s_signup(gt_t *t, gwc_t *c, const char *email)
-{
-    gwc_resp_t r;
-    char body[300];
-    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\",\"language\":\"en\"}",
-             email, PASSWORD);
-    gwc_req(c, "POST", "/api/v1/accounts", body, NULL, &r);
-    bool ok = gwc_is(&r, 202, NULL, NULL) && strstr(gwc_str(&r, "message"), "mail");
-    gwc_resp_free(&r);
-    char token[128];
-    if (!ok || !fl_mail_token(t->th, email, token, sizeof token, 15000))
-        return false;
-    snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
-    gwc_req(c, "POST", "/api/v1/accounts/confirm", body, NULL, &r);
-    ok = gwc_is(&r, 200, NULL, NULL);
-    gwc_resp_free(&r);
-    /* the link works once */
-    gwc_req(c, "POST", "/api/v1/accounts/confirm", body, NULL, &r);
-    TH_CHECK(gwc_is(&r, 400, "invalid_token", "token"));
-    gwc_resp_free(&r);
-    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, PASSWORD);
-    gwc_req(c, "POST", "/api/v1/session", body, NULL, &r);
-    ok = ok && gwc_is(&r, 200, NULL, NULL) && gwc_session(c)[0] &&
-         strcmp(gwc_str(&r, "email"), email) == 0 && gwc_str(&r, "csrfToken")[0] &&
-         !json_object_get(r.json, "sessionToken");
-    char cookie[300];
-    TH_CHECK(gwc_header(&r, "Set-Cookie", cookie, sizeof cookie) && strstr(cookie, "HttpOnly") &&
-             strstr(cookie, "SameSite=Strict") && strstr(cookie, "Path=/"));
-    gwc_set_csrf(c, gwc_str(&r, "csrfToken"));
-    gwc_resp_free(&r);
-    return ok;
-}
-
 /* Redeems @p code, retrying while the account service has not learned the shop yet. */
 static bool s_redeem(gwc_t *c, const char *code, const char *shop)
 {
@@ -184,8 +119,8 @@ static void s_static_and_health(gt_t *t)
 
 static void s_accounts(gt_t *t)
 {
-    TH_CHECK(s_signup(t, t->a, "anna.api@example.org"));
-    TH_CHECK(s_signup(t, t->b, "bernd.api@example.org"));
+    TH_CHECK(gwc_signup(t->th, t->a, PASSWORD, "anna.api@example.org"));
+    TH_CHECK(gwc_signup(t->th, t->b, PASSWORD, "bernd.api@example.org"));
     gwc_resp_t r;
     /* uniform answers for the anonymous account routes */
     gwc_req(t->anon, "POST", "/api/v1/accounts/confirmation",
@@ -290,7 +225,7 @@ static int s_count_orders(gwc_t *c, bool archived)
 
 static void s_orders(gt_t *t)
 {
-    char *order = gt_order_json("seal-card", FL_DEMO_SHOP, "postident");
+    char *order = gwc_order_json("seal-card", FL_DEMO_SHOP, "postident");
     const char *key[] = {"Idempotency-Key: order-1", NULL};
     gwc_resp_t r, r2;
     gwc_req(t->a, "POST", "/api/v1/orders", order, key, &r);
@@ -306,7 +241,7 @@ static void s_orders(gt_t *t)
     gwc_resp_free(&r2);
     TH_CHECK(s_count_orders(t->a, false) == 1 && s_count_orders(t->a, true) == 0);
     /* B's key "order-1" is B's own: a new order of B, not A's answer */
-    char *plain = gt_order_json("signature-card", NULL, "postident");
+    char *plain = gwc_order_json("signature-card", NULL, "postident");
     gwc_req(t->b, "POST", "/api/v1/orders", plain, key, &r);
     TH_CHECK(gwc_is(&r, 201, NULL, NULL) && gwc_str(&r, "orderId")[0] &&
              strcmp(gwc_str(&r, "orderId"), t->a_order) != 0);
@@ -314,7 +249,7 @@ static void s_orders(gt_t *t)
     gwc_resp_free(&r);
     TH_CHECK(s_count_orders(t->b, false) == 1 && s_count_orders(t->a, false) == 1);
     /* a shop the account did not redeem */
-    char *other = gt_order_json("signature-card", "shop-two", "postident");
+    char *other = gwc_order_json("signature-card", "shop-two", "postident");
     gwc_req(t->b, "POST", "/api/v1/orders", other, NULL, &r);
     TH_CHECK(gwc_is(&r, 400, "invalid", "shopId"));
     gwc_resp_free(&r);
@@ -419,7 +354,7 @@ static void s_appoint(gt_t *t, gwc_t *c, const char *shop)
 /* Places an OfficerIdent order for A in the demo shop; its id into @p id. */
 static bool s_officer_order(gt_t *t, char *id, size_t idsz)
 {
-    char *order = gt_order_json("signature-card", FL_DEMO_SHOP, "officerident");
+    char *order = gwc_order_json("signature-card", FL_DEMO_SHOP, "officerident");
     gwc_resp_t r;
     gwc_req(t->a, "POST", "/api/v1/orders", order, NULL, &r);
     bool ok = gwc_is(&r, 201, NULL, NULL);
@@ -451,7 +386,7 @@ static bool s_wait_case(gwc_t *c, const char *order_id)
 
 static void s_officers(gt_t *t)
 {
-    TH_CHECK(s_signup(t, t->o, "olga.officer@example.org"));
+    TH_CHECK(gwc_signup(t->th, t->o, PASSWORD, "olga.officer@example.org"));
     s_appoint(t, t->o, FL_DEMO_SHOP);
     /* B becomes an officer of another shop: no view of the demo shop's cases */
     Tp__Order__Shop shop = TP__ORDER__SHOP__INIT;

@@ -17,9 +17,6 @@ typedef struct {
     bool revocation;        /* tp-revocation runs */
 } gt_t;
 
-/** An order body as JSON (caller frees): @p product in @p shop (NULL = none) with
- *  @p method, valid data; a seal card gets the organization. */
-char *gt_order_json(const char *product, const char *shop, const char *method);
 
 /** Products and revocation: A's and B's cards shipped (operator and producer steps as
  *  tpctl would), revoked by the owner and without login, listed; without the production

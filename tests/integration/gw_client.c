@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include "flow.h"
 #include "gw_client.h"
 
 int gwc_requests = 0;
@@ -296,4 +298,68 @@ bool gwc_start_gateway(th_t *th, const char *services, char *base, size_t basesz
     if (!up)
         fprintf(stderr, "gateway did not come up (see %s/logs/gateway.log)\n", th_dir(th));
     return up;
+}
+
+bool gwc_signup(th_t *th, gwc_t *c, const char *password, const char *email)
+{
+    gwc_resp_t r;
+    char body[300];
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\",\"language\":\"en\"}",
+             email, password);
+    gwc_req(c, "POST", "/api/v1/accounts", body, NULL, &r);
+    bool ok = gwc_is(&r, 202, NULL, NULL) && strstr(gwc_str(&r, "message"), "mail");
+    gwc_resp_free(&r);
+    char token[128];
+    if (!ok || !fl_mail_token(th, email, token, sizeof token, 15000))
+        return false;
+    snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
+    gwc_req(c, "POST", "/api/v1/accounts/confirm", body, NULL, &r);
+    ok = gwc_is(&r, 200, NULL, NULL);
+    gwc_resp_free(&r);
+    /* the link works once */
+    gwc_req(c, "POST", "/api/v1/accounts/confirm", body, NULL, &r);
+    TH_CHECK(gwc_is(&r, 400, "invalid_token", "token"));
+    gwc_resp_free(&r);
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, password);
+    gwc_req(c, "POST", "/api/v1/session", body, NULL, &r);
+    ok = ok && gwc_is(&r, 200, NULL, NULL) && gwc_session(c)[0] &&
+         strcmp(gwc_str(&r, "email"), email) == 0 && gwc_str(&r, "csrfToken")[0] &&
+         !json_object_get(r.json, "sessionToken");
+    char cookie[300];
+    TH_CHECK(gwc_header(&r, "Set-Cookie", cookie, sizeof cookie) && strstr(cookie, "HttpOnly") &&
+             strstr(cookie, "SameSite=Strict") && strstr(cookie, "Path=/"));
+    gwc_set_csrf(c, gwc_str(&r, "csrfToken"));
+    gwc_resp_free(&r);
+    return ok;
+}
+
+char *gwc_order_json(const char *product, const char *shop, const char *method)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char expiry[32];
+    snprintf(expiry, sizeof expiry, "%04d-06-30", tm.tm_year + 1900 + 5);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:s, "
+        "s:s, s:s, s:s, s:s}}",
+        "productId", product, "shopId", shop ? shop : "", "identMethod", method,
+        "revocationPassword", "Sperr-Kennwort-42", "applicant", "givenNames", "Erika",
+        "familyName", "Mustermann", "birthDate", "1984-08-12", "birthPlace", "Berlin",
+        "nationality", "DE", "address", "street", "Heidestraße 17", "postalCode", "51147",
+        "city", "Köln", "country", "DE", "email", "erika.mustermann@example.de", "phone",
+        "+49 30 1234567", "documentType", "id-card", "documentNumber", "L01X00T47",
+        "documentAuthority", "Stadt Köln", "documentExpiry", expiry);
+    if (strcmp(product, "seal-card") == 0)
+        json_object_set_new(
+            o, "organization",
+            json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "name",
+                      "Musterfirma GmbH", "registerCourt", "Amtsgericht Charlottenburg",
+                      "registerNumber", "HRB 12345", "address", "street", "Friedrichstraße 100",
+                      "postalCode", "10117", "city", "Berlin", "country", "DE",
+                      "representatives", "givenNames", "Max", "familyName", "Mustermann",
+                      "role", "Geschäftsführer"));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
 }

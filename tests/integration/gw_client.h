@@ -64,6 +64,15 @@ void gwc_log(const char *what, const gwc_resp_t *r);
  *  @p field; logs it otherwise. */
 bool gwc_is(const gwc_resp_t *r, long status, const char *code, const char *field);
 
+/** Registers @p email with @p password (language en), confirms it with the token mailed
+ *  to it (fl_mail_token: SMTP sink or outbox), logs in: the session cookie and the CSRF
+ *  token are kept by @p c. False when a step failed (logged). */
+bool gwc_signup(th_t *th, gwc_t *c, const char *password, const char *email);
+
+/** An order body as JSON (caller frees): @p product in @p shop (NULL = none) with
+ *  @p method, valid data; a seal card gets the organization. */
+char *gwc_order_json(const char *product, const char *shop, const char *method);
+
 /** Sets the gateway's settings in the harness config (port, origin, plain-http cookie,
  *  web root from $TP_WEB_ROOT, readiness of @p services), starts $TP_GATEWAY and waits
  *  for /healthz. The base URL into @p base (>= 64 bytes). False when it did not come up. */

@@ -406,24 +406,16 @@ static bool s_release(pf_t *pf, int idx, const char *product, const char *shop)
     pf_step(pf, "placed");
     if (!fl_wait_postident(th, pf->orders[idx], number, sizeof number, 15000))
         return false;
-    Tp__Identification__RecordPostIdentResult pr =
-        TP__IDENTIFICATION__RECORD_POST_IDENT_RESULT__INIT;
-    pr.postident_number = number;
-    pr.succeeded = true;
-    pr.evidence_ref = "PI-TX-4711";
     snprintf(rid, sizeof rid, "pf-ident-%d", idx);
-    Tp__Reply *r = th_call_as(th, "identification", &fl_ident, rid,
-                              "identification.RecordPostIdentResult", &pr.base, FL_CALL_MS);
-    TH_CHECK(r && r->ok);
-    th_reply_free(&r);
+    TH_CHECK(fl_postident_ok(th, number, rid, "PI-TX-4711"));
     pf_step(pf, "identified");
     if (!fl_wait_step(th, pf->orders[idx], "identification", 15000))
         return false;
     Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
     ar.order_id = pf->orders[idx];
     snprintf(rid, sizeof rid, "pf-app-%d", idx);
-    r = th_call_as(th, "order", &fl_operator, rid, "order.RecordApplicationReceived", &ar.base,
-                   FL_CALL_MS);
+    Tp__Reply *r = th_call_as(th, "order", &fl_operator, rid, "order.RecordApplicationReceived",
+                              &ar.base, FL_CALL_MS);
     Tp__Order__OrderView *ov = fl_view(r);
     TH_CHECK(ov && streq(ov->status, "in_produktion"));
     if (ov)

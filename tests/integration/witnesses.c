@@ -181,6 +181,18 @@ int main(void)
     TH_CHECK(s_verify(&j, NULL, order_dir, ident_dir, keys_opt) == 1);
     json_decref(j);
 
+    /* quiet when nothing comes in: recording each other's signed heads signs nothing */
+    zclock_sleep(1000);
+    uint64_t quiet_o = th_head(s_th, "order"), quiet_i = th_head(s_th, "identification");
+    zclock_sleep(1500);
+    TH_CHECK(th_head(s_th, "order") == quiet_o && th_head(s_th, "identification") == quiet_i);
+    /* a witness that holds nothing of the log says nothing: refused, not passed */
+    char *err = NULL;
+    TH_CHECK(s_verify(&j, &err, order_dir, order_dir, NULL) == 2);
+    TH_CHECK(err && strstr(err, "holds nothing of order"));
+    json_decref(j);
+    free(err);
+
     /* 2. a backup; then more, until the follower has seen a head past it */
     TH_CHECK(ctl_run(s_th, &j, NULL, "log backup '%s' '%s'", order_dir, backup) == 0);
     int64_t backup_head = ctl_int(j, "headSeq");
@@ -203,6 +215,10 @@ int main(void)
     TH_CHECK(th_run(NULL, "rm -rf '%s' && cp -a '%s' '%s'", copy, order_dir, copy) == 0);
     TH_CHECK(forge_truncate(copy, (uint64_t) newest - 1) == 0);
     s_named("truncated", copy, ident_dir, "truncated");
+    /* cut after the last signed head the witness recorded, but before what it took */
+    TH_CHECK(th_run(NULL, "rm -rf '%s' && cp -a '%s' '%s'", copy, order_dir, copy) == 0);
+    TH_CHECK(forge_truncate(copy, (uint64_t) ident_cp - 1) == 0);
+    s_named("truncated past the last signed head", copy, ident_dir, "its checkpoint");
     snprintf(restored, sizeof restored, "%s/restored-order", th_dir(s_th));
     TH_CHECK(ctl_run(s_th, NULL, NULL, "log restore '%s' '%s'", backup, restored) == 0);
     s_named("older backup restored", restored, ident_dir, "older backup");

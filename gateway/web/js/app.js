@@ -13,6 +13,7 @@ import * as officer from './pages/officer.js';
 import * as revoke from './pages/revoke.js';
 import * as help from './pages/help.js';
 import { SUPPORT, READER_SHOP } from './config.js';
+import { liveSync, onLive } from './live.js';
 
 
 // who: 'anon' (logged-out only), 'user' (logged in), 'officer', 'any'
@@ -209,10 +210,15 @@ async function render({ keepFocus = false } = {}) {
   clear(main);
   main.setAttribute('aria-busy', 'true');
   if (flashMsg) { main.append(notice(flashMsg.kind, flashMsg.text)); flashMsg = null; }
+  liveSync();
   const ctx = {
     params: m ? m.params : {},
     query,
     alive: () => seq === renderSeq,
+    // fn(kind, data) for each live change while this page is on screen
+    onLive: (fn) => {
+      const off = onLive((kind, data) => { if (seq !== renderSeq) off(); else fn(kind, data); });
+    },
     title: (s) => { document.title = `${s} – ${t('app.name')}`; },
     go,
     rerender: () => render({ keepFocus: true }),

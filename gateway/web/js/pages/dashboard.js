@@ -3,6 +3,7 @@
 import { h, fill, notice, busy } from '../dom.js';
 import { t, fmtDateTime, fmtNow, errorText } from '../i18n.js';
 import { api, session, catalog, documentUrl } from '../api.js';
+import { announce, newest } from '../live.js';
 import { orderBadge, productBadge, stepList, productName, learnCatalog, dl, documentLinks } from '../format.js';
 
 /** One order as a card: number, product, status with its explanation, problem, steps, documents. */
@@ -89,5 +90,27 @@ export async function page(main, ctx) {
       live.textContent = t('dash.refreshed', { time: fmtNow() });
     } catch (e) { body.prepend(notice('error', errorText(e))); }
   }));
+  // changes as they happen: the card or line in place, or the whole view when it is new
+  ctx.onLive(async (kind, d) => {
+    try {
+      if (kind === 'order' && d.orderId) {
+        const still = newest(`order:${d.orderId}`);
+        const o = await api('GET', `/orders/${encodeURIComponent(d.orderId)}`);
+        if (!ctx.alive() || !still()) return;
+        const card = body.querySelector(`article[data-order="${CSS.escape(d.orderId)}"]`);
+        if (card && !o.archived) card.replaceWith(orderCard(o));
+        else await load();
+        announce(t('live.order', { id: o.orderId, status: t(`status.${o.status || 'offen'}`) }));
+      } else if (kind === 'product' && d.productId) {
+        const still = newest(`product:${d.productId}`);
+        const p = await api('GET', `/products/${encodeURIComponent(d.productId)}`);
+        if (!ctx.alive() || !still()) return;
+        const line = body.querySelector(`li[data-product="${CSS.escape(d.productId)}"]`);
+        if (line) line.replaceWith(productSummary(p));
+        else await load();
+        announce(t('live.product', { name: productName(p.productType), status: t(`pstatus.${p.status || 'nicht_freigeschaltet'}`) }));
+      } else if (kind === 'reset') await load();
+    } catch { /* the refresh button stays */ }
+  });
   await load();
 }

@@ -2,6 +2,7 @@
 import { h, notice } from '../dom.js';
 import { t, fmtDateTime, fmtIsoDate, countryName, errorText } from '../i18n.js';
 import { api, catalog, documentUrl } from '../api.js';
+import { announce, newest } from '../live.js';
 import { orderBadge, productName, learnCatalog, dl, stepList, documentLinks } from '../format.js';
 
 export async function listPage(main, ctx) {
@@ -13,6 +14,20 @@ export async function listPage(main, ctx) {
   }, text);
   main.append(h('h1', { tabindex: '-1', text: t('orders.title') }),
     h('nav', { class: 'tabs', 'aria-label': t('orders.tabs') }, tab(false, t('orders.current')), tab(true, t('orders.archive'))));
+  // an order's change as it happens: its status in the table in place, or the table again
+  ctx.onLive(async (kind, d) => {
+    if (kind === 'reset') { ctx.rerender(); return; }
+    if (kind !== 'order' || !d.orderId) return;
+    try {
+      const still = newest(`order:${d.orderId}`);
+      const o = await api('GET', `/orders/${encodeURIComponent(d.orderId)}`);
+      if (!ctx.alive() || !still()) return;
+      const cell = main.querySelector(`tr[data-order="${CSS.escape(d.orderId)}"] td.status-cell`);
+      if (cell && Boolean(o.archived) === archived) cell.replaceChildren(orderBadge(o.status));
+      else if (!archived || o.archived) ctx.rerender();   /* a current order: not the archive's */
+      announce(t('live.order', { id: o.orderId, status: t(`status.${o.status || 'offen'}`) }));
+    } catch { /* shown at the next visit */ }
+  });
   const [r, cat] = await Promise.all([api('GET', `/orders?archived=${archived}`), catalog().catch(() => ({}))]);
   if (!ctx.alive()) return;
   learnCatalog(cat);
@@ -29,7 +44,7 @@ export async function listPage(main, ctx) {
       h('th', { scope: 'row' }, h('a', { href: `#/orders/${encodeURIComponent(o.orderId)}`, text: o.orderId })),
       h('td', { 'data-label': t('order.product') }, productName(o.productId), o.shopName ? h('span', { class: 'muted block', text: o.shopName }) : null),
       h('td', { 'data-label': t('order.placed'), text: fmtDateTime(o.placedAtUs) }),
-      h('td', { 'data-label': t('order.status') }, orderBadge(o.status))))))));
+      h('td', { 'data-label': t('order.status'), class: 'status-cell' }, orderBadge(o.status))))))));
 }
 
 export function addressText(a) {

@@ -4,6 +4,7 @@
 import { h, fill, notice, radios, field, busy, showErrors, errorSummary } from '../dom.js';
 import { t, fmtDateTime, fmtDate, fmtNow, errorText, isSet } from '../i18n.js';
 import { api, catalog } from '../api.js';
+import { announce } from '../live.js';
 import { productBadge, productName, learnCatalog, dl } from '../format.js';
 
 const REASONS = ['card_lost', 'suspected_misuse', 'other'];
@@ -129,5 +130,19 @@ export async function page(main, ctx) {
   refreshBtn.addEventListener('click', () => busy(refreshBtn, async () => {
     try { await load(); live.textContent = t('dash.refreshed', { time: fmtNow() }); } catch (e) { list.prepend(notice('error', errorText(e))); }
   }));
+  // a product's change as it happens: the list again, focus kept where it was
+  ctx.onLive(async (kind, d) => {
+    if (kind !== 'reset' && !(kind === 'product' && d.productId)) return;
+    // a revocation being filled in is not wiped: the refresh button shows it afterwards
+    if (list.querySelector('form')) return;
+    try {
+      const focused = document.activeElement && document.activeElement.id;
+      await load();
+      if (!ctx.alive()) return;
+      if (focused) { const el = document.getElementById(focused); if (el) el.focus(); }
+      const p = products.find((x) => x.productId === d.productId);
+      if (p) announce(t('live.product', { name: productName(p.productType), status: t(`pstatus.${p.status || 'nicht_freigeschaltet'}`) }));
+    } catch { /* the refresh button stays */ }
+  });
   await load();
 }
