@@ -38,6 +38,8 @@ static const gw_route_t s_routes[] = {
     {"DELETE", "/api/v1/session", gw_api_logout, ACC, "account.Logout", NULL,
      D(account__accepted), SES, 204},
     {"GET", "/api/v1/me", gw_api_me, ACC, NULL, NULL, D(account__session_info), SES, 200},
+    {"POST", "/api/v1/me/notifications", gw_handler_generic, ACC, "account.SetNotifications",
+     D(account__set_notifications), D(account__notifications), SES, 200},
     {"POST", "/api/v1/password/forgot", gw_handler_generic, ACC, "account.RequestPasswordReset",
      D(account__request_password_reset), D(account__accepted), 0, 202},
     {"POST", "/api/v1/password/reset", gw_handler_generic, ACC, "account.CompletePasswordReset",

@@ -257,6 +257,21 @@ describe('customer journey (German)', () => {
     await other.context().close();
   });
 
+  it('the status mails can be turned off and on again on the dashboard', async () => {
+    await nav(page, 'dashboard');
+    assert.equal(await page.isChecked('#f-statusMails'), true);
+    await page.click('#f-statusMails');
+    await page.waitForFunction(() => /ausgeschaltet/.test(document.querySelector('#dash-mails ~ [role=status]')?.textContent || ''));
+    await nav(page, 'orders');
+    await nav(page, 'dashboard');
+    await page.waitForSelector('#f-statusMails');
+    assert.equal(await page.isChecked('#f-statusMails'), false);
+    await page.click('#f-statusMails');
+    await page.waitForFunction(() => /eingeschaltet/.test(document.querySelector('#dash-mails ~ [role=status]')?.textContent || ''));
+    assert.equal(await page.isChecked('#f-statusMails'), true);
+    w.assertClean('status mails');
+  });
+
   it('"Meine Bestellungen": the archive and one order in detail', async () => {
     const id = state.orderId;
     await nav(page, 'orders');

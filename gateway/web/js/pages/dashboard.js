@@ -82,7 +82,29 @@ export async function page(main, ctx) {
         prod && prod.error ? notice('warning', errorText(prod.error)) :
           ((prod && prod.products) || []).length ? h('ul', { class: 'product-lines' }, prod.products.map(productSummary)) :
             h('p', { class: 'empty', text: t('dash.noProducts') }),
-        h('p', {}, h('a', { href: '#/products', text: t('dash.allProducts') }))));
+        h('p', {}, h('a', { href: '#/products', text: t('dash.allProducts') }))),
+      mailSetting());
+  };
+  // the status mails: on or off (revocation mails always go)
+  const mailSetting = () => {
+    const box = h('input', { type: 'checkbox', id: 'f-statusMails', checked: (session.me || {}).statusMails !== 'off' });
+    const msg = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
+    box.addEventListener('change', async () => {
+      box.disabled = true;
+      try {
+        const r = await api('POST', '/me/notifications', { statusMails: box.checked ? 'on' : 'off' });
+        if (session.me) session.me.statusMails = r.statusMails;
+        box.checked = r.statusMails !== 'off';
+        msg.textContent = t(box.checked ? 'dash.mailsOn' : 'dash.mailsOff');
+      } catch (e) {
+        box.checked = !box.checked;
+        msg.textContent = errorText(e);
+      } finally { box.disabled = false; }
+    });
+    return h('section', { class: 'dash-section', 'aria-labelledby': 'dash-mails' },
+      h('h2', { id: 'dash-mails', text: t('dash.mails') }),
+      h('p', { class: 'checkbox-line' }, box, ' ', h('label', { for: 'f-statusMails', text: t('dash.statusMails') })),
+      h('p', { class: 'muted', text: t('dash.mailsNote') }), msg);
   };
   refreshBtn.addEventListener('click', () => busy(refreshBtn, async () => {
     try {
