@@ -1,4 +1,4 @@
-/* gw_task.c: per-thread coroutines on pooled, guarded stacks. */
+/* gw_task.c: per-thread coroutines (ucontext) on pooled, guarded stacks. */
 #include <czmq.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,58 +13,10 @@
 /* Spare stacks kept per thread for the next tasks. */
 #define S_SPARE_MAX 64
 
-/* How a thread switches between its loop and a task. ucontext's swapcontext saves and
- * restores the signal mask with a system call each time (4 per request that waits once,
- * about 1 us each on a virtual machine); the worker threads never change their mask, so
- * on x86-64 a switch saves only what the ABI says a callee keeps (rbx, rbp, r12-r15, the
- * stack pointer, the SSE and x87 control words) and jumps, in a few instructions.
- * Elsewhere, and with -DGW_TASK_UCONTEXT, ucontext does it. */
-#if defined(__x86_64__) && !defined(GW_TASK_UCONTEXT)
-#define S_ASM_SWITCH 1
-/* Pushes the callee-saved registers on the running stack, stores its pointer in
- * *save_sp, loads @p load_sp (a stack saved the same way, or made by s_prepare) and
- * pops that one's registers: returns on the other stack. */
-void gw_task_switch_(void **save_sp, void *load_sp) __attribute__((visibility("hidden")));
-__asm__(".text\n"
-        ".globl gw_task_switch_\n"
-        ".hidden gw_task_switch_\n"
-        ".type gw_task_switch_, @function\n"
-        "gw_task_switch_:\n"
-        "    pushq %rbp\n"
-        "    pushq %rbx\n"
-        "    pushq %r12\n"
-        "    pushq %r13\n"
-        "    pushq %r14\n"
-        "    pushq %r15\n"
-        "    subq $8, %rsp\n"
-        "    stmxcsr (%rsp)\n"
-        "    fnstcw 4(%rsp)\n"
-        "    movq %rsp, (%rdi)\n"
-        "    movq %rsi, %rsp\n"
-        "    ldmxcsr (%rsp)\n"
-        "    fldcw 4(%rsp)\n"
-        "    addq $8, %rsp\n"
-        "    popq %r15\n"
-        "    popq %r14\n"
-        "    popq %r13\n"
-        "    popq %r12\n"
-        "    popq %rbx\n"
-        "    popq %rbp\n"
-        "    ret\n"
-        ".size gw_task_switch_, .-gw_task_switch_\n");
-#define S_SWITCH(from, to) gw_task_switch_(&(from)->sp, (to)->sp)
-typedef struct {
-    void *sp;                /* the stack pointer saved by the last switch away */
-} s_ctx_t;
-#else
-typedef ucontext_t s_ctx_t;
-#define S_SWITCH(from, to) swapcontext(from, to)
-#endif
-
 struct gw_task {
-    s_ctx_t ctx;             /* the task's own context */
-    s_ctx_t caller;          /* who ran or woke it: back there on wait and at the end */
-    bool has_ctx;            /* ucontext: ctx was set up once (getcontext); reused later */
+    ucontext_t ctx;          /* the task's own context */
+    ucontext_t caller;       /* who ran or woke it: back there on wait and at the end */
+    bool has_ctx;            /* ctx was set up once (getcontext); reused by later tasks */
     gw_task_fn *fn, *done;
     void *arg;
     bool ended;
@@ -134,7 +86,7 @@ static void s_trampoline(void)
     gw_task_t *t = s_current;
     t->fn(t->arg);
     t->ended = true;
-    S_SWITCH(&t->ctx, &t->caller);   /* never returns */
+    swapcontext(&t->ctx, &t->caller);   /* never returns */
 }
 
 /* Switches into @p t until it waits or ends. */
@@ -142,39 +94,23 @@ static void s_enter(gw_task_t *t)
 {
     gw_task_t *prev = s_current;
     s_current = t;
-    S_SWITCH(&t->caller, &t->ctx);
+    swapcontext(&t->caller, &t->ctx);
     s_current = prev;
 }
 
 /* The task's context, to start at s_trampoline on its own stack. Never returns twice:
- * the context is only ever entered through its entry. */
+ * the context is only ever entered through makecontext's entry. */
 static __attribute__((noinline)) int s_prepare(gw_task_t *t)
 {
-    char *top = (char *) t->stack + s_page() + S_STACK_SIZE;
-#ifdef S_ASM_SWITCH
-    /* what gw_task_switch_ pops, from the lowest address: the control words (the
-     * defaults: all exceptions masked, round to nearest), six registers (zero), the
-     * address it returns to (s_trampoline), and a return address for s_trampoline that
-     * is never used, which leaves the stack aligned as at any function's entry */
-    uint64_t *sp = (uint64_t *) (void *) top - 9;
-    sp[0] = 0x1f80u | (uint64_t) 0x037fu << 32;   /* MXCSR, x87 control word */
-    for (int i = 1; i <= 6; i++)
-        sp[i] = 0;
-    sp[7] = (uint64_t) (uintptr_t) s_trampoline;
-    sp[8] = 0;
-    t->ctx.sp = sp;
-#else
     /* a pooled task's context was saved by its last switch: makecontext can reuse it
      * (getcontext costs a system call for the signal mask) */
     if (!t->has_ctx && getcontext(&t->ctx) != 0)
         return -1;
+    t->has_ctx = true;
     t->ctx.uc_stack.ss_sp = (char *) t->stack + s_page();
     t->ctx.uc_stack.ss_size = S_STACK_SIZE;
     t->ctx.uc_link = NULL;
     makecontext(&t->ctx, s_trampoline, 0);
-    (void) top;
-#endif
-    t->has_ctx = true;
     return 0;
 }
 
@@ -207,7 +143,7 @@ void gw_task_wait(void)
 {
     gw_task_t *t = s_current;
     if (t)
-        S_SWITCH(&t->ctx, &t->caller);
+        swapcontext(&t->ctx, &t->caller);
 }
 
 void gw_task_wake(gw_task_t *t)

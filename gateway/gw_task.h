@@ -1,12 +1,11 @@
 /* gw_task.h: requests that wait for services without holding their worker thread.
  *
  * A worker thread runs each API request as a task: a coroutine with its own stack on
- * that thread (switched in a few instructions on x86-64, by ucontext elsewhere). When
- * the request calls a service, the task sends the request and yields (gw_task_wait)
- * back to the thread's event loop, which goes on with other connections; when the
- * reply (or the time-out) comes, the loop resumes the task (gw_task_wake) where it
- * stopped. So one thread keeps many service calls in flight, and handlers stay plain
- * sequential code.
+ * that thread (ucontext). When the request calls a service, the task sends the request
+ * and yields (gw_task_wait) back to the thread's event loop, which goes on with other
+ * connections; when the reply (or the time-out) comes, the loop resumes the task
+ * (gw_task_wake) where it stopped. So one thread keeps many service calls in flight,
+ * and handlers stay plain sequential code.
  *
  * Everything is per thread: a task only ever runs on the thread that started it, and
  * there is no lock. Outside a task (gw_task_self() is NULL) service calls block as
