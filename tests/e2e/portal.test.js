@@ -198,7 +198,7 @@ describe('customer journey (German)', () => {
     const card = `[data-order="${id}"]`;
     assert.equal(await orderStatus(page, id), 'offen');
     assert.equal((await page.textContent(`${card} .badge`)).includes('Offen'), true);
-    assert.equal(await badgeColour(page, `${card} .badge`), TONES.blue);
+    await liveUntil(page, 'the colour TONES.blue', async () => (await badgeColour(page, `${card} .badge`)) === TONES.blue, 5000);
     assert.equal(await page.getAttribute(`${card} [data-step="application"]`, 'data-state'), 'pending');
     await mainPage(page, 'dashboard-offen');
     // another customer is logged in meanwhile, on the dashboard
@@ -210,7 +210,7 @@ describe('customer journey (German)', () => {
     await liveUntil(page, 'Wartend', async () => (await orderStatus(page, id)) === 'wartend');
     assert.match(await page.textContent(`${card} .badge`), /Wartend/);
     assert.equal(await announced(page), `Bestellung ${id}: Wartend.`);
-    assert.equal(await badgeColour(page, `${card} .badge`), TONES.red);
+    await liveUntil(page, 'the colour TONES.red', async () => (await badgeColour(page, `${card} .badge`)) === TONES.red, 5000);
     assert.match(await page.textContent(`${card} .problem`), /Die Ausweisnummer ist unleserlich\./);
     assert.equal(await page.getAttribute(`${card} [data-step="datacheck"]`, 'data-state'), 'failed');
     await mainPage(page, 'dashboard-wartend');
@@ -223,7 +223,7 @@ describe('customer journey (German)', () => {
     sys.tpctl('ident', 'postident', number, '--ok', '--evidence', 'PI-2026-4711', '--by', 'Filiale Berlin-Mitte');
     await liveUntil(page, 'In Produktion', async () => (await orderStatus(page, id)) === 'in_produktion');
     assert.match(await page.textContent(`${card} .badge`), /In Produktion/);
-    assert.equal(await badgeColour(page, `${card} .badge`), TONES.yellow);
+    await liveUntil(page, 'the colour TONES.yellow', async () => (await badgeColour(page, `${card} .badge`)) === TONES.yellow, 5000);
     for (const s of ['application', 'identification', 'datacheck'])
       assert.equal(await page.getAttribute(`${card} [data-step="${s}"]`, 'data-state'), 'done', s);
     assert.match(await page.textContent(`${card} [data-step="application"]`), /Erledigt am/);
@@ -236,7 +236,7 @@ describe('customer journey (German)', () => {
     sys.tpctl('produce', 'shipped', id, 'RR123456789DE', '--fact', `ship-${id}`);
     await liveUntil(page, 'Versendet', async () => (await orderStatus(page, id)) === 'versendet');
     assert.match(await page.textContent(`${card} .badge`), /Versendet/);
-    assert.equal(await badgeColour(page, `${card} .badge`), TONES.yellow);
+    await liveUntil(page, 'the colour TONES.yellow', async () => (await badgeColour(page, `${card} .badge`)) === TONES.yellow, 5000);
     assert.match(await page.textContent(`${card} [data-step="shipping"]`), /RR123456789DE/);
     await mainPage(page, 'dashboard-versendet');
 
@@ -245,7 +245,7 @@ describe('customer journey (German)', () => {
     sys.tpctl('produce', 'pin-delivered', id, '--fact', `pindel-${id}`);
     await liveUntil(page, 'Fertig', async () => (await orderStatus(page, id)) === 'fertig');
     assert.match(await page.textContent(`${card} .badge`), /Fertig/);
-    assert.equal(await badgeColour(page, `${card} .badge`), TONES.green);
+    await liveUntil(page, 'the colour TONES.green', async () => (await badgeColour(page, `${card} .badge`)) === TONES.green, 5000);
     assert.match(await page.textContent('#dash-recent'), /Kürzlich abgeschlossen/);
     await mainPage(page, 'dashboard-fertig');
     w.assertClean('dashboard');

@@ -23,8 +23,11 @@ export async function listPage(main, ctx) {
       const o = await api('GET', `/orders/${encodeURIComponent(d.orderId)}`);
       if (!ctx.alive() || !still()) return;
       const cell = main.querySelector(`tr[data-order="${CSS.escape(d.orderId)}"] td.status-cell`);
-      if (cell && Boolean(o.archived) === archived) cell.replaceChildren(orderBadge(o.status));
-      else if (!archived || o.archived) ctx.rerender();   /* a current order: not the archive's */
+      // in place when it is in this tab's table; the table again when it comes into this
+      // tab or leaves it; an order of the other tab changes nothing here
+      const belongs = Boolean(o.archived) === archived;
+      if (cell && belongs) cell.replaceChildren(orderBadge(o.status));
+      else if (belongs || cell) ctx.rerender();
       announce(t('live.order', { id: o.orderId, status: t(`status.${o.status || 'offen'}`) }));
     } catch { /* shown at the next visit */ }
   });
