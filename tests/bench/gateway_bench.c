@@ -191,54 +191,6 @@ static void s_run(const s_phase_t *ph, s_result_t *res)
     curl_multi_cleanup(m);
 }
 
-/* A valid order of a signature card (no shop, PostIdent) as JSON; caller frees. */
-static char *s_order_json(void)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char expiry[32];
-    snprintf(expiry, sizeof expiry, "%04d-06-30", tm.tm_year + 1900 + 5);
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:s, "
-        "s:s, s:s, s:s, s:s}}",
-        "productId", "signature-card", "shopId", "", "identMethod", "postident",
-        "revocationPassword", "Sperr-Kennwort-42", "applicant", "givenNames", "Erika",
-        "familyName", "Mustermann", "birthDate", "1984-08-12", "birthPlace", "Berlin",
-        "nationality", "DE", "address", "street", "Heidestraße 17", "postalCode", "51147",
-        "city", "Köln", "country", "DE", "email", "erika.mustermann@example.de", "phone",
-        "+49 30 1234567", "documentType", "id-card", "documentNumber", "L01X00T47",
-        "documentAuthority", "Stadt Köln", "documentExpiry", expiry);
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
-/* Register, confirm with the mailed token, log in: session cookie and CSRF token on @p c. */
-static bool s_signup(th_t *th, gwc_t *c, const char *email)
-{
-    gwc_resp_t r;
-    char body[300], token[128];
-    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\",\"language\":\"en\"}",
-             email, PASSWORD);
-    bool ok = gwc_req(c, "POST", "/api/v1/accounts", body, NULL, &r) == 202;
-    gwc_resp_free(&r);
-    if (!ok || !fl_mail_token(th, email, token, sizeof token, 15000))
-        return false;
-    snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
-    ok = gwc_req(c, "POST", "/api/v1/accounts/confirm", body, NULL, &r) == 200;
-    gwc_resp_free(&r);
-    snprintf(body, sizeof body, "{\"email\":\"%s\",\"password\":\"%s\"}", email, PASSWORD);
-    ok = ok && gwc_req(c, "POST", "/api/v1/session", body, NULL, &r) == 200 &&
-         gwc_session(c)[0] && gwc_str(&r, "csrfToken")[0];
-    if (ok)
-        gwc_set_csrf(c, gwc_str(&r, "csrfToken"));
-    else
-        gwc_log("signup", &r);
-    gwc_resp_free(&r);
-    return ok;
-}
-
 /* Places one order through @p c (retrying while the order service comes back). */
 static bool s_place_one(gwc_t *c, const char *order, const char *key)
 {
@@ -353,9 +305,9 @@ int main(void)
         goto done;
     }
     gwc_t *lister = gwc_new(base), *placer = gwc_new(base);
-    char *order = s_order_json();
-    bool ok = s_signup(th, lister, "lister.bench@example.org") &&
-              s_signup(th, placer, "placer.bench@example.org");
+    char *order = gwc_order_json("signature-card", NULL, "postident");
+    bool ok = gwc_signup(th, lister, PASSWORD, "lister.bench@example.org") &&
+              gwc_signup(th, placer, PASSWORD, "placer.bench@example.org");
     for (int i = 0; ok && i < LIST_ORDERS; i++) {
         char key[32];
         snprintf(key, sizeof key, "setup-%d", i);
