@@ -1,6 +1,7 @@
 /* selftest.c: runs the service runtime's module self-tests (--test NAME, or all). */
 #include <stdio.h>
 #include <string.h>
+#include "svc_addr.h"
 #include "svc_lock.h"
 #include "svc_mail.h"
 #include "svc_officers.h"
@@ -13,6 +14,7 @@ static const struct {
 } s_tests[] = {
     {"svc_mail", svc_mail_test},
     {"svc_text", svc_text_test},
+    {"svc_addr", svc_addr_test},
     {"svc_officers", svc_officers_test},
     {"svc_lock", svc_lock_test},
     {"svc_settings", svc_settings_test},
