@@ -158,7 +158,7 @@ void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char
                        const acc_session_t *s, int64_t now, svc_out_t *out);
 
 /* ---- account_session.c: Login, Logout, TouchSession, ResolveSession, WhoAmI */
-char *acc_lookup_login(const void *state, const ProtobufCMessage *msg);
+char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg);
 int acc_prepare_login(ProtobufCMessage *msg, const char *lookup, svc_out_t *out);
 svc_decide_fn acc_login, acc_logout, acc_touch, acc_resolve, acc_whoami;
 

@@ -46,7 +46,7 @@ static bool s_throttled_early(const acc_state_t *st, const char *email_hash)
  * clock gets S_THROTTLED, so the attempt costs no hashing; decide checks both
  * throttles again with its own clock (lookup has no header, hence no client
  * address). The runtime wipes and frees the answer. */
-char *acc_lookup_login(const void *state, const ProtobufCMessage *msg)
+char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg)
 {
     const acc_state_t *st = state;
     const Tp__Account__Login *cmd = (const Tp__Account__Login *) msg;

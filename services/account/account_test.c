@@ -9,6 +9,11 @@
 #include "order.pb-c.h"
 #include "svc_testcore.h"
 
+/* What lookup gets from the runtime besides the command (these tests' lookups do not read
+ * it). */
+static Tp__RequestHeader s_lookup_header = TP__REQUEST_HEADER__INIT;
+static const svc_ctx_t s_lookup_ctx = {&s_lookup_header, 0, NULL, NULL};
+
 #define MINUTE ACCOUNT_MINUTE_US
 #define HOUR   (60 * MINUTE)
 
@@ -465,11 +470,11 @@ static void s_test_login(void)
     /* lookup: the real hash, or a dummy of the same cost for unknown addresses */
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = " ALICE@example.com";
-    char *lk = lc->lookup(svc_tc_state(s_tc), &l.base);
+    char *lk = lc->lookup(svc_tc_state(s_tc), &s_lookup_ctx, &l.base);
     CHECK(lk && streq(lk, s_alice_hash));
     free(lk);
     l.email = "nobody@example.net";
-    lk = lc->lookup(svc_tc_state(s_tc), &l.base);
+    lk = lc->lookup(svc_tc_state(s_tc), &s_lookup_ctx, &l.base);
     CHECK(lk && strncmp(lk, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
     free(lk);
 
@@ -596,7 +601,7 @@ static void s_test_throttle(void)
      * lookup leaves the throttle to decide rather than guess */
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = (char *) ALICE;
-    char *lk = svc_tc_command(s_tc, "Login")->lookup(svc_tc_state(s_tc), &l.base);
+    char *lk = svc_tc_command(s_tc, "Login")->lookup(svc_tc_state(s_tc), &s_lookup_ctx, &l.base);
     CHECK(lk && streq(lk, a->password_hash));
     free(lk);
 
@@ -1239,7 +1244,7 @@ static void s_test_delete(void)
     svc_tc_free(v);
     Tp__Account__Login l = TP__ACCOUNT__LOGIN__INIT;
     l.email = (char *) ALICE;
-    char *lk = svc_tc_command(s_tc, "Login")->lookup(svc_tc_state(s_tc), &l.base);
+    char *lk = svc_tc_command(s_tc, "Login")->lookup(svc_tc_state(s_tc), &s_lookup_ctx, &l.base);
     CHECK(lk && strncmp(lk, "$argon2id$", 10) == 0 && !streq(lk, s_alice_hash));
     free(lk);
     char *verdict = zsys_sprintf("\001ok:%s", s_alice_hash);

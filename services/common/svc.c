@@ -81,6 +81,7 @@ static void s_svc_destroy(svci_svc_t *self)
     for (size_t i = 0; i < self->n_workers; i++)
         zactor_destroy(&self->workers[i]);
     free(self->workers);
+    svc_rate_destroy(&self->slow_rate);
     for (size_t i = 0; i < self->n_subs; i++)
         evs_sub_destroy(&self->subs[i]);
     free(self->subs);
@@ -266,6 +267,8 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
     snprintf(wargs->done_ep, sizeof wargs->done_ep, "inproc://svc-%s-%d-done", n, instance);
     wargs->def = self->def;
     wargs->name = self->name;
+    wargs->clock = self->clock;
+    wargs->clock_arg = self->clock_arg;
     self->jobs = zsock_new(ZMQ_PUSH);
     self->done = zsock_new(ZMQ_PULL);
     if (!self->jobs || !self->done || zsock_bind(self->jobs, "%s", wargs->jobs_ep) < 0 ||
@@ -279,6 +282,15 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
     self->n_workers =
         any_prepare ? (size_t) atoi(svc_config_get(self->config, n, "workers", "2")) : 0;
     if (self->n_workers) {
+        self->slow_rate =
+            svc_rate_new(atof(svc_config_get(self->config, n, "slow_burst", "30")),
+                         atof(svc_config_get(self->config, n, "slow_per_minute", "60")), 100000);
+        self->slow_queue_max = (size_t) atoi(svc_config_get(self->config, n, "slow_queue_max", "32"));
+        self->slow_delay_ms = atoll(svc_config_get(self->config, n, "slow_refusal_delay_ms", "1000"));
+        if (!self->slow_rate || self->slow_queue_max < 1) {
+            zsys_error("%s: slow_burst, slow_per_minute and slow_queue_max must be positive", n);
+            return -1;
+        }
         self->workers = calloc(self->n_workers, sizeof *self->workers);
         for (size_t i = 0; self->workers && i < self->n_workers; i++)
             self->workers[i] = zactor_new(svci_worker, wargs);
@@ -408,6 +420,7 @@ void svc_actor(zsock_t *pipe, void *args_)
             self->next_tick = now + self->tick_ms;
         }
         svci_live_due(self, false);
+        svci_held_due(self, false);
         if (self->ckpt_due && now >= self->ckpt_due)
             svci_commit_checkpoints(self);
         svci_witness_due(self, false);
@@ -415,6 +428,8 @@ void svc_actor(zsock_t *pipe, void *args_)
                                                               : self->next_heartbeat;
         if (self->witness_due < wait)
             wait = self->witness_due;
+        if (svci_held_next(self) && svci_held_next(self) < wait)
+            wait = svci_held_next(self);
         if (self->ckpt_due && self->ckpt_due < wait)
             wait = self->ckpt_due;
         for (size_t i = 0; i < self->n_subs; i++)
@@ -486,12 +501,17 @@ void svc_actor(zsock_t *pipe, void *args_)
     }
     svci_live_due(self, true);   /* a clean stop leaves nothing waiting */
     svci_drain(self);
+    svci_held_due(self, true);
     svci_commit_checkpoints(self);
     svci_witness_due(self, true);   /* and signs its head */
     zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64
               " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
               self->name, self->commits, self->events_written, self->requests,
               self->us_decide / 1000, self->us_commit / 1000, self->us_answer / 1000);
+    if (self->slow_throttled)
+        zsys_info("%s: %" PRIu64 " requests for the worker pool refused (a client over its "
+                  "budget, or the queue full)",
+                  self->name, self->slow_throttled);
     if (self->forbidden || self->unknown_keys)
         zsys_info("%s: %" PRIu64 " requests refused as beyond their key's rights, %" PRIu64
                   " dropped unanswered (a key not, or no longer, in %s)",

@@ -31,6 +31,19 @@
  * the followers, and a request from a key that is not (or no longer) in the keys folder
  * gets no answer. Every event records who caused it (tp.Envelope.actor).
  *
+ * Slow work: a command with a `prepare` step (password hashing) goes to the worker pool
+ * only when admitted. A visitor's request (the gateway, nobody logged in) takes one from
+ * the budget of its client address (header.client_addr; IPv6 by its /64, svc_addr.h):
+ * `slow_burst` at once, then `slow_per_minute` a minute, else it is refused "throttled"
+ * before any hashing; that refusal is answered `slow_refusal_delay_ms` late (sooner when
+ * the caller's deadline is nearer), so that a client flooding over its budget gets one
+ * answer per connection and period and costs the machine little. At most
+ * `slow_queue_max` requests wait for a worker or are on one; one more is refused
+ * "unavailable" at once. A worker drops a request whose
+ * header.deadline_us passed while it waited ("deadline"): its caller has given up, and
+ * the hash would be work for nobody. So one client cannot fill the pool, and many cannot
+ * queue more than their callers wait for.
+ *
  * Batches: a request with command "$batch" (SVC_BATCH) carries a tp.Batch of
  * commands; each is decided as if it came alone, in order, with its own request
  * id and reply, under the outer header's actor. One message, one round trip and
@@ -172,8 +185,12 @@ typedef int (svc_prepare_fn)(ProtobufCMessage *command, const char *lookup, svc_
 
 /** Runs on the loop before a command goes to the worker pool: copies from state what
  *  the slow step needs (e.g. the stored password hash, or a dummy one so that unknown
- *  and known accounts take the same time). Returns a malloc'd string or NULL. */
-typedef char *(svc_lookup_fn)(const void *state, const ProtobufCMessage *command);
+ *  and known accounts take the same time), or says that the slow step can be skipped
+ *  (e.g. a client address throttled already: no hashing for a refusal). @p ctx is the
+ *  command's header and the runtime's clock (ctx->random is NULL: lookup makes nothing
+ *  new). Returns a malloc'd string or NULL; the runtime wipes and frees it. */
+typedef char *(svc_lookup_fn)(const void *state, const svc_ctx_t *ctx,
+                              const ProtobufCMessage *command);
 
 /** Who may send a command: bits of svc_command_t.who. The sender's key says which it
  *  is (evs_keys.h), never the request header: the gateway's key with an empty role is a

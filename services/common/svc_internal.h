@@ -13,6 +13,7 @@
 #include "evs_keys.h"
 #include "evs_witness.h"
 #include "svc.h"
+#include "svc_addr.h"
 #include "svc_lock.h"
 #include "svc_mail.h"
 
@@ -103,6 +104,12 @@ typedef struct {
     zsock_t *done;            /* PULL from workers */
     zactor_t **workers;       /* the worker pool */
     size_t n_workers;
+    svc_rate_t *slow_rate;    /* visitors' budget of slow work per client address */
+    size_t slow_queued;       /* requests handed to the pool and not back yet */
+    size_t slow_queue_max;    /* most of them at once (slow_queue_max) */
+    uint64_t slow_throttled;  /* requests refused by the budget or the queue bound */
+    int64_t slow_delay_ms;    /* such refusals are answered this late (slow_refusal_delay_ms) */
+    zlistx_t *held;           /* refusals waiting to be answered (svci_held_t), oldest first */
     evs_sub_t **subs;         /* one per upstream */
     size_t n_subs;
     uint64_t *ckpt_pending;   /* per upstream: a checkpoint past skipped events that no
@@ -170,6 +177,8 @@ typedef struct {
     char jobs_ep[128];
     char done_ep[128];
     const char *name;
+    svc_clock_fn *clock;      /* the runtime's clock, for the requests' deadlines */
+    void *clock_arg;
 } svci_worker_args_t;
 
 /* svc_arena.c */
@@ -222,7 +231,10 @@ void svci_witness_alarms(svci_svc_t *self, size_t only);
 
 /* svc_worker.c: the worker pool */
 void svci_worker(zsock_t *pipe, void *args);
-void svci_hand_off(svci_svc_t *self, svci_pending_t *p, const svc_command_t *cmd);
+bool svci_admit(svci_svc_t *self, svci_pending_t *p, int64_t now);
+int64_t svci_held_next(svci_svc_t *self);
+void svci_held_due(svci_svc_t *self, bool all);
+void svci_hand_off(svci_svc_t *self, svci_pending_t *p, const svc_command_t *cmd, int64_t now);
 int svci_take_done(svci_svc_t *self, svci_pending_t *p);
 
 /* svc_upstream.c: subscriptions, timers, mail */

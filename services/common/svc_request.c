@@ -391,7 +391,8 @@ int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int
     if (rc != EVS_NOTFOUND)
         return rc;
     if (cmd->prepare && !p->prepared) {
-        svci_hand_off(self, p, cmd);
+        if (svci_admit(self, p, now))
+            svci_hand_off(self, p, cmd, now);
         return 0;
     }
     ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, &self->scratch.pb,

@@ -51,6 +51,19 @@ const svc_setting_t svc_settings_runtime[] = {
      "restored from an older backup."},
     {"workers", "2", SVC_SETTING_INT, 1, 256,
      "Threads for slow work (password hashing, PDF rendering, mail)."},
+    {"slow_burst", "30", SVC_SETTING_INT, 1, 1000000,
+     "Slow work (password hashing) for visitors, per client address (IPv6: per /64):\n"
+     "this many requests at once, then slow_per_minute a minute; beyond that a request\n"
+     "is refused \"throttled\" before anything is hashed."},
+    {"slow_per_minute", "60", SVC_SETTING_INT, 1, 1000000, NULL},
+    {"slow_refusal_delay_ms", "1000", SVC_SETTING_INT, 0, 60000,
+     "Such a refusal is answered this late (ms; earlier when the caller's deadline is\n"
+     "nearer): a client that floods gets one answer per connection and period, and its\n"
+     "flood costs the machine little."},
+    {"slow_queue_max", "32", SVC_SETTING_INT, 1, 100000,
+     "Requests waiting for a worker or on one, at most; one more is refused\n"
+     "\"unavailable\" (503). A request whose caller's deadline passed while it waited\n"
+     "is dropped unhashed."},
     {"react_delay_ms", "0", SVC_SETTING_INT, 0, 60000,
      "How long live upstream events may wait before the service reacts (ms): those\n"
      "arriving meanwhile share one commit. Default 0; a service may have its own\n"

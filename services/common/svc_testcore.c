@@ -304,7 +304,12 @@ int svc_tc_prepare(svc_tc_t *self, const char *name, ProtobufCMessage *body)
         fprintf(stderr, "  %s\n", name);
         return -1;
     }
-    char *lookup = cmd->lookup ? cmd->lookup(self->state, body) : NULL;
+    /* lookup sees what decide will: the anonymous header with the client address, the clock */
+    Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
+    hdr.request_id = "req";
+    hdr.client_addr = (char *) (self->client_addr ? self->client_addr : "");
+    svc_ctx_t ctx = {&hdr, *self->now, self->secret, NULL};
+    char *lookup = cmd->lookup ? cmd->lookup(self->state, &ctx, body) : NULL;
     int rc = cmd->prepare(body, lookup, self->out);
     if (lookup) {
         sodium_memzero(lookup, strlen(lookup));

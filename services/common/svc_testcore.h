@@ -169,8 +169,9 @@ size_t svc_tc_do(svc_tc_t *self, const char *name, const char *role, const char 
 
 /**
  * @brief What the runtime does before decide for a command with a slow step: its lookup on
- * the state (when it has one), then its prepare, which changes @p body in place (errors go
- * to the output). A name not in the table or without prepare is a failed check.
+ * the state (when it has one; as a visitor from the client address of svc_tc_set_client, at
+ * the clock's time), then its prepare, which changes @p body in place (errors go to the
+ * output). A name not in the table or without prepare is a failed check.
  * @return prepare's result: 0, or -1 when it refused
  */
 int svc_tc_prepare(svc_tc_t *self, const char *name, ProtobufCMessage *body);

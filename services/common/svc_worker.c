@@ -5,15 +5,111 @@
 #include <sodium.h>
 #include "svc_internal.h"
 
+/* Refusals answered late, most at once; beyond that they are answered at once. */
+#define S_HELD_MAX 10000
+
+/* A refusal waiting for its time. */
+typedef struct {
+    int64_t due;                  /* zclock_mono() when it is sent */
+    uint8_t id[SVCI_ID_MAX];      /* routing id */
+    size_t id_len;
+    uint8_t *reply;               /* owned */
+    size_t reply_len;
+} s_held_t;
+
+static void s_held_free(void **item)
+{
+    s_held_t *h = *item;
+    if (h)
+        free(h->reply);
+    free(h);
+    *item = NULL;
+}
+
+/* Takes @p p's reply, to be sent slow_delay_ms from now (before the caller's deadline). A
+ * client over its budget that floods then gets one answer per connection and period, so
+ * its flood costs the machine little; a refusal is all it gets either way. */
+static void s_hold(svci_svc_t *self, svci_pending_t *p, int64_t now)
+{
+    int64_t delay = self->slow_delay_ms;
+    int64_t deadline = p->req->header->deadline_us;
+    if (deadline && (deadline - now) / 1000 - 100 < delay)
+        delay = (deadline - now) / 1000 - 100;
+    if (!self->held) {
+        if (!(self->held = zlistx_new()))
+            return;
+        zlistx_set_destructor(self->held, s_held_free);
+    }
+    s_held_t *h = delay > 0 && zlistx_size(self->held) < S_HELD_MAX ? calloc(1, sizeof *h) : NULL;
+    if (!h)
+        return;   /* answered with the group, at once */
+    h->due = zclock_mono() + delay;
+    memcpy(h->id, p->id, p->id_len);
+    h->id_len = p->id_len;
+    h->reply = p->reply;
+    h->reply_len = p->reply_len;
+    p->reply = NULL;
+    p->reply_len = 0;
+    zlistx_add_end(self->held, h);
+}
+
+int64_t svci_held_next(svci_svc_t *self)
+{
+    s_held_t *h = self->held ? zlistx_first(self->held) : NULL;
+    return h ? h->due : 0;
+}
+
+void svci_held_due(svci_svc_t *self, bool all)
+{
+    int64_t now = zclock_mono();
+    void *r = zsock_resolve(self->router);
+    for (s_held_t *h = self->held ? zlistx_first(self->held) : NULL; h && (all || h->due <= now);
+         h = zlistx_first(self->held)) {
+        /* a client that went away just loses its answer; never block the loop on it */
+        if (zmq_send(r, h->id, h->id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            zmq_send(r, h->reply, h->reply_len, ZMQ_DONTWAIT);
+        zlistx_delete(self->held, zlistx_cursor(self->held));
+    }
+    if (all)
+        zlistx_destroy(&self->held);
+}
+
+/* Admission to the pool (svc.h, "Slow work"): a visitor's request takes one from its
+ * client address's budget, and the queue has room. False after refusing @p p. The
+ * budget comes first, so that a client over it never takes a place in the queue. */
+bool svci_admit(svci_svc_t *self, svci_pending_t *p, int64_t now)
+{
+    const char *addr = p->req->header->client_addr;
+    char key[SVC_ADDR_KEY_MAX];
+    if (p->who == SVC_VISITOR && self->slow_rate) {
+        svc_addr_key(addr, key, sizeof key);
+        if (!svc_rate_take(self->slow_rate, key, zclock_mono())) {
+            self->slow_throttled++;
+            svci_reply_errors(p, NULL, "throttled", "",
+                              "too many attempts from your network; please try again later");
+            s_hold(self, p, now);
+            return false;
+        }
+    }
+    if (self->slow_queued >= self->slow_queue_max) {
+        self->slow_throttled++;
+        svci_reply_errors(p, NULL, "unavailable", "",
+                          "the service is busy; please try again in a moment");
+        return false;
+    }
+    return true;
+}
+
 /* Hands a command to the worker pool: [routing id][request][lookup]. */
-void svci_hand_off(svci_svc_t *self, svci_pending_t *p, const svc_command_t *cmd)
+void svci_hand_off(svci_svc_t *self, svci_pending_t *p, const svc_command_t *cmd, int64_t now)
 {
     char *lookup = NULL;
     if (cmd->lookup) {
         ProtobufCMessage *body = protobuf_c_message_unpack(cmd->body, NULL, p->req->body.len,
                                                            p->req->body.data);
         if (body) {
-            lookup = cmd->lookup(self->state, body);
+            svc_ctx_t ctx = {p->req->header, now, self->secret, NULL};
+            lookup = cmd->lookup(self->state, &ctx, body);
             protobuf_c_message_free_unpacked(body, NULL);
         }
     }
@@ -30,6 +126,7 @@ void svci_hand_off(svci_svc_t *self, svci_pending_t *p, const svc_command_t *cmd
         free(lookup);
     }
     p->handed_off = true;
+    self->slow_queued++;
 }
 
 /* A worker: runs `prepare` of slow commands, sends the prepared request back,
@@ -67,7 +164,11 @@ void svci_worker(zsock_t *pipe, void *args)
         zmsg_t *reply = zmsg_new();
         zmsg_append(reply, &id);
         svc_out_reset(out);
-        if (!body)
+        const Tp__RequestHeader *h = p.req ? p.req->header : NULL;
+        if (h && h->deadline_us && wa->clock(wa->clock_arg) > h->deadline_us)
+            svci_reply_errors(&p, NULL, "deadline", "",
+                              "deadline passed while the request waited for a worker");
+        else if (!body)
             svci_reply_errors(&p, NULL, "invalid", "body", "does not decode");
         else if (cmd->prepare(body, lookup, out) != 0)
             svci_reply_errors(&p, out, "invalid", NULL, NULL);
@@ -108,6 +209,8 @@ int svci_take_done(svci_svc_t *self, svci_pending_t *p)
     zmsg_t *m = zmsg_recv(self->done);
     if (!m)
         return 0;
+    if (self->slow_queued > 0)
+        self->slow_queued--;
     memset(p, 0, sizeof *p);
     zframe_t *id = zmsg_pop(m);
     char *kind = zmsg_popstr(m);

@@ -9,6 +9,7 @@
 #include "evs_keys.h"
 #include "example.h"
 #include "example.pb-c.h"
+#include "example_test.h"
 #include "svc_testcore.h"
 #include "svc_testkit.h"
 
@@ -1046,6 +1047,7 @@ static void s_test_rights_actor(void)
 static const svc_tc_test_t s_tests[] = {
     {"core", s_test_core, NULL},
     {"runtime", s_test_runtime, NULL},
+    {"slow", example_test_slow, NULL},
     {"producer", s_test_producer, NULL},
     {"react_delay", s_test_react_delay, NULL},
     {"rights_unknown", s_test_rights_unknown, NULL},

@@ -114,7 +114,7 @@ bool rvk_request_revocation(const rvk_product_t *p, const svc_ctx_t *ctx, const 
                             char *id_out, bool reply, svc_out_t *out);
 
 /* ---- revocation_password.c: RevokeWithPassword */
-char *rvk_lookup_password(const void *state, const ProtobufCMessage *msg);
+char *rvk_lookup_password(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg);
 int rvk_prepare_password(ProtobufCMessage *msg, const char *lookup, svc_out_t *out);
 svc_decide_fn rvk_revoke_with_password;
 

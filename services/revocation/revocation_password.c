@@ -53,7 +53,7 @@ static bool s_throttled_early(const rvk_state_t *st, const char *number_hash)
 }
 
 /* On the loop: what the worker verifies against. The runtime wipes and frees it. */
-char *rvk_lookup_password(const void *state, const ProtobufCMessage *msg)
+char *rvk_lookup_password(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg)
 {
     const rvk_state_t *st = state;
     const Tp__Revocation__RevokeWithPassword *cmd =

@@ -4,6 +4,11 @@
 #include <sodium.h>
 #include "revocation_test.h"
 
+/* What lookup gets from the runtime besides the command (these tests' lookups do not read
+ * it). */
+static Tp__RequestHeader s_lookup_header = TP__REQUEST_HEADER__INIT;
+static const svc_ctx_t s_lookup_ctx = {&s_lookup_header, 0, NULL, NULL};
+
 /* What prepare puts where the password was (revocation_password.c). */
 #define VERDICT_OK  "\001ok:" RTEST_HASH
 #define VERDICT_BAD "\001bad"
@@ -175,15 +180,15 @@ void rtest_password_argon2(void)
     /* lookup: the stored hash for a known number, a dummy of the same cost otherwise */
     Tp__Revocation__RevokeWithPassword cmd = TP__REVOCATION__REVOKE_WITH_PASSWORD__INIT;
     cmd.number = "4711 0001";
-    char *l = c->lookup(svc_tc_state(w), &cmd.base);
+    char *l = c->lookup(svc_tc_state(w), &s_lookup_ctx, &cmd.base);
     CHECK(l && streq(l, RTEST_HASH));
     free(l);
     cmd.number = "TP-2026-424242";
-    l = c->lookup(svc_tc_state(w), &cmd.base);
+    l = c->lookup(svc_tc_state(w), &s_lookup_ctx, &cmd.base);
     CHECK(l && strncmp(l, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0 && !streq(l, RTEST_HASH));
     free(l);
     cmd.number = "";
-    l = c->lookup(svc_tc_state(w), &cmd.base);
+    l = c->lookup(svc_tc_state(w), &s_lookup_ctx, &cmd.base);
     CHECK(l && strncmp(l, "$argon2id$", 10) == 0);
     free(l);
 
@@ -238,7 +243,7 @@ void rtest_password_argon2(void)
         CHECK(
             svc_tc_recorded(s_revoke(w, "TP-2026-000004", "\001bad"), "invalid_credentials", NULL));
     cmd.number = "tp-2026-000004";
-    l = c->lookup(svc_tc_state(w), &cmd.base);
+    l = c->lookup(svc_tc_state(w), &s_lookup_ctx, &cmd.base);
     CHECK(l && streq(l, "\001throttled"));
     free(l);
     /* failures in the wall clock's future (an injected clock) leave lookup silent */
@@ -247,7 +252,7 @@ void rtest_password_argon2(void)
         CHECK(
             svc_tc_recorded(s_revoke(w, "TP-2026-000002", "\001bad"), "invalid_credentials", NULL));
     cmd.number = "TP-2026-000002";
-    l = c->lookup(svc_tc_state(w), &cmd.base);
+    l = c->lookup(svc_tc_state(w), &s_lookup_ctx, &cmd.base);
     CHECK(l && streq(l, RTEST_HASH));
     free(l);
     svc_tc_destroy(&w);

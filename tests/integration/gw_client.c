@@ -16,6 +16,7 @@ struct _gwc_t {
     char origin[128];        /* "" = no Origin header */
     char csrf[128];          /* "" = no X-CSRF-Token */
     char session[320];       /* "" = no cookie */
+    char client[64];         /* "" = none; else sent as X-Forwarded-For */
 };
 
 typedef struct {
@@ -99,6 +100,11 @@ const char *gwc_session(gwc_t *self)
     return self->session;
 }
 
+void gwc_set_client(gwc_t *self, const char *addr)
+{
+    snprintf(self->client, sizeof self->client, "%s", addr ? addr : "");
+}
+
 bool gwc_header(const gwc_resp_t *r, const char *name, char *out, size_t outsz)
 {
     size_t nl = strlen(name);
@@ -170,6 +176,10 @@ long gwc_req_raw(gwc_t *self, const char *method, const char *path, const char *
     }
     if (self->session[0] && !s_overridden(extra, "Cookie")) {
         snprintf(line, sizeof line, "Cookie: tp_session=%s", self->session);
+        h = curl_slist_append(h, line);
+    }
+    if (self->client[0] && !s_overridden(extra, "X-Forwarded-For")) {
+        snprintf(line, sizeof line, "X-Forwarded-For: %s", self->client);
         h = curl_slist_append(h, line);
     }
     for (size_t i = 0; extra && extra[i]; i++)

@@ -35,6 +35,10 @@ void gwc_set_csrf(gwc_t *self, const char *token);
 void gwc_set_session(gwc_t *self, const char *token);
 /** The session cookie's value, or "" */
 const char *gwc_session(gwc_t *self);
+/** The client's address, sent as X-Forwarded-For with every request (NULL: none): the
+ *  gateway takes it when the connection comes from its trusted proxy (127.0.0.1 in the
+ *  tests that set it), so that one test process can be many clients. */
+void gwc_set_client(gwc_t *self, const char *addr);
 
 /** One request. @p body (JSON text, Content-Type application/json) may be NULL;
  *  @p extra: NULL-terminated "Name: value" headers (may be NULL; "Name:" removes one).
