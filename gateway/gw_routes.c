@@ -29,7 +29,7 @@ static const gw_route_t s_routes[] = {
     {"POST", "/api/v1/accounts", gw_handler_generic, ACC, "account.Register",
      D(account__register), D(account__accepted), GW_R_SLOW, 202},
     {"POST", "/api/v1/accounts/confirm", gw_handler_generic, ACC, "account.Confirm",
-     D(account__confirm), D(account__accepted), 0, 200},
+     D(account__confirm), D(account__accepted), GW_R_SLOW, 200},
     {"POST", "/api/v1/accounts/confirmation", gw_handler_generic, ACC,
      "account.ResendConfirmation", D(account__resend_confirmation), D(account__accepted), 0,
      202},

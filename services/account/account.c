@@ -58,15 +58,7 @@ static int s_hash_into(char **field, svc_out_t *out)
         svc_out_error(out, "internal", NULL, "password hashing failed (out of memory)");
         return -1;
     }
-    char *copy = strdup(hash);
-    if (!copy) {
-        svc_out_error(out, "internal", NULL, "out of memory");
-        return -1;
-    }
-    sodium_memzero(*field, n);
-    free(*field);
-    *field = copy;
-    return 0;
+    return acc_swap_secret(field, strdup(hash), out);
 }
 
 bool acc_prepared_hash(const char *s)
@@ -359,6 +351,39 @@ static const acc_token_t *s_mail_token(const acc_state_t *st, const svc_ctx_t *c
     return t;
 }
 
+/* On the loop: the password hash of the registration the token was sent for (a dummy one
+ * for a token that is none, so that prepare takes the same time). */
+static char *s_lookup_confirm(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg)
+{
+    const acc_state_t *st = state;
+    const Tp__Account__Confirm *cmd = (const Tp__Account__Confirm *) msg;
+    uint8_t raw[crypto_hash_sha256_BYTES];
+    char hex[ACC_HEX_SIZE];
+    const acc_token_t *t =
+        acc_token_hash_of(cmd->token, raw, hex) ? zhashx_lookup(st->tokens, hex) : NULL;
+    return acc_lookup_hash(t && !t->reset ? t->password_hash : NULL);
+}
+
+/* On a worker: the password entered with the link, verified; the verdict in its place. */
+static int s_prepare_confirm(ProtobufCMessage *msg, const char *lookup, svc_out_t *out)
+{
+    Tp__Account__Confirm *cmd = (Tp__Account__Confirm *) msg;
+    if (!*cmd->token)
+        svc_out_error(out, "invalid", "token", "is required");
+    long n = acc_utf8_chars(cmd->password);
+    if (n == 0)
+        svc_out_error(out, "invalid", "password",
+                      "is required: the password you chose when you registered");
+    else if (n < 0 || n > ACC_PASSWORD_MAX)
+        svc_out_error(out, "invalid", "password", "must be at most %d characters of UTF-8 text",
+                      ACC_PASSWORD_MAX);
+    if (svc_out_failed(out))
+        return -1;
+    return acc_verify_into(&cmd->password, lookup, out);
+}
+
+/* The link and the password of its registration: a wrong password leaves the link as it
+ * was (whoever has the link has the mailbox; nothing to throttle beyond the hashing). */
 static void s_confirm(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
                       svc_out_t *out)
 {
@@ -366,9 +391,17 @@ static void s_confirm(const void *state, const svc_ctx_t *ctx, const ProtobufCMe
     const acc_token_t *t = s_mail_token(state, ctx, cmd->token, false, out);
     if (!t)
         return;
+    if (!acc_verdict_prepared(cmd->password))
+        svc_out_error(out, "internal", "password", "was not prepared");
+    else if (!acc_verdict_ok(cmd->password, t->password_hash)) {
+        svc_out_error(out, "invalid_credentials", "password",
+                      "this is not the password chosen when registering with this link");
+    }
+    if (svc_out_failed(out))
+        return;
     Tp__Account__AccountConfirmed ev = TP__ACCOUNT__ACCOUNT_CONFIRMED__INIT;
     ev.account_id = (char *) t->account_id;
-    ev.password_hash = t->password_hash ? t->password_hash : "";
+    ev.password_hash = t->password_hash;
     svc_out_event(out, t->account_id, &ev.base);
     acc_accepted(out, "Your e-mail address is confirmed; you can log in now.");
 }
@@ -694,7 +727,7 @@ static void s_configure(void *state, zconfig_t *config, const char *name)
 static const svc_command_t s_commands[] = {
     S_CMD("Register", register, false, s_prepare_register, s_register, NULL, false, accepted, SVC_GATEWAY),
     S_CMD("ResendConfirmation", resend_confirmation, false, NULL, s_resend, NULL, false, accepted, SVC_GATEWAY),
-    S_CMD("Confirm", confirm, false, NULL, s_confirm, NULL, false, accepted, SVC_GATEWAY),
+    S_CMD("Confirm", confirm, false, s_prepare_confirm, s_confirm, s_lookup_confirm, false, accepted, SVC_GATEWAY),
     S_CMD("Login", login, false, acc_prepare_login, acc_login, acc_lookup_login, true, session_info, SVC_GATEWAY),
     S_CMD("Logout", logout, false, NULL, acc_logout, NULL, false, accepted, SVC_GATEWAY),
     S_CMD("TouchSession", touch_session, false, NULL, acc_touch, NULL, false, session_info, SVC_GATEWAY),

@@ -7,8 +7,13 @@
  *   Register, ResendConfirmation, RequestPasswordReset   anonymous; always the same
  *       `Accepted` reply for a well-formed request, whether or not the address is
  *       registered. Register hashes the password (Argon2id) in `prepare` every time.
- *   Confirm, CompletePasswordReset   anonymous; the token from the mail. Refusals:
- *       "invalid_token" (unknown, used, superseded) or "expired", field "token".
+ *   Confirm   anonymous; the token from the mail and the password chosen with the
+ *       registration the token was sent for (`lookup` copies that registration's hash,
+ *       `prepare` verifies on a worker). Refusals: "invalid_token" (unknown, used,
+ *       superseded) or "expired", field "token"; "invalid_credentials", field
+ *       "password", when it is not that registration's password (the link stays usable).
+ *   CompletePasswordReset   anonymous; the token from the mail. Refusals as Confirm's
+ *       on "token".
  *   Login   anonymous; a `SessionInfo` with the session token (secret_reply: the token
  *       is never kept in the idempotency records). The password is verified in
  *       `prepare` against what `lookup` copied from state (a dummy hash of the same
@@ -45,9 +50,10 @@
  * Tokens in mails: HMAC-SHA256(service secret, "<purpose>:" + nonce), base64url;
  * the log holds the nonce and the token's SHA-256 only, so a mail can be rebuilt
  * after a restart and a stolen log does not give working links. A confirmation link
- * activates the password of the registration it was sent for (up to
- * 3 links live per account), so whoever registers someone else's address first
- * cannot slip his password into the account its owner confirms.
+ * activates the password of the registration it was sent for (up to 3 links live per
+ * account), and only when that password comes with it: whoever registers someone
+ * else's address, before or after its owner, cannot slip his password into the account
+ * its owner confirms, whichever of the links in her mailbox she opens.
  *
  * Throttling is counted from logged events (LoginFailed, ShopCodeRejected), so it
  * survives restarts and replays. Once ACCOUNT_LOGIN_MAX_FAILS logins failed for one

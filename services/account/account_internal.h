@@ -135,6 +135,9 @@ void acc_sha256_hex(const void *data, size_t len, char *out);
 void acc_hex(const uint8_t *data, size_t len, char *out, size_t outsz);
 /** Number of UTF-8 characters of @p s, or -1 when it is not valid UTF-8. */
 long acc_utf8_chars(const char *s);
+/** Puts @p value (malloc'd; taken) where the password in *@p field was, wiping and freeing
+ *  that: 0; -1 and an "internal" error when @p value is NULL (out of memory). */
+int acc_swap_secret(char **field, char *value, svc_out_t *out);
 
 /* ---- account.c: helpers of the commands, shared with account_session.c */
 /** Replies the uniform `Accepted` with @p text. */
@@ -157,7 +160,19 @@ const acc_account_t *acc_owner(const acc_state_t *st, const svc_ctx_t *ctx, cons
 void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char *token,
                        const acc_session_t *s, int64_t now, svc_out_t *out);
 
-/* ---- account_session.c: Login, Logout, TouchSession, ResolveSession, WhoAmI */
+/* ---- account_session.c: Login, Logout, TouchSession, ResolveSession, WhoAmI; verdicts */
+/** A lookup's answer: a copy of @p hash, or of a dummy hash of the same cost when it is
+ *  none (NULL, deleted), so that verifying takes as long and fails. NULL: out of memory. */
+char *acc_lookup_hash(const char *hash);
+/** On a worker: verifies the password in *@p field against @p lookup (a hash from
+ *  acc_lookup_hash) and puts the verdict in its place, wiping the password. A lookup that
+ *  says throttled refuses ("throttled") without hashing. 0, or -1 with an error. */
+int acc_verify_into(char **field, const char *lookup, svc_out_t *out);
+/** True when @p verdict came from acc_verify_into (a password field prepare replaced). */
+bool acc_verdict_prepared(const char *verdict);
+/** True when @p verdict says the password matched, and matched @p hash (still the one in
+ *  state when decide runs: a password changed meanwhile makes it worthless). */
+bool acc_verdict_ok(const char *verdict, const char *hash);
 char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg);
 int acc_prepare_login(ProtobufCMessage *msg, const char *lookup, svc_out_t *out);
 svc_decide_fn acc_login, acc_logout, acc_touch, acc_resolve, acc_whoami;

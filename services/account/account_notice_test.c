@@ -43,7 +43,10 @@ static void s_account(const char *email, const char *lang, char *id)
     }
     Tp__Account__Confirm c = TP__ACCOUNT__CONFIRM__INIT;
     c.token = token;
+    char *verdict = zsys_sprintf("\001ok:%s", reg.password);   /* as prepare leaves it */
+    c.password = verdict;
     CHECK(svc_tc_do(s_tc, "Confirm", "", NULL, &c.base) == 1);
+    zstr_free(&verdict);
 }
 
 /* The pending mails to @p to whose id starts with @p kind ":"; the last one into @p mail

@@ -1,21 +1,52 @@
 /* account_session.c: the account core's logins and sessions: Login (lookup and
- * prepare verify the password off the loop), Logout, TouchSession, ResolveSession
- * and WhoAmI. */
+ * prepare verify the password off the loop, also for Confirm), Logout, TouchSession,
+ * ResolveSession and WhoAmI. */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include "account_internal.h"
 
-/* Login's password field after prepare: the verdict, never the password. */
-#define S_LOGIN_OK  "\001ok:"
-#define S_LOGIN_BAD "\001bad"
-/* lookup's answer when the address is throttled: prepare then skips the hashing */
+/* A password field after prepare: the verdict, never the password. */
+#define S_VERDICT_OK  "\001ok:"
+#define S_VERDICT_BAD "\001bad"
+/* lookup's answer when the attempt is throttled: prepare then skips the hashing */
 #define S_THROTTLED "\001throttled"
 
 /* A valid Argon2id hash of the same cost as real ones, for addresses without an
  * account: verifying against it takes as long as against a real one, and fails. */
 static const char s_dummy_hash[] = "$argon2id$v=19$m=19456,t=2,p=1$UkIIX63f7p3AN2WixWk0tA$"
                                    "mMcZoYDCZwjNVogrt9udACF+nj0D1CaAUrN/SL4u0tg";
+
+/* ------------------------------------------------------------------ verdicts */
+
+char *acc_lookup_hash(const char *hash)
+{
+    return strdup(hash && acc_prepared_hash(hash) ? hash : s_dummy_hash);
+}
+
+int acc_verify_into(char **field, const char *lookup, svc_out_t *out)
+{
+    if (lookup && streq(lookup, S_THROTTLED)) {
+        svc_out_error(out, "throttled", NULL, "too many failed attempts; please try again later");
+        return -1;
+    }
+    size_t n = strlen(*field);
+    const char *hash = lookup && acc_prepared_hash(lookup) ? lookup : s_dummy_hash;
+    bool ok = crypto_pwhash_str_verify(hash, *field, n) == 0;
+    return acc_swap_secret(field, ok ? zsys_sprintf(S_VERDICT_OK "%s", hash) : strdup(S_VERDICT_BAD),
+                           out);
+}
+
+bool acc_verdict_prepared(const char *verdict)
+{
+    return verdict[0] == '\001';
+}
+
+bool acc_verdict_ok(const char *verdict, const char *hash)
+{
+    size_t n = strlen(S_VERDICT_OK);
+    return hash && strncmp(verdict, S_VERDICT_OK, n) == 0 && streq(verdict + n, hash);
+}
 
 /* ------------------------------------------------------------------ login */
 
@@ -52,13 +83,12 @@ char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCM
     const Tp__Account__Login *cmd = (const Tp__Account__Login *) msg;
     char email[ACC_EMAIL_MAX + 1], key[ACC_HEX_SIZE];
     if (!acc_email_normalize(cmd->email, email, sizeof email))
-        return strdup(s_dummy_hash);
+        return acc_lookup_hash(NULL);
     acc_sha256_hex(email, strlen(email), key);
     if (s_throttled_early(st, key))
         return strdup(S_THROTTLED);
     const acc_account_t *a = acc_find_email(st, email);
-    return strdup(a && a->password_hash && a->status != ACC_DELETED ? a->password_hash
-                                                                    : s_dummy_hash);
+    return acc_lookup_hash(a && a->status != ACC_DELETED ? a->password_hash : NULL);
 }
 
 /* On a worker: verify, then put the verdict where the password was. */
@@ -67,29 +97,14 @@ int acc_prepare_login(ProtobufCMessage *msg, const char *lookup, svc_out_t *out)
     Tp__Account__Login *cmd = (Tp__Account__Login *) msg;
     char email[ACC_EMAIL_MAX + 1];
     acc_check_email(cmd->email, email, out);
-    size_t n = strlen(cmd->password);
-    if (n == 0)
+    if (!*cmd->password)
         svc_out_error(out, "invalid", "password", "is required");
     else if (acc_utf8_chars(cmd->password) < 0 || acc_utf8_chars(cmd->password) > ACC_PASSWORD_MAX)
         svc_out_error(out, "invalid", "password", "must be at most %d characters of UTF-8 text",
                       ACC_PASSWORD_MAX);
     if (svc_out_failed(out))
         return -1;
-    if (lookup && streq(lookup, S_THROTTLED)) {
-        svc_out_error(out, "throttled", NULL, "too many failed attempts; please try again later");
-        return -1;
-    }
-    const char *hash = lookup && acc_prepared_hash(lookup) ? lookup : s_dummy_hash;
-    bool ok = crypto_pwhash_str_verify(hash, cmd->password, n) == 0;
-    char *verdict = ok ? zsys_sprintf(S_LOGIN_OK "%s", hash) : strdup(S_LOGIN_BAD);
-    if (!verdict) {
-        svc_out_error(out, "internal", NULL, "out of memory");
-        return -1;
-    }
-    sodium_memzero(cmd->password, n);
-    free(cmd->password);
-    cmd->password = verdict;
-    return 0;
+    return acc_verify_into(&cmd->password, lookup, out);
 }
 
 void acc_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg, svc_out_t *out)
@@ -100,7 +115,7 @@ void acc_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *
     char email[ACC_EMAIL_MAX + 1], key[ACC_HEX_SIZE];
     if (!acc_check_email(cmd->email, email, out))
         return;
-    if (cmd->password[0] != '\001') {
+    if (!acc_verdict_prepared(cmd->password)) {
         svc_out_error(out, "internal", "password", "was not prepared");
         return;
     }
@@ -110,11 +125,9 @@ void acc_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *
         return;
     }
     const acc_account_t *a = acc_find_email(st, email);
-    size_t ok_len = strlen(S_LOGIN_OK);
     /* the hash verified on the worker must still be the account's: a password
      * changed meanwhile makes the verdict worthless */
-    bool ok = a && a->password_hash && strncmp(cmd->password, S_LOGIN_OK, ok_len) == 0 &&
-              streq(cmd->password + ok_len, a->password_hash);
+    bool ok = a && acc_verdict_ok(cmd->password, a->password_hash);
     if (ok && a->status == ACC_UNCONFIRMED) {
         svc_out_error(out, "not_confirmed", "email",
                       "please confirm your e-mail address first (see the mail we sent)");

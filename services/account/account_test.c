@@ -142,6 +142,16 @@ static void s_login_ok(const char *email, int64_t at, char *token, size_t tsz)
     svc_tc_commit(s_tc);
 }
 
+/* What command @p name's lookup answers for @p msg from client @p addr at s_t0 + @p at
+ * (caller frees). */
+static char *s_lookup(const char *name, const void *msg, const char *addr, int64_t at)
+{
+    Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
+    h.client_addr = (char *) addr;
+    svc_ctx_t ctx = {&h, s_t0 + at, NULL, NULL};
+    return svc_tc_command(s_tc, name)->lookup(svc_tc_state(s_tc), &ctx, msg);
+}
+
 /* Runs the real prepare (Argon2id) of a Login, with the real lookup. Returns prepare's rc. */
 static int s_login_prepare(Tp__Account__Login *l)
 {
@@ -306,8 +316,42 @@ static void s_test_register(void)
     s_except = "";
     CHECK(*token2 && !streq(token2, token1));
 
-    /* Confirm: refusals */
+    /* Confirm: the link with the password of its registration. Lookup: that hash (a dummy
+     * one of the same cost for a token that is none) */
+    const svc_command_t *cc = svc_tc_command(s_tc, "Confirm");
+    CHECK(cc && cc->prepare && cc->lookup && !cc->secret_reply);
     Tp__Account__Confirm c = TP__ACCOUNT__CONFIRM__INIT;
+    c.token = token1;
+    char *lk = s_lookup("Confirm", &c, "", 2 * MINUTE);
+    CHECK(lk && streq(lk, s_alice_hash));
+    free(lk);
+    c.token = token2;
+    lk = s_lookup("Confirm", &c, "", 2 * MINUTE);
+    CHECK(lk && streq(lk, r2.password));
+    free(lk);
+    c.token = "bm90LWEtdG9rZW4";
+    lk = s_lookup("Confirm", &c, "", 2 * MINUTE);
+    CHECK(lk && strncmp(lk, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0 &&
+          !streq(lk, s_alice_hash));
+    free(lk);
+    /* prepare: no token, no password: refused without hashing; the real check once */
+    c.token = "";
+    c.password = strdup("");
+    svc_out_reset(s_out);
+    CHECK(cc->prepare(&c.base, NULL, s_out) == -1 && svc_tc_has_error(s_out, "invalid", "token") &&
+          svc_tc_has_error(s_out, "invalid", "password"));
+    free(c.password);
+    c.token = token1;
+    c.password = strdup(P1);
+    CHECK(svc_tc_prepare(s_tc, "Confirm", &c.base) == 0 &&
+          strncmp(c.password, "\001ok:", 4) == 0 && streq(c.password + 4, s_alice_hash));
+    free(c.password);
+    char *alice_ok = zsys_sprintf("\001ok:%s", s_alice_hash);
+    char *second_ok = zsys_sprintf("\001ok:%s", r2.password);
+
+    /* Confirm: refusals */
+    c.token = "";
+    c.password = alice_ok;
     s_do("Confirm", &c, 2 * MINUTE);
     CHECK(svc_tc_refused(s_out, "invalid", "token"));
     c.token = "bm90LWEtdG9rZW4";
@@ -322,7 +366,25 @@ static void s_test_register(void)
     c.token = token1;
     s_do("Confirm", &c, ACCOUNT_CONFIRM_VALID_US);
     CHECK(svc_tc_refused(s_out, "expired", "token"));
-    /* the first link activates the first registration's password, not the second's */
+    /* the takeover: whoever registered second gets a link sent to the owner's mailbox;
+     * opened with the owner's password it activates nothing, nor without a password, nor
+     * with a wrong one (decide sees prepare's verdict); the link stays usable */
+    c.token = token2;
+    s_do("Confirm", &c, 3 * MINUTE);
+    CHECK(svc_tc_refused(s_out, "invalid_credentials", "password"));
+    c.password = "\001bad";
+    s_do("Confirm", &c, 3 * MINUTE);
+    CHECK(svc_tc_refused(s_out, "invalid_credentials", "password"));
+    c.password = "plain text";
+    s_do("Confirm", &c, 3 * MINUTE);
+    CHECK(svc_tc_refused(s_out, "internal", "password"));
+    c.token = token1;
+    c.password = second_ok;
+    s_do("Confirm", &c, 3 * MINUTE);
+    CHECK(svc_tc_refused(s_out, "invalid_credentials", "password"));
+    CHECK(acc_find(s_st(), s_alice)->status == ACC_UNCONFIRMED);
+    /* the first link with the first registration's password activates that password */
+    c.password = alice_ok;
     s_do("Confirm", &c, 3 * MINUTE);
     CHECK(svc_tc_accepted(s_out, 1) && streq(svc_tc_type(s_out, 0), "AccountConfirmed"));
     Tp__Account__AccountConfirmed *ac = svc_tc_event(s_out, 0, &tp__account__account_confirmed__descriptor);
@@ -335,9 +397,12 @@ static void s_test_register(void)
     s_do("Confirm", &c, 4 * MINUTE);
     CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     c.token = token2;
+    c.password = second_ok;
     s_do("Confirm", &c, 4 * MINUTE);
     CHECK(svc_tc_refused(s_out, "invalid_token", "token"));
     CHECK(s_mails_kind(ALICE, "") == 0);
+    zstr_free(&alice_ok);
+    zstr_free(&second_ok);
 
     /* registering an active address: same answer, a mail to the owner */
     s_do("Register", &r2, 5 * MINUTE);

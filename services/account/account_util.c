@@ -112,3 +112,15 @@ long acc_utf8_chars(const char *s)
     }
     return n;
 }
+
+int acc_swap_secret(char **field, char *value, svc_out_t *out)
+{
+    if (!value) {
+        svc_out_error(out, "internal", NULL, "out of memory");
+        return -1;
+    }
+    sodium_memzero(*field, strlen(*field));
+    free(*field);
+    *field = value;
+    return 0;
+}

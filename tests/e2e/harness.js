@@ -164,12 +164,15 @@ export class System {
     return this.tpctl(...args);
   }
 
-  /** Waits for a mail to @p to whose body matches @p re; resolves with the decoded body. */
+  /** Waits for a mail to @p to whose body matches @p re; resolves with the decoded body
+   *  of the newest such mail. */
   async mail(to, re, timeoutMs = 15000) {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      for (const f of fs.readdirSync(this.outbox)) {
-        if (!f.endsWith('.eml')) continue;
+      const files = fs.readdirSync(this.outbox).filter((f) => f.endsWith('.eml'))
+        .map((f) => ({ f, t: fs.statSync(path.join(this.outbox, f)).mtimeMs }))
+        .sort((a, b) => b.t - a.t).map((e) => e.f);
+      for (const f of files) {
         const raw = fs.readFileSync(path.join(this.outbox, f), 'utf8');
         const head = raw.split(/\r?\n\r?\n/)[0];
         if (!new RegExp(`^To: ${to.replace(/[.+]/g, '\\$&')}\\s*$`, 'mi').test(head)) continue;

@@ -10,7 +10,7 @@ import { System } from './harness.js';
 import { launch, watch } from './browser.js';
 import {
   ready, mainPage, capture, a11y, mainText, nav, refreshUntil, liveUntil, announced, signup, login, logout, orderStatus,
-  badgeColour, fillApplicant, next, inYears, ARTIFACTS,
+  badgeColour, fillApplicant, next, inYears, ARTIFACTS, PASSWORD,
 } from './helpers.js';
 
 const sys = new System();
@@ -74,7 +74,25 @@ describe('customer journey (German)', () => {
     await nav(page, 'register');
     await mainPage(page, 'register');
     state.email = 'erika.mustermann@example.org';
-    const link = await signup(page, sys, state.email);
+    // someone else registered the address first, with his password: that link (also in
+    // Erika's mailbox) does not take hers, and the page says so at the field
+    await page.fill('#f-email', state.email);
+    await page.fill('#f-password', 'the other person\'s password');
+    await page.fill('#f-passwordRepeat', 'the other person\'s password');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('.notice-success');
+    const first = (await sys.mail(state.email, /#\/confirm\?token=/))
+      .match(/https?:\/\/\S+#\/confirm\?token=[A-Za-z0-9_\-]+/)[0];
+    w.expect(401, '/api/v1/accounts/confirm');
+    await page.goto(first);
+    await ready(page);
+    await page.fill('#f-password', PASSWORD);
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('.field.has-error [data-field="password"]');
+    assert.match(await page.textContent('.field.has-error .field-error'), /nicht das Passwort der Registrierung/);
+    await a11y(page, 'confirm-wrong-password');
+    const link = await signup(page, sys, state.email, { except: first });
+    assert.notEqual(link, first);
     assert.match(link, new RegExp(`^${sys.base}/#/confirm\\?token=`));
     assert.equal(await page.textContent('h1'), 'Dashboard');
     assert.match(await page.textContent('.user-email'), /erika\.mustermann@example\.org/);
@@ -83,6 +101,8 @@ describe('customer journey (German)', () => {
     tab.watcher.expect(400, '/api/v1/accounts/confirm');
     await tab.p.goto(link);   // a used link: the page says it is no longer valid
     await ready(tab.p);
+    await tab.p.fill('#f-password', PASSWORD);
+    await tab.p.click('form button[type=submit]');
     await tab.p.waitForSelector('.confirm-status .notice-error');
     assert.match(await tab.p.textContent('.confirm-status'), /ungültig oder abgelaufen/);
     await a11y(tab.p, 'confirm');
@@ -501,6 +521,8 @@ describe('English', () => {
     watcher.expect(400, '/api/v1/accounts/confirm');
     await p.goto(`${sys.base}/#/confirm?token=unknown-token`);
     await ready(p);
+    await p.fill('#f-password', 'any password at all');
+    await p.click('form button[type=submit]');
     await p.waitForSelector('.confirm-status .notice-error');
     await english(p, 'confirm', { expectH1: 'Confirm your e-mail address' });
     await p.goto(`${sys.base}/#/forgot`);

@@ -35,7 +35,7 @@ static const s_spec_t s_specs[] = {
     /* account */
     {"Register", ANON, "email", "email", "email", NULL, NULL},
     {"ResendConfirmation", ANON, "email", "email", "email", NULL, NULL},
-    {"Confirm", ANON, "token", "token", "token", NULL, NULL},
+    {"Confirm", ANON, "token", "token", "token", "password", "correct horse battery"},
     {"Login", ANON, "email", "password", "password", "email", "anna@example.org"},
     {"Logout", ANON, "sessionToken", "session_token", "sessionToken", NULL, NULL},
     {"TouchSession", ANON, "sessionToken", "session_token", "sessionToken", NULL, NULL},

@@ -202,6 +202,7 @@ int main(void)
     TH_CHECK(fl_mail_token(th, reg.email, token, sizeof token, 15000));
     Tp__Account__Confirm conf = TP__ACCOUNT__CONFIRM__INIT;
     conf.token = token;
+    conf.password = reg.password;
     r = th_call_as(th, "account", &fl_anonymous, NULL, "account.Confirm", &conf.base, FL_CALL_MS);
     TH_CHECK(r && r->ok);
     th_reply_free(&r);

@@ -128,6 +128,7 @@ int main(void)
     TH_CHECK(fl_mail_token(th, c.email, token, sizeof token, 1000));
     Tp__Account__Confirm conf = TP__ACCOUNT__CONFIRM__INIT;
     conf.token = token;
+    conf.password = c.password;
     Tp__Reply *r =
         th_call_as(th, "account", &fl_anonymous, NULL, "account.Confirm", &conf.base, FL_CALL_MS);
     TH_CHECK(th_refused(r, "invalid_token", "token"));

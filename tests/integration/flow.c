@@ -66,6 +66,7 @@ bool fl_signup_in(th_t *th, const char *email, const char *language, fl_customer
         return false;
     Tp__Account__Confirm conf = TP__ACCOUNT__CONFIRM__INIT;
     conf.token = token;
+    conf.password = c->password;   /* the one chosen with this registration */
     r = th_call_as(th, "account", &fl_anonymous, NULL, "account.Confirm", &conf.base, FL_CALL_MS);
     ok = r && r->ok;
     if (!ok)

@@ -322,7 +322,7 @@ bool gwc_signup(th_t *th, gwc_t *c, const char *password, const char *email)
     char token[128];
     if (!ok || !fl_mail_token(th, email, token, sizeof token, 15000))
         return false;
-    snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"%s\"}", token, password);
     gwc_req(c, "POST", "/api/v1/accounts/confirm", body, NULL, &r);
     ok = gwc_is(&r, 200, NULL, NULL);
     gwc_resp_free(&r);

@@ -246,7 +246,10 @@ static bool s_account(const char *email, char *id, size_t idsz)
     free(mail);
     if (!ok)
         return false;
-    ok = s_ops(&j, "call account Confirm '{\"token\":\"%s\"}' --role anonymous --key gateway", token) == 0;
+    ok = s_ops(&j,
+               "call account Confirm '{\"token\":\"%s\",\"password\":\"correct horse battery\"}' "
+               "--role anonymous --key gateway",
+               token) == 0;
     json_decref(j);
     ok = ok && s_ops(&j, "account find %s", email) == 0;
     snprintf(id, idsz, "%s", s_str(j, "accountId"));

@@ -110,29 +110,43 @@ export async function registerPage(main, ctx) {
 }
 
 // ------------------------------------------------------------------ confirm
+// The link activates the account only together with the password chosen when registering:
+// someone who registered the same address with another password cannot get his into it.
 
-const confirmations = new Map();   // token -> promise of the answer (a link works once)
+const confirmed = new Set();   // tokens confirmed in this tab (a link works once)
 
 export async function confirmPage(main, ctx) {
   const token = ctx.query.get('token');
   main.append(heading(ctx, 'confirm.title'));
   if (!token) { main.append(resendForm(ctx.query.get('email') || '')); return; }
-  const status = h('div', { class: 'confirm-status', 'aria-live': 'polite' }, h('p', { class: 'loading', text: t('confirm.working') }));
-  main.append(status);
-  if (!confirmations.has(token))
-    confirmations.set(token, api('POST', '/accounts/confirm', { token }).then(() => ({ ok: true }), (e) => ({ ok: false, e })));
-  const r = await confirmations.get(token);
-  if (!ctx.alive()) return;
-  if (r.ok) {
-    fill(status, notice('success', h('p', { text: t('confirm.done') }),
-      h('p', {}, h('a', { class: 'btn btn-primary', href: '#/login', text: t('confirm.toLogin') }))));
-  } else if (r.e.code === 'invalid_token' || r.e.code === 'expired' || r.e.status === 400) {
-    fill(status, notice('error', t('confirm.failed')));
-    main.append(resendForm(''));
-  } else {
-    confirmations.delete(token);
-    fill(status, notice('error', errorText(r.e)));
-  }
+  const status = h('div', { class: 'confirm-status', 'aria-live': 'polite' });
+  const done = () => fill(status, notice('success', h('p', { text: t('confirm.done') }),
+    h('p', {}, h('a', { class: 'btn btn-primary', href: '#/login', text: t('confirm.toLogin') }))));
+  if (confirmed.has(token)) { main.append(status); done(); return; }
+  const intro = h('p', { class: 'lead', text: t('confirm.intro') });
+  const f = form(async (f2, btn) => {
+    if (!requireFields(f2, ['password'])) return;
+    await busy(btn, async () => {
+      try {
+        await api('POST', '/accounts/confirm', { token, password: f2.querySelector('[data-field=password]').value });
+        confirmed.add(token);
+        clearErrors(f2);
+        f2.hidden = true;
+        intro.hidden = true;
+        done();
+      } catch (e) {
+        if (e.code === 'invalid_token' || e.code === 'expired') {
+          f2.hidden = true;
+          intro.hidden = true;
+          fill(status, notice('error', t('confirm.failed')));
+          main.append(resendForm(''));
+        } else showErrors(f2, e, { context: 'confirm' });
+      }
+    });
+  },
+  field({ path: 'password', label: t('form.password'), type: 'password', autocomplete: 'current-password', required: true, hint: t('confirm.passwordHint') }),
+  h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: t('confirm.submit') })));
+  main.append(intro, f, status);
 }
 
 function resendForm(email) {
