@@ -66,7 +66,7 @@ bool acc_prepared_hash(const char *s)
     return strncmp(s, "$argon2id$", 10) == 0;
 }
 
-static bool s_mail_allowed(const acc_account_t *a, int64_t now)
+bool acc_mail_allowed(const acc_account_t *a, int64_t now)
 {
     return acc_window_count(&a->mails, now - ACCOUNT_MAIL_WINDOW_US) < ACCOUNT_MAIL_MAX;
 }
@@ -103,6 +103,21 @@ static bool s_new_token(const acc_state_t *st, const svc_ctx_t *ctx, const char 
         return true;
     svc_out_error(out, "internal", NULL, "token collision; retry");
     return false;
+}
+
+void acc_reissue(const acc_state_t *st, const svc_ctx_t *ctx, const acc_account_t *a,
+                 const char *password_hash, const char *language, svc_out_t *out)
+{
+    uint8_t hash_buf[crypto_hash_sha256_BYTES];
+    Tp__Account__ConfirmationReissued ev = TP__ACCOUNT__CONFIRMATION_REISSUED__INIT;
+    ev.account_id = (char *) a->id;
+    if (!s_new_token(st, ctx, "confirm", &ev.token_nonce, &ev.token_hash, hash_buf, out))
+        return;
+    ev.token_expires_at_us = ctx->now_us + ACCOUNT_CONFIRM_VALID_US;
+    ev.password_hash = (char *) (password_hash ? password_hash : "");
+    ev.language = (char *) (language ? language : "");
+    ev.issued_at_us = ctx->now_us;
+    svc_out_event(out, a->id, &ev.base);
 }
 
 /* SHA-256 of a token as received (raw and hex); false when it cannot be one. */
@@ -281,18 +296,9 @@ static void s_register(const void *state, const svc_ctx_t *ctx, const ProtobufCM
         svc_out_expect(out, id, EVS_NO_STREAM);
         svc_out_event(out, id, &ev.base);
     }
-    else if (a->status == ACC_UNCONFIRMED && s_mail_allowed(a, ctx->now_us)) {
-        Tp__Account__ConfirmationReissued ev = TP__ACCOUNT__CONFIRMATION_REISSUED__INIT;
-        ev.account_id = (char *) a->id;
-        if (!s_new_token(st, ctx, "confirm", &ev.token_nonce, &ev.token_hash, hash_buf, out))
-            return;
-        ev.token_expires_at_us = ctx->now_us + ACCOUNT_CONFIRM_VALID_US;
-        ev.password_hash = cmd->password;
-        ev.language = (char *) lang;
-        ev.issued_at_us = ctx->now_us;
-        svc_out_event(out, a->id, &ev.base);
-    }
-    else if (a->status == ACC_ACTIVE && s_mail_allowed(a, ctx->now_us)) {
+    else if (a->status == ACC_UNCONFIRMED && acc_mail_allowed(a, ctx->now_us))
+        acc_reissue(st, ctx, a, cmd->password, lang, out);
+    else if (a->status == ACC_ACTIVE && acc_mail_allowed(a, ctx->now_us)) {
         if (!acc_random_ok(ctx, out))
             return;
         Tp__Account__RegistrationAttemptedForKnownEmail ev =
@@ -314,16 +320,8 @@ static void s_resend(const void *state, const svc_ctx_t *ctx, const ProtobufCMes
     if (!acc_check_email(cmd->email, email, out))
         return;
     const acc_account_t *a = acc_find_email(state, email);
-    if (a && a->status == ACC_UNCONFIRMED && s_mail_allowed(a, ctx->now_us)) {
-        uint8_t hash_buf[crypto_hash_sha256_BYTES];
-        Tp__Account__ConfirmationReissued ev = TP__ACCOUNT__CONFIRMATION_REISSUED__INIT;
-        ev.account_id = (char *) a->id;
-        if (!s_new_token(state, ctx, "confirm", &ev.token_nonce, &ev.token_hash, hash_buf, out))
-            return;
-        ev.token_expires_at_us = ctx->now_us + ACCOUNT_CONFIRM_VALID_US;
-        ev.issued_at_us = ctx->now_us;
-        svc_out_event(out, a->id, &ev.base);
-    }
+    if (a && a->status == ACC_UNCONFIRMED && acc_mail_allowed(a, ctx->now_us))
+        acc_reissue(state, ctx, a, NULL, NULL, out);
     acc_accepted(out, s_accepted_text);
 }
 
@@ -416,7 +414,7 @@ static void s_request_reset(const void *state, const svc_ctx_t *ctx, const Proto
     if (!acc_check_email(cmd->email, email, out))
         return;
     const acc_account_t *a = acc_find_email(state, email);
-    if (a && a->status == ACC_ACTIVE && s_mail_allowed(a, ctx->now_us)) {
+    if (a && a->status == ACC_ACTIVE && acc_mail_allowed(a, ctx->now_us)) {
         uint8_t hash_buf[crypto_hash_sha256_BYTES];
         Tp__Account__PasswordResetRequested ev = TP__ACCOUNT__PASSWORD_RESET_REQUESTED__INIT;
         ev.account_id = (char *) a->id;

@@ -5,8 +5,9 @@
  * Commands ("account.<Name>", messages in proto/account.proto):
  *
  *   Register, ResendConfirmation, RequestPasswordReset   anonymous; always the same
- *       `Accepted` reply for a well-formed request, whether or not the address is
- *       registered. Register hashes the password (Argon2id) in `prepare` every time.
+ *       `Accepted` reply for a well-formed request, whether the address is unknown,
+ *       unconfirmed or active, and the same work: Register hashes the password
+ *       (Argon2id) in `prepare` every time, and every answer is kept (committed).
  *   Confirm   anonymous; the token from the mail and the password chosen with the
  *       registration the token was sent for (`lookup` copies that registration's hash,
  *       `prepare` verifies on a worker). Refusals: "invalid_token" (unknown, used,
@@ -17,12 +18,16 @@
  *   Login   anonymous; a `SessionInfo` with the session token (secret_reply: the token
  *       is never kept in the idempotency records). The password is verified in
  *       `prepare` against what `lookup` copied from state (a dummy hash of the same
- *       cost for unknown addresses, so the time is the same).
- *       A wrong password or an unknown address is RECORDED (LoginFailed, for durable
- *       throttling) and therefore answered as an ok reply: SessionInfo with an empty
- *       session_token and account_id and refusal = "invalid_credentials" (the gateway
- *       turns it into that error). Throttled attempts ("throttled") and a correct
- *       password for an unconfirmed account ("not_confirmed") are ordinary errors.
+ *       cost for unknown addresses, so the time is the same); `lookup` answers
+ *       "throttled" instead when the address or the client address is throttled, so
+ *       that a throttled attempt costs no hashing.
+ *       A wrong password, an unknown address and the RIGHT password of an unconfirmed
+ *       account are all RECORDED (LoginFailed, for durable throttling) and answered
+ *       alike as an ok reply: SessionInfo with an empty session_token and account_id
+ *       and refusal = "invalid_credentials" (the gateway turns it into that error).
+ *       For the unconfirmed account a ConfirmationReissued for the verified password
+ *       comes with it (within the mail limit): its owner gets a fresh link by mail.
+ *       Throttled attempts ("throttled") are ordinary errors.
  *   Logout, TouchSession, ResolveSession (query)   by session token; an unknown or
  *       expired session is "unauthenticated" (field "sessionToken"); Logout of an
  *       unknown session is fine. TouchSession is a command: it needs a fresh request id.
@@ -58,7 +63,8 @@
  * Throttling is counted from logged events (LoginFailed, ShopCodeRejected), so it
  * survives restarts and replays. Once ACCOUNT_LOGIN_MAX_FAILS logins failed for one
  * e-mail address (registered or not: existence stays hidden), or
- * ACCOUNT_ADDR_MAX_FAILS from one client address, within ACCOUNT_LOGIN_WINDOW_US,
+ * ACCOUNT_ADDR_MAX_FAILS from one client address (an IPv6 client by its /64,
+ * svc_addr.h), within ACCOUNT_LOGIN_WINDOW_US,
  * further logins are refused ("throttled") until the oldest failure leaves the
  * window; a successful login clears the address's count. Likewise
  * ACCOUNT_REDEEM_MAX_REJECTS rejected shop codes per account within

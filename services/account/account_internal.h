@@ -148,6 +148,13 @@ bool acc_check_email(const char *in, char *email, svc_out_t *out);
 bool acc_random_ok(const svc_ctx_t *ctx, svc_out_t *out);
 /** True when @p s is an Argon2id hash string (a password went through prepare). */
 bool acc_prepared_hash(const char *s);
+/** True when the account may be sent one more mail at @p now (ACCOUNT_MAIL_MAX an hour). */
+bool acc_mail_allowed(const acc_account_t *a, int64_t now);
+/** ConfirmationReissued for unconfirmed account @p a: a fresh link by mail, which
+ *  activates @p password_hash (NULL: the account's latest) with @p language (NULL: the
+ *  account's). An error in @p out when no fresh token could be made. */
+void acc_reissue(const acc_state_t *st, const svc_ctx_t *ctx, const acc_account_t *a,
+                 const char *password_hash, const char *language, svc_out_t *out);
 /** SHA-256 of a token as received, raw (32 bytes) and hex; false when it cannot be one. */
 bool acc_token_hash_of(const char *token, uint8_t *raw, char *hex);
 /** The acting account (header.actor_account) when it is active, else NULL. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "account_internal.h"
+#include "svc_addr.h"
 
 /* A password field after prepare: the verdict, never the password. */
 #define S_VERDICT_OK  "\001ok:"
@@ -50,6 +51,7 @@ bool acc_verdict_ok(const char *verdict, const char *hash)
 
 /* ------------------------------------------------------------------ login */
 
+/* Failures for the address (email_hash) or from the client address (its svc_addr key). */
 static bool s_throttled(const acc_state_t *st, const char *email_hash, const char *addr,
                         int64_t now)
 {
@@ -57,26 +59,17 @@ static bool s_throttled(const acc_state_t *st, const char *email_hash, const cha
     const acc_window_t *w = zhashx_lookup(st->fails_email, email_hash);
     if (w && acc_window_count(w, since) >= ACCOUNT_LOGIN_MAX_FAILS)
         return true;
-    w = addr && *addr ? zhashx_lookup(st->fails_addr, addr) : NULL;
+    if (!addr || !*addr)
+        return false;
+    char key[SVC_ADDR_KEY_MAX];
+    svc_addr_key(addr, key, sizeof key);
+    w = zhashx_lookup(st->fails_addr, key);
     return w && acc_window_count(w, since) >= ACCOUNT_ADDR_MAX_FAILS;
 }
 
-/* True when the address is throttled by the wall clock. Lookup has no `now`: it only
- * saves the hashing of attempts decide would refuse anyway, so it stays silent when
- * the failures lie in the wall clock's future (an injected clock, as in tests). */
-static bool s_throttled_early(const acc_state_t *st, const char *email_hash)
-{
-    const acc_window_t *w = zhashx_lookup(st->fails_email, email_hash);
-    int64_t now = zclock_time() * 1000;
-    if (!w || acc_window_count(w, now + 1000000) > 0)
-        return false;
-    return acc_window_count(w, now - ACCOUNT_LOGIN_WINDOW_US) >= ACCOUNT_LOGIN_MAX_FAILS;
-}
-
-/* On the loop: what the worker verifies against. An address throttled by the wall
- * clock gets S_THROTTLED, so the attempt costs no hashing; decide checks both
- * throttles again with its own clock (lookup has no header, hence no client
- * address). The runtime wipes and frees the answer. */
+/* On the loop: what the worker verifies against. An attempt that decide will refuse as
+ * throttled (the address or the client address) gets S_THROTTLED and costs no hashing.
+ * The runtime wipes and frees the answer. */
 char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg)
 {
     const acc_state_t *st = state;
@@ -85,7 +78,7 @@ char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCM
     if (!acc_email_normalize(cmd->email, email, sizeof email))
         return acc_lookup_hash(NULL);
     acc_sha256_hex(email, strlen(email), key);
-    if (s_throttled_early(st, key))
+    if (s_throttled(st, key, ctx->header->client_addr, ctx->now_us))
         return strdup(S_THROTTLED);
     const acc_account_t *a = acc_find_email(st, email);
     return acc_lookup_hash(a && a->status != ACC_DELETED ? a->password_hash : NULL);
@@ -105,6 +98,27 @@ int acc_prepare_login(ProtobufCMessage *msg, const char *lookup, svc_out_t *out)
     if (svc_out_failed(out))
         return -1;
     return acc_verify_into(&cmd->password, lookup, out);
+}
+
+/* A refused login, recorded for throttling and answered like every other: the right
+ * password of an unconfirmed account included, so that nobody learns from the answer
+ * (or from when throttling starts) whether an address has an account or is confirmed.
+ * Its owner gets a mail with a fresh confirmation link instead, for the password just
+ * verified (at most ACCOUNT_MAIL_MAX mails an hour, as always). */
+static void s_login_refused(const acc_state_t *st, const svc_ctx_t *ctx, const acc_account_t *a,
+                            const char *email_hash, const char *verified, svc_out_t *out)
+{
+    Tp__Account__LoginFailed ev = TP__ACCOUNT__LOGIN_FAILED__INIT;
+    ev.account_id = a ? (char *) a->id : "";
+    ev.email_hash = (char *) email_hash;
+    ev.client_addr = ctx->header->client_addr;
+    ev.at_us = ctx->now_us;
+    svc_out_event(out, a ? a->id : "login-failures", &ev.base);
+    if (a && verified && a->status == ACC_UNCONFIRMED && acc_mail_allowed(a, ctx->now_us))
+        acc_reissue(st, ctx, a, verified, NULL, out);
+    Tp__Account__SessionInfo r = TP__ACCOUNT__SESSION_INFO__INIT;
+    r.refusal = "invalid_credentials";
+    svc_out_reply(out, &r.base);
 }
 
 void acc_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg, svc_out_t *out)
@@ -128,21 +142,8 @@ void acc_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *
     /* the hash verified on the worker must still be the account's: a password
      * changed meanwhile makes the verdict worthless */
     bool ok = a && acc_verdict_ok(cmd->password, a->password_hash);
-    if (ok && a->status == ACC_UNCONFIRMED) {
-        svc_out_error(out, "not_confirmed", "email",
-                      "please confirm your e-mail address first (see the mail we sent)");
-        return;
-    }
     if (!ok || a->status != ACC_ACTIVE) {
-        Tp__Account__LoginFailed ev = TP__ACCOUNT__LOGIN_FAILED__INIT;
-        ev.account_id = a ? (char *) a->id : "";
-        ev.email_hash = key;
-        ev.client_addr = (char *) addr;
-        ev.at_us = ctx->now_us;
-        svc_out_event(out, a ? a->id : "login-failures", &ev.base);
-        Tp__Account__SessionInfo r = TP__ACCOUNT__SESSION_INFO__INIT;
-        r.refusal = "invalid_credentials";
-        svc_out_reply(out, &r.base);
+        s_login_refused(st, ctx, a, key, ok ? a->password_hash : NULL, out);
         return;
     }
     char

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "account_internal.h"
+#include "svc_addr.h"
 
 /* ------------------------------------------------------------------ lookups */
 
@@ -500,7 +501,9 @@ static void s_on_login_failed(acc_state_t *st, const svc_event_t *ev)
         return;
     s_sweep(st, e->at_us);
     s_fail_add(st->fails_email, e->email_hash, ACCOUNT_LOGIN_MAX_FAILS, e->at_us);
-    s_fail_add(st->fails_addr, e->client_addr, ACCOUNT_ADDR_MAX_FAILS, e->at_us);
+    char addr[SVC_ADDR_KEY_MAX];   /* IPv6 by its /64: a host has all of them */
+    svc_addr_key(e->client_addr, addr, sizeof addr);
+    s_fail_add(st->fails_addr, addr, ACCOUNT_ADDR_MAX_FAILS, e->at_us);
     tp__account__login_failed__free_unpacked(e, NULL);
 }
 

@@ -44,10 +44,7 @@ export async function loginPage(main, ctx) {
         await login(f2.querySelector('[data-field=email]').value.trim(), f2.querySelector('[data-field=password]').value);
         ctx.go(next.startsWith('login') ? 'dashboard' : next);
       } catch (e) {
-        if (e.code === 'not_confirmed') {
-          showErrors(f2, { code: 'not_confirmed', field: 'email' });
-          out.append(notice('warning', t('login.notConfirmed'), ' ', h('a', { href: `#/confirm?email=${encodeURIComponent(f2.querySelector('[data-field=email]').value.trim())}`, text: t('login.resend') })));
-        } else if (e.code === 'invalid_credentials' || e.code === 'throttled' || e.status === 0 || e.status >= 500) {
+        if (e.code === 'invalid_credentials' || e.code === 'throttled' || e.status === 0 || e.status >= 500) {
           showErrors(f2, { code: e.code, message: e.message });
         } else showErrors(f2, e);
       }
@@ -110,11 +107,11 @@ export async function registerPage(main, ctx) {
 }
 
 // ------------------------------------------------------------------ confirm
-// The link activates the account only together with the password chosen when registering:
-// someone who registered the same address with another password cannot get his into it.
 
 const confirmed = new Set();   // tokens confirmed in this tab (a link works once)
 
+// The link activates the account only together with the password chosen when registering:
+// someone who registered the same address with another password cannot get his into it.
 export async function confirmPage(main, ctx) {
   const token = ctx.query.get('token');
   main.append(heading(ctx, 'confirm.title'));
