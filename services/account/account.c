@@ -758,7 +758,7 @@ static const char *const s_reacts_to[] = {
     /* production */
     "JobOpened", "ProductActivated",
     /* revocation */
-    "ProductKnown", "RevocationRequested", "RevocationCompleted", NULL};
+    "ProductKnown", "RevocationRequested", "RevocationCompleted", "RevocationAttemptFailed", NULL};
 
 const svc_def_t account_def = {
     .name = "account",

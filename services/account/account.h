@@ -94,13 +94,16 @@
  *                                            revocation password, officer, operator; and
  *                                            what to do if it was not the owner)
  *               RevocationCompleted          "revocation-completed"
+ *               RevocationAttemptFailed      "revocation-attempt" (a wrong revocation
+ *                                            password for the card; only those with
+ *                                            tell_owner: the first, then one a day)
  *
  * The status notices (the first five) are not made while the account's status mails
- * are off; the revocation notices always are. An event is mapped to the order's account
- * by what the same upstream said before it: OrderPlaced, JobOpened and ProductKnown
- * (with an account) each write OrderKnown once per order; a completed revocation by its
- * request (kept from its RevocationRequested until then). An order whose account is not
- * known here gets no mails (logged); nor does a deleted account.
+ * are off; the revocation notices (the last three) always are. An event is mapped to
+ * the order's account by what the same upstream said before it: OrderPlaced, JobOpened
+ * and ProductKnown (with an account) each write OrderKnown once per order; a completed
+ * revocation by its request (kept from its RevocationRequested until then). An order
+ * whose account is not known here gets no mails (logged); nor does a deleted account.
  */
 #ifndef ACCOUNT_H
 #define ACCOUNT_H

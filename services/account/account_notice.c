@@ -28,6 +28,7 @@ static const struct {
     {"gueltig", true},
     {"revocation-requested", false},
     {"revocation-completed", false},
+    {"revocation-attempt", false},
 };
 
 const char *acc_notice_kind(const char *kind, bool *status)
@@ -164,6 +165,7 @@ static const struct {
     const char *detail;  /* NoticeDue.detail */
     const char *reason;  /* a revocation's reason */
     const char *at;      /* when it happened */
+    const char *when;    /* a bool field that must be true for a notice (NULL: always) */
 } s_events[] = {
     {"OrderPlaced", &tp__order__order_placed__descriptor, NULL, NULL, NULL, NULL, NULL},
     {"JobOpened", &tp__production__job_opened__descriptor, NULL, NULL, NULL, NULL, NULL},
@@ -182,6 +184,10 @@ static const struct {
      "revocation-requested", "product_id", "authenticated_by", "reason", "received_at_us"},
     {"RevocationCompleted", &tp__revocation__revocation_completed__descriptor,
      "revocation-completed", "product_id", NULL, "reason", "completed_at_us"},
+    /* a wrong revocation password for the owner's number: the revocation service says when
+     * to tell (the first, then at most one a day), so that a guesser cannot flood a mailbox */
+    {"RevocationAttemptFailed", &tp__revocation__revocation_attempt_failed__descriptor,
+     "revocation-attempt", NULL, NULL, NULL, "at_us", "tell_owner"},
 };
 
 static const ProtobufCFieldDescriptor *s_field(const ProtobufCMessage *m, const char *name,
@@ -206,6 +212,12 @@ static int64_t s_int(const ProtobufCMessage *m, const char *name)
     return f ? *(const int64_t *) ((const char *) m + f->offset) : 0;
 }
 
+static bool s_bool(const ProtobufCMessage *m, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field(m, name, PROTOBUF_C_TYPE_BOOL);
+    return f && *(const protobuf_c_boolean *) ((const char *) m + f->offset);
+}
+
 /* Dispatch on the event type alone, as the other cores do: instance names of upstreams
  * are configurable, and the protocol's message names are unique across services. */
 void acc_react_notice(const acc_state_t *st, const char *upstream, const svc_event_t *ev,
@@ -225,6 +237,8 @@ void acc_react_notice(const acc_state_t *st, const char *upstream, const svc_eve
     const char *order = s_str(m, "order_id"), *request = s_str(m, "request_id");
     if (!s_events[i].kind)
         s_learn(st, order, s_str(m, "account_id"), out);
+    else if (s_events[i].when && !s_bool(m, s_events[i].when))
+        ; /* nothing to tell */
     else if (protobuf_c_message_descriptor_get_field_by_name(s_events[i].desc, "order_id") ||
              (s_id(request) && (order = zhashx_lookup(st->revocations, request))))
         /* a completed revocation: told of the request (revocation notices always go), so

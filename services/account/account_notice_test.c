@@ -389,6 +389,37 @@ static void s_test_each_en(void)
     s_sent(EN_MAIL, "fertig", NULL, "https://portal.example.org/#/products");
 }
 
+/* A wrong revocation password for an owner's number: a mail when the revocation service
+ * says to tell (the first failure, then at most one a day), none otherwise. */
+static void s_test_attempts(void)
+{
+    Tp__Revocation__RevocationAttemptFailed e = TP__REVOCATION__REVOCATION_ATTEMPT_FAILED__INIT;
+    e.number_hash = "0123456789abcdef";
+    e.client_addr = "203.0.113.66";
+    e.at_us = svc_tc_now(s_tc);
+    e.order_id = "TP-2026-000001";
+    svc_tc_react(s_tc, "revocation", NULL, &e.base);
+    CHECK(svc_tc_accepted(s_out, 0));
+    e.order_id = "";   /* not one the revocation service writes: refused, nobody told */
+    e.tell_owner = true;
+    svc_tc_react(s_tc, "revocation", NULL, &e.base);
+    CHECK(svc_out_failed(s_out) && svc_out_n_events(s_out) == 0 && s_all_pending() == 0);
+    e.order_id = "TP-2026-000001";
+    svc_tc_react(s_tc, "revocation", NULL, &e.base);
+    Tp__Account__NoticeDue *d = s_due();
+    CHECK(d && streq(d->kind, "revocation-attempt") && streq(d->account_id, s_de) &&
+          d->at_us == e.at_us);
+    svc_tc_free(d);
+    s_sent(DE_MAIL, "revocation-attempt",
+           "Fehlgeschlagener Sperrversuch für Ihre Karte (Bestellung TP-2026-000001)",
+           "Solche Versuche hindern Sie nie am Sperren");
+    e.order_id = "TP-2026-000002";
+    svc_tc_react(s_tc, "revocation", NULL, &e.base);
+    s_sent(EN_MAIL, "revocation-attempt", "A failed attempt to revoke your card (order TP-2026-000002)",
+           "Such attempts never stop you from revoking");
+    CHECK(s_all_pending() == 0);
+}
+
 /* Status mails off: no status notices; revocation notices all the same. */
 static void s_test_setting(void)
 {
@@ -621,6 +652,7 @@ static const svc_tc_test_t s_tests[] = {
     {"owner", s_test_owner, "notices"},
     {"each_de", s_test_each_de, "notices"},
     {"each_en", s_test_each_en, "notices"},
+    {"attempts", s_test_attempts, "notices"},
     {"setting", s_test_setting, "notices"},
     {"restart", s_test_restart, "notices"},
     {"bad_events", s_test_bad_events, "notices"},

@@ -152,6 +152,15 @@ static void s_completed(const acc_notice_t *n, int l, const char *base, s_args_t
     a->arg[3] = s_support[l];
 }
 
+static void s_attempt(const acc_notice_t *n, int l, const char *base, s_args_t *a)
+{
+    s_when(n->at_us, l, a->when, sizeof a->when);
+    a->arg[0] = n->order_id;
+    a->arg[1] = a->when;
+    a->arg[2] = base;
+    a->arg[3] = s_support[l];
+}
+
 /* Each kind's subject (one %s: the order id), body (its %s: what its function gives),
  * German and English. */
 static const struct {
@@ -271,6 +280,30 @@ static const struct {
       "Did you not ask for this revocation? Please contact us at once,\n"
       "%s.\n"},
      s_completed},
+    {"revocation-attempt",
+     {"Fehlgeschlagener Sperrversuch für Ihre Karte (Bestellung %s)",
+      "A failed attempt to revoke your card (order %s)"},
+     {"jemand hat versucht, Ihre Karte aus der Bestellung %s ohne\n"
+      "Anmeldung zu sperren, am %s, mit einem falschen\n"
+      "Sperrkennwort. Gesperrt wurde nichts; Ihre Karte bleibt, wie sie ist.\n\n"
+      "Solche Versuche hindern Sie nie am Sperren: Mit Ihrem Sperrkennwort können Sie\n"
+      "Ihre Karte jederzeit sperren (%s/#/revoke), auch nach\n"
+      "Fehlversuchen anderer, und angemeldet im Portal unter „Meine Produkte“.\n\n"
+      "Waren Sie es nicht, kennt jemand Ihre Bestell- oder Kartennummer. Sie müssen\n"
+      "nichts tun; wenn Sie Fragen haben, erreichen Sie uns\n"
+      "%s.\n"
+      "Über solche Versuche schreiben wir Ihnen höchstens einmal am Tag.\n",
+      "someone tried to revoke your card from order %s without\n"
+      "logging in, on %s, with a wrong revocation password.\n"
+      "Nothing was revoked; your card stays as it is.\n\n"
+      "Such attempts never stop you from revoking: with your revocation password\n"
+      "you can revoke your card at any time (%s/#/revoke), also after\n"
+      "failed attempts of others, and logged in under \"My products\".\n\n"
+      "If it was not you, someone knows your order or card number. You need not\n"
+      "do anything; if you have questions, you can reach us\n"
+      "%s.\n"
+      "We write to you about such attempts at most once a day.\n"},
+     s_attempt},
 };
 
 bool acc_notice_mail(const acc_state_t *st, const acc_account_t *a, const acc_mail_t *m,

@@ -69,12 +69,16 @@
  *   invalid_credentials RevokeWithPassword: unknown number or wrong password, the same
  *                       answer for both (no field). The refusal is RECORDED
  *                       (RevocationAttemptFailed, kept although refused) for throttling.
- *   throttled           RevokeWithPassword after REVOCATION_NUMBER_MAX_FAILS failures for
- *                       the number, or REVOCATION_ADDR_MAX_FAILS from the client address,
- *                       within REVOCATION_FAIL_WINDOW_S: refused whatever the password,
- *                       nothing written. A throttled number costs no hashing (lookup sees
- *                       it by the wall clock); the address throttle is applied by decide
- *                       (lookup has no header), after the worker verified.
+ *   throttled           RevokeWithPassword after REVOCATION_ADDR_MAX_FAILS failures from
+ *                       the client address (IPv6: its /64) within REVOCATION_FAIL_WINDOW_S:
+ *                       refused whatever the password, nothing written, and nothing hashed
+ *                       (lookup sees it, with the header and the runtime's clock). Failures
+ *                       are NOT counted against the number: order numbers are sequential,
+ *                       and a count per number would let anyone lock every owner out of
+ *                       revoking. The owner is told instead: a failure for a known number
+ *                       is recorded with its order and tell_owner (the first one, then at
+ *                       most one every REVOCATION_NOTICE_INTERVAL_S), and the account
+ *                       service mails the owner (account.h, "revocation-attempt").
  *   internal, password  RevokeWithPassword's decide given a password prepare did not
  *                       replace by its verdict (a programming error).
  *   conflict, productId / number   revocation is irreversible: "already being revoked"
@@ -108,11 +112,12 @@ extern const svc_def_t revocation_def;
 /** Longest comment, in characters. */
 #define REVOCATION_COMMENT_MAX 500
 
-/** Failed password attempts allowed per number and per client address in the window;
- *  the attempt after that many is refused as "throttled". */
-#define REVOCATION_NUMBER_MAX_FAILS 5
+/** Failed password attempts allowed per client address in the window; the attempt after
+ *  that many is refused as "throttled". */
 #define REVOCATION_ADDR_MAX_FAILS   20
 #define REVOCATION_FAIL_WINDOW_S    (15 * 60)
+/** The owner of a card is told of failed attempts on its number at most this often. */
+#define REVOCATION_NOTICE_INTERVAL_S (24 * 3600)
 
 /** Settings' defaults and limits, in seconds. The delay is capped at an hour: the
  *  spec promises minutes, and the ETSI limit is 24 hours. */

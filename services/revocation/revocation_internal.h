@@ -36,6 +36,7 @@ typedef struct {
     char *card_number;      /* NULL until produced */
     zlistx_t *serials;      /* serial numbers (strings), in the order learned */
     int64_t shipped_at_us;  /* 0 until shipped */
+    int64_t told_at_us;     /* when its owner was last told of failed attempts (0: never) */
     rvk_request_t *request; /* its revocation request, open or completed (NULL: none) */
 } rvk_product_t;
 
@@ -60,8 +61,7 @@ typedef struct {
     zlistx_t *received;       /* every request (borrowed), in the order received */
     zlistx_t *open;           /* open requests (borrowed), in the order received */
     zlistx_t *revoked;        /* completed requests (borrowed), in the order completed */
-    zhashx_t *fails_number;   /* SHA-256 hex of a normalized number -> rvk_window_t (owned) */
-    zhashx_t *fails_addr;     /* client address -> rvk_window_t (owned) */
+    zhashx_t *fails_addr;     /* client address (svc_addr_key) -> rvk_window_t (owned) */
     int64_t swept_at_us;      /* last time stale windows were dropped (an event's time) */
     uint64_t failed_attempts; /* RevocationAttemptFailed events applied */
     uint64_t events;          /* events applied */

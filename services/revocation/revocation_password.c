@@ -6,11 +6,12 @@
 #include <string.h>
 #include "svc_text.h"
 #include "revocation_internal.h"
+#include "svc_addr.h"
 
 /* The password field after prepare: the verdict, never the password. */
 #define S_VERDICT_OK  "\001ok:"
 #define S_VERDICT_BAD "\001bad"
-/* lookup's answer when the number is throttled: prepare then skips the hashing */
+/* lookup's answer when the client address is throttled: prepare then skips the hashing */
 #define S_THROTTLED "\001throttled"
 
 /* A valid Argon2id hash of the cost the order service uses (REVOCATION_PWHASH_*), of a
@@ -28,43 +29,30 @@ static bool s_check(const Tp__Revocation__RevokeWithPassword *cmd, char *key, sv
     return !svc_out_failed(out);
 }
 
-static bool s_throttled(const rvk_state_t *st, const char *number_hash, const char *addr,
-                        int64_t now)
+/* Failures from the client address (IPv6: its /64) in the window. */
+static bool s_throttled(const rvk_state_t *st, const char *addr, int64_t now)
 {
+    if (!addr || !*addr)
+        return false;
+    char key[SVC_ADDR_KEY_MAX];
+    svc_addr_key(addr, key, sizeof key);
+    const rvk_window_t *w = zhashx_lookup(st->fails_addr, key);
     int64_t since = now - (int64_t) REVOCATION_FAIL_WINDOW_S * 1000000;
-    const rvk_window_t *w = zhashx_lookup(st->fails_number, number_hash);
-    if (w && rvk_window_count(w, since) >= REVOCATION_NUMBER_MAX_FAILS)
-        return true;
-    w = addr && *addr ? zhashx_lookup(st->fails_addr, addr) : NULL;
     return w && rvk_window_count(w, since) >= REVOCATION_ADDR_MAX_FAILS;
 }
 
-/* True when the number is throttled by the wall clock. Lookup has no `now`: it only
- * saves the hashing of attempts decide would refuse anyway, so it stays silent when the
- * failures lie in the wall clock's future (an injected clock, as in tests). */
-static bool s_throttled_early(const rvk_state_t *st, const char *number_hash)
-{
-    const rvk_window_t *w = zhashx_lookup(st->fails_number, number_hash);
-    int64_t now = zclock_time() * 1000;
-    if (!w || rvk_window_count(w, now + 1000000) > 0)
-        return false;
-    return rvk_window_count(w, now - (int64_t) REVOCATION_FAIL_WINDOW_S * 1000000) >=
-           REVOCATION_NUMBER_MAX_FAILS;
-}
-
-/* On the loop: what the worker verifies against. The runtime wipes and frees it. */
+/* On the loop: what the worker verifies against, or S_THROTTLED for a client address
+ * that decide will refuse (no hashing for it). The runtime wipes and frees it. */
 char *rvk_lookup_password(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg)
 {
     const rvk_state_t *st = state;
     const Tp__Revocation__RevokeWithPassword *cmd =
         (const Tp__Revocation__RevokeWithPassword *) msg;
-    char key[RVK_NUMBER_MAX + 1], hash[RVK_HEX_SIZE];
-    if (!rvk_number_normalize(cmd->number, key, sizeof key))
-        return strdup(s_dummy_hash);
-    rvk_sha256_hex(key, hash);
-    if (s_throttled_early(st, hash))
+    if (s_throttled(st, ctx->header->client_addr, ctx->now_us))
         return strdup(S_THROTTLED);
-    const rvk_product_t *p = zhashx_lookup(st->by_number, key);
+    char key[RVK_NUMBER_MAX + 1];
+    const rvk_product_t *p =
+        rvk_number_normalize(cmd->number, key, sizeof key) ? zhashx_lookup(st->by_number, key) : NULL;
     return strdup(p && p->password_hash ? p->password_hash : s_dummy_hash);
 }
 
@@ -117,7 +105,7 @@ void rvk_revoke_with_password(const void *state, const svc_ctx_t *ctx, const Pro
         return;
     }
     rvk_sha256_hex(key, hash);
-    if (s_throttled(st, hash, addr, ctx->now_us)) {
+    if (s_throttled(st, addr, ctx->now_us)) {
         svc_out_error(out, "throttled", NULL, "too many failed attempts; please try again later");
         return;
     }
@@ -132,6 +120,12 @@ void rvk_revoke_with_password(const void *state, const svc_ctx_t *ctx, const Pro
         ev.number_hash = hash;
         ev.client_addr = (char *) addr;
         ev.at_us = ctx->now_us;
+        /* its owner hears of it (the first failure, then once a day at most): failures
+         * do not stop the right password, so a guesser is all there is to know about */
+        ev.order_id = p ? p->order_id : "";
+        ev.tell_owner = p && p->account_id &&
+                        (!p->told_at_us || ctx->now_us - p->told_at_us >=
+                                               (int64_t) REVOCATION_NOTICE_INTERVAL_S * 1000000);
         char stream[RVK_STREAM_MAX];
         snprintf(stream, sizeof stream, "attempts-%s", hash);
         svc_out_event(out, stream, &ev.base);

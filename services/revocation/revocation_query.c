@@ -117,10 +117,11 @@ static void s_digest_products(const rvk_state_t *st, svc_digest_t *d, size_t *sh
     for (const char *k = keys ? zlistx_first(keys) : NULL; k; k = zlistx_next(keys)) {
         const rvk_product_t *p = rvk_product(st, k);
         *shipped += p->product_id != NULL;
-        svc_digest_line(d, "product %s|%s|%s|%s|%s|%s|%s|%" PRId64 "|%s", k, rvk_s(p->product_id),
-                        rvk_s(p->account_id), rvk_s(p->shop_id), rvk_s(p->product_type),
-                        rvk_s(p->card_number), rvk_s(p->password_hash), p->shipped_at_us,
-                        p->request ? p->request->requested->request_id : "");
+        svc_digest_line(d, "product %s|%s|%s|%s|%s|%s|%s|%" PRId64 "|%s|%" PRId64, k,
+                        rvk_s(p->product_id), rvk_s(p->account_id), rvk_s(p->shop_id),
+                        rvk_s(p->product_type), rvk_s(p->card_number), rvk_s(p->password_hash),
+                        p->shipped_at_us, p->request ? p->request->requested->request_id : "",
+                        p->told_at_us);
         for (const char *s = zlistx_first(p->serials); s; s = zlistx_next(p->serials))
             svc_digest_line(d, "serial %s", s);
     }
@@ -180,7 +181,6 @@ char *rvk_summary(const void *state)
                         (const char *) zhashx_lookup(st->officers.map, k));
     zlistx_destroy(&keys);
     s_digest_requests(st, &d);
-    s_digest_windows(st->fails_number, "fails-number", &d);
     s_digest_windows(st->fails_addr, "fails-addr", &d);
     for (rvk_request_t *r = zlistx_first(st->revoked); r; r = zlistx_next(st->revoked))
         serials += r->completed->n_serials;

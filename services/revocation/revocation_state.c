@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "revocation_internal.h"
+#include "svc_addr.h"
 
 /* ------------------------------------------------------------------ state */
 
@@ -53,11 +54,9 @@ void *rvk_state_new(void)
     st->received = zlistx_new();
     st->open = zlistx_new();
     st->revoked = zlistx_new();
-    st->fails_number = zhashx_new();
     st->fails_addr = zhashx_new();
     zhashx_set_destructor(st->products, s_product_free);
     zhashx_set_destructor(st->requests, s_request_free);
-    zhashx_set_destructor(st->fails_number, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor(st->fails_addr, (zhashx_destructor_fn *) zstr_free);
     st->delay_us = (int64_t) REVOCATION_DELAY_DEFAULT_S * 1000000;
     st->alarm_us = (int64_t) REVOCATION_ALARM_DEFAULT_S * 1000000;
@@ -78,7 +77,6 @@ void rvk_state_destroy(void **state_p)
     zhashx_destroy(&st->requests);
     zhashx_destroy(&st->products);
     svc_officers_fini(&st->officers);
-    zhashx_destroy(&st->fails_number);
     zhashx_destroy(&st->fails_addr);
     free(st);
     *state_p = NULL;
@@ -316,12 +314,15 @@ static void s_apply_failed(rvk_state_t *st, const Tp__Revocation__RevocationAtte
     int64_t at = e->at_us > 0 ? e->at_us : 1;
     st->failed_attempts++;
     if (at - st->swept_at_us >= window) {
-        s_sweep(st->fails_number, at - window);
         s_sweep(st->fails_addr, at - window);
         st->swept_at_us = at;
     }
-    s_window_add(st->fails_number, e->number_hash, at);
-    s_window_add(st->fails_addr, e->client_addr, at);
+    char addr[SVC_ADDR_KEY_MAX];   /* IPv6 by its /64: a host has all of them */
+    svc_addr_key(e->client_addr, addr, sizeof addr);
+    s_window_add(st->fails_addr, addr, at);
+    rvk_product_t *p = e->tell_owner ? zhashx_lookup(st->products, e->order_id) : NULL;
+    if (p)
+        p->told_at_us = at;
 }
 
 #define S_UNPACK(type, ev) tp__revocation__##type##__unpack(NULL, (ev)->payload_len, (ev)->payload)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gateway_api.h"
-#include "production.pb-c.h"
 
 /* Polls GET @p path as @p c until it answers @p status (at most 10 s); the last response
  * into @p out (caller frees). */
@@ -23,98 +22,6 @@ static bool s_poll(gwc_t *c, const char *method, const char *path, const char *b
     bool ok = out->status == status;
     if (!ok)
         gwc_log(path, out);
-    return ok;
-}
-
-/* One call as @p as that must be ok. */
-static bool s_call_ok(gt_t *t, const char *svc, const th_actor_t *as, const char *cmd,
-                      const ProtobufCMessage *body)
-{
-    Tp__Reply *r = th_call_as(t->th, svc, as, NULL, cmd, body, FL_CALL_MS);
-    bool ok = r && r->ok;
-    if (!ok)
-        th_reply_log(cmd, r);
-    th_reply_free(&r);
-    return ok;
-}
-
-/* The back office and the producers (as operator / producer, like tpctl) take @p c's
- * PostIdent order to a shipped card with one certificate of serial @p serial. */
-static bool s_ship(gt_t *t, gwc_t *c, const char *order_id, const char *serial)
-{
-    char path[160];
-    snprintf(path, sizeof path, "/api/v1/orders/%s", order_id);
-    gwc_resp_t r;
-    char number[32] = "";
-    for (int i = 0; i < 100 && !number[0]; i++) {
-        gwc_req(c, "GET", path, NULL, NULL, &r);
-        snprintf(number, sizeof number, "%s", gwc_str(&r, "postidentNumber"));
-        gwc_resp_free(&r);
-        if (!number[0])
-            zclock_sleep(100);
-    }
-    Tp__Identification__RecordPostIdentResult pr =
-        TP__IDENTIFICATION__RECORD_POST_IDENT_RESULT__INIT;
-    pr.postident_number = number;
-    pr.succeeded = true;
-    pr.evidence_ref = "PI-TX-4711";
-    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
-    ar.order_id = (char *) order_id;
-    if (!number[0] ||
-        !s_call_ok(t, "identification", &fl_ident, "identification.RecordPostIdentResult",
-                   &pr.base) ||
-        !s_call_ok(t, "order", &fl_operator, "order.RecordApplicationReceived", &ar.base))
-        return false;
-    Tp__Production__GetJob gj = TP__PRODUCTION__GET_JOB__INIT;
-    gj.order_id = (char *) order_id;
-    bool job = false;
-    for (int i = 0; i < 100 && !job; i++) {
-        Tp__Reply *rep = th_call_as(t->th, "production", &fl_operator, NULL,
-                                    "production.GetJob", &gj.base, FL_CALL_MS);
-        job = rep && rep->ok;
-        th_reply_free(&rep);
-        if (!job)
-            zclock_sleep(100);
-    }
-    int64_t now = zclock_time() * 1000;
-    Tp__Production__Certificate cert = TP__PRODUCTION__CERTIFICATE__INIT;
-    Tp__Production__Certificate *certs[] = {&cert};
-    cert.serial = (char *) serial;
-    cert.kind = "signature";
-    cert.valid_from_us = now - 60000000;
-    cert.valid_to_us = now + INT64_C(3) * 365 * 86400 * 1000000;
-    cert.subject = "CN=Erika Mustermann";
-    char fact[3][64], card[32], tracking[32];
-    for (int i = 0; i < 3; i++)
-        snprintf(fact[i], sizeof fact[i], "fact-%s-%d", order_id, i);
-    snprintf(card, sizeof card, "C%s", serial);
-    snprintf(tracking, sizeof tracking, "RR%sDE", serial);
-    for (char *p = tracking; *p; p++)   /* tracking numbers are upper case */
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char) (*p - 'a' + 'A');
-    Tp__Production__RecordCertificates rc = TP__PRODUCTION__RECORD_CERTIFICATES__INIT;
-    rc.fact_id = fact[0];
-    rc.order_id = (char *) order_id;
-    rc.certificates = certs;
-    rc.n_certificates = 1;
-    Tp__Production__RecordCardProduced cp = TP__PRODUCTION__RECORD_CARD_PRODUCED__INIT;
-    cp.fact_id = fact[1];
-    cp.order_id = (char *) order_id;
-    cp.card_number = card;
-    Tp__Production__RecordCardShipped cs = TP__PRODUCTION__RECORD_CARD_SHIPPED__INIT;
-    cs.fact_id = fact[2];
-    cs.order_id = (char *) order_id;
-    cs.tracking_number = tracking;
-    if (!job ||
-        !s_call_ok(t, "production", &fl_producer, "production.RecordCertificates", &rc.base) ||
-        !s_call_ok(t, "production", &fl_producer, "production.RecordCardProduced", &cp.base) ||
-        !s_call_ok(t, "production", &fl_producer, "production.RecordCardShipped", &cs.base))
-        return false;
-    snprintf(path, sizeof path, "/api/v1/products/prd-%s", order_id);
-    bool ok = s_poll(c, "GET", path, NULL, 200, &r) &&
-              strcmp(gwc_str(&r, "orderId"), order_id) == 0 &&
-              strcmp(gwc_str(&r, "status"), "nicht_freigeschaltet") == 0;
-    gwc_resp_free(&r);
     return ok;
 }
 
@@ -155,8 +62,8 @@ void gt_products(gt_t *t)
         gwc_resp_free(&r);
         return;
     }
-    TH_CHECK(s_ship(t, t->a, t->a_order, "0a1b2c3d4e"));
-    TH_CHECK(s_ship(t, t->b, t->b_order, "5f6e7d8c9b"));
+    TH_CHECK(gwc_ship(t->th, t->a, t->a_order, "0a1b2c3d4e"));
+    TH_CHECK(gwc_ship(t->th, t->b, t->b_order, "5f6e7d8c9b"));
     char path[160], prd[64];
     snprintf(prd, sizeof prd, "prd-%s", t->a_order);
     gwc_req(t->a, "GET", "/api/v1/products", NULL, NULL, &r);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "flow.h"
 #include "gw_client.h"
+#include "production.pb-c.h"
 
 int gwc_requests = 0;
 
@@ -372,4 +373,103 @@ char *gwc_order_json(const char *product, const char *shop, const char *method)
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
+}
+
+/* ------------------------------------------------------------------ the back office */
+
+/* One call as @p as that must be ok. */
+static bool s_call_ok(th_t *th, const char *svc, const th_actor_t *as, const char *cmd,
+                      const ProtobufCMessage *body)
+{
+    Tp__Reply *r = th_call_as(th, svc, as, NULL, cmd, body, FL_CALL_MS);
+    bool ok = r && r->ok;
+    if (!ok)
+        th_reply_log(cmd, r);
+    th_reply_free(&r);
+    return ok;
+}
+
+bool gwc_ship(th_t *th, gwc_t *c, const char *order_id, const char *serial)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/orders/%s", order_id);
+    gwc_resp_t r;
+    char number[32] = "";
+    for (int i = 0; i < 100 && !number[0]; i++) {
+        gwc_req(c, "GET", path, NULL, NULL, &r);
+        snprintf(number, sizeof number, "%s", gwc_str(&r, "postidentNumber"));
+        gwc_resp_free(&r);
+        if (!number[0])
+            zclock_sleep(100);
+    }
+    Tp__Identification__RecordPostIdentResult pr =
+        TP__IDENTIFICATION__RECORD_POST_IDENT_RESULT__INIT;
+    pr.postident_number = number;
+    pr.succeeded = true;
+    pr.evidence_ref = "PI-TX-4711";
+    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
+    ar.order_id = (char *) order_id;
+    if (!number[0] ||
+        !s_call_ok(th, "identification", &fl_ident, "identification.RecordPostIdentResult",
+                   &pr.base) ||
+        !s_call_ok(th, "order", &fl_operator, "order.RecordApplicationReceived", &ar.base))
+        return false;
+    Tp__Production__GetJob gj = TP__PRODUCTION__GET_JOB__INIT;
+    gj.order_id = (char *) order_id;
+    bool job = false;
+    for (int i = 0; i < 100 && !job; i++) {
+        Tp__Reply *rep = th_call_as(th, "production", &fl_operator, NULL,
+                                    "production.GetJob", &gj.base, FL_CALL_MS);
+        job = rep && rep->ok;
+        th_reply_free(&rep);
+        if (!job)
+            zclock_sleep(100);
+    }
+    int64_t now = zclock_time() * 1000;
+    Tp__Production__Certificate cert = TP__PRODUCTION__CERTIFICATE__INIT;
+    Tp__Production__Certificate *certs[] = {&cert};
+    cert.serial = (char *) serial;
+    cert.kind = "signature";
+    cert.valid_from_us = now - 60000000;
+    cert.valid_to_us = now + INT64_C(3) * 365 * 86400 * 1000000;
+    cert.subject = "CN=Erika Mustermann";
+    char fact[3][64], card[32], tracking[32];
+    for (int i = 0; i < 3; i++)
+        snprintf(fact[i], sizeof fact[i], "fact-%s-%d", order_id, i);
+    snprintf(card, sizeof card, "C%s", serial);
+    snprintf(tracking, sizeof tracking, "RR%sDE", serial);
+    for (char *p = tracking; *p; p++)   /* tracking numbers are upper case */
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char) (*p - 'a' + 'A');
+    Tp__Production__RecordCertificates rc = TP__PRODUCTION__RECORD_CERTIFICATES__INIT;
+    rc.fact_id = fact[0];
+    rc.order_id = (char *) order_id;
+    rc.certificates = certs;
+    rc.n_certificates = 1;
+    Tp__Production__RecordCardProduced cp = TP__PRODUCTION__RECORD_CARD_PRODUCED__INIT;
+    cp.fact_id = fact[1];
+    cp.order_id = (char *) order_id;
+    cp.card_number = card;
+    Tp__Production__RecordCardShipped cs = TP__PRODUCTION__RECORD_CARD_SHIPPED__INIT;
+    cs.fact_id = fact[2];
+    cs.order_id = (char *) order_id;
+    cs.tracking_number = tracking;
+    if (!job ||
+        !s_call_ok(th, "production", &fl_producer, "production.RecordCertificates", &rc.base) ||
+        !s_call_ok(th, "production", &fl_producer, "production.RecordCardProduced", &cp.base) ||
+        !s_call_ok(th, "production", &fl_producer, "production.RecordCardShipped", &cs.base))
+        return false;
+    snprintf(path, sizeof path, "/api/v1/products/prd-%s", order_id);
+    bool ok = false;
+    for (int i = 0; i < 50 && !ok; i++) {
+        gwc_req(c, "GET", path, NULL, NULL, &r);
+        ok = r.status == 200 && strcmp(gwc_str(&r, "orderId"), order_id) == 0 &&
+             strcmp(gwc_str(&r, "status"), "nicht_freigeschaltet") == 0;
+        if (!ok && i == 49)
+            gwc_log(path, &r);
+        gwc_resp_free(&r);
+        if (!ok)
+            zclock_sleep(200);
+    }
+    return ok;
 }

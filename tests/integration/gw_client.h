@@ -77,6 +77,11 @@ bool gwc_signup(th_t *th, gwc_t *c, const char *password, const char *email);
  *  @p method, valid data; a seal card gets the organization. */
 char *gwc_order_json(const char *product, const char *shop, const char *method);
 
+/** The back office and the producers (as operator, ident feed and producer, as tpctl would)
+ *  take @p c's PostIdent order @p order_id to a shipped card with one certificate of serial
+ *  @p serial, until "Meine Produkte" shows it. False when a step failed (logged). */
+bool gwc_ship(th_t *th, gwc_t *c, const char *order_id, const char *serial);
+
 /** Sets the gateway's settings in the harness config (port, origin, plain-http cookie,
  *  web root from $TP_WEB_ROOT, readiness of @p services), starts $TP_GATEWAY and waits
  *  for /healthz. The base URL into @p base (>= 64 bytes). False when it did not come up. */
