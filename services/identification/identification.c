@@ -42,7 +42,8 @@ static void s_case_destroy(ident_case_t **case_p)
                        &c->identified_by,
                        &c->recorded_by_account,
                        &c->recorded_by_role,
-                       &c->reason};
+                       &c->reason,
+                       &c->application_by};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(*fields[i]);
     free(c);
@@ -64,6 +65,7 @@ static void *s_state_new(void)
         return NULL;
     }
     zhashx_set_destructor(st->cases, (zhashx_destructor_fn *) s_case_destroy);
+    st->four_eyes = true;
     return st;
 }
 
@@ -242,7 +244,7 @@ static void s_apply_opened(ident_state_t *st, const svc_event_t *ev)
         !s_set(&c->applicant_birth_date, e->applicant_birth_date) || !s_set(&c->evidence_ref, "") ||
         !s_set(&c->identified_by, "") || !s_set(&c->recorded_by_account, "") ||
         !s_set(&c->recorded_by_role, "") || !s_set(&c->reason, "") ||
-        zhashx_insert(st->cases, c->order_id, c) != 0) {
+        !s_set(&c->application_by, "") || zhashx_insert(st->cases, c->order_id, c) != 0) {
         s_case_destroy(&c);
         goto done;
     }
@@ -311,6 +313,17 @@ static void s_apply(void *state, const svc_event_t *ev)
         svc_officers_set(&st->officers, e->account_id, e->shop_id, e->active);
         tp__identification__officer_known__free_unpacked(e, NULL);
     }
+    else if (streq(ev->event_type, "ApplicationRecorded")) {
+        Tp__Identification__ApplicationRecorded *e =
+            tp__identification__application_recorded__unpack(NULL, ev->payload_len, ev->payload);
+        if (!e)
+            return;
+        ident_case_t *c = e->order_id && *e->order_id ? zhashx_lookup(st->cases, e->order_id)
+                                                       : NULL;
+        if (c)
+            s_set(&c->application_by, e->recorded_by);
+        tp__identification__application_recorded__free_unpacked(e, NULL);
+    }
 }
 
 /* ------------------------------------------------------------------ react */
@@ -376,6 +389,29 @@ static void s_emit_officer(const char *account, const char *shop, bool active, s
     svc_out_event(out, stream, &known.base);
 }
 
+/* Who recorded the order's signed application, for four eyes: ApplicationRecorded on the
+ * case, when the order service named an operator (older events name nobody). */
+static void s_react_application(const ident_state_t *st, const svc_event_t *ev, svc_out_t *out)
+{
+    Tp__Order__ApplicationReceived *e =
+        tp__order__application_received__unpack(NULL, ev->payload_len, ev->payload);
+    if (!e) {
+        svc_out_error(out, "invalid", NULL, "ApplicationReceived does not decode");
+        return;
+    }
+    const ident_case_t *c = ident_find(st, e->order_id);
+    if (c && ident_valid_id(e->recorded_by) && !streq(c->application_by, e->recorded_by)) {
+        Tp__Identification__ApplicationRecorded rec =
+            TP__IDENTIFICATION__APPLICATION_RECORDED__INIT;
+        rec.order_id = c->order_id;
+        rec.recorded_by = e->recorded_by;
+        char stream[IDENT_STREAM_MAX];
+        snprintf(stream, sizeof stream, "case-%s", c->order_id);
+        svc_out_event(out, stream, &rec.base);
+    }
+    tp__order__application_received__free_unpacked(e, NULL);
+}
+
 /* Dispatch on the event type alone: instance names of upstreams are configurable,
  * and the protocol's message names are unique across services. */
 static void s_react(const void *state, const char *upstream, const svc_event_t *ev, svc_out_t *out)
@@ -383,6 +419,8 @@ static void s_react(const void *state, const char *upstream, const svc_event_t *
     const ident_state_t *st = state;
     if (streq(ev->event_type, "OrderPlaced"))
         s_react_order_placed(st, ev, out);
+    else if (streq(ev->event_type, "ApplicationReceived"))
+        s_react_application(st, ev, out);
     else /* OfficerAppointed, OfficerRevoked, AccountDeleted */
         svc_officers_react(&st->officers, ev, s_emit_officer, out);
 }
@@ -435,7 +473,8 @@ static char *s_summary(const void *state)
                                 c->identified_by,
                                 c->recorded_by_account,
                                 c->recorded_by_role,
-                                c->reason};
+                                c->reason,
+                                c->application_by};
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
             s_hash_str(&h, fields[i]);
         s_hash_int(&h, c->opened_at_us);
@@ -481,8 +520,24 @@ static const char *const s_followers[] = {"order", NULL};
 static const char *const s_upstreams[] = {"order", "account", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
-static const char *const s_reacts_to[] = {"OrderPlaced", "OfficerAppointed", "OfficerRevoked",
-    "AccountDeleted", NULL};
+static const char *const s_reacts_to[] = {"OrderPlaced", "ApplicationReceived",
+    "OfficerAppointed", "OfficerRevoked", "AccountDeleted", NULL};
+
+/* The service's own settings (svc_settings.h). */
+static const svc_setting_t s_settings[] = {
+    {"four_eyes", "1", SVC_SETTING_BOOL, 0, 1,
+     "1: the operator who recorded an order's signed application does not record its\n"
+     "identification (the order service refuses the other way round). An officer never\n"
+     "identifies an order of their own account, whatever this says."},
+    {NULL},
+};
+
+/* Four eyes on or off: it steers decisions only; what was decided is in the events. */
+static void s_configure(void *state, zconfig_t *config, const char *name)
+{
+    ident_state_t *st = state;
+    st->four_eyes = !streq(svc_setting_get(config, name, s_settings, "four_eyes"), "0");
+}
 
 const svc_def_t identification_def = {
     .name = "identification",
@@ -497,4 +552,6 @@ const svc_def_t identification_def = {
     .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = s_summary,
+    .configure = s_configure,
+    .settings = s_settings,
 };

@@ -54,6 +54,20 @@ static const char *s_actor(const svc_ctx_t *ctx)
     return ctx->header->actor_account ? ctx->header->actor_account : "";
 }
 
+/* Four eyes: an operator does not record the identification of an order whose signed
+ * application they recorded (with the setting on). False after refusing. */
+static bool s_four_eyes(const ident_state_t *st, const ident_case_t *c, const svc_ctx_t *ctx,
+                        svc_out_t *out)
+{
+    if (!st->four_eyes || !s_role_is(ctx, "operator") || !*c->application_by ||
+        !streq(c->application_by, s_actor(ctx)))
+        return true;
+    svc_out_error(out, "forbidden", "orderId",
+                  "four eyes: you recorded this order's signed application, so another "
+                  "operator records its identification");
+    return false;
+}
+
 /* ------------------------------------------------------------------ replies */
 
 #define S_CASE_ID_MAX (IDENT_ID_MAX + 8)
@@ -179,6 +193,8 @@ void ident_decide_postident(const void *state, const svc_ctx_t *ctx, const Proto
                       ident_status_names[c->status]);
         return;
     }
+    if (!s_four_eyes(st, c, ctx, out))
+        return;
     const char *who = s_blank(cmd->identified_by) ? S_POSTIDENT_PROVIDER : cmd->identified_by;
     s_record(c, ctx, cmd->succeeded, cmd->evidence_ref, cmd->reason, who,
              cmd->identified_at_us ? cmd->identified_at_us : ctx->now_us, out);
@@ -188,7 +204,9 @@ void ident_decide_postident(const void *state, const svc_ctx_t *ctx, const Proto
  * embassy or the TSP's own staff found. OfficerIdent: only an active officer of the
  * order's shop. An operator may not record OfficerIdent either: the SPEC has officers
  * identify the applicants of their shop, and the operator has NotarIdent and D-Trust
- * Ident for the cases no officer can take. */
+ * Ident for the cases no officer can take. Four eyes: an officer never identifies the
+ * applicant of an order their own account placed (another officer of the shop does), and
+ * an operator not that of an order whose signed application they recorded (s_four_eyes). */
 void ident_decide_result(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
                          svc_out_t *out)
 {
@@ -221,6 +239,12 @@ void ident_decide_result(const void *state, const svc_ctx_t *ctx, const Protobuf
                       "only an officer of the order's shop records an OfficerIdent result");
         return;
     }
+    if (officer_case && streq(c->account_id, s_actor(ctx))) {
+        svc_out_error(out, "forbidden", "orderId",
+                      "four eyes: this order was placed from your own account; another "
+                      "officer of the shop identifies its applicant");
+        return;
+    }
     if (!officer_case && !op) {
         svc_out_error(out, "forbidden", NULL, "only an operator records a %s result", c->method);
         return;
@@ -230,6 +254,8 @@ void ident_decide_result(const void *state, const svc_ctx_t *ctx, const Protobuf
                       ident_status_names[c->status]);
         return;
     }
+    if (!s_four_eyes(st, c, ctx, out))
+        return;
     const char *who = cmd->identified_by;
     if (s_blank(who) && officer_case)
         who = s_actor(ctx); /* the officer identified the applicant in person */

@@ -30,6 +30,7 @@ typedef struct {
     char *recorded_by_account;  /* the account that recorded the result */
     char *recorded_by_role;     /* its role: producer, operator, officer */
     char *reason;               /* why it failed */
+    char *application_by;       /* the operator who recorded the signed application, "" */
     int64_t opened_at_us;       /* when CaseOpened was recorded */
     int64_t closed_at_us;       /* when identified or failed (the provider's time if given) */
     uint32_t attempt;           /* 1, one more for each new attempt after a failure */
@@ -41,6 +42,8 @@ typedef struct {
     svc_officers_t officers; /* active appointments only (svc_officers.h) */
     uint64_t postident_seq; /* highest PostIdent sequence issued */
     uint64_t events;        /* events applied */
+    bool four_eyes;         /* setting four_eyes: the application's operator does not
+                               record the identification */
 } ident_state_t;
 
 /** The case of an order, or NULL. Borrowed until the next apply. */

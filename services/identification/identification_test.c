@@ -633,6 +633,95 @@ static void s_test_list_limit(void)
     svc_tc_destroy(&w);
 }
 
+/* The order service's ApplicationReceived for @p order by @p who; react's events. */
+static size_t s_application(svc_tc_t *w, const char *order, const char *who)
+{
+    Tp__Order__ApplicationReceived e = TP__ORDER__APPLICATION_RECEIVED__INIT;
+    e.order_id = (char *) order;
+    e.recorded_by = (char *) who;
+    return svc_tc_react(w, "order", NULL, &e.base);
+}
+
+/* Four eyes: an officer does not identify an order of their own account; the operator who
+ * recorded the signed application does not record the identification (setting four_eyes,
+ * on by default). */
+static void s_test_four_eyes(void)
+{
+    svc_tc_t *w = itest_new();
+    char numbers[2][16];
+    itest_seed(w, numbers);
+    Tp__Identification__RecordResult r = TP__IDENTIFICATION__RECORD_RESULT__INIT;
+    r.succeeded = true;
+    r.evidence_ref = "Ausweis geprüft";
+
+    /* an officer of shop-a ordered in shop-a: not theirs to identify; another officer's */
+    CHECK(itest_order(w, "TP-20", "acc-oa", "shop-a", "officerident") == 1);
+    r.order_id = "TP-20";
+    CHECK(svc_tc_refused(svc_tc_decide(w, "RecordResult", "officer", "acc-oa", &r.base),
+                         "forbidden", "orderId"));
+    CHECK(strstr(svc_tc_message(svc_tc_out(w)), "four eyes"));
+    CHECK(svc_tc_officer(w, "acc-oa2", "shop-a", true) == 1);
+    CHECK(!svc_out_failed(svc_tc_decide(w, "RecordResult", "officer", "acc-oa2", &r.base)));
+
+    /* who recorded the application is learned once, from operators' records only */
+    CHECK(s_application(w, "TP-2", "operator:alice") == 1);
+    Tp__Identification__ApplicationRecorded *ar =
+        svc_tc_event(svc_tc_out(w), 0, &tp__identification__application_recorded__descriptor);
+    CHECK(ar && streq(ar->order_id, "TP-2") && streq(ar->recorded_by, "operator:alice"));
+    svc_tc_free(ar);
+    CHECK(s_application(w, "TP-2", "operator:alice") == 0);
+    CHECK(s_application(w, "TP-404", "operator:alice") == 0);
+    CHECK(s_application(w, "TP-3", "") == 0);
+    CHECK(s_application(w, "TP-1", "operator:alice") == 1);
+    CHECK(s_application(w, "TP-5", "operator:alice") == 1);
+
+    /* that operator may not record the result (nor a failure); another one may */
+    r.order_id = "TP-2";
+    r.identified_by = "Notar Dr. Kurz";
+    CHECK(svc_tc_refused(svc_tc_decide(w, "RecordResult", "operator", "operator:alice", &r.base),
+                         "forbidden", "orderId"));
+    CHECK(strstr(svc_tc_message(svc_tc_out(w)), "four eyes"));
+    r.succeeded = false;
+    r.evidence_ref = "";
+    r.reason = "Ausweis abgelaufen";
+    CHECK(svc_tc_refused(svc_tc_decide(w, "RecordResult", "operator", "operator:alice", &r.base),
+                         "forbidden", "orderId"));
+    r.succeeded = true;
+    r.evidence_ref = "Urkunde 12/2026";
+    r.reason = "";
+    CHECK(!svc_out_failed(svc_tc_decide(w, "RecordResult", "operator", "operator:bob", &r.base)));
+    /* a PostIdent result typed in by that operator: the same; the provider's feed records it */
+    Tp__Identification__RecordPostIdentResult p =
+        TP__IDENTIFICATION__RECORD_POST_IDENT_RESULT__INIT;
+    p.postident_number = numbers[0];
+    p.succeeded = true;
+    p.evidence_ref = "PI-1";
+    CHECK(svc_tc_refused(svc_tc_decide(w, "RecordPostIdentResult", "operator", "operator:alice",
+                                       &p.base),
+                         "forbidden", "orderId"));
+    CHECK(!svc_out_failed(svc_tc_decide(w, "RecordPostIdentResult", "ident", "ident:postident",
+                                        &p.base)));
+    /* the knowledge survives a restart */
+    svc_tc_restart(w);
+    r.order_id = "TP-5";
+    r.identified_by = "Frau Schmidt, Berlin";
+    CHECK(svc_tc_refused(svc_tc_decide(w, "RecordResult", "operator", "operator:alice", &r.base),
+                         "forbidden", "orderId"));
+    /* with four eyes off, the operator may (a provider with one operator) */
+    zconfig_t *config = zconfig_new("root", NULL);
+    zconfig_put(config, "identification/four_eyes", "0");
+    svc_tc_configure(w, &config);
+    svc_tc_restart(w);
+    CHECK(!svc_out_failed(svc_tc_decide(w, "RecordResult", "operator", "operator:alice", &r.base)));
+    /* but an officer still never identifies their own order */
+    CHECK(itest_order(w, "TP-21", "acc-oa", "shop-a", "officerident") == 1);
+    r.order_id = "TP-21";
+    r.identified_by = "";
+    CHECK(svc_tc_refused(svc_tc_decide(w, "RecordResult", "officer", "acc-oa", &r.base),
+                         "forbidden", "orderId"));
+    svc_tc_destroy(&w);
+}
+
 static const svc_tc_test_t s_tests[] = {
     {"react", s_test_react, "core"},
     {"replay", s_test_replay, "core"},
@@ -641,6 +730,7 @@ static const svc_tc_test_t s_tests[] = {
     {"queries", s_test_queries, "core"},
     {"new_attempt", s_test_new_attempt, "core"},
     {"list_limit", s_test_list_limit, "core"},
+    {"four_eyes", s_test_four_eyes, "core"},
     {NULL},
 };
 

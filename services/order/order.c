@@ -385,10 +385,18 @@ static void s_decide_application(const void *state, const svc_ctx_t *ctx,
         svc_out_error(out, "conflict", "orderId", "the signed application was already recorded");
         return;
     }
+    const char *actor = ctx->header->actor_account;
+    if (((const ord_state_t *) state)->four_eyes && o->ident_by && streq(o->ident_by, actor)) {
+        svc_out_error(out, "forbidden", "orderId",
+                      "four eyes: you recorded this order's identification, so another "
+                      "operator records its signed application");
+        return;
+    }
     Tp__Order__ApplicationReceived ev = TP__ORDER__APPLICATION_RECEIVED__INIT;
     ev.order_id = cmd->order_id;
     ev.note = cmd->note;
     ev.at_us = ctx->now_us;
+    ev.recorded_by = (char *) actor;   /* the identification service keeps it for four eyes */
     s_emit(out, "order", cmd->order_id, &ev.base);
     ord_order_t after = *o;
     after.application_at_us = ctx->now_us;
@@ -488,6 +496,8 @@ static void s_react_result(const ord_state_t *st, const svc_event_t *ev, bool su
         rec.method = ok->method;
         rec.evidence_ref = ok->evidence_ref;
         rec.at_us = ok->identified_at_us ? ok->identified_at_us : ev->recorded_at_us;
+        /* an operator who typed it in may not record the application too (four eyes) */
+        rec.recorded_by = streq(ok->recorded_by_role, "operator") ? ok->recorded_by_account : "";
     }
     else if (!succeeded && (failed = tp__identification__identification_failed__unpack(
                                 NULL, ev->payload_len, ev->payload))) {
@@ -539,6 +549,21 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 
 /* ------------------------------------------------------------------ the table */
 
+/* The service's own settings (svc_settings.h). */
+static const svc_setting_t s_settings[] = {
+    {"four_eyes", "1", SVC_SETTING_BOOL, 0, 1,
+     "1: the operator who recorded an order's identification does not record its signed\n"
+     "application (the identification service refuses the other way round)."},
+    {NULL},
+};
+
+/* Four eyes on or off: it steers decisions only; what was decided is in the events. */
+static void s_configure(void *state, zconfig_t *config, const char *name)
+{
+    ord_state_t *st = state;
+    st->four_eyes = !streq(svc_setting_get(config, name, s_settings, "four_eyes"), "0");
+}
+
 /* Commands and queries, with their reply types (tools and the gateway decode by them). */
 static const svc_command_t s_commands[] = {
     {"CreateShop", &tp__order__create_shop__descriptor, false, NULL, s_decide_create_shop,
@@ -589,4 +614,6 @@ const svc_def_t order_def = {
     .followers = s_followers,
     .reacts_to = s_reacts_to,
     .summary = ord_summary,
+    .configure = s_configure,
+    .settings = s_settings,
 };

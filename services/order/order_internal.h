@@ -31,6 +31,7 @@ typedef struct {
     ord_ident_t ident;              /* the last identification result */
     int64_t ident_at_us;            /* when identified, or when the last failure came */
     char *ident_reason;             /* reason of the last failure, or NULL */
+    char *ident_by;                 /* the operator who recorded the identification, or NULL */
     bool problem_open;              /* a data problem is open (status wartend) */
     char *problem;                  /* reason of the open, or the last, data problem */
     int64_t problem_at_us;
@@ -52,6 +53,8 @@ typedef struct {
     zhashx_t *by_account;    /* account id -> zlistx_t of ord_order_t * (placement order) */
     uint64_t order_seq;      /* highest order number given, e.g. 42 of TP-2026-000042 */
     uint64_t events;         /* events applied */
+    bool four_eyes;          /* setting four_eyes: the operator who recorded the
+                                identification does not record the application */
 } ord_state_t;
 
 /** Status names (wire values of OrderView.status). */

@@ -240,6 +240,7 @@ static void s_order_free(void **item)
         tp__order__order_placed__free_unpacked(o->placed, NULL);
     free(o->postident_number);
     free(o->ident_reason);
+    free(o->ident_by);
     free(o->problem);
     free(o->tracking_number);
     free(o->card_product_id);
@@ -383,6 +384,7 @@ static void s_apply_order_event(ord_state_t *st, const svc_event_t *ev)
         o->ident = e->succeeded ? ORD_IDENT_SUCCEEDED : ORD_IDENT_FAILED;
         o->ident_at_us = s_time(e->at_us, ev);
         s_set(&o->ident_reason, e->succeeded ? NULL : e->reason);
+        s_set(&o->ident_by, e->succeeded && *e->recorded_by ? e->recorded_by : NULL);
         tp__order__identification_recorded__free_unpacked(e, NULL);
     }
     else if (streq(t, "DataProblemRecorded")) {
@@ -438,6 +440,7 @@ void *ord_state_new(void)
         goto fail;
     zhashx_set_destructor(st->orders, s_order_free);
     zhashx_set_destructor(st->by_account, s_list_free);
+    st->four_eyes = true;
     /* the seed catalog is built by folding the very events the seed will write */
     ord_seed_events(out);
     if (svc_out_failed(out))
@@ -522,13 +525,14 @@ char *ord_summary(const void *state)
         released += o->released_at_us != 0;
         snprintf(line, sizeof line,
                  "o|%s|%s|%s|%s|%s|%s|%" PRId64 "|%s|%" PRId64 "|%d|%" PRId64 "|%s|%d|%s|%" PRId64
-                 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s|%s",
+                 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%s|%s|%s",
                  k, o->placed->account_id, o->placed->product_id, o->placed->shop_id,
                  o->placed->ident_method, status, o->placed_at_us, ord_s(o->postident_number),
                  o->application_at_us, (int) o->ident, o->ident_at_us, ord_s(o->ident_reason),
                  o->problem_open, ord_s(o->problem), o->problem_at_us, o->released_at_us,
                  o->production_started_at_us, o->produced_at_us, o->shipped_at_us,
-                 o->delivered_at_us, ord_s(o->tracking_number), ord_s(o->card_product_id));
+                 o->delivered_at_us, ord_s(o->tracking_number), ord_s(o->card_product_id),
+                 ord_s(o->ident_by));
         svc_digest_line(&h, "%s", line);
     }
     zlistx_destroy(&keys);

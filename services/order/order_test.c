@@ -604,6 +604,7 @@ static const svc_tc_test_t s_tests[] = {
     {"prepare", s_test_prepare, "core"},
     {"reactions", ot_test_reactions, "core"},
     {"back_office", ot_test_back_office, "core"},
+    {"four_eyes", ot_test_four_eyes, "core"},
     {"release", ot_test_release_orders, "core"},
     {"scoping", ot_test_scoping, "core"},
     {"documents", ot_test_documents, "core"},

@@ -32,6 +32,7 @@ const char *ot_place(ot_form_t *f, const char *account);
 
 void ot_test_reactions(void);
 void ot_test_back_office(void);
+void ot_test_four_eyes(void);
 void ot_test_release_orders(void);
 void ot_test_scoping(void);
 void ot_test_documents(void);

@@ -167,6 +167,53 @@ void ot_test_back_office(void)
     REFUSED("conflict", "orderId");
 }
 
+/* Four eyes: the operator who typed in an order's identification does not record its
+ * signed application (the identification service refuses the other way round). */
+void ot_test_four_eyes(void)
+{
+    ot_form_t f;
+    ot_form(&f, "signature-card", "notarident", NULL);
+    char by_op[64], by_feed[64];
+    snprintf(by_op, sizeof by_op, "%s", ot_place(&f, "acc-f"));
+    snprintf(by_feed, sizeof by_feed, "%s", ot_place(&f, "acc-f"));
+    Tp__Identification__IdentificationSucceeded e =
+        TP__IDENTIFICATION__IDENTIFICATION_SUCCEEDED__INIT;
+    e.order_id = by_op;
+    e.method = "notarident";
+    e.evidence_ref = "Urkunde 7/2026";
+    e.recorded_by_account = "operator:alice";
+    e.recorded_by_role = "operator";
+    CHECK(svc_tc_react(ot, "identification", NULL, &e.base) == 1);
+    Tp__Order__IdentificationRecorded *rec =
+        svc_tc_event(ot_out, 0, &tp__order__identification_recorded__descriptor);
+    CHECK(rec && streq(rec->recorded_by, "operator:alice"));
+    svc_tc_free(rec);
+    svc_tc_commit(ot);
+    e.order_id = by_feed;   /* the provider's feed, or an officer: no operator to keep apart */
+    e.recorded_by_account = "ident:postident";
+    e.recorded_by_role = "ident";
+    CHECK(svc_tc_react(ot, "identification", NULL, &e.base) == 1);
+    rec = svc_tc_event(ot_out, 0, &tp__order__identification_recorded__descriptor);
+    CHECK(rec && streq(rec->recorded_by, ""));
+    svc_tc_free(rec);
+    svc_tc_commit(ot);
+
+    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
+    ar.order_id = by_op;
+    svc_tc_decide(ot, "RecordApplicationReceived", "operator", "operator:alice", &ar.base);
+    REFUSED("forbidden", "orderId");
+    CHECK(strstr(svc_tc_message(ot_out), "four eyes"));
+    svc_tc_decide(ot, "RecordApplicationReceived", "operator", "operator:bob", &ar.base);
+    CHECK(!svc_out_failed(ot_out) && svc_tc_count(ot_out, "OrderReleasedForProduction") == 1);
+    Tp__Order__ApplicationReceived *got =
+        svc_tc_event(ot_out, 0, &tp__order__application_received__descriptor);
+    CHECK(got && streq(got->recorded_by, "operator:bob"));
+    svc_tc_free(got);
+    svc_tc_commit(ot);
+    ar.order_id = by_feed;
+    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "operator:alice", &ar.base) == 2);
+}
+
 /* Release exactly once, whatever the order of application (A), identification (I) and
  * resolution of a data problem (R). */
 void ot_test_release_orders(void)

@@ -387,7 +387,26 @@ static void s_notar_order(const char *acc)
     TH_CHECK(s_ops(&j, "ident cases --all") == 0 && json_array_size(s_get(j, "cases")) == 1);
     json_decref(j);
 
-    TH_CHECK(s_ops(&j, "order application-received %s --note 'per Post'", id) == 0);
+    /* four eyes: who recorded the identification does not record the application (once
+     * the result has reached the order service) */
+    bool identified = false;
+    for (int i = 0; i < 100 && !identified; i++) {
+        s_ops(&j, "order show %s", id);
+        size_t n;
+        json_t *step;
+        json_array_foreach(s_get(j, "steps"), n, step)
+        identified |= streq(json_string_value(json_object_get(step, "name")), "identification") &&
+                      json_is_true(json_object_get(step, "done"));
+        json_decref(j);
+        if (!identified)
+            zclock_sleep(100);
+    }
+    TH_CHECK(identified);
+    TH_CHECK(s_ops(&j, "order application-received %s --note 'per Post'", id) == 1);
+    TH_CHECK(s_refused(j, "forbidden", "orderId"));
+    json_decref(j);
+    TH_CHECK(s_ops(&j, "--as-operator second order application-received %s --note 'per Post'",
+                   id) == 0);
     TH_CHECK(streq(s_str(j, "status"), "wartend"));
     json_decref(j);
     TH_CHECK(s_ops(&j, "order resolve %s --note 'korrigiert'", id) == 0);
@@ -450,6 +469,9 @@ int main(void)
     char outbox[400];
     snprintf(outbox, sizeof outbox, "%s/outbox", th_dir(s_th));
     th_set(s_th, "outbox", outbox);
+    /* a second operator, for four eyes; the first is the default */
+    TH_CHECK(th_key(s_th, "operator-second") == 0);
+    th_set(s_th, "tpctl/as_operator", "test");
     TH_CHECK(th_start(s_th, th_env("TP_ORDER"), "order", 20000) > 0);
     TH_CHECK(th_start(s_th, th_env("TP_IDENTIFICATION"), "identification", 20000) > 0);
     TH_CHECK(th_start(s_th, th_env("TP_ACCOUNT"), "account", 20000) > 0);
