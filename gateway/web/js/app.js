@@ -216,8 +216,18 @@ async function render({ keepFocus = false } = {}) {
     query,
     alive: () => seq === renderSeq,
     // fn(kind, data) for each live change while this page is on screen
+    // (a change that redraws the element holding the focus hands the focus on: to the
+    // element of the same id, else the page's heading, never to nowhere)
     onLive: (fn) => {
-      const off = onLive((kind, data) => { if (seq !== renderSeq) off(); else fn(kind, data); });
+      const off = onLive(async (kind, data) => {
+        if (seq !== renderSeq) { off(); return; }
+        const before = document.activeElement;
+        await fn(kind, data);
+        if (seq !== renderSeq || !before || before === document.body || before.isConnected) return;
+        const same = before.id && document.getElementById(before.id);
+        const next = same || document.getElementById('main').querySelector('h1');
+        if (next) next.focus({ preventScroll: true });
+      });
     },
     title: (s) => { document.title = `${s} – ${t('app.name')}`; },
     go,

@@ -11,7 +11,7 @@ function dispatch(kind, ev) {
   let data = {};
   try { data = JSON.parse(ev.data || '{}'); } catch { /* a message we do not know: ignored */ }
   for (const fn of [...listeners]) {
-    try { fn(kind, data); } catch (e) { console.error('portal: live update failed', e); }
+    Promise.resolve().then(() => fn(kind, data)).catch((e) => console.error('portal: live update failed', e));
   }
 }
 
