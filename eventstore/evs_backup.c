@@ -328,26 +328,12 @@ int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_
 #include <dirent.h>
 #include <ftw.h>
 #include <poll.h>
+#include "evs_check.h"
 #include <sys/wait.h>
 #include <time.h>
 
-#define S_CHECK(cond)                                                                              \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "evs_backup_test: %s:%d: failed: %s\n", __FILE__, __LINE__, #cond);    \
-            goto fail;                                                                             \
-        }                                                                                          \
-    } while (0)
-
-#define S_CHECK_RC(expr, want)                                                                     \
-    do {                                                                                           \
-        int rc_ = (expr);                                                                          \
-        if (rc_ != (want)) {                                                                       \
-            fprintf(stderr, "evs_backup_test: %s:%d: %s = %d (%s), expected %d\n", __FILE__,       \
-                    __LINE__, #expr, rc_, evs_strerror(rc_), (want));                              \
-            goto fail;                                                                             \
-        }                                                                                          \
-    } while (0)
+#define S_CHECK(cond) EVS_CHECK("evs_backup_test", cond)
+#define S_CHECK_RC(expr, want) EVS_CHECK_RC("evs_backup_test", expr, want)
 
 static int64_t s_now_ms(void)
 {

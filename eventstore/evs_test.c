@@ -1,4 +1,5 @@
 /* evs_test.c: the event store's self-test, evs_test() (run by selftest.c --test evs). */
+#include "evs_check.h"
 #include "evs_internal.h"
 
 #include <errno.h>
@@ -14,24 +15,8 @@
 
 #include "tp.pb-c.h"
 
-#define S_CHECK(cond)                                                          \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "evs_test: %s:%d: failed: %s\n", __FILE__,         \
-                    __LINE__, #cond);                                          \
-            goto fail;                                                         \
-        }                                                                      \
-    } while (0)
-
-#define S_CHECK_RC(expr, want)                                                 \
-    do {                                                                       \
-        int rc_ = (expr);                                                      \
-        if (rc_ != (want)) {                                                   \
-            fprintf(stderr, "evs_test: %s:%d: %s = %d (%s), expected %d\n",    \
-                    __FILE__, __LINE__, #expr, rc_, evs_strerror(rc_), (want));\
-            goto fail;                                                         \
-        }                                                                      \
-    } while (0)
+#define S_CHECK(cond) EVS_CHECK("evs_test", cond)
+#define S_CHECK_RC(expr, want) EVS_CHECK_RC("evs_test", expr, want)
 
 static bool s_verbose;
 

@@ -353,12 +353,11 @@ static int s_run(const evs_record_t *recs, size_t n, void *arg)
     return 0;
 }
 
-/* Streams opened meanwhile go live once the hub has caught up (@p caught_up): first what
- * they missed. */
+/* Streams opened meanwhile go live (when @p caught_up: the hub has caught up, or the
+ * grace is over): first what they missed. */
 static void s_take_pending(gw_events_t *self, bool caught_up)
 {
     pthread_mutex_lock(&self->lock);
-    self->stats.caught_up = caught_up;
     while (caught_up && self->pending) {
         gw_stream_t *s = self->pending;
         self->pending = s->next;
@@ -472,7 +471,11 @@ static void s_hub(zsock_t *pipe, void *args)
             if (now_caught && !self->ready[u])
                 s_ready(self, u);
         }
-        if (caught_up && !self->stats.caught_up)
+        pthread_mutex_lock(&self->lock);
+        bool was = self->stats.caught_up;
+        self->stats.caught_up = caught_up;
+        pthread_mutex_unlock(&self->lock);
+        if (caught_up && !was)
             zsys_info("gateway: live updates follow order from seq %" PRIu64
                       " and production from seq %" PRIu64,
                       self->at.seq[0] + 1, self->at.seq[1] + 1);

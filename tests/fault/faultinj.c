@@ -339,30 +339,30 @@ int close(int fd)
     return s.close(fd);
 }
 
-ssize_t pwrite(int fd, const void *buf, size_t n, off_t at)
+/* One buffer written by @p via (at @p at; < 0: where the descriptor stands), unless the
+ * fault fires on this call of kind @p op: then the error, or half of it ("short"). */
+static ssize_t s_write_one(int fd, const void *buf, size_t n, off_t at, unsigned op,
+                           s_via_fn *via)
 {
     struct iovec v = {(void *) buf, n};
-    if (s_fire(fd, OP_PWRITE)) {
+    if (s_fire(fd, op)) {
+        if (s.err) {
+            errno = s.err;
+            return -1;
+        }
         v.iov_len = n / 2;
-        if (!s.err)
-            return s_io(fd, &v, 1, at, s_via_pwrite);
-        errno = s.err;
-        return -1;
     }
-    return s_io(fd, &v, 1, at, s_via_pwrite);
+    return s_io(fd, &v, 1, at, via);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t at)
+{
+    return s_write_one(fd, buf, n, at, OP_PWRITE, s_via_pwrite);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t at)
 {
-    struct iovec v = {(void *) buf, n};
-    if (s_fire(fd, OP_PWRITE)) {
-        v.iov_len = n / 2;
-        if (!s.err)
-            return s_io(fd, &v, 1, at, s_via_pwrite64);
-        errno = s.err;
-        return -1;
-    }
-    return s_io(fd, &v, 1, at, s_via_pwrite64);
+    return s_write_one(fd, buf, n, at, OP_PWRITE, s_via_pwrite64);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -380,15 +380,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-    struct iovec v = {(void *) buf, n};
-    if (s_fire(fd, OP_WRITE)) {
-        v.iov_len = n / 2;
-        if (!s.err)
-            return s_io(fd, &v, 1, -1, s_via_write);
-        errno = s.err;
-        return -1;
-    }
-    return s_io(fd, &v, 1, -1, s_via_write);
+    return s_write_one(fd, buf, n, -1, OP_WRITE, s_via_write);
 }
 
 int fdatasync(int fd)
