@@ -383,7 +383,7 @@ static void s_take_pending(gw_events_t *self, bool caught_up)
 }
 
 /* Ends @p s (its reader gets what it holds, then the end). */
-static void s_end(gw_stream_t *s)
+void gw_stream_end(gw_stream_t *s)
 {
     pthread_mutex_lock(&s->lock);
     s->ended = true;
@@ -404,7 +404,7 @@ static void s_keepalive(gw_events_t *self, int64_t now)
          head = zhashx_next(self->accounts))
         for (gw_stream_t *s = head; s; s = s->next) {
             if (now - s->opened > S_MAX_AGE_MS) {
-                s_end(s);
+                gw_stream_end(s);
                 continue;
             }
             s_stream_cursor(self, s, id, sizeof id);
@@ -549,7 +549,7 @@ gw_events_t *gw_events_new(const gw_config_t *config)
 static void s_end_all(gw_stream_t *head)
 {
     for (gw_stream_t *s = head; s; s = s->next)
-        s_end(s);
+        gw_stream_end(s);
 }
 
 void gw_events_stop(gw_events_t *self)
@@ -616,11 +616,6 @@ int gw_events_open(gw_events_t *self, const char *account, const char *last_id,
              : mine >= (size_t) self->config->sse_per_account            ? GW_EVENTS_FULL_ACCOUNT
              : self->n_streams >= (size_t) self->config->sse_max          ? GW_EVENTS_FULL
                                                                          : GW_EVENTS_OK;
-    if (rc == GW_EVENTS_FULL_ACCOUNT)
-        /* a closed tab's stream goes unnoticed while nothing is written to it: written
-         * to now, the dead ones close, and the browser's retry finds room */
-        for (gw_stream_t *o = zhashx_lookup(self->accounts, account); o; o = o->next)
-            s_put(o, ": probe\n\n", 10);
     if (rc == GW_EVENTS_OK) {
         s->next = self->pending;
         self->pending = s;

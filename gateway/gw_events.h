@@ -89,6 +89,10 @@ int gw_events_open(gw_events_t *self, const char *account, const char *last_id,
 ssize_t gw_stream_read(gw_stream_t *stream, char *buf, size_t max,
                        gw_stream_suspend_fn *suspend, void *arg);
 
+/** @brief Ends the stream (its client hung up, say): its reader gets what the stream
+ *  holds, then -1; a waiting reader is woken. From any thread. */
+void gw_stream_end(gw_stream_t *stream);
+
 /** @brief The reader is gone (its connection closed): the stream is freed. */
 void gw_stream_close(gw_stream_t *stream);
 

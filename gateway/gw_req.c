@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -120,6 +121,41 @@ void gw_resume(const gw_resumer_t *r)
 void gw_suspend(const gw_resumer_t *r)
 {
     MHD_suspend_connection(r->conn);
+}
+
+int gw_hangup_watch(gw_req_t *req, gw_hangup_t *h, void (*fn)(void *arg), void *arg)
+{
+    h->fn = fn;
+    h->arg = arg;
+    h->fd = h->loopfd = -1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci || req->loopfd < 0)
+        return -1;
+    /* one-shot: the event stays set until the connection closes, and once is enough */
+    struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLONESHOT, .data.u64 = (uintptr_t) h};
+    if (epoll_ctl(req->loopfd, EPOLL_CTL_ADD, ci->connect_fd, &ev) != 0)
+        return -1;
+    h->fd = ci->connect_fd;
+    h->loopfd = req->loopfd;
+    return 0;
+}
+
+void gw_hangup_unwatch(gw_hangup_t *h)
+{
+    /* a socket closed already has left the epoll set by itself (then ENOENT or EBADF) */
+    if (h->fd >= 0)
+        epoll_ctl(h->loopfd, EPOLL_CTL_DEL, h->fd, NULL);
+    h->fd = h->loopfd = -1;
+}
+
+bool gw_hangup_fired(uint64_t tag, uint64_t first_pointer_tag)
+{
+    if (tag < first_pointer_tag)
+        return false;
+    gw_hangup_t *h = (gw_hangup_t *) (uintptr_t) tag;
+    h->fn(h->arg);
+    return true;
 }
 
 struct MHD_Response *gw_req_take_response(gw_req_t *req, unsigned *status)

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "gw_config.h"
 
 /** Most path parameters of one route. */
@@ -62,6 +63,7 @@ typedef struct gw_req {
     unsigned held_status;                 /**< its status */
     bool suspended;                       /**< a task waits: the connection is suspended */
     int wakefd;                           /**< the worker's wake-up eventfd (gw_resume), or -1 */
+    int loopfd;                           /**< the worker loop's epoll (gw_hangup_watch), or -1 */
 } gw_req_t;
 
 /** A function that handles a request (responds through gw_respond()). */
@@ -122,6 +124,30 @@ void gw_resume(const gw_resumer_t *r);
 /** @brief On the connection's worker, from its content-reader callback: suspend the
  *  connection until gw_resume(). */
 void gw_suspend(const gw_resumer_t *r);
+
+/** A watch for the client hanging up (gw_hangup_watch). libmicrohttpd does not look at a
+ *  suspended connection's socket, so a closed tab's long-lived response would otherwise
+ *  go unnoticed until something is written to it. */
+typedef struct gw_hangup {
+    void (*fn)(void *arg); /**< called once, on the connection's worker, when it hung up */
+    void *arg;
+    int fd;                /**< the client's socket */
+    int loopfd;            /**< the worker loop's epoll */
+} gw_hangup_t;
+
+/** @brief Watch @p req's client socket on its worker's loop: when the client closes its
+ *  end (or the connection fails) the loop calls @p fn(@p arg) once. @p h must stay valid
+ *  until gw_hangup_unwatch(), which must come before the connection is gone (in the
+ *  response's free callback, say). @return 0, or -1 when it cannot be watched */
+int gw_hangup_watch(gw_req_t *req, gw_hangup_t *h, void (*fn)(void *arg), void *arg);
+
+/** @brief Stops watching (safe on a watch that failed or fired). */
+void gw_hangup_unwatch(gw_hangup_t *h);
+
+/** @brief For the worker's loop: an epoll event whose data is @p tag fired; true when the
+ *  tag was a hang-up watch's (then its function was called). Hang-up watches tag their
+ *  events with their own address, which is never below @p first_pointer_tag. */
+bool gw_hangup_fired(uint64_t tag, uint64_t first_pointer_tag);
 
 /**
  * @brief Hand the response made for @p req to the caller (the server, which queues it).

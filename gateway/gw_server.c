@@ -48,6 +48,7 @@ struct _gw_server_t {
 #define S_TAG_STOP 1
 #define S_TAG_WAKE 2
 #define S_TAG_BACKEND 3   /* .. S_TAG_BACKEND + GW_SVC_COUNT - 1, one per service */
+#define S_TAG_POINTERS 4096   /* from here on: a hang-up watch's address (gw_hangup_fired) */
 
 /* The worker of the calling thread (NULL elsewhere). */
 static _Thread_local s_worker_t *s_current;
@@ -217,6 +218,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         req->conn = conn;
         req->config = self->config;
         req->wakefd = s_current ? s_current->wakefd : -1;
+        req->loopfd = s_current ? s_current->epfd : -1;
         req->method = method;
         req->url = url;
         s_client_addr(req);
@@ -368,6 +370,8 @@ static void *s_worker_run(void *arg)
         unsigned sockets = 0;
         for (int i = 0; i < n; i++) {
             uint64_t tag = ev[i].data.u64;
+            if (gw_hangup_fired(tag, S_TAG_POINTERS))
+                continue;   /* it ended its stream and resumed the connection (gw_resume) */
             daemon_due = daemon_due || tag == S_TAG_DAEMON;
             if (tag >= S_TAG_BACKEND && tag < S_TAG_BACKEND + GW_SVC_COUNT)
                 sockets |= 1u << (tag - S_TAG_BACKEND);

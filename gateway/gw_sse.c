@@ -1,5 +1,7 @@
 /* gw_sse.c: the live-updates route (gw_sse.h). */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "gw_json.h"
 #include "gw_sse.h"
 
@@ -13,6 +15,8 @@ void gw_sse_init(gw_events_t *hub)
 /* One open stream and its connection. */
 typedef struct {
     gw_resumer_t resumer;     /* its connection and worker */
+    gw_hangup_t hangup;       /* its client's socket, watched for a closed tab */
+    bool gone;                /* the client hung up (the worker's own) */
     gw_stream_t *stream;
 } s_conn_t;
 
@@ -26,19 +30,32 @@ static void s_wake(void *arg)
     gw_resume(&((s_conn_t *) arg)->resumer);
 }
 
+/* The client hung up (on the connection's worker): the stream ends now, not when a
+ * write finds the socket closed, so that its slot comes back at once (a reload opens a
+ * new stream right away). */
+static void s_hung_up(void *arg)
+{
+    s_conn_t *c = arg;
+    c->gone = true;
+    gw_stream_end(c->stream);
+}
+
 /* The response's content: what the stream holds (0 with the connection suspended). */
 static ssize_t s_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void) pos;
     s_conn_t *c = cls;
     ssize_t n = gw_stream_read(c->stream, buf, max, s_suspend, c);
-    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+    if (n < 0)
+        return c->gone ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    return n;
 }
 
 /* The response is done with (the connection closed): the stream goes. */
 static void s_free(void *cls)
 {
     s_conn_t *c = cls;
+    gw_hangup_unwatch(&c->hangup);
     gw_stream_close(c->stream);
     free(c);
 }
@@ -66,6 +83,9 @@ void gw_sse_handler(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx)
                                                : "live updates are not running");
         return;
     }
+    if (gw_hangup_watch(req, &c->hangup, s_hung_up, c) != 0)
+        zsys_warning("gateway: a live-update stream's hang-up is not watched: %s",
+                     strerror(errno));
     const gw_header_t extra[] = {{"X-Accel-Buffering", "no"}};
     gw_respond_stream(req, 200, "text/event-stream; charset=utf-8", s_reader, c, s_free, extra,
                       1);

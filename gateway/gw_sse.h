@@ -4,7 +4,9 @@
  * The handler takes the session's account, opens a stream of the hub (with the request's
  * Last-Event-ID) and answers 200 with a body that never ends while both sides live: the
  * connection's content callback reads what the hub put into the stream, and suspends the
- * connection when there is nothing (the hub resumes it). Refusals: 401 without a session
+ * connection when there is nothing (the hub resumes it). libmicrohttpd does not look at a
+ * suspended connection's socket, so the handler watches it for the client's hang-up
+ * (gw_hangup_watch) and ends the stream then, giving its slot back. Refusals: 401 without a session
  * (the route), 429 "too_many_streams" past the account's limit, 503 past the gateway's
  * or while the hub does not run.
  */
