@@ -90,6 +90,8 @@ extern "C" {
 #define EVS_MISMATCH (-31005)
 /** A batch was used after a failed commit or after it was committed. */
 #define EVS_BAD_BATCH (-31006)
+/** A data subject's key was erased (evs_vault.h): what it sealed cannot be opened. */
+#define EVS_ERASED (-31007)
 /** @} */
 
 /** @defgroup flags Open flags
@@ -133,6 +135,8 @@ typedef struct {
     const char *correlation_id; /**< may be NULL */
     const char *causation_id;   /**< may be NULL */
     const char *actor;          /**< who caused it (tp.Envelope.actor); may be NULL */
+    const char *event_id;       /**< its id, when the caller made it (it sealed the payload
+                                     for this id: svc_seal.h); NULL: the store makes one */
 } evs_event_t;
 
 /** A stream's expected version for one append, see EVS_ANY / EVS_NO_STREAM. */
@@ -409,6 +413,7 @@ typedef struct {
     int64_t recorded_at_us;
     const char *stream_id;   size_t stream_id_len;   /**< not NUL-terminated */
     const char *event_type;  size_t event_type_len;  /**< not NUL-terminated */
+    const char *event_id;    size_t event_id_len;    /**< not NUL-terminated */
     const uint8_t *payload;  size_t payload_len;
 } evs_view_t;
 

@@ -222,12 +222,16 @@ static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
     if (rc)
         return rc;
     char event_id[2 * 16 + 1];
-    if (b->random_used + 16 > sizeof b->random) {
-        randombytes_buf(b->random, sizeof b->random);
-        b->random_used = 0;
+    if (ev->event_id)
+        snprintf(event_id, sizeof event_id, "%s", ev->event_id);
+    else {
+        if (b->random_used + 16 > sizeof b->random) {
+            randombytes_buf(b->random, sizeof b->random);
+            b->random_used = 0;
+        }
+        sodium_bin2hex(event_id, sizeof event_id, b->random + b->random_used, 16);
+        b->random_used += 16;
     }
-    sodium_bin2hex(event_id, sizeof event_id, b->random + b->random_used, 16);
-    b->random_used += 16;
 
     Tp__Envelope env = TP__ENVELOPE__INIT;
     env.seq = b->seq + 1;

@@ -36,7 +36,8 @@ static const uint8_t s_wire_types[12] = {0xFF, 0, 2, 0, 2, 2, 0, 2, 2, 2, 2, 2};
 int evsi_parse(const uint8_t *data, size_t len, evs_view_t *view, evsi_chain_t *chain)
 {
     const uint8_t *p = data, *end = data + len;
-    *view = (evs_view_t){.stream_id = "", .event_type = "", .payload = (const uint8_t *)""};
+    *view = (evs_view_t){.stream_id = "", .event_type = "", .event_id = "",
+                         .payload = (const uint8_t *)""};
     if (chain)
         *chain = (evsi_chain_t){.hash_off = SIZE_MAX};
     while (p < end) {
@@ -69,6 +70,10 @@ int evsi_parse(const uint8_t *data, size_t len, evs_view_t *view, evsi_chain_t *
             else if (num == 4) {
                 view->event_type = (const char *)p;
                 view->event_type_len = val;
+            }
+            else if (num == 5) {
+                view->event_id = (const char *)p;
+                view->event_id_len = val;
             }
             else if (num == 9) {
                 view->payload = p;

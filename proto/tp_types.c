@@ -12,6 +12,9 @@ const ProtobufCMessageDescriptor *tp_types_find(const char *service, const char 
     /* the runtime's own events in every log: signed heads (eventstore/evs_witness.h) */
     if (strcmp(type, "HeadSigned") == 0 || strcmp(type, "HeadWitnessed") == 0)
         return &tp__signed_head__descriptor;
+    /* and erasures (services/common/svc_seal.h) */
+    if (strcmp(type, "SubjectErased") == 0)
+        return &tp__subject_erased__descriptor;
     size_t slen = service ? strlen(service) : 0;
     for (size_t i = 0; tp_types_all[i]; i++) {
         const ProtobufCMessageDescriptor *d = tp_types_all[i];

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "evs.h"
+#include "evs_vault.h"
 #include "evs_witness.h"
 #include "pbj.h"
 #include "tp.pb-c.h"
@@ -28,6 +29,7 @@ typedef struct {
     const char **witnesses;   /* verify: the logs that witness this one */
     size_t n_witnesses;
     const char *keys;         /* verify: the keys folder the witness keys are taken from */
+    const char *vault;        /* dump, replay: the key store that opens personal fields */
 } s_opts_t;
 
 static int s_parse_u64(const char *s, uint64_t *out)
@@ -93,7 +95,21 @@ typedef struct {
     const s_opts_t *o;
     const char *service;
     uint64_t printed;
+    evs_vault_t *vault;       /* NULL: personal fields shown sealed */
 } s_dump_t;
+
+/* Opens the key store named by --vault (read-only); 0 when none was named. */
+static int s_open_vault(const s_opts_t *o, evs_vault_t **vault)
+{
+    *vault = NULL;
+    if (!o->vault)
+        return 0;
+    int rc = evs_vault_open(o->vault, true, vault);
+    if (rc != 0)
+        fprintf(stderr, "tpctl: cannot open the key store in %s: %s\n", o->vault,
+                evs_strerror(rc));
+    return rc;
+}
 
 static json_t *s_hex(const uint8_t *data, size_t len)
 {
@@ -135,8 +151,21 @@ static int s_dump_one(const evs_record_t *rec, void *arg)
     if (*env->actor)
         json_object_set_new(j, "actor", json_string(env->actor));
     const ProtobufCMessageDescriptor *desc = tp_types_find(d->service, env->event_type);
+    uint8_t *opened = NULL;
+    size_t opened_len = 0;
+    if (desc && d->vault) {
+        char ad[3 * EVS_MAX_ID + 64];
+        svc_seal_event_ad(ad, sizeof ad, env->event_id, strlen(env->event_id), env->stream_id,
+                          strlen(env->stream_id), env->event_type, strlen(env->event_type));
+        if (svc_unseal(desc, env->payload.data, env->payload.len, ad, svc_vault_key, d->vault,
+                       &opened, &opened_len, NULL) != 0)
+            json_object_set_new(j, "error", json_string("personal fields do not open"));
+    }
     json_t *payload =
-        desc ? pbj_bytes_to_json(desc, env->payload.data, env->payload.len, 0) : NULL;
+        desc ? pbj_bytes_to_json(desc, opened ? opened : env->payload.data,
+                                 opened ? opened_len : env->payload.len, 0)
+             : NULL;
+    free(opened);
     if (payload)
         json_object_set_new(j, "payload", payload);
     else
@@ -164,9 +193,14 @@ static int s_dump(const s_opts_t *o)
     const char *service = o->service;
     if (!service && evs_stat(store, &st) == 0 && st.service[0])
         service = st.service;
-    s_dump_t d = {o, service, 0};
+    s_dump_t d = {o, service, 0, NULL};
+    if (s_open_vault(o, &d.vault) != 0) {
+        evs_destroy(&store);
+        return 1;
+    }
     int rc = evs_read(store, o->from ? o->from : 1, o->to ? o->to : UINT64_MAX, 0, s_dump_one,
                       &d);
+    evs_vault_close(&d.vault);
     evs_destroy(&store);
     if (rc != 0) {
         fprintf(stderr, "tpctl: dump stopped: %s\n", evs_strerror(rc));
@@ -415,9 +449,18 @@ static int s_replay(const s_opts_t *o)
     if (def->configure)
         def->configure(state, NULL, def->name);
     uint64_t applied = 0;
+    evs_vault_t *vault = NULL;
+    if (s_open_vault(o, &vault) != 0) {
+        def->state_destroy(&state);
+        evs_destroy(&store);
+        return 1;
+    }
+    svc_keys_t keys = {svc_vault_key, vault};
     int64_t t0 = zclock_usecs();
     rc = svc_rebuild(def, state, store, o->to_seq ? o->to_seq : UINT64_MAX,
-                     o->to_time ? o->to_time : INT64_MAX, &applied, s_progress, &prog);
+                     o->to_time ? o->to_time : INT64_MAX, &applied, s_progress, &prog,
+                     vault ? &keys : NULL);
+    evs_vault_close(&vault);
     int64_t took = zclock_usecs() - t0;
     if (prog.tty)
         fprintf(stderr, "\r%60s\r", "");
@@ -510,6 +553,10 @@ int tpctl_log(int argc, char **argv)
         }
         if (streq(a, "--keys")) {
             o.keys = v;
+            continue;
+        }
+        if (streq(a, "--vault")) {
+            o.vault = v;
             continue;
         }
         fprintf(stderr, "tpctl: bad option or value: %s %s\n", a, v);

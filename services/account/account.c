@@ -588,6 +588,10 @@ static void s_delete(const void *state, const svc_ctx_t *ctx, const ProtobufCMes
     ev.account_id = (char *) a->id;
     ev.reason = cmd->reason;
     svc_out_event(out, a->id, &ev.base);
+    /* its e-mail address, password hashes, sessions' client addresses: erased (svc_seal.h) */
+    char subject[ACC_ID_SIZE + 16];
+    snprintf(subject, sizeof subject, "account:%s", a->id);
+    svc_out_erase(out, subject, "account deleted");
     acc_account_t view = *a;
     view.status = ACC_DELETED;
     view.email = NULL;
@@ -745,7 +749,7 @@ static const svc_command_t s_commands[] = {
 };
 
 /* The services that follow this one (its "$read" and PUB socket). */
-static const char *const s_followers[] = {"identification", "revocation", NULL};
+static const char *const s_followers[] = {"identification", "revocation", "order", NULL};
 static const char *const s_upstreams[] = {"order", "production", "revocation", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit: the order

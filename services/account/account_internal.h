@@ -42,6 +42,8 @@ typedef struct {
     acc_window_t rejected;                         /* ShopCodeRejected times */
     acc_window_t mails;                            /* times of events that called for a mail */
     bool status_mails_off;                         /* SetNotifications "off": no status notices */
+    char fail_key[ACC_HEX_SIZE];                   /* its address's key in fails_email (the
+                                                      last LoginFailed's), "" when none */
 } acc_account_t;
 
 typedef struct {
@@ -132,6 +134,10 @@ bool acc_email_normalize(const char *in, char *out, size_t outsz);
 bool acc_code_normalize(const char *in, char *out, size_t outsz);
 /** Lower-case hex of SHA-256 over @p len bytes (out: ACC_HEX_SIZE). */
 void acc_sha256_hex(const void *data, size_t len, char *out);
+/** The keyed hash of a normalized e-mail address, as lookups keep it in events (out:
+ *  ACC_HEX_SIZE): BLAKE2b-256 keyed with the service's secret, so that nobody without
+ *  the secret can test guessed addresses against the log. */
+void acc_email_key(const uint8_t *secret, const char *email, char *out);
 void acc_hex(const uint8_t *data, size_t len, char *out, size_t outsz);
 /** Number of UTF-8 characters of @p s, or -1 when it is not valid UTF-8. */
 long acc_utf8_chars(const char *s);

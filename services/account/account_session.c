@@ -77,7 +77,7 @@ char *acc_lookup_login(const void *state, const svc_ctx_t *ctx, const ProtobufCM
     char email[ACC_EMAIL_MAX + 1], key[ACC_HEX_SIZE];
     if (!acc_email_normalize(cmd->email, email, sizeof email))
         return acc_lookup_hash(NULL);
-    acc_sha256_hex(email, strlen(email), key);
+    acc_email_key(ctx->secret, email, key);
     if (s_throttled(st, key, ctx->header->client_addr, ctx->now_us))
         return strdup(S_THROTTLED);
     const acc_account_t *a = acc_find_email(st, email);
@@ -133,7 +133,7 @@ void acc_login(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *
         svc_out_error(out, "internal", "password", "was not prepared");
         return;
     }
-    acc_sha256_hex(email, strlen(email), key);
+    acc_email_key(ctx->secret, email, key);
     if (s_throttled(st, key, addr, ctx->now_us)) {
         svc_out_error(out, "throttled", NULL, "too many failed attempts; please try again later");
         return;

@@ -460,9 +460,9 @@ static void s_on_session_started(acc_state_t *st, const svc_event_t *ev)
     }
     s_list_add(a->sessions, s->hash);
     /* a correct password clears the address's failures */
-    char key[ACC_HEX_SIZE];
-    acc_sha256_hex(a->email, strlen(a->email), key);
-    zhashx_delete(st->fails_email, key);
+    if (a->fail_key[0])
+        zhashx_delete(st->fails_email, a->fail_key);
+    a->fail_key[0] = '\0';
 done:
     tp__account__session_started__free_unpacked(e, NULL);
 }
@@ -501,6 +501,9 @@ static void s_on_login_failed(acc_state_t *st, const svc_event_t *ev)
         return;
     s_sweep(st, e->at_us);
     s_fail_add(st->fails_email, e->email_hash, ACCOUNT_LOGIN_MAX_FAILS, e->at_us);
+    acc_account_t *a = *e->account_id ? (acc_account_t *) acc_find(st, e->account_id) : NULL;
+    if (a)
+        snprintf(a->fail_key, sizeof a->fail_key, "%s", e->email_hash);
     char addr[SVC_ADDR_KEY_MAX];   /* IPv6 by its /64: a host has all of them */
     svc_addr_key(e->client_addr, addr, sizeof addr);
     s_fail_add(st->fails_addr, addr, ACCOUNT_ADDR_MAX_FAILS, e->at_us);

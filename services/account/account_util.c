@@ -21,6 +21,14 @@ void acc_sha256_hex(const void *data, size_t len, char *out)
     acc_hex(d, sizeof d, out, ACC_HEX_SIZE);
 }
 
+void acc_email_key(const uint8_t *secret, const char *email, char *out)
+{
+    uint8_t d[32];
+    crypto_generichash(d, sizeof d, (const uint8_t *) email, strlen(email), secret,
+                       SVC_SECRET_SIZE);
+    acc_hex(d, sizeof d, out, ACC_HEX_SIZE);
+}
+
 /* Copies @p in without surrounding white space, lower-cased; false when it does not fit. */
 static bool s_trim_lower(const char *in, char *out, size_t outsz)
 {

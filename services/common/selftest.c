@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "svc_addr.h"
+#include "svc_seal.h"
 #include "svc_lock.h"
 #include "svc_mail.h"
 #include "svc_officers.h"
@@ -17,6 +18,7 @@ static const struct {
     {"svc_addr", svc_addr_test},
     {"svc_officers", svc_officers_test},
     {"svc_lock", svc_lock_test},
+    {"svc_seal", svc_seal_test},
     {"svc_settings", svc_settings_test},
 };
 

@@ -58,6 +58,7 @@
 #include <stdint.h>
 #include "evs.h"
 #include "evs_bus.h"
+#include "svc_seal.h"
 #include "svc_settings.h"
 #include "tp.pb-c.h"
 
@@ -116,6 +117,21 @@ typedef struct _svc_out_t svc_out_t;
  *         "internal" error is recorded in @p out)
  */
 int svc_out_event(svc_out_t *out, const char *stream_id, const ProtobufCMessage *event);
+
+/**
+ * @brief Erase a data subject's personal data: "order:<id>" (the applicant of an order),
+ * "account:<id>" (svc_seal.h). With the command's events the runtime writes a
+ * SubjectErased event (no personal data in it: the subject and @p reason); once that is
+ * durable it deletes the subject's key from the key store, so every value sealed for the
+ * subject, in every event and kept reply, reads as SVC_ERASED from then on, and it
+ * rebuilds the state from the log (so the state holds none of it either). The services
+ * that follow this one erase the subject too, for what they hold of it.
+ * @return 0, or -1 (an "internal" error recorded in @p out)
+ */
+int svc_out_erase(svc_out_t *out, const char *subject, const char *reason);
+/** @brief Erasures asked for so far, and erasure i's subject (for tests). */
+size_t svc_out_n_erasures(const svc_out_t *out);
+const char *svc_out_erasure_at(const svc_out_t *out, size_t i);
 
 /** @brief Require @p stream_id to be at version @p expected (EVS_ANY, EVS_NO_STREAM, n)
  *  when the events are appended; a mismatch refuses the command with "conflict". */
@@ -252,6 +268,11 @@ typedef struct {
      *  commit, or on its own at most SVC_CHECKPOINT_DELAY_MS later (and at a clean stop).
      *  After a crash in between they are read again and skipped again. */
     const char *const *reacts_to;
+    /** The upstreams whose personal data react reads, NULL-terminated (may be NULL):
+     *  their events reach react with the personal fields opened (the keys are asked of the
+     *  upstream with "$keys" and kept in memory only). Other upstreams' events reach react
+     *  with those fields sealed (svc_seal.h). */
+    const char *const *personal_from;
     /** One-line JSON summary of the state, for `tpctl log replay` (may be NULL). */
     char *(*summary)(const void *state);
     /** Mails waiting to be sent, at most @p max into @p out; returns how many (may be NULL). */
@@ -337,11 +358,18 @@ const char *svc_config_get(zconfig_t *config, const char *name, const char *key,
  * (UINT64_MAX for all) and up to @p to_time_us (INT64_MAX for all).
  * @param[out] applied number of events applied
  * @param[in] progress called every 65536 events with the seq reached (may be NULL)
+ * @param[in] keys the keys that open the sealed personal fields (svc_seal.h), or NULL:
+ *            the core then sees them sealed
  * @return 0 or an evs error code
  */
+typedef struct {
+    svc_key_fn *fn;
+    void *arg;
+} svc_keys_t;
 int svc_rebuild(const svc_def_t *def, void *state, evs_t *store, uint64_t to_seq,
                 int64_t to_time_us, uint64_t *applied,
-                void (*progress)(uint64_t seq, void *arg), void *progress_arg);
+                void (*progress)(uint64_t seq, void *arg), void *progress_arg,
+                const svc_keys_t *keys);
 
 
 #ifdef __cplusplus

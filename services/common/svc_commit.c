@@ -1,4 +1,5 @@
 /* svc_commit.c: events into the state and the log: rebuild, group commit, publication. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,8 @@ typedef struct {
     void (*progress)(uint64_t, void *);
     void *progress_arg;
     int bad;
+    const svc_keys_t *keys;
+    const char *service;
 } s_rebuild_t;
 
 static int s_rebuild_one(const evs_record_t *rec, void *arg)
@@ -58,9 +61,19 @@ static int s_rebuild_one(const evs_record_t *rec, void *arg)
     }
     if (ev.seq > rb->to_seq || ev.recorded_at_us > rb->to_time_us)
         return 1;   /* stop: past the point asked for */
-    if (svci_is_witness(&ev))
+    if (svci_is_witness(&ev) || svci_is_erasure(&ev))
         return 0;   /* the runtime's, not the core's */
+    uint8_t *opened = NULL;
+    int rc = svci_open_record(rb->keys ? rb->keys->fn : NULL, rb->keys ? rb->keys->arg : NULL,
+                              rb->service, rec, &ev, &opened);
+    if (rc != 0) {
+        zsys_error("%s: seq %" PRIu64 " (%s): its personal fields do not open: %s",
+                   rb->service, ev.seq, ev.event_type, evs_strerror(rc));
+        rb->bad = rc;
+        return rc;
+    }
     rb->def->apply(rb->state, &ev);
+    free(opened);
     rb->applied++;
     if (rb->progress && (rb->applied & 0xffff) == 0)
         rb->progress(ev.seq, rb->progress_arg);
@@ -69,9 +82,11 @@ static int s_rebuild_one(const evs_record_t *rec, void *arg)
 
 int svc_rebuild(const svc_def_t *def, void *state, evs_t *store, uint64_t to_seq,
                 int64_t to_time_us, uint64_t *applied,
-                void (*progress)(uint64_t seq, void *arg), void *progress_arg)
+                void (*progress)(uint64_t seq, void *arg), void *progress_arg,
+                const svc_keys_t *keys)
 {
-    s_rebuild_t rb = {def, state, to_seq, to_time_us, 0, progress, progress_arg, 0};
+    s_rebuild_t rb = {def, state, to_seq, to_time_us, 0, progress, progress_arg, 0, keys,
+                      def->name};
     int rc = evs_read(store, 1, to_seq, 0, s_rebuild_one, &rb);
     if (applied)
         *applied = rb.applied;
@@ -91,8 +106,16 @@ void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, u
         assert(rc == 0);   /* we just appended it */
         rc = svci_event_from_record(&rec, &ev, strbuf);
         assert(rc == 0);
-        if (!svci_is_witness(&ev)) {
+        if (!svci_is_witness(&ev) && !svci_is_erasure(&ev)) {
+            uint8_t *opened = NULL;
+            rc = svci_open_record(svc_vault_key, self->vault, self->def->name, &rec, &ev, &opened);
+            if (rc != 0) {
+                zsys_error("%s: an event just sealed does not open: %s; stopping", self->name,
+                           evs_strerror(rc));
+                exit(70);
+            }
             self->def->apply(self->state, &ev);
+            free(opened);
             self->witness_dirty = true;   /* a head to sign (svc_witness.c) */
         }
     }
@@ -176,6 +199,7 @@ void svci_commit_or_die(svci_svc_t *self, evs_batch_t **batch_p)
 {
     assert(!self->inflight && !self->open);   /* svci_drain() first */
     int rc = s_add_checkpoints(self, *batch_p);
+    svci_keys_durable(self);
     int64_t t0 = zclock_usecs();
     if (rc == 0)
         rc = evs_batch_commit(*batch_p);
@@ -216,18 +240,40 @@ int svci_append_out(svci_svc_t *self, evs_batch_t *batch, const svc_out_t *out,
     evs_expect_t *expects =
         out->n_expects <= 8 ? exp_stack : calloc(out->n_expects, sizeof *expects);
     int rc = EVS_INVALID;
-    if (!events || !expects)
+    uint8_t *sealed_stack[16] = {0};
+    char ids_stack[16][33];
+    uint8_t **sealed = out->n_events <= 16 ? sealed_stack : calloc(out->n_events, sizeof *sealed);
+    char(*ids)[33] = out->n_events <= 16 ? ids_stack : calloc(out->n_events, 33);
+    if (!events || !expects || !sealed || !ids)
         goto done;
+    int64_t now = self->clock(self->clock_arg);
     for (size_t i = 0; i < out->n_events; i++) {
-        events[i] = (evs_event_t) {out->events[i].stream_id, out->events[i].type,
-                                   out->events[i].payload, out->events[i].len, correlation,
-                                   causation, actor};
+        const svc_out_event_t *e = &out->events[i];
+        size_t slen = 0;
+        rc = svci_seal_event(self, e, now, ids[i], &sealed[i], &slen);
+        if (rc != 0) {
+            rc = rc == EVS_ERASED || rc == EVS_INVALID ? EVS_INVALID : rc;
+            goto done;
+        }
+        events[i] = (evs_event_t) {e->stream_id, e->type, sealed[i] ? sealed[i] : e->payload,
+                                   sealed[i] ? slen : e->len, correlation, causation, actor,
+                                   ids[i][0] ? ids[i] : NULL};
     }
     for (size_t i = 0; i < out->n_expects; i++)
         expects[i] = (evs_expect_t) {out->expects[i].stream_id, out->expects[i].expected};
     rc = evs_batch_append(batch, events, out->n_events, expects, out->n_expects, request_id,
                           result, result_len, first, last);
+    for (size_t i = 0; rc == 0 && i < out->n_erase; i++)
+        rc = svci_append_erasure(self, batch, out->erase[i], out->erase_reason[i], causation);
+    if (rc == 0 && out->n_erase && last)
+        *last = evs_batch_head(batch);
 done:
+    for (size_t i = 0; sealed && i < out->n_events; i++)
+        free(sealed[i]);
+    if (sealed != sealed_stack)
+        free(sealed);
+    if (ids != ids_stack)
+        free(ids);
     if (events != evs_stack)
         free(events);
     if (expects != exp_stack)
@@ -344,6 +390,7 @@ void svci_submit(svci_svc_t *self)
         zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
         exit(70);
     }
+    svci_keys_durable(self);   /* the keys its events are sealed with, before them */
     size_t n = self->open_n;
     bool barrier = self->open_barrier;
     self->open_n = 0;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "evs_bus.h"
 #include "evs_keys.h"
+#include "evs_vault.h"
 #include "evs_witness.h"
 #include "svc.h"
 #include "svc_addr.h"
@@ -20,6 +21,7 @@
 typedef struct {
     char *stream_id;       /* owned */
     const char *type;      /* descriptor's short name (static) */
+    const ProtobufCMessageDescriptor *desc;   /* its type (what is personal in it) */
     uint8_t *payload;      /* owned, serialized event */
     size_t len;
 } svc_out_event_t;
@@ -46,6 +48,9 @@ struct _svc_out_t {
     size_t n_logs, cap_logs;
     uint8_t *reply;             /* serialized reply message */
     size_t reply_len;
+    char **erase;               /* data subjects to erase (svc_out_erase), owned */
+    char **erase_reason;
+    size_t n_erase, cap_erase;
 };
 
 #define SVCI_ID_MAX 256       /* longest ROUTER routing id we keep */
@@ -110,6 +115,14 @@ typedef struct {
     uint64_t slow_throttled;  /* requests refused by the budget or the queue bound */
     int64_t slow_delay_ms;    /* such refusals are answered this late (slow_refusal_delay_ms) */
     zlistx_t *held;           /* refusals waiting to be answered (svci_held_t), oldest first */
+    evs_vault_t *vault;       /* the key store of the data subjects (svc_personal.c) */
+    zhashx_t *up_keys;        /* "upstream|subject" -> key hex ("-": erased), in memory */
+    evs_client_t **key_clients;   /* per upstream: "$keys" (created when first needed) */
+    char **erase_pending;     /* subjects whose erasure is in the log, key not yet deleted */
+    char **erase_pending_reason;
+    size_t n_erase_pending;
+    int64_t window_hour;      /* the hour whose windows were last looked at */
+    int64_t window_hours;     /* setting window_hours */
     evs_sub_t **subs;         /* one per upstream */
     size_t n_subs;
     uint64_t *ckpt_pending;   /* per upstream: a checkpoint past skipped events that no
@@ -245,5 +258,33 @@ void svci_tick(svci_svc_t *self);
 void svci_mailer(zsock_t *pipe, void *args);
 void svci_mail_poll(svci_svc_t *self);
 void svci_mail_done(svci_svc_t *self);
+
+/* svc_personal.c: sealing personal data (svc_seal.h) */
+int svci_personal_open(svci_svc_t *self, const char *dir);
+void svci_personal_close(svci_svc_t *self);
+int svci_personal_mend(svci_svc_t *self, bool *rebuild);
+void svci_personal_after_commit(svci_svc_t *self);
+void svci_keys_durable(svci_svc_t *self);
+int svci_seal_event(svci_svc_t *self, const svc_out_event_t *e, int64_t now_us,
+                    char event_id[33], uint8_t **sealed, size_t *sealed_len);
+int svci_open_record(svc_key_fn *keys, void *arg, const char *service, const evs_record_t *rec,
+                     svc_event_t *ev, uint8_t **opened);
+bool svci_is_erasure(const svc_event_t *ev);
+int svci_seal_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,
+                    const uint8_t *reply, size_t len, uint8_t **sealed, size_t *sealed_len);
+int svci_open_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,
+                    const uint8_t *kept, size_t len, uint8_t **opened, size_t *opened_len);
+int svci_append_erasure(svci_svc_t *self, evs_batch_t *batch, const char *subject,
+                        const char *reason, const char *causation);
+bool svci_reads_personal(const svci_svc_t *self, const char *upstream);
+int svci_fetch_keys(svci_svc_t *self, size_t index, const char *upstream,
+                    const evs_record_t *recs, size_t n);
+int svci_open_upstream(svci_svc_t *self, const char *upstream, const evs_record_t *rec,
+                       svc_event_t *ev, uint8_t **opened);
+bool svci_upstream_erasure(svci_svc_t *self, const svc_event_t *ev, char *subject,
+                           size_t subjectsz, char *reason, size_t reasonsz);
+void svci_answer_keys(svci_svc_t *self, svci_pending_t *p);
+void svci_personal_windows(svci_svc_t *self, int64_t now_us, svc_out_t *out);
+bool svci_reply_msg(svci_pending_t *p, const ProtobufCMessage *msg);
 
 #endif

@@ -39,6 +39,11 @@ void svc_out_reset(svc_out_t *out)
     }
     for (size_t i = 0; i < out->n_logs; i++)
         free(out->logs[i]);
+    for (size_t i = 0; i < out->n_erase; i++) {
+        free(out->erase[i]);
+        free(out->erase_reason[i]);
+    }
+    out->n_erase = 0;
     free(out->reply);
     out->reply = NULL;
     out->reply_len = 0;
@@ -57,6 +62,8 @@ void svc_out_destroy(svc_out_t **out_p)
     free(out->expects);
     free(out->errors);
     free(out->logs);
+    free(out->erase);
+    free(out->erase_reason);
     free(out);
     *out_p = NULL;
 }
@@ -71,6 +78,7 @@ int svc_out_event(svc_out_t *out, const char *stream_id, const ProtobufCMessage 
         goto oom;
     svc_out_event_t *ev = &out->events[out->n_events];
     ev->type = event->descriptor->short_name;
+    ev->desc = event->descriptor;
     ev->len = protobuf_c_message_get_packed_size(event);
     ev->payload = malloc(ev->len ? ev->len : 1);
     ev->stream_id = strdup(stream_id);
@@ -85,6 +93,48 @@ int svc_out_event(svc_out_t *out, const char *stream_id, const ProtobufCMessage 
 oom:
     svc_out_error(out, "internal", NULL, "out of memory");
     return -1;
+}
+
+int svc_out_erase(svc_out_t *out, const char *subject, const char *reason)
+{
+    if (!subject || !*subject || strlen(subject) > 200) {
+        svc_out_error(out, "internal", NULL, "erasure of an invalid subject");
+        return -1;
+    }
+    if (out->n_erase == out->cap_erase) {
+        size_t cap = out->cap_erase ? out->cap_erase * 2 : 4;
+        char **a = realloc(out->erase, cap * sizeof *a);
+        if (a)
+            out->erase = a;
+        char **b = a ? realloc(out->erase_reason, cap * sizeof *b) : NULL;
+        if (b)
+            out->erase_reason = b;
+        if (!a || !b)
+            goto oom;
+        out->cap_erase = cap;
+    }
+    out->erase[out->n_erase] = strdup(subject);
+    out->erase_reason[out->n_erase] = strdup(reason ? reason : "");
+    if (!out->erase[out->n_erase] || !out->erase_reason[out->n_erase]) {
+        free(out->erase[out->n_erase]);
+        free(out->erase_reason[out->n_erase]);
+        goto oom;
+    }
+    out->n_erase++;
+    return 0;
+oom:
+    svc_out_error(out, "internal", NULL, "out of memory");
+    return -1;
+}
+
+size_t svc_out_n_erasures(const svc_out_t *out)
+{
+    return out->n_erase;
+}
+
+const char *svc_out_erasure_at(const svc_out_t *out, size_t i)
+{
+    return i < out->n_erase ? out->erase[i] : NULL;
 }
 
 void svc_out_expect(svc_out_t *out, const char *stream_id, int64_t expected)

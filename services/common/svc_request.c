@@ -216,6 +216,11 @@ static int s_read_collect(const evs_record_t *rec, void *arg)
     return 0;
 }
 
+bool svci_reply_msg(svci_pending_t *p, const ProtobufCMessage *msg)
+{
+    return s_reply_msg(p, msg, 0);
+}
+
 /* "$read": events from a seq, as stored. */
 static void s_answer_read(svci_svc_t *self, svci_pending_t *p)
 {
@@ -327,6 +332,8 @@ void svci_answer_deferred(svci_svc_t *self, svci_pending_t *p)
         s_answer_status(self, p);
     else if (streq(c, "$summary"))
         s_answer_summary(self, p);
+    else if (streq(c, "$keys"))
+        svci_answer_keys(self, p);
     else
         s_answer_query(self, p, svci_find_command(self, c));
 }
@@ -354,7 +361,8 @@ int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int
     const char *c = p->req->command;
     if (streq(c, SVC_BATCH))
         return s_decide_batch(self, batch, p, now);
-    if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary")) {
+    if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary") ||
+        streq(c, "$keys")) {
         p->deferred = true;
         p->reads_state = streq(c, "$summary");
         return 0;
@@ -378,14 +386,26 @@ int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int
     int rc = evs_batch_request_get(batch, h->request_id, &kept, &kept_len);
     if (rc == 0) {
         /* answered before: the same reply, marked replayed (field 6 = true appended) */
+        uint8_t *opened = NULL;
+        size_t opened_len = 0;
+        rc = svci_open_reply(self, cmd, h->request_id, kept, kept_len, &opened, &opened_len);
+        if (rc != 0) {
+            svci_reply_errors(p, NULL, "internal", "", "the kept reply does not open");
+            return 0;
+        }
+        if (opened) {
+            kept = opened;
+            kept_len = opened_len;
+        }
         free(p->reply);
         p->reply = malloc(kept_len + 2);
-        if (!p->reply)
-            return 0;
-        memcpy(p->reply, kept, kept_len);
-        p->reply[kept_len] = 0x30;
-        p->reply[kept_len + 1] = 0x01;
-        p->reply_len = kept_len + 2;
+        if (p->reply) {
+            memcpy(p->reply, kept, kept_len);
+            p->reply[kept_len] = 0x30;
+            p->reply[kept_len + 1] = 0x01;
+            p->reply_len = kept_len + 2;
+        }
+        free(opened);
         return 0;
     }
     if (rc != EVS_NOTFOUND)
@@ -430,10 +450,20 @@ int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int
     uint64_t first = 0, last = 0;
     /* a reply with a secret in it is not kept in the log's idempotency records */
     bool keep = !cmd->secret_reply;
+    /* a kept reply's personal fields are sealed like an event's */
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (keep && svci_seal_reply(self, cmd, h->request_id, p->reply, p->reply_len, &sealed,
+                                &sealed_len) != 0) {
+        svci_reply_errors(p, NULL, "internal", "", "the reply cannot be kept sealed");
+        return 0;
+    }
     char actor[EVS_MAX_ID + 16];
     rc = svci_append_out(self, batch, out, corr, h->request_id, svci_actor(h, actor, sizeof actor),
                          keep ? h->request_id : NULL,
-                         keep ? p->reply : NULL, keep ? p->reply_len : 0, &first, &last);
+                         keep ? (sealed ? sealed : p->reply) : NULL,
+                         keep ? (sealed ? sealed_len : p->reply_len) : 0, &first, &last);
+    free(sealed);
     if (rc == EVS_CONFLICT) {
         svci_reply_errors(p, NULL, "conflict", "expectedVersion",
                           "the stream was changed meanwhile; read it again and retry");

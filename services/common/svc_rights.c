@@ -119,7 +119,9 @@ bool svci_authenticate(svci_svc_t *self, svci_pending_t *p, const char *user_id)
 }
 
 /* May the sender of @p p send command @p c? "$status": anyone with a key; "$read":
- * operators and followers (the gateway when "gateway" is one); "$summary": operators; "$batch": who may send commands at all
+ * operators and followers (the gateway when "gateway" is one); "$keys": follower services
+ * only (never the gateway, never an operator); "$summary": operators; "$batch": who may
+ * send commands at all
  * (each item is checked again); a command: its table's `who`. An unknown command passes,
  * to be refused as unknown. */
 bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c)
@@ -128,6 +130,8 @@ bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c)
         return true;
     if (streq(c, EVS_BUS_READ))
         return (p->who & (SVC_OPERATOR | SVC_SERVICE)) != 0 || p->gateway_reads;
+    if (streq(c, "$keys"))
+        return (p->who & SVC_SERVICE) != 0;
     if (streq(c, "$summary"))
         return (p->who & SVC_OPERATOR) != 0;
     if (streq(c, SVC_BATCH))

@@ -49,6 +49,10 @@ const svc_setting_t svc_settings_runtime[] = {
      "often (ms), and at a clean stop; its followers record each signed head, so that\n"
      "`tpctl log verify DIR --witnesses DIR...` can tell a log rewritten, truncated or\n"
      "restored from an older backup."},
+    {"window_hours", "2", SVC_SETTING_INT, 1, 8760,
+     "Client addresses kept for throttling are sealed per hour (svc_seal.h) and erased\n"
+     "this many hours after the hour they were written in: longer than any throttling\n"
+     "window."},
     {"workers", "2", SVC_SETTING_INT, 1, 256,
      "Threads for slow work (password hashing, PDF rendering, mail)."},
     {"slow_burst", "30", SVC_SETTING_INT, 1, 1000000,

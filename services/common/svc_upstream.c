@@ -38,7 +38,8 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
     for (size_t i = 0; i < n && !any; i++) {
         evs_view_t v;
         any = evs_view(recs[i].data, recs[i].len, &v) != 0 || evs_witness_is_signed(&v) ||
-              s_reacts_to(self->def, v.event_type, v.event_type_len);
+              s_reacts_to(self->def, v.event_type, v.event_type_len) ||
+              (v.stream_id_len == 7 && memcmp(v.stream_id, "$erased", 7) == 0);
     }
     /* the checkpoint keeps the hash of the upstream's record there (evs_sub_t checks
      * that the upstream still continues it after a restart) */
@@ -53,6 +54,17 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
         return 0;
     }
     svci_drain(self);
+    bool personal = svci_reads_personal(self, ra->upstream);
+    if (personal) {
+        /* the keys of what this run holds, asked of the upstream before anything is
+         * written; without them nothing goes on (the run is read again after a restart) */
+        int krc = svci_fetch_keys(self, ra->index, ra->upstream, recs, n);
+        if (krc != 0) {
+            zsys_error("%s: cannot get the keys of %s's personal data: %s", self->name,
+                       ra->upstream, evs_strerror(krc));
+            return krc;
+        }
+    }
     evs_batch_t *batch = NULL;
     int rc = evs_batch_begin(self->store, &batch);
     if (rc != 0)
@@ -77,10 +89,31 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
             }
             continue;
         }
+        char subject[256], why[256];
+        if (svci_upstream_erasure(self, &ev, subject, sizeof subject, why, sizeof why)) {
+            /* the upstream erased a subject whose data we hold too */
+            char reason[600], causation[EVS_MAX_ID + 32];
+            snprintf(reason, sizeof reason, "%s erased it: %s", ra->upstream, why);
+            snprintf(causation, sizeof causation, "%s#%" PRIu64, ra->upstream, ev.seq);
+            rc = svci_append_erasure(self, batch, subject, reason, causation);
+            if (rc != 0) {
+                evs_batch_end(&batch);
+                return rc;
+            }
+            continue;
+        }
         if (!s_reacts_to(self->def, ev.event_type, strlen(ev.event_type)))
             continue;
+        uint8_t *opened = NULL;
+        if (personal && (rc = svci_open_upstream(self, ra->upstream, &recs[i], &ev, &opened))) {
+            zsys_error("%s: %s seq %" PRIu64 " (%s): its personal fields do not open: %s",
+                       self->name, ra->upstream, ev.seq, ev.event_type, evs_strerror(rc));
+            evs_batch_end(&batch);
+            return rc;
+        }
         svc_out_reset(self->out);
         self->def->react(self->state, ra->upstream, &ev, self->out);
+        free(opened);
         svci_flush_logs(self, self->out);
         if (svc_out_failed(self->out)) {
             zsys_warning("%s: reaction to %s seq %" PRIu64 " (%s) refused: %s", self->name,
@@ -162,7 +195,7 @@ void svci_live_due(svci_svc_t *self, bool all)
 static void s_commit_out(svci_svc_t *self, const char *what)
 {
     svci_flush_logs(self, self->out);
-    if (self->out->n_events == 0)
+    if (self->out->n_events == 0 && self->out->n_erase == 0)
         return;
     if (svc_out_failed(self->out)) {
         zsys_warning("%s: %s refused: %s", self->name, what,
@@ -193,10 +226,11 @@ static void s_commit_out(svci_svc_t *self, const char *what)
 
 void svci_tick(svci_svc_t *self)
 {
-    if (!self->def->tick)
-        return;
     svc_out_reset(self->out);
-    self->def->tick(self->state, self->clock(self->clock_arg), self->out);
+    int64_t now = self->clock(self->clock_arg);
+    if (self->def->tick)
+        self->def->tick(self->state, now, self->out);
+    svci_personal_windows(self, now, self->out);
     s_commit_out(self, "tick");
 }
 

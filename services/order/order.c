@@ -527,6 +527,11 @@ static void s_react_result(const ord_state_t *st, const svc_event_t *ev, bool su
 static void s_react(const void *state, const char *upstream, const svc_event_t *ev,
                     svc_out_t *out)
 {
+    if (upstream && ev->event_type &&
+        (streq(ev->event_type, "CertificatesCreated") || streq(ev->event_type, "AccountDeleted"))) {
+        ord_react_retention(state, upstream, ev, out);
+        return;
+    }
     if (upstream && streq(upstream, "production") && ev->event_type) {
         ord_react_production(state, ev, out);
         return;
@@ -541,10 +546,11 @@ static void s_react(const void *state, const char *upstream, const svc_event_t *
         s_react_result(state, ev, false, out);
 }
 
-/* The first start writes the catalog; afterwards the tick has nothing to do. */
+/* The first start writes the catalog; afterwards the tick erases what is kept no longer. */
 static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
 {
     ord_seed_if_needed(state, out);
+    ord_tick_retention(state, now_us, out);
 }
 
 /* ------------------------------------------------------------------ the table */
@@ -554,6 +560,10 @@ static const svc_setting_t s_settings[] = {
     {"four_eyes", "1", SVC_SETTING_BOOL, 0, 1,
      "1: the operator who recorded an order's identification does not record its signed\n"
      "application (the identification service refuses the other way round)."},
+    {"retention_days", "3653", SVC_SETTING_INT, 0, 36500,
+     "How long an order's registration evidence (the applicant's data, the evidence of the\n"
+     "identification) is kept after its certificates expired, in days; then it is erased.\n"
+     "The provider's policy and the law it follows decide; 3653 is ten years."},
     {NULL},
 };
 
@@ -562,6 +572,8 @@ static void s_configure(void *state, zconfig_t *config, const char *name)
 {
     ord_state_t *st = state;
     st->four_eyes = !streq(svc_setting_get(config, name, s_settings, "four_eyes"), "0");
+    st->retention_us = atoll(svc_setting_get(config, name, s_settings, "retention_days")) *
+                       86400LL * 1000000LL;
 }
 
 /* Commands and queries, with their reply types (tools and the gateway decode by them). */
@@ -595,11 +607,12 @@ static const svc_command_t s_commands[] = {
 /* The services that follow this one (its "$read" and PUB socket). */
 static const char *const s_followers[] = {"account", "identification", "production", "revocation",
                                            "gateway", NULL};
-static const char *const s_upstreams[] = {"identification", "production", NULL};
+static const char *const s_upstreams[] = {"identification", "production", "account", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
 static const char *const s_reacts_to[] = {"JobOpened", "CardProduced", "CardShipped",
-    "JobCompleted", "CaseOpened", "IdentificationSucceeded", "IdentificationFailed", NULL};
+    "JobCompleted", "CaseOpened", "IdentificationSucceeded", "IdentificationFailed",
+    "CertificatesCreated", "AccountDeleted", NULL};
 
 const svc_def_t order_def = {
     .name = "order",

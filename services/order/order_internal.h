@@ -43,6 +43,9 @@ typedef struct {
     int64_t delivered_at_us;        /* OrderDelivered: card and PIN letter, fertig */
     char *tracking_number;          /* the card's registered mail */
     char *card_product_id;          /* "prd-<order id>": the card in "Meine Produkte" */
+    int64_t valid_to_us;            /* CertificatesValid: the certificates' last moment */
+    bool erased;                    /* OrderDataErased: its personal data is gone */
+    void *retained;                 /* its handle in ord_state_t.retained, or NULL */
 } ord_order_t;
 
 typedef struct {
@@ -55,6 +58,9 @@ typedef struct {
     uint64_t events;         /* events applied */
     bool four_eyes;          /* setting four_eyes: the operator who recorded the
                                 identification does not record the application */
+    int64_t retention_us;    /* setting retention_days: evidence kept after expiry */
+    zlistx_t *retained;      /* orders with certificates, not erased, by valid_to_us
+                                (order_retention.c) */
 } ord_state_t;
 
 /** Status names (wire values of OrderView.status). */
@@ -141,6 +147,16 @@ bool ord_method_known(const char *method);
 /** Reacts to an event of the production service (JobOpened, CardProduced, CardShipped,
  *  JobCompleted); other types are ignored. */
 void ord_react_production(const ord_state_t *st, const svc_event_t *ev, svc_out_t *out);
+
+/* order_retention.c: the applicants' personal data kept as long as it is needed */
+/** React to production's CertificatesCreated (CertificatesValid) and the account
+ *  service's AccountDeleted (its orders that never reached production are erased). */
+void ord_react_retention(const ord_state_t *st, const char *upstream, const svc_event_t *ev,
+                         svc_out_t *out);
+/** Tick: erases the evidence of orders whose retention after expiry passed. */
+void ord_tick_retention(const ord_state_t *st, int64_t now_us, svc_out_t *out);
+/** Apply CertificatesValid and OrderDataErased; false for other types. */
+bool ord_apply_retention(ord_state_t *st, const svc_event_t *ev);
 
 /* ------------------------------------------------------------------ queries */
 

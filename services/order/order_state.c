@@ -421,7 +421,7 @@ void ord_apply(void *state, const svc_event_t *ev)
         st->seeded = true;
     else if (streq(ev->event_type, "OrderPlaced"))
         s_apply_placed(st, ev);
-    else
+    else if (!ord_apply_retention(st, ev))
         s_apply_order_event(st, ev);
 }
 
@@ -441,6 +441,7 @@ void *ord_state_new(void)
     zhashx_set_destructor(st->orders, s_order_free);
     zhashx_set_destructor(st->by_account, s_list_free);
     st->four_eyes = true;
+    st->retention_us = 3653LL * 86400 * 1000000;   /* as retention_days says by default */
     /* the seed catalog is built by folding the very events the seed will write */
     ord_seed_events(out);
     if (svc_out_failed(out))
@@ -468,6 +469,7 @@ void ord_state_destroy(void **state_p)
         return;
     /* by_account's lists hold borrowed orders: drop them before the orders */
     zhashx_destroy(&st->by_account);
+    zlistx_destroy(&st->retained);   /* borrowed orders too */
     zhashx_destroy(&st->orders);
     s_catalog_fini(&st->catalog);
     s_catalog_fini(&st->seed);

@@ -202,6 +202,8 @@ static const svc_command_t s_commands[] = {
 
 /* The services that follow this one (its "$read" and PUB socket). */
 static const char *const s_followers[] = {"production", "account", NULL};
+/* the applicant's data in the order's events (opened with the order's keys: svc_seal.h) */
+static const char *const s_personal_from[] = {"order", NULL};
 static const char *const s_upstreams[] = {"order", "production", "account", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
@@ -220,6 +222,7 @@ const svc_def_t revocation_def = {
     .upstreams = s_upstreams,
     .followers = s_followers,
     .reacts_to = s_reacts_to,
+    .personal_from = s_personal_from,
     .summary = rvk_summary,
     .configure = rvk_configure,
     /* what it learns from upstream (owners, products, officers) is needed only when

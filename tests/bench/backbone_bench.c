@@ -139,7 +139,7 @@ static double s_replay(const char *dir)
         void *state = example_def.state_new();
         uint64_t applied = 0;
         int64_t t0 = zclock_usecs();
-        svc_rebuild(&example_def, state, store, UINT64_MAX, INT64_MAX, &applied, NULL, NULL);
+        svc_rebuild(&example_def, state, store, UINT64_MAX, INT64_MAX, &applied, NULL, NULL, NULL);
         int64_t took = zclock_usecs() - t0;
         example_def.state_destroy(&state);
         if (applied != REPLAY_EVENTS) {
