@@ -21,6 +21,7 @@ table='
 3 gw_session
 4 gw_handler
 5 gw_api
+5 gw_privacy
 5 gw_static
 5 gw_sse
 6 gw_routes

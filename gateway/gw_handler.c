@@ -5,10 +5,16 @@
 Tp__Reply *gw_handler_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx,
                            const char *command, const ProtobufCMessage *msg)
 {
+    return gw_handler_call_on(req, route->svc, ctx, command, msg);
+}
+
+Tp__Reply *gw_handler_call_on(gw_req_t *req, gw_svc_t svc, gw_ctx_t *ctx, const char *command,
+                              const ProtobufCMessage *msg)
+{
     Tp__Reply *r = NULL;
-    int rc = gw_backend_call(route->svc, &ctx->actor, command, msg, ctx->timeout_ms, &r);
+    int rc = gw_backend_call(svc, &ctx->actor, command, msg, ctx->timeout_ms, &r);
     if (rc != GW_CALL_OK) {
-        gw_json_call_failed(req, route->svc, rc);
+        gw_json_call_failed(req, svc, rc);
         return NULL;
     }
     if (!r->ok) {

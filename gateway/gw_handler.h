@@ -68,6 +68,13 @@ Tp__Reply *gw_handler_call(gw_req_t *req, const gw_route_t *route, gw_ctx_t *ctx
                            const char *command, const ProtobufCMessage *msg);
 
 /**
+ * @brief gw_handler_call() on service @p svc instead of the route's (a handler that gathers
+ * from several services); a failure is answered naming @p svc.
+ */
+Tp__Reply *gw_handler_call_on(gw_req_t *req, gw_svc_t svc, gw_ctx_t *ctx, const char *command,
+                              const ProtobufCMessage *msg);
+
+/**
  * @brief Respond with @p json and the route's success status, marking a reply that came
  * from the service's idempotency record (header Idempotent-Replayed: true). Takes
  * @p json (NULL: 502, the reply did not decode).

@@ -4,6 +4,7 @@
 #include "account.pb-c.h"
 #include "gw_api.h"
 #include "gw_json.h"
+#include "gw_privacy.h"
 #include "gw_routes.h"
 #include "gw_sse.h"
 #include "gw_static.h"
@@ -40,6 +41,9 @@ static const gw_route_t s_routes[] = {
     {"GET", "/api/v1/me", gw_api_me, ACC, NULL, NULL, D(account__session_info), SES, 200},
     {"POST", "/api/v1/me/notifications", gw_handler_generic, ACC, "account.SetNotifications",
      D(account__set_notifications), D(account__notifications), SES, 200},
+    {"GET", "/api/v1/me/export", gw_privacy_export, ACC, NULL, NULL, NULL, SES, 200},
+    {"POST", "/api/v1/me/deletion-request", gw_privacy_deletion, ACC, "account.RequestDeletion",
+     D(account__request_deletion), D(account__deletion_request), SES, 202},
     {"POST", "/api/v1/password/forgot", gw_handler_generic, ACC, "account.RequestPasswordReset",
      D(account__request_password_reset), D(account__accepted), 0, 202},
     {"POST", "/api/v1/password/reset", gw_handler_generic, ACC, "account.CompletePasswordReset",

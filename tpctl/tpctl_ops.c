@@ -1,13 +1,17 @@
 /* tpctl_ops.c: the named back-office commands (shop, officer, account, order, ident):
- * checked arguments -> a JSON command built with jansson -> tpctl_call_json. */
+ * checked arguments -> a JSON command built with jansson -> tpctl_call_json; and the few
+ * that print more than the reply's JSON (a document written to a file, a table). */
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include "account.pb-c.h"
 #include "identification.h"
 #include "order.pb-c.h"
+#include "pbj.h"
 #include "svc_text.h"
 #include "tpctl.h"
 
@@ -336,6 +340,76 @@ static int s_account_delete(const s_cmd_t *cmd, const s_args_t *a, const char *c
     return s_simple(cmd, a, config, "account", "DeleteAccount", keys, texts);
 }
 
+/* @p s as one line of a terminal: line breaks and tabs as spaces, any other control
+ * character (C0, DEL, C1 in UTF-8) as '?', so that a customer's text cannot move the
+ * cursor or recolour an operator's terminal. The services refuse such text already. */
+static void s_put_line(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            putchar(' ');
+        else if (*p < 0x20 || *p == 0x7f)
+            putchar('?');
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            putchar('?');
+            p++;
+        }
+        else
+            putchar(*p);
+    }
+}
+
+/* The open requests as a table (account id, e-mail, requested at in UTC, reason), oldest
+ * first; with --json the reply as every command prints it, with "requests": [] when there
+ * are none (an empty reply is no body at all on the wire). */
+static int s_account_deletions(const s_cmd_t *cmd, const s_args_t *a, const char *config)
+{
+    Tp__Reply *reply = NULL;
+    int rc = tpctl_call_reply(config, "account", "ListDeletionRequests", "{}", "operator", NULL,
+                              a->request_id, &reply);
+    if (rc != 0)
+        return rc;
+    bool json = s_opt(cmd, a, "--json") != NULL;
+    Tp__Account__DeletionRequestList *l =
+        reply->ok && !json
+            ? tp__account__deletion_request_list__unpack(NULL, reply->body.len, reply->body.data)
+            : NULL;
+    if (!l) {
+        json_t *body = reply->ok ? pbj_bytes_to_json(&tp__account__deletion_request_list__descriptor,
+                                                     reply->body.data, reply->body.len,
+                                                     PBJ_EMIT_DEFAULTS)
+                                 : NULL;
+        rc = tpctl_print_reply(reply, "account", "ListDeletionRequests", body);
+        json_decref(body);
+    }
+    else if (l->n_requests == 0)
+        printf("no open deletion requests\n");
+    else {
+        int w = 6;
+        for (size_t i = 0; i < l->n_requests; i++)
+            if ((int) strlen(l->requests[i]->email) > w)
+                w = (int) strlen(l->requests[i]->email);
+        printf("%-20s  %-*s  %-20s  %s\n", "ACCOUNT", w, "E-MAIL", "REQUESTED (UTC)", "REASON");
+        for (size_t i = 0; i < l->n_requests; i++) {
+            const Tp__Account__DeletionRequest *d = l->requests[i];
+            time_t t = (time_t) (d->requested_at_us / 1000000);
+            struct tm tm;
+            char when[32] = "?";
+            if (gmtime_r(&t, &tm))
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+            printf("%-20s  ", d->account_id);
+            s_put_line(d->email);
+            printf("%*s  %-20s  ", w - (int) strlen(d->email), "", when);
+            s_put_line(*d->reason ? d->reason : "-");
+            putchar('\n');
+        }
+    }
+    if (l)
+        tp__account__deletion_request_list__free_unpacked(l, NULL);
+    tp__reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ order */
 
 static int s_order_show(const s_cmd_t *cmd, const s_args_t *a, const char *config)
@@ -567,6 +641,13 @@ static const s_cmd_t s_cmds[] = {
      {{"--reason", true}},
      "account delete ACCOUNT_ID --reason TEXT",
      s_account_delete},
+    {"account",
+     "deletion-requests",
+     0,
+     0,
+     {{"--json", false}},
+     "account deletion-requests [--json]",
+     s_account_deletions},
     {"order", "show", 1, 1, {{NULL}}, "order show ORDER_ID", s_order_show},
     {"order",
      "application-received",

@@ -1,6 +1,6 @@
-/* account.c: the account core's commands but the session and notice ones (registration,
- * confirmation, password reset, shop codes, officers, operators), its reaction to
- * the order service's shops, its tick, and the service table. */
+/* account.c: the account core's commands but the session, notice and deletion-request
+ * ones (registration, confirmation, password reset, shop codes, officers, operators), its
+ * reaction to the order service's shops, its tick, and the service table. */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -194,6 +194,9 @@ void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char
     r.n_shop_ids = s_list_array(st, a->shops, shops);
     r.officer_shop_ids = officer;
     r.n_officer_shop_ids = s_list_array(NULL, a->officer_of, officer);
+    Tp__Account__DeletionRequest del = TP__ACCOUNT__DELETION_REQUEST__INIT;
+    if (acc_deletion_view(a, &del))
+        r.deletion_request = &del;
     if (s) {
         r.expires_at_us = s->expires_at_us;
         r.idle_expires_at_us = acc_session_idle_end(s);
@@ -205,10 +208,11 @@ done:
     free(officer);
 }
 
-static void s_reply_view(const acc_account_t *a, svc_out_t *out)
+void acc_reply_view(const acc_account_t *a, svc_out_t *out)
 {
     static const char *status[] = {"unconfirmed", "active", "deleted"};
     Tp__Account__AccountView r = TP__ACCOUNT__ACCOUNT_VIEW__INIT;
+    Tp__Account__DeletionRequest del = TP__ACCOUNT__DELETION_REQUEST__INIT;
     char **shops = calloc(zlistx_size(a->shops) + 1, sizeof(char *));
     char **officer = calloc(zlistx_size(a->officer_of) + 1, sizeof(char *));
     if (!shops || !officer)
@@ -224,6 +228,8 @@ static void s_reply_view(const acc_account_t *a, svc_out_t *out)
         r.n_shop_ids = s_list_array(NULL, a->shops, shops);
         r.officer_shop_ids = officer;
         r.n_officer_shop_ids = s_list_array(NULL, a->officer_of, officer);
+        if (acc_deletion_view(a, &del))
+            r.deletion_request = &del;
         svc_out_reply(out, &r.base);
     }
     free(shops);
@@ -550,7 +556,7 @@ static void s_officer(const void *state, const svc_ctx_t *ctx, const ProtobufCMe
         zlistx_add_end(view.officer_of, cmd->shop_id);
     else if (!appoint && is)
         zlistx_delete(view.officer_of, zlistx_find(view.officer_of, cmd->shop_id));
-    s_reply_view(&view, out);
+    acc_reply_view(&view, out);
     zlistx_destroy(&view.officer_of);
 }
 
@@ -595,7 +601,7 @@ static void s_delete(const void *state, const svc_ctx_t *ctx, const ProtobufCMes
     acc_account_t view = *a;
     view.status = ACC_DELETED;
     view.email = NULL;
-    s_reply_view(&view, out);
+    acc_reply_view(&view, out);
 }
 
 static void s_find_account(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
@@ -623,7 +629,7 @@ static void s_find_account(const void *state, const svc_ctx_t *ctx, const Protob
     if (!a)
         svc_out_error(out, "not_found", field, "no such account");
     else
-        s_reply_view(a, out);
+        acc_reply_view(a, out);
 }
 
 /* ------------------------------------------------------------------ react, tick */
@@ -746,6 +752,12 @@ static const svc_command_t s_commands[] = {
     S_CMD("FindAccount", find_account, true, NULL, s_find_account, NULL, false, account_view, SVC_OPERATOR),
     S_CMD("SetNotifications", set_notifications, false, NULL, acc_set_notifications, NULL, false,
           notifications, SVC_CUSTOMER | SVC_OFFICER),
+    S_CMD("RequestDeletion", request_deletion, false, NULL, acc_request_deletion, NULL, false,
+          deletion_request, SVC_CUSTOMER | SVC_OFFICER),
+    S_CMD("ListDeletionRequests", list_deletion_requests, true, NULL, acc_list_deletions, NULL,
+          false, deletion_request_list, SVC_OPERATOR),
+    S_CMD("GetAccount", get_account, true, NULL, acc_get_account, NULL, false, account_view,
+          SVC_CUSTOMER | SVC_OFFICER),
 };
 
 /* The services that follow this one (its "$read" and PUB socket). */

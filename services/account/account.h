@@ -1,6 +1,7 @@
 /* account.h: the account service's pure core (tp-account): registration and
- * confirmation, sessions, password reset, shop codes, officers, deletion, and the mails
- * that keep an owner informed of their orders and cards (notices).
+ * confirmation, sessions, password reset, shop codes, officers, deletion (asked for by
+ * the owner, carried out by an operator), and the mails that keep an owner informed of
+ * their orders and cards (notices).
  *
  * Commands ("account.<Name>", messages in proto/account.proto):
  *
@@ -42,6 +43,17 @@
  *       status_mails "on" or "off" (anything else: "invalid" on "statusMails") ->
  *       `Notifications` with the setting as it now is; NotificationsChanged when it
  *       changes, nothing when it is already so. SessionInfo and AccountView show it.
+ *   RequestDeletion (customer or officer: actor_account, its own account only)   the
+ *       owner asks for its account's deletion, with an optional reason (at most 500
+ *       characters of text): AccountDeletionRequested and a `DeletionRequest` reply; the
+ *       request is open, shown in SessionInfo, AccountView and ListDeletionRequests, until
+ *       an operator's DeleteAccount closes it. Asked again while open: the open request,
+ *       nothing written. A mail confirms it ("deletion-requested:<account>-<time>"): what
+ *       happens next, that cards are not revoked by it, what to do if it was not the owner.
+ *   ListDeletionRequests (query, operator)   the open requests, oldest first: account,
+ *       address, when, reason.
+ *   GetAccount (query; customer or officer: its own account)   its AccountView, every
+ *       field the service shows of it (the portal's data export).
  *
  * Sessions: the token is 32 random bytes (base64url); only its SHA-256 is kept. A
  * session ends ACCOUNT_SESSION_ABSOLUTE_US after login, or ACCOUNT_SESSION_IDLE_US

@@ -1,6 +1,7 @@
 /* account_internal.h: the account core's state and helpers shared by account.c,
  * account_session.c, account_state.c, account_summary.c, account_util.c,
- * account_mail.c, account_notice.c and account_notice_text.c (not for other modules). */
+ * account_mail.c, account_notice.c, account_notice_text.c and account_deletion.c (not for
+ * other modules). */
 #ifndef ACCOUNT_INTERNAL_H
 #define ACCOUNT_INTERNAL_H
 #include "account.h"
@@ -18,6 +19,9 @@
 #define ACC_CODE_MAX      64
 #define ACC_ORDER_ID_MAX  64  /* longest order, product or request id taken from upstream */
 #define ACC_DETAIL_MAX    500 /* longest detail of a notice (characters), e.g. a data problem */
+#define ACC_REASON_MAX    500 /* longest reason of a deletion (characters) */
+/* The kind of the mail confirming a deletion request (acc_mail_t.kind, MailSent.kind). */
+#define ACC_DELETION_KIND "deletion-requested"
 
 typedef enum { ACC_UNCONFIRMED, ACC_ACTIVE, ACC_DELETED } acc_status_t;
 
@@ -44,6 +48,8 @@ typedef struct {
     bool status_mails_off;                         /* SetNotifications "off": no status notices */
     char fail_key[ACC_HEX_SIZE];                   /* its address's key in fails_email (the
                                                       last LoginFailed's), "" when none */
+    int64_t deletion_at_us;                        /* an open deletion request: when (0: none) */
+    char *deletion_reason;                         /* its reason, "" when none given (owned) */
 } acc_account_t;
 
 typedef struct {
@@ -84,7 +90,8 @@ typedef struct {
 
 typedef struct {
     char id[128];     /* "<kind>:<nonce hex>", or a notice's "<kind>:<upstream>#<seq>" (the key) */
-    const char *kind; /* "confirm", "reset", "known-email", or a notice kind (static) */
+    const char *kind; /* "confirm", "reset", "known-email", ACC_DELETION_KIND, or a notice
+                         kind (static) */
     char account_id[ACC_ID_SIZE];
     uint8_t nonce[ACC_NONCE_MAX];
     size_t nonce_len;
@@ -172,6 +179,8 @@ const acc_account_t *acc_owner(const acc_state_t *st, const svc_ctx_t *ctx, cons
 /** Replies a SessionInfo for @p a: @p token only for Login; expiry from @p s (may be NULL). */
 void acc_reply_session(const acc_state_t *st, const acc_account_t *a, const char *token,
                        const acc_session_t *s, int64_t now, svc_out_t *out);
+/** Replies the AccountView of @p a (every shop redeemed, disabled ones too). */
+void acc_reply_view(const acc_account_t *a, svc_out_t *out);
 
 /* ---- account_session.c: Login, Logout, TouchSession, ResolveSession, WhoAmI; verdicts */
 /** A lookup's answer: a copy of @p hash, or of a dummy hash of the same cost when it is
@@ -220,4 +229,23 @@ svc_decide_fn acc_set_notifications;
 /** Builds the mail of notice @p m to account @p a into @p mail; false when out of memory. */
 bool acc_notice_mail(const acc_state_t *st, const acc_account_t *a, const acc_mail_t *m,
                      svc_mail_t *mail);
+/** What the mails of the notices and of a deletion request share, [0] German, [1] English:
+ *  the greeting, the farewell, and how to reach support ("Monday to Friday ..."). */
+extern const char *const acc_mail_hello[2];
+extern const char *const acc_mail_bye[2];
+extern const char *const acc_mail_support[2];
+/** The time @p at_us as a mail says it, in UTC (German when @p de). */
+void acc_mail_when(int64_t at_us, bool de, char *out, size_t outsz);
+
+/* ---- account_deletion.c: the owner's deletion request and the account's own view */
+/** Fills @p out (initialised) with @p a's open deletion request, borrowing from @p a;
+ *  false when it has none. */
+bool acc_deletion_view(const acc_account_t *a, Tp__Account__DeletionRequest *out);
+/** Apply AccountDeletionRequested; false for any other type. */
+bool acc_apply_deletion(acc_state_t *st, const svc_event_t *ev);
+/** Builds the mail confirming @p a's deletion request (@p m) into @p mail; false when
+ *  there is no open request or out of memory. */
+bool acc_deletion_mail(const acc_state_t *st, const acc_account_t *a, const acc_mail_t *m,
+                       svc_mail_t *mail);
+svc_decide_fn acc_request_deletion, acc_list_deletions, acc_get_account;
 #endif

@@ -1,5 +1,6 @@
 /* account_mail.c: the account core's mails (DE and EN, plain text), derived from
- * state, and the tokens they carry; the notices' texts are in account_notice_text.c. */
+ * state, and the tokens they carry; the notices' texts are in account_notice_text.c, the
+ * deletion request's in account_deletion.c. */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,6 +113,8 @@ static bool s_build(const acc_state_t *st, const acc_mail_t *m, const uint8_t *s
         return false;
     if (m->notice)
         return acc_notice_mail(st, a, m, mail);
+    if (streq(m->kind, ACC_DELETION_KIND))
+        return acc_deletion_mail(st, a, m, mail);
     bool de = !streq(a->language, "en");
     const char *base = st->base_url[0] ? st->base_url : ACCOUNT_BASE_URL_DEFAULT;
     char token[64] = "";

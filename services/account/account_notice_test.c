@@ -4,14 +4,12 @@
  * status-mail setting (SetNotifications) and revocation notices that go regardless; a
  * restart between the change and the mail; deletion; bad events; replay. */
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include "account_internal.h"
+#include "account_testrig.h"
 #include "order.pb-c.h"
 #include "production.pb-c.h"
 #include "revocation.pb-c.h"
-#include "svc_testcore.h"
 
 static svc_tc_t *s_tc;
 static svc_out_t *s_out;
@@ -20,55 +18,14 @@ static const char *DE_MAIL = "dora@example.de", *EN_MAIL = "ed@example.org";
 
 /* ---------------------------------------------------------------- the rig */
 
-/* A confirmed account for @p email in @p lang; its id into @p id. The password is a
- * stand-in for a prepared hash: these tests never log in. */
 static void s_account(const char *email, const char *lang, char *id)
 {
-    Tp__Account__Register reg = TP__ACCOUNT__REGISTER__INIT;
-    reg.email = (char *) email;
-    reg.password = "$argon2id$v=19$m=19456,t=2,p=1$c3RhbmQtaW4$c3RhbmQtaW4";
-    reg.language = (char *) lang;
-    CHECK(svc_tc_do(s_tc, "Register", "", NULL, &reg.base) == 1);
-    const acc_account_t *a = acc_find_email(svc_tc_state(s_tc), email);
-    CHECK(a != NULL);
-    snprintf(id, ACC_ID_SIZE, "%s", a ? a->id : "");
-    svc_mail_t mails[8];
-    size_t n = svc_tc_mails(s_tc, mails, 8);
-    char token[128] = "";
-    for (size_t i = 0; i < n; i++) {
-        const char *p = strstr(mails[i].body, "token=");
-        if (streq(mails[i].to, email) && p)
-            sscanf(p + 6, "%127[A-Za-z0-9_-]", token);
-        free(mails[i].body);
-    }
-    Tp__Account__Confirm c = TP__ACCOUNT__CONFIRM__INIT;
-    c.token = token;
-    char *verdict = zsys_sprintf("\001ok:%s", reg.password);   /* as prepare leaves it */
-    c.password = verdict;
-    CHECK(svc_tc_do(s_tc, "Confirm", "", NULL, &c.base) == 1);
-    zstr_free(&verdict);
+    acc_tr_account(s_tc, email, lang, id);
 }
 
-/* The pending mails to @p to whose id starts with @p kind ":"; the last one into @p mail
- * (overwritten; the caller frees its body) when not NULL. */
 static size_t s_pending(const char *to, const char *kind, svc_mail_t *mail)
 {
-    svc_mail_t mails[32];
-    size_t n = svc_tc_mails(s_tc, mails, 32), k = 0;
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s:", kind);
-    for (size_t i = 0; i < n; i++) {
-        bool it = streq(mails[i].to, to) && strncmp(mails[i].id, prefix, strlen(prefix)) == 0;
-        if (it && mail) {
-            if (k)
-                free(mail->body);
-            *mail = mails[i];
-        }
-        else
-            free(mails[i].body);
-        k += it;
-    }
-    return k;
+    return acc_tr_pending(s_tc, to, kind, mail);
 }
 
 /* All pending mails. */
@@ -619,27 +576,12 @@ static void s_test_bad_events(void)
 /* The state rebuilt from the log equals the live one. */
 static void s_test_replay(void)
 {
-    void *again = svc_tc_rebuild(s_tc);
-    char *a = account_def.summary(svc_tc_state(s_tc));
-    char *b = account_def.summary(again);
-    CHECK(a && b && streq(a, b) && strstr(a, "\"ordersKnown\":3,"));
-    if (svc_tc_verbose())
-        printf("summary: %s\n", a ? a : "(none)");
-    free(a);
-    free(b);
-    account_def.state_destroy(&again);
+    acc_tr_check_replay(s_tc, "\"ordersKnown\":3,");
 }
 
 static void s_setup(void)
 {
-    CHECK(sodium_init() >= 0);
-    s_tc = svc_tc_new(&account_def);
-    assert(s_tc);
-    svc_tc_set_random(s_tc, SVC_TC_RANDOM_FRESH);
-    randombytes_buf(svc_tc_secret(s_tc), SVC_SECRET_SIZE);
-    svc_tc_set_now(s_tc, INT64_C(1790000000) * 1000000);
-    svc_tc_set_step(s_tc, 1000);
-    s_out = svc_tc_out(s_tc);
+    acc_tr_start(&s_tc, &s_out);
 }
 
 static void s_teardown(void)

@@ -1,6 +1,7 @@
 /* account_notice_text.c: the notices' mails, in German and English, plain text: what
  * changed, what it means (the provider's FAQ), and for revocations how the revocation
- * was asked for and what to do if it was not the owner. */
+ * was asked for and what to do if it was not the owner; and the pieces every mail of the
+ * notices and of a deletion request shares. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,8 +11,8 @@
 #define DE 0
 #define EN 1
 
-static const char *const s_hello[2] = {"Guten Tag,\n\n", "Hello,\n\n"};
-static const char *const s_bye[2] = {"\nIhr Kundenportal-Team\n", "\nYour customer portal team\n"};
+const char *const acc_mail_hello[2] = {"Guten Tag,\n\n", "Hello,\n\n"};
+const char *const acc_mail_bye[2] = {"\nIhr Kundenportal-Team\n", "\nYour customer portal team\n"};
 
 /* Under every status mail: how to stop them, and what cannot be stopped. */
 static const char *const s_status_footer[2] = {
@@ -20,7 +21,7 @@ static const char *const s_status_footer[2] = {
     "\nYou can turn these e-mails about the status of your orders and cards off in\n"
     "the portal. We always tell you about revocations of your cards.\n"};
 
-static const char *const s_support[2] = {
+const char *const acc_mail_support[2] = {
     "Montag bis Freitag von 7:00 bis 18:00 Uhr telefonisch unter\n" ACCOUNT_SUPPORT_PHONE
     " oder per E-Mail an " ACCOUNT_SUPPORT_MAIL,
     "Monday to Friday from 7:00 to 18:00 by phone at " ACCOUNT_SUPPORT_PHONE ",\n"
@@ -76,14 +77,13 @@ static const char *s_reason(const char *reason, int l)
 }
 
 /* The time of a notice as a reader takes it in, in UTC. */
-static void s_when(int64_t at_us, int l, char *out, size_t outsz)
+void acc_mail_when(int64_t at_us, bool de, char *out, size_t outsz)
 {
     time_t t = (time_t) (at_us / 1000000);
     struct tm tm;
     if (at_us <= 0 || !gmtime_r(&t, &tm) ||
-        !strftime(out, outsz, l == DE ? "%d.%m.%Y um %H:%M Uhr (UTC)" : "%Y-%m-%d at %H:%M UTC",
-                  &tm))
-        snprintf(out, outsz, "%s", l == DE ? "soeben" : "just now");
+        !strftime(out, outsz, de ? "%d.%m.%Y um %H:%M Uhr (UTC)" : "%Y-%m-%d at %H:%M UTC", &tm))
+        snprintf(out, outsz, "%s", de ? "soeben" : "just now");
 }
 
 /* ------------------------------------------------------------------ the kinds */
@@ -109,7 +109,7 @@ static void s_wartend(const acc_notice_t *n, int l, const char *base, s_args_t *
     a->arg[1] = *n->detail ? n->detail
                 : l == DE  ? "Ihre Angaben sind fehlerhaft oder noch unvollständig."
                            : "Your data contains an error or is not yet complete.";
-    a->arg[2] = s_support[l];
+    a->arg[2] = acc_mail_support[l];
     a->arg[3] = base;
 }
 
@@ -133,32 +133,32 @@ static void s_requested(const acc_notice_t *n, int l, const char *base, s_args_t
             /* each text has at most one %s, the portal's URL */
             snprintf(a->line, sizeof a->line, s_methods[i].not_you[l], base);
         }
-    s_when(n->at_us, l, a->when, sizeof a->when);
+    acc_mail_when(n->at_us, l == DE, a->when, sizeof a->when);
     a->arg[0] = n->order_id;
     a->arg[1] = a->when;
     a->arg[2] = how;
     a->arg[3] = s_reason(n->reason, l);
     a->arg[4] = *n->request_id ? n->request_id : "-";
-    a->arg[5] = s_support[l];
+    a->arg[5] = acc_mail_support[l];
     a->arg[6] = a->line;
 }
 
 static void s_completed(const acc_notice_t *n, int l, const char *base, s_args_t *a)
 {
-    s_when(n->at_us, l, a->when, sizeof a->when);
+    acc_mail_when(n->at_us, l == DE, a->when, sizeof a->when);
     a->arg[0] = n->order_id;
     a->arg[1] = a->when;
     a->arg[2] = base;
-    a->arg[3] = s_support[l];
+    a->arg[3] = acc_mail_support[l];
 }
 
 static void s_attempt(const acc_notice_t *n, int l, const char *base, s_args_t *a)
 {
-    s_when(n->at_us, l, a->when, sizeof a->when);
+    acc_mail_when(n->at_us, l == DE, a->when, sizeof a->when);
     a->arg[0] = n->order_id;
     a->arg[1] = a->when;
     a->arg[2] = base;
-    a->arg[3] = s_support[l];
+    a->arg[3] = acc_mail_support[l];
 }
 
 /* Each kind's subject (one %s: the order id), body (its %s: what its function gives),
@@ -327,8 +327,8 @@ bool acc_notice_mail(const acc_state_t *st, const acc_account_t *a, const acc_ma
         char *body = zsys_sprintf(s_texts[i].body[l], args.arg[0], args.arg[1], args.arg[2],
                                   args.arg[3], args.arg[4], args.arg[5], args.arg[6]);
         if (body)
-            mail->body = zsys_sprintf("%s%s%s%s", s_hello[l], body,
-                                      status ? s_status_footer[l] : "", s_bye[l]);
+            mail->body = zsys_sprintf("%s%s%s%s", acc_mail_hello[l], body,
+                                      status ? s_status_footer[l] : "", acc_mail_bye[l]);
         zstr_free(&body);
         return mail->body != NULL;
     }

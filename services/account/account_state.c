@@ -87,6 +87,7 @@ static void s_account_free(void **item)
     zlistx_destroy(&a->shops);
     zlistx_destroy(&a->officer_of);
     zlistx_destroy(&a->sessions);
+    free(a->deletion_reason);
     free(a);
     *item = NULL;
 }
@@ -610,6 +611,10 @@ static void s_on_deleted(acc_state_t *st, const svc_event_t *ev)
         free(a->email);
         a->email = NULL;
         zlistx_purge(a->officer_of);
+        /* its deletion request, if one was open, is done */
+        free(a->deletion_reason);
+        a->deletion_reason = NULL;
+        a->deletion_at_us = 0;
         a->status = ACC_DELETED;
     }
     tp__account__account_deleted__free_unpacked(e, NULL);
@@ -713,6 +718,6 @@ void acc_apply(void *state, const svc_event_t *ev)
         s_on_mail_sent(st, ev);
     else if (streq(t, "TokenExpired"))
         s_on_token_expired(st, ev);
-    else
-        acc_apply_notice(st, ev);
+    else if (!acc_apply_notice(st, ev))
+        acc_apply_deletion(st, ev);
 }

@@ -80,7 +80,8 @@ static void s_put_account(crypto_hash_sha256_state *h, const char *k, const void
     s_put_list(h, a->sessions);
     s_put_window(h, &a->rejected);
     s_put_window(h, &a->mails);
-    s_put(h, "%d", a->status_mails_off);
+    s_put(h, "%d|%" PRId64 "|%s", a->status_mails_off, a->deletion_at_us,
+          a->deletion_reason ? a->deletion_reason : "");
 }
 
 static void s_put_token(crypto_hash_sha256_state *h, const char *k, const void *item)
@@ -132,9 +133,11 @@ static void s_put_fail(crypto_hash_sha256_state *h, const char *k, const void *i
 char *acc_summary(const void *state)
 {
     const acc_state_t *st = state;
-    size_t by_status[3] = {0, 0, 0};
-    for (acc_account_t *a = zhashx_first(st->accounts); a; a = zhashx_next(st->accounts))
+    size_t by_status[3] = {0, 0, 0}, deletions = 0;
+    for (acc_account_t *a = zhashx_first(st->accounts); a; a = zhashx_next(st->accounts)) {
         by_status[a->status]++;
+        deletions += a->deletion_at_us != 0;
+    }
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
     s_put_table(&h, st->accounts, "accounts", s_put_account);
@@ -153,9 +156,9 @@ char *acc_summary(const void *state)
     return zsys_sprintf("{\"events\":%" PRIu64 ",\"accounts\":%zu,\"unconfirmed\":%zu,"
                         "\"active\":%zu,\"deleted\":%zu,\"sessions\":%zu,\"tokens\":%zu,"
                         "\"shops\":%zu,\"pendingMails\":%zu,\"ordersKnown\":%zu,"
-                        "\"openRevocations\":%zu,\"digest\":\"%s\"}",
+                        "\"openRevocations\":%zu,\"deletionRequests\":%zu,\"digest\":\"%s\"}",
                         st->events, zhashx_size(st->accounts), by_status[ACC_UNCONFIRMED],
                         by_status[ACC_ACTIVE], by_status[ACC_DELETED], zhashx_size(st->sessions),
                         zhashx_size(st->tokens), zhashx_size(st->shops), zhashx_size(st->mails),
-                        zhashx_size(st->orders), zhashx_size(st->revocations), hex);
+                        zhashx_size(st->orders), zhashx_size(st->revocations), deletions, hex);
 }

@@ -196,6 +196,7 @@ static const svc_command_t s_commands[] = {
     S_CMD("RevokeAsOperator", revoke_as_operator, false, NULL, s_operator, NULL, revocation_view, SVC_OPERATOR),
     S_CMD("ListRequests", list_requests, true, NULL, rvk_list_requests, NULL, request_list, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR),
     S_CMD("GetRequest", get_request, true, NULL, rvk_get_request, NULL, revocation_view, SVC_CUSTOMER | SVC_OFFICER | SVC_OPERATOR),
+    S_CMD("ListOwnRequests", list_own_requests, true, NULL, rvk_list_own_requests, NULL, request_list, SVC_CUSTOMER | SVC_OFFICER),
     S_CMD("GetRevocationList", get_revocation_list, true, NULL, rvk_get_revocation_list, NULL,
           revocation_list, SVC_GATEWAY | SVC_OPERATOR),
 };

@@ -44,6 +44,10 @@
  *   ListRequests        role "operator" -> RequestList, every request (open_only: the open
  *                       ones) in the order received, with its evidence.
  *   GetRequest          role "operator", or the product's owner -> RevocationView.
+ *   ListOwnRequests     customer or officer -> RequestList: the requests for the cards of
+ *                       the actor's own orders, in the order received; requested_by and
+ *                       authentication_detail only for its own ones from its session (the
+ *                       others' name other people), empty otherwise.
  *   GetRevocationList   anyone -> RevocationList: every revoked serial with the time it
  *                       was revoked and the reason, in the order revoked.
  *
@@ -54,7 +58,8 @@
  *                       and tabs allowed); productId / number / password / caller /
  *                       callerAuthentication missing or too long; header.actorAccount
  *                       for RevokeAsOperator without actor account and client address.
- *   unauthenticated     RequestRevocation, RevokeAsOfficer without header.actor_account.
+ *   unauthenticated     RequestRevocation, RevokeAsOfficer, ListOwnRequests without
+ *                       header.actor_account.
  *   forbidden           RevokeAsOfficer by an account that is no active officer of any
  *                       shop, or for a product that is not a seal card (of the officer's own
  *                       shop); RevokeAsOperator and ListRequests without role "operator".

@@ -123,7 +123,8 @@ void rvk_react(const void *state, const char *upstream, const svc_event_t *ev, s
 void rvk_tick(const void *state, int64_t now_us, svc_out_t *out);
 
 /* ---- revocation_query.c: queries, views, summary */
-svc_decide_fn rvk_list_requests, rvk_get_request, rvk_get_revocation_list;
+svc_decide_fn rvk_list_requests, rvk_list_own_requests, rvk_get_request,
+    rvk_get_revocation_list;
 /** Fills @p v (initialized by the caller) from @p r; everything in it is borrowed from
  *  @p r and stays valid as long as @p r does. */
 void rvk_view_of(const rvk_request_t *r, Tp__Revocation__RevocationView *v);

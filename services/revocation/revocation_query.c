@@ -24,8 +24,43 @@ void rvk_view_of(const rvk_request_t *r, Tp__Revocation__RevocationView *v)
     v->n_serials = r->completed ? r->completed->n_serials : e->n_serials;
 }
 
-/* Every request, or the open ones, in the order received. O(requests); paging can come
- * when the list grows long. */
+/* The requests of @p list, in its order: each with its evidence when @p owner is NULL; else
+ * only those for the cards of @p owner's orders, without the evidence that names other
+ * people (who asked for the owner's card and how they were checked: an officer, a caller
+ * and the operator, a client address); the owner's own requests from its session name
+ * only the owner. O(requests); paging can come when the list grows long. */
+static void s_reply_requests(zlistx_t *list, const char *owner, svc_out_t *out)
+{
+    size_t n = zlistx_size(list), i = 0;
+    Tp__Revocation__RevocationView *views = calloc(n + 1, sizeof *views);
+    Tp__Revocation__RevocationView **ptrs = calloc(n + 1, sizeof *ptrs);
+    if (!views || !ptrs) {
+        svc_out_error(out, "internal", NULL, "out of memory");
+        goto done;
+    }
+    for (rvk_request_t *r = zlistx_first(list); r && i < n; r = zlistx_next(list)) {
+        if (owner && !(r->product && r->product->account_id &&
+                       streq(r->product->account_id, owner)))
+            continue;
+        tp__revocation__revocation_view__init(&views[i]);
+        rvk_view_of(r, &views[i]);
+        if (owner && !streq(views[i].authenticated_by, "session")) {
+            views[i].requested_by = "";
+            views[i].authentication_detail = "";
+        }
+        ptrs[i] = &views[i];
+        i++;
+    }
+    Tp__Revocation__RequestList reply = TP__REVOCATION__REQUEST_LIST__INIT;
+    reply.requests = ptrs;
+    reply.n_requests = i;
+    svc_out_reply(out, &reply.base);
+done:
+    free(views);
+    free(ptrs);
+}
+
+/* Every request, or the open ones, in the order received. */
 void rvk_list_requests(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
                        svc_out_t *out)
 {
@@ -35,26 +70,20 @@ void rvk_list_requests(const void *state, const svc_ctx_t *ctx, const ProtobufCM
         svc_out_error(out, "forbidden", NULL, "operators only");
         return;
     }
-    zlistx_t *list = q->open_only ? st->open : st->received;
-    size_t n = zlistx_size(list), i = 0;
-    Tp__Revocation__RevocationView *views = calloc(n + 1, sizeof *views);
-    Tp__Revocation__RevocationView **ptrs = calloc(n + 1, sizeof *ptrs);
-    if (!views || !ptrs) {
-        svc_out_error(out, "internal", NULL, "out of memory");
-        goto done;
+    s_reply_requests(q->open_only ? st->open : st->received, NULL, out);
+}
+
+/* The owner's own: the requests for the cards of its orders, in the order received. */
+void rvk_list_own_requests(const void *state, const svc_ctx_t *ctx, const ProtobufCMessage *msg,
+                           svc_out_t *out)
+{
+    const rvk_state_t *st = state;
+    const char *actor = ctx->header->actor_account;
+    if (!*actor) {
+        svc_out_error(out, "unauthenticated", NULL, "please log in");
+        return;
     }
-    for (rvk_request_t *r = zlistx_first(list); r && i < n; r = zlistx_next(list), i++) {
-        tp__revocation__revocation_view__init(&views[i]);
-        rvk_view_of(r, &views[i]);
-        ptrs[i] = &views[i];
-    }
-    Tp__Revocation__RequestList reply = TP__REVOCATION__REQUEST_LIST__INIT;
-    reply.requests = ptrs;
-    reply.n_requests = i;
-    svc_out_reply(out, &reply.base);
-done:
-    free(views);
-    free(ptrs);
+    s_reply_requests(st->received, actor, out);
 }
 
 /* Operators see any request, owners their own; the rest is "not_found", like a missing

@@ -338,6 +338,16 @@ void rtest_operator(void)
     svc_tc_free(e);
     CHECK(svc_tc_refused(svc_tc_decide(w, "RevokeAsOperator", "operator", "acc-op", &cmd.base),
                          "conflict", "productId"));
+    /* its owner sees the request and how it was made, but not who called nor who took it */
+    Tp__Revocation__ListOwnRequests oq = TP__REVOCATION__LIST_OWN_REQUESTS__INIT;
+    svc_tc_decide(w, "ListOwnRequests", "customer", "acc-bert", &oq.base);
+    Tp__Revocation__RequestList *l =
+        svc_tc_reply(svc_tc_out(w), &tp__revocation__request_list__descriptor);
+    CHECK(l && l->n_requests == 1 && streq(l->requests[0]->product_id, P3) &&
+          streq(l->requests[0]->authenticated_by, "operator") &&
+          streq(l->requests[0]->reason, "card_lost") && streq(l->requests[0]->requested_by, "") &&
+          streq(l->requests[0]->authentication_detail, ""));
+    svc_tc_free(l);
     /* an operator known by where the request came from (tpctl without an account) */
     svc_tc_set_client(w, "tpctl@alice");
     cmd.product_id = P4;
@@ -475,6 +485,29 @@ void rtest_queries(void)
     l = svc_tc_reply(svc_tc_out(w), &tp__revocation__request_list__descriptor);
     CHECK(l && l->n_requests == 1 && r3 && streq(l->requests[0]->request_id, r3));
     svc_tc_free(l);
+
+    /* ListOwnRequests: the owner's own, with its own evidence; nobody else's */
+    Tp__Revocation__ListOwnRequests oq = TP__REVOCATION__LIST_OWN_REQUESTS__INIT;
+    svc_tc_decide(w, "ListOwnRequests", "customer", "acc-anna", &oq.base);
+    l = svc_tc_reply(svc_tc_out(w), &tp__revocation__request_list__descriptor);
+    CHECK(l && l->n_requests == 1 && r1 && streq(l->requests[0]->request_id, r1) &&
+          streq(l->requests[0]->requested_by, "acc-anna") &&
+          streq(l->requests[0]->authentication_detail, RTEST_CLIENT) &&
+          streq(l->requests[0]->decision, "completed") && l->requests[0]->n_serials == 2);
+    svc_tc_free(l);
+    svc_tc_decide(w, "ListOwnRequests", "officer", "acc-bert", &oq.base);
+    l = svc_tc_reply(svc_tc_out(w), &tp__revocation__request_list__descriptor);
+    CHECK(l && l->n_requests == 2 && r2 && r3 && streq(l->requests[0]->request_id, r2) &&
+          streq(l->requests[1]->request_id, r3));
+    svc_tc_free(l);
+    svc_tc_decide(w, "ListOwnRequests", "customer", "acc-cora", &oq.base);
+    l = svc_tc_reply(svc_tc_out(w), &tp__revocation__request_list__descriptor);
+    CHECK(l && l->n_requests == 0);
+    svc_tc_free(l);
+    CHECK(svc_tc_refused(svc_tc_decide(w, "ListOwnRequests", "customer", "", &oq.base),
+                         "unauthenticated", NULL));
+    const svc_command_t *own = svc_tc_command(w, "ListOwnRequests");
+    CHECK(own && own->query && own->who == (SVC_CUSTOMER | SVC_OFFICER));
 
     /* GetRequest: the owner and operators; anyone else as for a missing one */
     Tp__Revocation__GetRequest gq = TP__REVOCATION__GET_REQUEST__INIT;

@@ -2,6 +2,7 @@
 // daemons: the customer journey from registration to a revoked card (clicking and
 // typing only; back office and producers through tpctl), the officer's identification,
 // the emergency revocation without login, the English pages, a field error at its field,
+// "Meine Daten" (the download and the deletion request, by keyboard),
 // axe-core on every main page and screenshots at 390 and 1280 px.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -663,6 +664,82 @@ describe('keyboard only', () => {
     assert.equal(await p.textContent('h1'), 'Meine Produkte');
     assert.equal(await p.evaluate(() => document.activeElement.tagName), 'H1');
     watcher.assertClean('keyboard');
+    await p.close();
+  });
+});
+
+describe('my data and the deletion request', () => {
+  it('downloads my data as JSON, and asks for the deletion of the account with the keyboard', async () => {
+    const { p, watcher } = await newPage();
+    const email = 'dora.daten@example.org';
+    await signup(p, sys, email);
+    assert.equal(await p.textContent('#dash-mydata'), 'Meine Daten');
+
+    // the download: one JSON file with the account in it
+    const [download] = await Promise.all([
+      p.waitForEvent('download'),
+      p.click('button[data-action="export"]'),
+    ]);
+    assert.match(download.suggestedFilename(), /^trustportal-data-\d{4}-\d{2}-\d{2}\.json$/);
+    const data = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+    assert.equal(data.format, 'trustportal-export/1');
+    assert.equal(data.account.email, email);
+    assert.equal(data.account.deletionRequest, null);
+    assert.deepEqual(data.orders, []);
+    await p.waitForFunction(() => /heruntergeladen/.test(document.querySelector('#dash-mydata ~ [role=status]')?.textContent || ''));
+
+    // the keyboard alone: to the button, open the confirmation, cancel, open it again
+    const tabTo = async (test) => {
+      for (let i = 0; i < 80 && !(await p.evaluate(test)); i++) await p.keyboard.press('Tab');
+      assert.ok(await p.evaluate(test), 'reached with Tab');
+    };
+    await tabTo(() => document.activeElement?.dataset.action === 'deletion');
+    assert.equal(await p.textContent('button[data-action="deletion"]'), 'Löschung meines Kontos beantragen');
+    await p.keyboard.press('Enter');
+    assert.equal(await p.evaluate(() => document.activeElement.id), 'deletion-box');
+    assert.match(await p.textContent('#deletion-box'), /sperrt keine Karte/);
+    await tabTo(() => document.activeElement?.dataset.action === 'deletion-cancel');
+    await p.keyboard.press('Enter');
+    assert.equal(await p.evaluate(() => document.activeElement.id), 'deletion-start');
+    await p.keyboard.press('Enter');
+    assert.equal(await p.evaluate(() => document.activeElement.id), 'deletion-box');
+    await a11y(p, 'dashboard-deletion-confirm');
+    await capture(p, 'dashboard-deletion-confirm');
+    await p.keyboard.press('Tab');
+    assert.equal(await p.evaluate(() => document.activeElement.id), 'f-reason');
+    assert.equal(await p.getAttribute('label[for="f-reason"]', 'for'), 'f-reason');
+    await p.keyboard.type('Ich brauche das Konto nicht mehr.');
+    await p.keyboard.press('Tab');
+    assert.equal(await p.evaluate(() => document.activeElement.dataset.action), 'deletion-confirm');
+    await p.keyboard.press('Enter');
+    await p.waitForSelector('#deletion-status');
+    assert.equal(await p.evaluate(() => document.activeElement.id), 'deletion-status');
+    assert.match(await p.textContent('#deletion-status'), /Ihr Antrag auf Löschung Ihres Kontos vom .+ ist eingegangen/);
+    assert.match(await p.textContent('#deletion-status'), /Kundenservice führt die Löschung durch/);
+    assert.match(await p.textContent('#deletion-status'), /Ich brauche das Konto nicht mehr\./);
+    assert.match(await announced(p), /ist eingegangen/);
+    await mainPage(p, 'dashboard-deletion-open');
+
+    // still open after a reload, and in the next download
+    await p.reload();
+    await ready(p);
+    await p.waitForSelector('#deletion-status');
+    assert.equal(await p.locator('button[data-action="deletion"]').count(), 0);
+    const [again] = await Promise.all([p.waitForEvent('download'), p.click('button[data-action="export"]')]);
+    const data2 = JSON.parse(fs.readFileSync(await again.path(), 'utf8'));
+    assert.equal(data2.account.deletionRequest.reason, 'Ich brauche das Konto nicht mehr.');
+
+    // the mail, the back office's list, and the operator deletes the account
+    const mail = await sys.mail(email, /Unser Kundenservice führt die Löschung durch/);
+    assert.match(mail, /Ich brauche das Konto nicht mehr\./);
+    const listed = sys.tpctl('account', 'deletion-requests', '--json');
+    const mine = (listed.reply.requests || []).filter((r) => r.email === email);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].accountId, data.account.accountId);
+    sys.tpctl('account', 'delete', data.account.accountId, '--reason', 'wie im Portal beantragt');
+    const after = sys.tpctl('account', 'deletion-requests', '--json');
+    assert.equal((after.reply.requests || []).filter((r) => r.email === email).length, 0);
+    watcher.assertClean('my data');
     await p.close();
   });
 });

@@ -49,6 +49,10 @@ static const s_spec_t s_specs[] = {
     {"DeleteAccount", OPERATOR, "accountId", "reason", "reason", NULL, NULL},
     {"FindAccount", OPERATOR, "email", "email", "email", NULL, NULL},
     {"SetNotifications", CUSTOMER, "statusMails", "status_mails", "statusMails", NULL, NULL},
+    /* the customer asked before (main): asked again, the open request is the answer */
+    {"RequestDeletion", CUSTOMER, NULL, "reason", "reason", NULL, NULL},
+    {"ListDeletionRequests", OPERATOR, NULL, NULL, NULL, NULL, NULL},
+    {"GetAccount", CUSTOMER, NULL, NULL, NULL, NULL, NULL},
     /* order */
     {"CreateShop", OPERATOR, "shop", "shop.name", "shop.name", NULL, NULL},
     {"ChangeShop", OPERATOR, "shop", "shop.name", "shop.name", "shop.shop_id", FL_DEMO_SHOP},
@@ -278,6 +282,20 @@ static void s_check_huge(th_t *th)
     free(email);
 }
 
+/* The customer asks for its account's deletion once, so that asking again (as the checks
+ * do with an empty body) is an answer that writes nothing. */
+static bool s_ask_deletion(th_t *th, const fl_customer_t *c)
+{
+    Tp__Account__RequestDeletion cmd = TP__ACCOUNT__REQUEST_DELETION__INIT;
+    Tp__Reply *r = th_call_as(th, "account", &c->as, NULL, "account.RequestDeletion", &cmd.base,
+                              FL_CALL_MS);
+    bool ok = r && r->ok;
+    if (!ok)
+        th_reply_log("RequestDeletion", r);
+    th_reply_free(&r);
+    return ok;
+}
+
 int main(void)
 {
     zsys_init();
@@ -287,7 +305,7 @@ int main(void)
     fl_configure(th, -1); /* mails into the outbox */
     fl_customer_t c;
     bool ready = th_start_services(th, 15000) && fl_signup(th, "bert.boese@example.org", &c) &&
-                 fl_redeem(th, &c, FL_DEMO_CODE);
+                 fl_redeem(th, &c, FL_DEMO_CODE) && s_ask_deletion(th, &c);
     TH_CHECK(ready);
     char digest[128];
     for (int i = 0; ready && i < 3; i++)

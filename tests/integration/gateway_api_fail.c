@@ -28,6 +28,8 @@ static const s_route_t s_routes[] = {
     {"POST", "/api/v1/session", K_BODY},
     {"DELETE", "/api/v1/session", K_SES},
     {"GET", "/api/v1/me", K_SES},
+    {"GET", "/api/v1/me/export", K_SES},
+    {"POST", "/api/v1/me/deletion-request", K_SES | K_BODY},
     {"POST", "/api/v1/password/forgot", K_BODY},
     {"POST", "/api/v1/password/reset", K_BODY},
     {"GET", "/api/v1/shops", K_SES},

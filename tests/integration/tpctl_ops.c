@@ -151,6 +151,8 @@ static void s_bad_usage(void)
     TH_CHECK(s_usage("either EMAIL or --id", "account find"));
     TH_CHECK(s_usage("either EMAIL or --id", "account find a@example.org --id acc-1"));
     TH_CHECK(s_usage("--reason is required", "account delete acc-1"));
+    TH_CHECK(s_usage("usage: tpctl [-c CONFIG] account deletion-requests [--json]",
+                     "account deletion-requests extra"));
     TH_CHECK(
         s_usage("usage: tpctl [-c CONFIG] order problem ORDER_ID REASON", "order problem TP-1"));
     TH_CHECK(s_usage("KIND is application", "order document TP-1 invoice --out /tmp/x"));

@@ -16,7 +16,8 @@ export class ApiError extends Error {
 const FLAG = 'tp.session';   // "1" while this browser believes it is logged in
 
 export const session = {
-  me: null,          // GET /me: email, accountId, language, roles, shopIds, officerShopIds
+  me: null,          // GET /me: email, accountId, language, roles, shopIds, officerShopIds,
+                     // statusMails, deletionRequest
   csrf: '',
   shops: [],         // [{shopId, name, productIds, extraIdentMethods}]
   get loggedIn() { return !!this.me; },
@@ -63,15 +64,38 @@ export async function api(method, path, body, { key } = {}) {
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }
   }
-  if (!resp.ok) {
-    const err = new ApiError(resp.status, data);
-    if (resp.status === 401 && err.code === 'unauthenticated' && session.me) {
-      forget();
-      onUnauthenticated();
-    }
-    throw err;
-  }
+  if (!resp.ok) throw refused(resp.status, data);
   return data;
+}
+
+/** The error of a refused call; a lost session is forgotten first (the login page follows). */
+function refused(status, data) {
+  const err = new ApiError(status, data);
+  if (status === 401 && err.code === 'unauthenticated' && session.me) {
+    forget();
+    onUnauthenticated();
+  }
+  return err;
+}
+
+/**
+ * GETs a file the API answers as an attachment. Resolves with {blob, name} (the name from
+ * Content-Disposition, else @p fallback); rejects with ApiError as api() does.
+ */
+export async function apiFile(path, fallback) {
+  let resp;
+  try {
+    resp = await fetch(`/api/v1${path}`, { credentials: 'same-origin', cache: 'no-store', referrerPolicy: 'same-origin' });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  if (!resp.ok) {
+    let data = null;
+    try { data = await resp.json(); } catch { data = null; }
+    throw refused(resp.status, data);
+  }
+  const m = /filename="([^"]+)"/.exec(resp.headers.get('Content-Disposition') || '');
+  return { blob: await resp.blob(), name: m ? m[1] : fallback };
 }
 
 function forget() {

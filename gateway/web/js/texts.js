@@ -1,5 +1,8 @@
 // texts.js: every text of the portal in German and English. German follows the
-// provider's own wording (its FAQ); English is a faithful translation.
+// provider's own wording (its FAQ); English is a faithful translation. The texts of
+// "Meine Daten" live in texts_mydata.js and are merged in below.
+import { MYDATA_TEXTS } from './texts_mydata.js';
+
 export const TEXTS = {
   de: {
     'app.name': 'trustportal',
@@ -776,6 +779,8 @@ export const TEXTS = {
     'err.check': 'Please check this entry',
   },
 };
+
+for (const l of Object.keys(TEXTS)) Object.assign(TEXTS[l], MYDATA_TEXTS[l]);
 
 /** German renderings of the services' English validation messages (pattern -> text). */
 export const MESSAGES_DE = [

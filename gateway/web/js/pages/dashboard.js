@@ -1,10 +1,12 @@
 // dashboard.js: after login: each active order with its status (colour and text) and
-// steps, a Wartend order with what is wrong; the products in short.
+// steps, a Wartend order with what is wrong; the products in short; the status-mail
+// setting; "Meine Daten" (mydata.js).
 import { h, fill, notice, busy } from '../dom.js';
 import { t, fmtDateTime, fmtNow, errorText } from '../i18n.js';
 import { api, session, catalog, documentUrl } from '../api.js';
 import { announce, newest } from '../live.js';
 import { orderBadge, productBadge, stepList, productName, learnCatalog, dl, documentLinks } from '../format.js';
+import { myData } from './mydata.js';
 
 /** One order as a card: number, product, status with its explanation, problem, steps, documents. */
 const RECENT_DAYS = 14;
@@ -51,7 +53,7 @@ export async function page(main, ctx) {
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', { tabindex: '-1', text: t('dash.title') }), h('p', { class: 'muted', text: t('dash.hello', { email: session.me.email || '' }) })),
       h('div', { class: 'page-actions' }, refreshBtn, h('a', { class: 'btn btn-primary', href: '#/order/new', text: t('dash.startOrder') }))),
-    live, body);
+    live, body, myData());
   const load = async () => {
     const [ord, arch, prod, cat] = await Promise.all([
       api('GET', '/orders?archived=false'),
