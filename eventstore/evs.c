@@ -529,6 +529,7 @@ const char *evs_strerror(int err)
     case EVS_RDONLY_ERR: return "event store opened read-only";
     case EVS_MISMATCH:   return "log of another format version or service";
     case EVS_BAD_BATCH:  return "batch unusable (committed, failed, or another is open)";
+    case EVS_ERASED:     return "erased (the data subject's key is deleted)";
     default:             break;
     }
     if (err >= MDB_KEYEXIST && err <= MDB_LAST_ERRCODE)

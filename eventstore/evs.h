@@ -90,6 +90,8 @@ extern "C" {
 #define EVS_MISMATCH (-31005)
 /** A batch was used after a failed commit or after it was committed. */
 #define EVS_BAD_BATCH (-31006)
+/** A data subject's key was erased (evs_vault.h): what it sealed cannot be opened. */
+#define EVS_ERASED (-31007)
 /** @} */
 
 /** @defgroup flags Open flags

@@ -456,22 +456,14 @@ static int s_test_hot(const char *base, bool verbose)
     S_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     pid = -1;
     S_CHECK(evs_check_none_like(base, "b1.tmp-") && evs_check_none_like(base, "b2.tmp-"));
-    for (int i = 0; i < 2; i++) {
-        close(ready[i]);
-        close(stop[i]);
-    }
+    evs_check_close_pipes(ready, stop);
     return 0;
 fail:
     if (pid > 0) {
         (void) !write(stop[1], "s", 1);
         waitpid(pid, NULL, 0);
     }
-    for (int i = 0; i < 2; i++) {
-        if (ready[i] >= 0)
-            close(ready[i]);
-        if (stop[i] >= 0)
-            close(stop[i]);
-    }
+    evs_check_close_pipes(ready, stop);
     return 1;
 }
 

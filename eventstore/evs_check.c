@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 bool evs_check_mode(const char *path, mode_t mode)
 {
@@ -22,6 +23,17 @@ bool evs_check_none_like(const char *dir, const char *prefix)
     if (d)
         closedir(d);
     return none;
+}
+
+void evs_check_close_pipes(int a[2], int b[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (a[i] >= 0)
+            close(a[i]);
+        if (b[i] >= 0)
+            close(b[i]);
+        a[i] = b[i] = -1;
+    }
 }
 
 static int s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -1,5 +1,5 @@
 /* evs_files.c: paths, flushes, removals and LMDB's copies in the event store's folders
- * (evs_backup.c). */
+ * (evs_backup.c, evs_vault.c). */
 #include "evs_internal.h"
 
 #include <errno.h>

@@ -4,9 +4,9 @@
  * map growth, head, reads, stat), evs_index.c (the stream index and the versions after
  * it), evs_requests.c (request ids), evs_batch.c (batches and their commit), evs_verify.c
  * (the envelope's wire format and the hash chain's check), evs_files.c (paths, flushes,
- * removals and LMDB's copies for evs_backup.c), and evs_test.c (the self-test). What one
- * of them lends the others is named evsi_ (EVSI_ for macros and constants) and declared
- * here; what stays in its file is static and named s_. */
+ * removals and LMDB's copies for evs_backup.c and evs_vault.c), and evs_test.c (the
+ * self-test). What one of them lends the others is named evsi_ (EVSI_ for macros and
+ * constants) and declared here; what stays in its file is static and named s_. */
 #ifndef EVS_INTERNAL_H
 #define EVS_INTERNAL_H
 
@@ -236,5 +236,9 @@ void evsi_remove(const char *dir, const char *const *names, size_t n);
  * which is then made 0600 and fsync'ed (not @p dir); a map grown by the writer meanwhile
  * is adopted and the copy redone. 0, an LMDB code or -errno. */
 int evsi_env_copy(MDB_env *env, const char *dir);
+
+/* evs_vault.c: set by the self-test to leave an erasure's rewrite undone, as a crash right
+ * after the erasing transaction does */
+extern bool evsi_vault_no_rewrite;
 
 #endif
