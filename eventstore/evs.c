@@ -30,19 +30,24 @@ bool evsi_id_ok(const char *id)
     return n >= 1 && n <= EVS_MAX_ID;
 }
 
-/* Begins a txn; adopts the map size another process grew to (read-only users). */
-int evsi_txn_begin(evs_t *self, unsigned flags, MDB_txn **txn)
+int evsi_env_begin(MDB_env *env, bool adopt, unsigned flags, MDB_txn **txn)
 {
     int rc = MDB_MAP_RESIZED;
     for (int i = 0; i < S_RESIZE_TRIES && rc == MDB_MAP_RESIZED; i++) {
-        rc = mdb_txn_begin(self->env, NULL, flags, txn);
-        if (rc == MDB_MAP_RESIZED && !self->reading) {
-            int rc2 = mdb_env_set_mapsize(self->env, 0);
+        rc = mdb_txn_begin(env, NULL, flags, txn);
+        if (rc == MDB_MAP_RESIZED && adopt) {
+            int rc2 = mdb_env_set_mapsize(env, 0);
             if (rc2)
                 return rc2;
         }
     }
     return rc;
+}
+
+/* Begins a txn; adopts the map size another process grew to (read-only users). */
+int evsi_txn_begin(evs_t *self, unsigned flags, MDB_txn **txn)
+{
+    return evsi_env_begin(self->env, !self->reading, flags, txn);
 }
 
 /* Read callbacks running on this thread (any store): a commit from inside one must
@@ -166,20 +171,45 @@ static int s_check_meta(evs_t *self, MDB_txn *txn, const char *service, bool wri
     return 0;
 }
 
+int evsi_env_grow(MDB_env *env)
+{
+    MDB_envinfo info;
+    int rc = mdb_env_info(env, &info);
+    if (rc == 0 && info.me_mapsize > SIZE_MAX / 2)
+        rc = ENOMEM;
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(env, info.me_mapsize * 2);
+    return rc;
+}
+
 int evsi_grow(evs_t *self)
 {
     if (evsi_reading_here && atomic_load(&self->reading))
         return EBUSY;   /* committed from a read callback: the map cannot move */
     /* no read txn of this process may be open while the map moves */
     pthread_rwlock_wrlock(&self->maplock);
-    MDB_envinfo info;
-    int rc = mdb_env_info(self->env, &info);
-    if (rc == 0 && info.me_mapsize > SIZE_MAX / 2)
-        rc = ENOMEM;
-    if (rc == 0)
-        rc = mdb_env_set_mapsize(self->env, info.me_mapsize * 2);
+    int rc = evsi_env_grow(self->env);
     pthread_rwlock_unlock(&self->maplock);
     return rc;
+}
+
+int evsi_env_write(MDB_env *env, evsi_write_fn *fn, void *arg)
+{
+    for (;;) {
+        MDB_txn *txn;
+        int rc = evsi_env_begin(env, true, 0, &txn);
+        if (rc)
+            return rc;
+        rc = fn(txn, arg);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);   /* frees txn even when it fails */
+        else
+            mdb_txn_abort(txn);
+        if (rc != MDB_MAP_FULL)
+            return rc;
+        if ((rc = evsi_env_grow(env)))
+            return rc;
+    }
 }
 
 /* Streams in the log (meta "stream_count", kept at every commit); logs from before
@@ -216,27 +246,27 @@ static int s_meta_upgrade(evs_t *self, MDB_txn *txn)
     return rc;
 }
 
+typedef struct {
+    evs_t *self;
+    const char *service;
+} s_opening_t;
+
+static int s_open_txn(MDB_txn *txn, void *arg)
+{
+    s_opening_t *o = arg;
+    int rc = s_open_dbs(o->self, txn, MDB_CREATE);
+    if (rc == 0)
+        rc = s_check_meta(o->self, txn, o->service, true);
+    if (rc == 0)
+        rc = s_meta_upgrade(o->self, txn);
+    return rc;
+}
+
+/* The writer's open: no read txn of this process can be open yet while the map grows. */
 static int s_open_rw(evs_t *self, const char *service)
 {
-    for (;;) {
-        MDB_txn *txn;
-        int rc = evsi_txn_begin(self, 0, &txn);
-        if (rc)
-            return rc;
-        rc = s_open_dbs(self, txn, MDB_CREATE);
-        if (rc == 0)
-            rc = s_check_meta(self, txn, service, true);
-        if (rc == 0)
-            rc = s_meta_upgrade(self, txn);
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);   /* frees txn even when it fails */
-        else
-            mdb_txn_abort(txn);
-        if (rc != MDB_MAP_FULL)
-            return rc;
-        if ((rc = evsi_grow(self)))
-            return rc;
-    }
+    s_opening_t o = {self, service};
+    return evsi_env_write(self->env, s_open_txn, &o);
 }
 
 static int s_open_ro(evs_t *self, const char *service)

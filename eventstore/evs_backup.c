@@ -1,5 +1,6 @@
 /* evs_backup.c: hot, verified copies of a log with LMDB's own copy (see evs_backup.h). */
 #include "evs_backup.h"
+#include "evs_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* MDB_MAP_RESIZED retries: the writer grew the map between our open and the copy's
- * read transaction; each retry adopts the new size. */
-#define S_RESIZE_TRIES 16
 /* A secret.key this large is not a key (the services' are 32 bytes). */
 #define S_SECRET_MAX 4096
 
@@ -38,68 +36,11 @@ static int s_fail(evs_backup_t *report, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* LMDB returns system errors as positive errno; ours are negative. */
-static int s_rc(int rc)
-{
-    return rc > 0 ? -rc : rc;
-}
-
-/* "<dir>/<name>" into @p out (PATH_MAX); 0 or -ENAMETOOLONG. */
-static int s_path(char *out, const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    if (a + 1 + b >= PATH_MAX)
-        return -ENAMETOOLONG;
-    memcpy(out, dir, a);
-    out[a] = '/';
-    memcpy(out + a + 1, name, b + 1);
-    return 0;
-}
-
-static bool s_exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-/* fsync of a file, or of a folder: then the names in it are durable. */
-static int s_fsync(const char *path, bool folder)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
-}
-
-/* @p path without trailing slashes into @p out (PATH_MAX), and the folder that holds it
- * into @p parent ("." when it names none). */
-static int s_split(const char *path, char *out, char *parent)
-{
-    if (snprintf(out, PATH_MAX, "%s", path) >= PATH_MAX)
-        return -ENAMETOOLONG;
-    size_t n = strlen(out);
-    while (n > 1 && out[n - 1] == '/')
-        out[--n] = '\0';
-    snprintf(parent, PATH_MAX, "%s", out);
-    char *slash = strrchr(parent, '/');
-    if (!slash)
-        snprintf(parent, PATH_MAX, ".");
-    else
-        slash[slash == parent] = '\0'; /* "/x" keeps its "/" */
-    return 0;
-}
-
 /* Removes the temporary folder of a copy that did not finish: the files a copy makes,
  * then the folder (which stays when something else is in it). */
 static void s_remove_tmp(const char *tmp)
 {
-    char path[PATH_MAX];
-    for (size_t i = 0; i < S_N_FILES; i++)
-        if (s_path(path, tmp, s_files[i]) == 0)
-            unlink(path);
-    rmdir(tmp);
+    evsi_remove(tmp, s_files, S_N_FILES);
 }
 
 /* Copies the small file @p from to the new file @p to (0600, fsync'ed). */
@@ -172,43 +113,28 @@ static int s_lmdb_copy(const char *dir, const char *tmp, evs_backup_t *report)
         rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
     if (rc != 0) {
         mdb_env_close(env);
-        return s_fail(report, s_rc(rc), "cannot open the log in %s", dir);
+        return s_fail(report, evsi_rc(rc), "cannot open the log in %s", dir);
     }
-    char log[PATH_MAX];
-    s_path(log, tmp, EVS_BACKUP_LOG);
-    rc = MDB_MAP_RESIZED;
-    for (int i = 0; i < S_RESIZE_TRIES && rc == MDB_MAP_RESIZED; i++) {
-        rc = mdb_env_copy2(env, tmp, MDB_CP_COMPACT);
-        if (rc == MDB_MAP_RESIZED) {
-            unlink(log); /* LMDB made it before its read transaction was refused */
-            int rc2 = mdb_env_set_mapsize(env, 0);
-            rc = rc2 ? rc2 : rc;
-        }
-    }
+    rc = evsi_env_copy(env, tmp);
     mdb_env_close(env);
-    return rc == 0 ? 0 : s_fail(report, s_rc(rc), "LMDB's copy of %s into %s", dir, tmp);
+    return rc == 0 ? 0 : s_fail(report, rc, "LMDB's copy of %s into %s (0600, fsync'ed)", dir, tmp);
 }
 
 /* A verified copy of @p dir's log (and secret.key) in the empty folder @p tmp, fsync'ed. */
 static int s_copy_verified(const char *dir, const char *tmp, evs_backup_t *report)
 {
     char log[PATH_MAX], locks[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
-    int rc = s_path(log, tmp, EVS_BACKUP_LOG);
+    int rc = evsi_path(log, tmp, EVS_BACKUP_LOG);
     if (rc == 0)
-        rc = s_path(locks, tmp, EVS_BACKUP_LOCKS);
+        rc = evsi_path(locks, tmp, EVS_BACKUP_LOCKS);
     if (rc == 0)
-        rc = s_path(from, dir, EVS_BACKUP_SECRET);
+        rc = evsi_path(from, dir, EVS_BACKUP_SECRET);
     if (rc == 0)
-        rc = s_path(to, tmp, EVS_BACKUP_SECRET);
+        rc = evsi_path(to, tmp, EVS_BACKUP_SECRET);
     if (rc != 0)
         return s_fail(report, rc, "%s", tmp);
     if ((rc = s_lmdb_copy(dir, tmp, report)) != 0)
         return rc;
-    /* LMDB makes the copy 0666 less the umask; the log is for its owner alone */
-    if (chmod(log, 0600) != 0)
-        return s_fail(report, -errno, "cannot chmod %s", log);
-    if ((rc = s_fsync(log, false)) != 0)
-        return s_fail(report, rc, "cannot fsync %s", log);
     rc = s_copy_secret(from, to);
     if (rc != 0 && rc != -ENOENT)
         return s_fail(report, rc, "cannot copy %s to %s", from, to);
@@ -222,7 +148,7 @@ static int s_copy_verified(const char *dir, const char *tmp, evs_backup_t *repor
     if (stat(log, &st) != 0)
         return s_fail(report, -errno, "cannot stat %s", log);
     report->bytes = (uint64_t) st.st_size;
-    if ((rc = s_fsync(tmp, true)) != 0)
+    if ((rc = evsi_fsync(tmp, true)) != 0)
         return s_fail(report, rc, "cannot fsync %s", tmp);
     return 0;
 }
@@ -231,12 +157,12 @@ int evs_backup(const char *dir, const char *dest, evs_backup_t *report)
 {
     memset(report, 0, sizeof *report);
     char target[PATH_MAX], parent[PATH_MAX], tmp[PATH_MAX], log[PATH_MAX];
-    if (s_split(dest, target, parent) != 0 || s_path(log, dir, EVS_BACKUP_LOG) != 0 ||
+    if (evsi_split(dest, target, parent) != 0 || evsi_path(log, dir, EVS_BACKUP_LOG) != 0 ||
         snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target) >= (int) sizeof tmp)
         return s_fail(report, -ENAMETOOLONG, "%s", dest);
-    if (s_exists(target))
+    if (evsi_exists(target))
         return s_fail(report, -EEXIST, "%s (a backup never replaces anything)", target);
-    if (!s_exists(log))
+    if (!evsi_exists(log))
         return s_fail(report, -ENOENT, "no log in %s", dir);
     if (!mkdtemp(tmp))
         return s_fail(report, -errno, "cannot make a folder beside %s", target);
@@ -244,7 +170,8 @@ int evs_backup(const char *dir, const char *dest, evs_backup_t *report)
     if (rc == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE) != 0) {
         /* a file system without RENAME_NOREPLACE: rename() would replace an empty folder
          * made meanwhile, so look once more first */
-        if ((errno == EINVAL || errno == ENOSYS) && !s_exists(target) && rename(tmp, target) == 0)
+        if ((errno == EINVAL || errno == ENOSYS) && !evsi_exists(target) &&
+            rename(tmp, target) == 0)
             errno = 0;
         if (errno != 0)
             rc = s_fail(report, -errno, "cannot rename %s to %s", tmp, target);
@@ -253,7 +180,7 @@ int evs_backup(const char *dir, const char *dest, evs_backup_t *report)
         s_remove_tmp(tmp);
         return rc;
     }
-    if ((rc = s_fsync(parent, true)) != 0)
+    if ((rc = evsi_fsync(parent, true)) != 0)
         return s_fail(report, rc, "cannot fsync %s", parent);
     return 0;
 }
@@ -262,18 +189,19 @@ int evs_backup(const char *dir, const char *dest, evs_backup_t *report)
 static int s_move_aside(const char *dir, const char *aside, evs_backup_t *report)
 {
     char target[PATH_MAX], parent[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
-    int rc = s_split(aside, target, parent);
+    int rc = evsi_split(aside, target, parent);
     if (rc != 0)
         return s_fail(report, rc, "%s", aside);
     if (mkdir(target, 0700) != 0)
         return s_fail(report, -errno, "cannot make %s", target);
     for (size_t i = 0; i < S_N_FILES; i++) {
-        if ((rc = s_path(from, dir, s_files[i])) != 0 || (rc = s_path(to, target, s_files[i])))
+        if ((rc = evsi_path(from, dir, s_files[i])) != 0 ||
+            (rc = evsi_path(to, target, s_files[i])))
             return s_fail(report, rc, "%s", dir);
-        if (s_exists(from) && rename(from, to) != 0)
+        if (evsi_exists(from) && rename(from, to) != 0)
             return s_fail(report, -errno, "cannot move %s to %s", from, to);
     }
-    if ((rc = s_fsync(target, true)) != 0 || (rc = s_fsync(parent, true)) != 0)
+    if ((rc = evsi_fsync(target, true)) != 0 || (rc = evsi_fsync(parent, true)) != 0)
         return s_fail(report, rc, "cannot fsync %s", rc ? parent : target);
     return 0;
 }
@@ -288,12 +216,12 @@ int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_
     snprintf(service, sizeof service, "%s", report->service);
     bool present = false;
     for (size_t i = 0; i < S_N_FILES; i++)
-        present |= s_path(path, dir, s_files[i]) == 0 && s_exists(path);
+        present |= evsi_path(path, dir, s_files[i]) == 0 && evsi_exists(path);
     if (present && !aside)
         return s_fail(report, -EEXIST, "%s holds a log already (or its key)", dir);
-    if (present && s_exists(aside))
+    if (present && evsi_exists(aside))
         return s_fail(report, -EEXIST, "%s", aside);
-    if (present && s_path(path, dir, EVS_BACKUP_LOG) == 0 && s_exists(path)) {
+    if (present && evsi_path(path, dir, EVS_BACKUP_LOG) == 0 && evsi_exists(path)) {
         /* another service's log in its place is a mistake, not a restore */
         evs_backup_t old = {0};
         if (s_check(dir, NULL, &old) == 0 && old.service[0] && service[0] &&
@@ -301,7 +229,7 @@ int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_
             return s_fail(report, EVS_MISMATCH, "the log in %s is %s's, the one in %s %s's", dir,
                           old.service, src, service);
     }
-    if ((rc = s_path(tmp, dir, ".restore-XXXXXX")) != 0)
+    if ((rc = evsi_path(tmp, dir, ".restore-XXXXXX")) != 0)
         return s_fail(report, rc, "%s", dir);
     if (!mkdtemp(tmp))
         return s_fail(report, -errno, "cannot make a folder in %s", dir);
@@ -312,21 +240,19 @@ int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_
     static const char *const in[] = {EVS_BACKUP_SECRET, EVS_BACKUP_LOG};
     for (size_t i = 0; rc == 0 && i < 2; i++) {
         char from[PATH_MAX];
-        if ((rc = s_path(from, tmp, in[i])) != 0 || (rc = s_path(path, dir, in[i])) != 0)
+        if ((rc = evsi_path(from, tmp, in[i])) != 0 || (rc = evsi_path(path, dir, in[i])) != 0)
             s_fail(report, rc, "%s", dir);
-        else if (s_exists(from) && rename(from, path) != 0)
+        else if (evsi_exists(from) && rename(from, path) != 0)
             rc = s_fail(report, -errno, "cannot move %s to %s", from, path);
     }
     s_remove_tmp(tmp);
-    if (rc == 0 && (rc = s_fsync(dir, true)) != 0)
+    if (rc == 0 && (rc = evsi_fsync(dir, true)) != 0)
         s_fail(report, rc, "cannot fsync %s", dir);
     return rc == 0 ? s_check(dir, NULL, report) : rc;
 }
 
 /* ------------------------------------------------------------------ self-test */
 
-#include <dirent.h>
-#include <ftw.h>
 #include <poll.h>
 #include "evs_check.h"
 #include <sys/wait.h>
@@ -430,13 +356,6 @@ static int s_damage(const char *dir, uint64_t seq)
     return rc;
 }
 
-/* True when @p path exists with permission bits @p mode. */
-static bool s_mode(const char *path, mode_t mode)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && (st.st_mode & 0777) == mode;
-}
-
 /* True when the files @p a and @p b hold the same bytes (small files). */
 static bool s_same(const char *a, const char *b)
 {
@@ -450,42 +369,24 @@ static bool s_same(const char *a, const char *b)
     return fa && fb && na == nb && memcmp(x, y, na) == 0;
 }
 
-/* True when no name in @p dir starts with @p prefix (a temporary folder left over). */
-static bool s_none_like(const char *dir, const char *prefix)
-{
-    DIR *d = opendir(dir);
-    bool none = d != NULL;
-    for (struct dirent *e; none && (e = readdir(d));)
-        none = strncmp(e->d_name, prefix, strlen(prefix)) != 0;
-    if (d)
-        closedir(d);
-    return none;
-}
-
-static int s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st, (void) flag, (void) ftw;
-    return remove(path);
-}
-
 /* Backups while another process commits; what a backup holds; refusals. */
 static int s_test_hot(const char *base, bool verbose)
 {
     char src[PATH_MAX], b1[PATH_MAX], b2[PATH_MAX], path[PATH_MAX], other[PATH_MAX];
-    s_path(src, base, "log");
-    s_path(b1, base, "b1");
-    s_path(b2, base, "b2");
+    evsi_path(src, base, "log");
+    evsi_path(b1, base, "b1");
+    evsi_path(b2, base, "b2");
     int ready[2] = {-1, -1}, stop[2] = {-1, -1};
     pid_t pid = -1;
     char ch;
     evs_backup_t rep1, rep2, rep;
     /* the folder as a service leaves it: its key and its lock file beside the log */
     S_CHECK(mkdir(src, 0700) == 0);
-    s_path(path, src, "secret.key");
+    evsi_path(path, src, "secret.key");
     FILE *f = fopen(path, "wb");
     S_CHECK(f && fwrite("0123456789abcdef0123456789abcdef", 1, 32, f) == 32 && fclose(f) == 0);
     S_CHECK(chmod(path, 0600) == 0);
-    s_path(path, src, "service.lock");
+    evsi_path(path, src, "service.lock");
     f = fopen(path, "w");
     S_CHECK(f && fclose(f) == 0);
 
@@ -511,18 +412,18 @@ static int s_test_hot(const char *base, bool verbose)
     S_CHECK(rep1.events == rep1.head_seq && rep1.head_seq % 20 == 0);
     S_CHECK(rep1.secret && rep1.bytes > 0 && strcmp(rep1.service, "backup") == 0);
     /* what it holds: the log and the key, 0600, in a folder of 0700; it verifies */
-    s_path(path, b1, "data.mdb");
-    S_CHECK(s_mode(path, 0600));
+    evsi_path(path, b1, "data.mdb");
+    S_CHECK(evs_check_mode(path, 0600));
     struct stat st;
     S_CHECK(stat(path, &st) == 0 && (uint64_t) st.st_size == rep1.bytes);
-    s_path(path, b1, "secret.key");
-    s_path(other, src, "secret.key");
-    S_CHECK(s_mode(path, 0600) && s_same(path, other));
-    S_CHECK(s_mode(b1, 0700));
-    s_path(path, b1, "lock.mdb");
-    S_CHECK(!s_exists(path));
-    s_path(path, b1, "service.lock");
-    S_CHECK(!s_exists(path));
+    evsi_path(path, b1, "secret.key");
+    evsi_path(other, src, "secret.key");
+    S_CHECK(evs_check_mode(path, 0600) && s_same(path, other));
+    S_CHECK(evs_check_mode(b1, 0700));
+    evsi_path(path, b1, "lock.mdb");
+    S_CHECK(!evsi_exists(path));
+    evsi_path(path, b1, "service.lock");
+    S_CHECK(!evsi_exists(path));
     S_CHECK(s_head(b1) == rep1.head_seq);
     evs_backup_t check = {0};
     S_CHECK_RC(s_check(b1, NULL, &check), 0);
@@ -538,39 +439,31 @@ static int s_test_hot(const char *base, bool verbose)
     S_CHECK_RC(evs_backup(src, b1, &rep), -EEXIST);
     S_CHECK(strstr(rep.reason, b1) != NULL);
     S_CHECK(s_head(b1) == rep1.head_seq);
-    s_path(path, base, "empty");
+    evsi_path(path, base, "empty");
     S_CHECK(mkdir(path, 0700) == 0);
     S_CHECK_RC(evs_backup(src, path, &rep), -EEXIST);
     snprintf(path, sizeof path, "%s/b1/", base); /* a trailing slash names it too */
     S_CHECK_RC(evs_backup(src, path, &rep), -EEXIST);
     /* no log, no folder for it */
-    s_path(path, base, "b3");
+    evsi_path(path, base, "b3");
     S_CHECK_RC(evs_backup(base, path, &rep), -ENOENT);
-    S_CHECK(!s_exists(path));
+    S_CHECK(!evsi_exists(path));
     snprintf(path, sizeof path, "%s/missing/b4", base);
-    S_CHECK(evs_backup(src, path, &rep) < 0 && !s_exists(path));
+    S_CHECK(evs_backup(src, path, &rep) < 0 && !evsi_exists(path));
 
     S_CHECK(write(stop[1], "s", 1) == 1);
     int status;
     S_CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     pid = -1;
-    S_CHECK(s_none_like(base, "b1.tmp-") && s_none_like(base, "b2.tmp-"));
-    for (int i = 0; i < 2; i++) {
-        close(ready[i]);
-        close(stop[i]);
-    }
+    S_CHECK(evs_check_none_like(base, "b1.tmp-") && evs_check_none_like(base, "b2.tmp-"));
+    evs_check_close_pipes(ready, stop);
     return 0;
 fail:
     if (pid > 0) {
         (void) !write(stop[1], "s", 1);
         waitpid(pid, NULL, 0);
     }
-    for (int i = 0; i < 2; i++) {
-        if (ready[i] >= 0)
-            close(ready[i]);
-        if (stop[i] >= 0)
-            close(stop[i]);
-    }
+    evs_check_close_pipes(ready, stop);
     return 1;
 }
 
@@ -580,10 +473,10 @@ static int s_test_restore(const char *base, bool verbose)
 {
     char b1[PATH_MAX], b2[PATH_MAX], r1[PATH_MAX], aside[PATH_MAX], path[PATH_MAX];
     char other[PATH_MAX], bad[PATH_MAX];
-    s_path(b1, base, "b1");
-    s_path(b2, base, "b2");
-    s_path(r1, base, "r1");
-    s_path(aside, base, "r1.replaced");
+    evsi_path(b1, base, "b1");
+    evsi_path(b2, base, "b2");
+    evsi_path(r1, base, "r1");
+    evsi_path(aside, base, "r1.replaced");
     evs_backup_t rep1, rep2, rep;
     evs_t *evs = NULL;
     S_CHECK_RC(s_check(b1, NULL, &rep1), 0);
@@ -595,12 +488,12 @@ static int s_test_restore(const char *base, bool verbose)
     S_CHECK_RC(evs_restore(b1, r1, NULL, &rep), 0);
     S_CHECK(rep.head_seq == rep1.head_seq && rep.events == rep1.head_seq && rep.secret);
     S_CHECK(memcmp(rep.head_hash, rep1.head_hash, EVS_HASH_SIZE) == 0);
-    s_path(path, r1, "data.mdb");
-    S_CHECK(s_mode(path, 0600));
-    s_path(path, r1, "secret.key");
-    s_path(other, b1, "secret.key");
-    S_CHECK(s_mode(path, 0600) && s_same(path, other));
-    S_CHECK(s_none_like(r1, ".restore-"));
+    evsi_path(path, r1, "data.mdb");
+    S_CHECK(evs_check_mode(path, 0600));
+    evsi_path(path, r1, "secret.key");
+    evsi_path(other, b1, "secret.key");
+    S_CHECK(evs_check_mode(path, 0600) && s_same(path, other));
+    S_CHECK(evs_check_none_like(r1, ".restore-"));
     evs_opts_t opts = {.flags = EVS_NOSYNC, .service = "backup"};
     S_CHECK_RC(evs_open(r1, &opts, &evs), 0);
     S_CHECK_RC(s_append(evs, 3), 0);
@@ -613,23 +506,23 @@ static int s_test_restore(const char *base, bool verbose)
     S_CHECK_RC(evs_restore(b2, r1, aside, &rep), 0);
     S_CHECK(rep.head_seq == rep2.head_seq && s_head(r1) == rep2.head_seq);
     S_CHECK(s_head(aside) == rep1.head_seq + 3);
-    s_path(path, aside, "secret.key");
+    evsi_path(path, aside, "secret.key");
     S_CHECK(s_same(path, other));
     S_CHECK_RC(evs_restore(b1, r1, aside, &rep), -EEXIST);
     S_CHECK(s_head(r1) == rep2.head_seq);
 
     /* another service's log is not put in this one's place */
-    s_path(other, base, "other");
+    evsi_path(other, base, "other");
     opts.service = "other";
     S_CHECK_RC(evs_open(other, &opts, &evs), 0);
     S_CHECK_RC(s_append(evs, 1), 0);
     evs_destroy(&evs);
-    s_path(path, base, "r1.other");
+    evsi_path(path, base, "r1.other");
     S_CHECK_RC(evs_restore(other, r1, path, &rep), EVS_MISMATCH);
-    S_CHECK(!s_exists(path) && s_head(r1) == rep2.head_seq);
+    S_CHECK(!evsi_exists(path) && s_head(r1) == rep2.head_seq);
 
     /* a damaged log: no backup of it, no restore from it, nothing left behind */
-    s_path(bad, base, "bad");
+    evsi_path(bad, base, "bad");
     S_CHECK(mkdir(bad, 0700) == 0);
     S_CHECK_RC(evs_restore(b1, bad, NULL, &rep), 0);
     S_CHECK_RC(s_damage(bad, 7), 0);
@@ -638,13 +531,13 @@ static int s_test_restore(const char *base, bool verbose)
     if (verbose)
         printf("   a damaged log: %s\n", rep.reason);
     S_CHECK(strstr(rep.reason, "seq 7") != NULL);
-    S_CHECK(!s_exists(path) && s_none_like(base, "b-bad.tmp-"));
-    s_path(path, base, "r2");
+    S_CHECK(!evsi_exists(path) && evs_check_none_like(base, "b-bad.tmp-"));
+    evsi_path(path, base, "r2");
     S_CHECK(mkdir(path, 0700) == 0);
     S_CHECK_RC(evs_restore(bad, path, NULL, &rep), EVS_CORRUPT);
     S_CHECK(strstr(rep.reason, "seq 7") != NULL);
     snprintf(other, sizeof other, "%s/r2/data.mdb", base);
-    S_CHECK(!s_exists(other));
+    S_CHECK(!evsi_exists(other));
     S_CHECK_RC(evs_restore(bad, r1, aside, &rep), EVS_CORRUPT);
     S_CHECK(s_head(r1) == rep2.head_seq);
     return 0;
@@ -664,6 +557,6 @@ int evs_backup_test(bool verbose)
     }
     int failed = s_test_hot(base, verbose);
     failed += failed ? 0 : s_test_restore(base, verbose);
-    nftw(base, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    evs_check_rmtree(base);
     return failed ? 1 : 0;
 }

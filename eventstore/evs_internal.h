@@ -3,7 +3,8 @@
  * The store is files by job around this header: evs.c (the log: open and close, meta,
  * map growth, head, reads, stat), evs_index.c (the stream index and the versions after
  * it), evs_requests.c (request ids), evs_batch.c (batches and their commit), evs_verify.c
- * (the envelope's wire format and the hash chain's check), and evs_test.c (the
+ * (the envelope's wire format and the hash chain's check), evs_files.c (paths, flushes,
+ * removals and LMDB's copies for evs_backup.c and evs_vault.c), and evs_test.c (the
  * self-test). What one of them lends the others is named evsi_ (EVSI_ for macros and
  * constants) and declared here; what stays in its file is static and named s_. */
 #ifndef EVS_INTERNAL_H
@@ -168,7 +169,16 @@ typedef struct {
 /* evs.c: transactions, meta, the map */
 int evsi_rc(int rc);
 bool evsi_id_ok(const char *id);
+/* A txn of @p env; when @p adopt, it takes the map size another process grew to. */
+int evsi_env_begin(MDB_env *env, bool adopt, unsigned flags, MDB_txn **txn);
 int evsi_txn_begin(evs_t *self, unsigned flags, MDB_txn **txn);
+/* Doubles the map of @p env; no read txn of this process may be open. */
+int evsi_env_grow(MDB_env *env);
+/* What a write transaction puts, redone from the start after the map grew. */
+typedef int(evsi_write_fn)(MDB_txn *txn, void *arg);
+/* One write txn of @p fn on @p env, committed; a full map is doubled and @p fn redone
+ * (no read txn of this process may be open). 0 or an LMDB code. */
+int evsi_env_write(MDB_env *env, evsi_write_fn *fn, void *arg);
 extern _Thread_local int evsi_reading_here;
 extern size_t evsi_index_every_default;
 int evsi_ro_begin(evs_t *self, MDB_txn **txn);
@@ -208,5 +218,27 @@ int64_t evsi_mono_us(void);
 
 /* evs_verify.c: the envelope's wire format */
 int evsi_parse(const uint8_t *data, size_t len, evs_view_t *view, evsi_chain_t *chain);
+
+/* evs_files.c: paths, flushes, removals and LMDB's copies */
+/* "<dir>/<name>" into @p out (PATH_MAX); 0 or -ENAMETOOLONG. */
+int evsi_path(char *out, const char *dir, const char *name);
+/* Whether something is at @p path (a link is not followed). */
+bool evsi_exists(const char *path);
+/* fsync of a file, or of a folder (then the names in it are durable); 0 or -errno. */
+int evsi_fsync(const char *path, bool folder);
+/* @p path without trailing slashes into @p out (PATH_MAX), and the folder that holds it
+ * into @p parent (PATH_MAX; "." when it names none); 0 or -ENAMETOOLONG. */
+int evsi_split(const char *path, char *out, char *parent);
+/* Removes the files @p names from @p dir, then @p dir (which stays when something else
+ * is in it). */
+void evsi_remove(const char *dir, const char *const *names, size_t n);
+/* LMDB's compacting copy (MDB_CP_COMPACT) of @p env into the folder @p dir as data.mdb,
+ * which is then made 0600 and fsync'ed (not @p dir); a map grown by the writer meanwhile
+ * is adopted and the copy redone. 0, an LMDB code or -errno. */
+int evsi_env_copy(MDB_env *env, const char *dir);
+
+/* evs_vault.c: set by the self-test to leave an erasure's rewrite undone, as a crash right
+ * after the erasing transaction does */
+extern bool evsi_vault_no_rewrite;
 
 #endif

@@ -6,6 +6,7 @@
 #include "evs_bloom.h"
 #include "evs_bus.h"
 #include "evs_keys.h"
+#include "evs_vault.h"
 #include "evs_witness.h"
 #include "evs_sha256.h"
 
@@ -21,6 +22,7 @@ static const s_test_t s_tests[] = {
     {"evs_bus", evs_bus_test},
     {"evs_keys", evs_keys_test},
     {"evs_sub", evs_sub_test},
+    {"evs_vault", evs_vault_test},
     {"evs_witness", evs_witness_test},
     {"evs_sha256", evs_sha256_test},
 };
