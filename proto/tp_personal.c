@@ -24,6 +24,9 @@ const tp_personal_row_t tp_personal_table[] = {
     {"tp.account.LoginFailed.client_addr", W},
     {"tp.account.ShopCodeRejected.client_addr", W},
     {"tp.revocation.RevocationAttemptFailed.client_addr", W},
+    /* what a customer wrote about their own deletion */
+    {"tp.account.AccountDeletionRequested.reason", P},
+    {"tp.account.DeletionRequest.reason", P},
 
     /* ---- plain: ids (pseudonyms) */
     {"account_id", N}, {"order_id", N}, {"product_id", N}, {"shop_id", N},

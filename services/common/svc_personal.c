@@ -84,6 +84,14 @@ void svci_keys_durable(svci_svc_t *self)
 
 /* ------------------------------------------------------------------ events */
 
+/* The type of @p service's events named @p type (instance names that are no package,
+ * such as a test's, find it by the name alone). */
+static const ProtobufCMessageDescriptor *s_type(const char *service, const char *type)
+{
+    const ProtobufCMessageDescriptor *d = tp_types_find(service, type);
+    return d ? d : tp_types_find(NULL, type);
+}
+
 void svc_seal_event_ad(char *out, size_t outsz, const char *event_id, size_t id_len,
                        const char *stream, size_t stream_len, const char *type,
                        size_t type_len)
@@ -122,9 +130,7 @@ int svci_open_record(svc_key_fn *keys, void *arg, const char *service, const evs
     evs_view_t v;
     if (evs_view(rec->data, rec->len, &v) != 0)
         return EVS_CORRUPT;
-    const ProtobufCMessageDescriptor *d = tp_types_find(service, ev->event_type);
-    if (!d)
-        d = tp_types_find(NULL, ev->event_type);
+    const ProtobufCMessageDescriptor *d = s_type(service, ev->event_type);
     if (!d || !svc_seal_needed(d))
         return 0;
     char ad[EVS_MAX_ID * 3 + 64];
@@ -448,7 +454,7 @@ int svci_fetch_keys(svci_svc_t *self, size_t index, const char *upstream,
         svc_event_t ev;
         if (svci_event_from_record(&recs[i], &ev, strbuf) != 0)
             continue;
-        const ProtobufCMessageDescriptor *d = tp_types_find(upstream, ev.event_type);
+        const ProtobufCMessageDescriptor *d = s_type(upstream, ev.event_type);
         if (d && svc_seal_needed(d))
             svc_sealed_subjects(d, ev.payload, ev.payload_len, s_want_subject, &w);
     }

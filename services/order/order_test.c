@@ -583,7 +583,8 @@ static void s_setup(void)
     svc_tc_use_clock(ot, &ot_now);
     ot_out = svc_tc_out(ot);
     CHECK(order_def.upstreams && streq(order_def.upstreams[0], "identification") &&
-          streq(order_def.upstreams[1], "production") && !order_def.upstreams[2]);
+          streq(order_def.upstreams[1], "production") && streq(order_def.upstreams[2], "account") &&
+          !order_def.upstreams[3]);
     for (size_t i = 0; i < order_def.n_commands; i++)
         CHECK(order_def.commands[i].name && order_def.commands[i].body &&
               order_def.commands[i].decide && order_def.commands[i].reply);

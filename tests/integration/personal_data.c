@@ -134,7 +134,8 @@ static Tp__Identification__Case *s_case(const char *order)
 {
     Tp__Identification__GetCase q = TP__IDENTIFICATION__GET_CASE__INIT;
     q.order_id = (char *) order;
-    Tp__Reply *r = th_call(s_th, "identification", NULL, "identification.GetCase", &q.base);
+    Tp__Reply *r = th_call(s_th, "identification", NULL, "identification.GetCase", &q.base,
+                           FL_CALL_MS);
     Tp__Identification__Case *c =
         r && r->ok ? tp__identification__case__unpack(NULL, r->body.len, r->body.data) : NULL;
     th_reply_free(&r);
