@@ -1,6 +1,7 @@
 /* evs_backup.c: hot, verified copies of a log with LMDB's own copy (see evs_backup.h). */
 #include "evs_backup.h"
 #include "evs_internal.h"
+#include "evs_vault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +19,13 @@
 /* A secret.key this large is not a key (the services' are 32 bytes). */
 #define S_SECRET_MAX 4096
 
-/* The files a copy puts into its folder, the only ones removed when it fails. */
-static const char *const s_files[] = {EVS_BACKUP_LOG, EVS_BACKUP_LOCKS, EVS_BACKUP_SECRET};
+/* The files a copy puts into its folder, the only ones removed when it fails (the key
+ * store's folder with its files), and the ones a restore moves aside. */
+static const char *const s_files[] = {EVS_BACKUP_LOG, EVS_BACKUP_LOCKS, EVS_BACKUP_SECRET,
+                                      EVS_BACKUP_VAULT};
 #define S_N_FILES (sizeof s_files / sizeof s_files[0])
+/* LMDB's files in a key store's folder */
+static const char *const s_vault_files[] = {EVS_BACKUP_LOG, EVS_BACKUP_LOCKS};
 
 /* Says in report->reason what failed and why; returns @p rc. */
 static int s_fail(evs_backup_t *report, int rc, const char *fmt, ...)
@@ -40,6 +45,9 @@ static int s_fail(evs_backup_t *report, int rc, const char *fmt, ...)
  * then the folder (which stays when something else is in it). */
 static void s_remove_tmp(const char *tmp)
 {
+    char vault[PATH_MAX];
+    if (evsi_path(vault, tmp, EVS_BACKUP_VAULT) == 0)
+        evsi_remove(vault, s_vault_files, 2);
     evsi_remove(tmp, s_files, S_N_FILES);
 }
 
@@ -141,6 +149,17 @@ static int s_copy_verified(const char *dir, const char *tmp, evs_backup_t *repor
     report->secret = rc == 0;
     if ((rc = s_check(tmp, dir, report)) != 0)
         return rc;
+    /* the key store after the log: keys are committed before the events sealed with them,
+     * so the copy holds every key the copied log needs */
+    char vault[PATH_MAX], store[PATH_MAX];
+    if ((rc = evsi_path(vault, dir, EVS_BACKUP_VAULT)) != 0 ||
+        (rc = evsi_path(store, vault, EVS_BACKUP_LOG)) != 0 ||
+        (rc = evsi_path(to, tmp, EVS_BACKUP_VAULT)) != 0)
+        return s_fail(report, rc, "%s", dir);
+    /* a folder without data.mdb holds no key */
+    report->vault = evsi_exists(store);
+    if (report->vault && (rc = evs_vault_copy(vault, to, &report->vault_keys)) != 0)
+        return s_fail(report, rc, "cannot copy the key store %s to %s", vault, to);
     /* the reader table the check's evs_open() made: a copy holds the log and the key */
     if (unlink(locks) != 0 && errno != ENOENT)
         return s_fail(report, -errno, "cannot remove %s", locks);
@@ -218,7 +237,7 @@ int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_
     for (size_t i = 0; i < S_N_FILES; i++)
         present |= evsi_path(path, dir, s_files[i]) == 0 && evsi_exists(path);
     if (present && !aside)
-        return s_fail(report, -EEXIST, "%s holds a log already (or its key)", dir);
+        return s_fail(report, -EEXIST, "%s holds a log already (or its key, or a key store)", dir);
     if (present && evsi_exists(aside))
         return s_fail(report, -EEXIST, "%s", aside);
     if (present && evsi_path(path, dir, EVS_BACKUP_LOG) == 0 && evsi_exists(path)) {
@@ -236,9 +255,9 @@ int evs_restore(const char *src, const char *dir, const char *aside, evs_backup_
     rc = s_copy_verified(src, tmp, report);
     if (rc == 0 && present)
         rc = s_move_aside(dir, aside, report);
-    /* the key first: a folder with data.mdb is a finished restore */
-    static const char *const in[] = {EVS_BACKUP_SECRET, EVS_BACKUP_LOG};
-    for (size_t i = 0; rc == 0 && i < 2; i++) {
+    /* the keys first: a folder with data.mdb is a finished restore */
+    static const char *const in[] = {EVS_BACKUP_SECRET, EVS_BACKUP_VAULT, EVS_BACKUP_LOG};
+    for (size_t i = 0; rc == 0 && i < 3; i++) {
         char from[PATH_MAX];
         if ((rc = evsi_path(from, tmp, in[i])) != 0 || (rc = evsi_path(path, dir, in[i])) != 0)
             s_fail(report, rc, "%s", dir);
@@ -302,20 +321,47 @@ static int s_append(evs_t *evs, int n)
     return rc;
 }
 
+/* The key of batch @p n's subject ("batch-N"), committed in @p vault. */
+static int s_batch_key(evs_vault_t *vault, uint64_t n, uint8_t key[EVS_VAULT_KEY_SIZE])
+{
+    char subject[32];
+    snprintf(subject, sizeof subject, "batch-%06" PRIu64, n);
+    return evs_vault_get(vault, subject, key, NULL);
+}
+
+/* A new log of @p service in @p dir with @p n events. */
+static int s_new_log(const char *dir, const char *service, int n)
+{
+    evs_opts_t opts = {.flags = EVS_NOSYNC, .service = service};
+    evs_t *evs = NULL;
+    int rc = evs_open(dir, &opts, &evs);
+    if (rc == 0)
+        rc = s_append(evs, n);
+    evs_destroy(&evs);
+    return rc;
+}
+
 /* The writer beside the backups, in a process of its own as a service is beside tpctl
- * (one environment per log and process): commits batches of 20 events into @p dir, says
- * so on @p ready once the log holds 2,000, and stops when a byte comes on @p stop (or
- * after 60 s). */
+ * (one environment per log and process): commits batches of 20 events into @p dir, each
+ * after the key of its subject ("batch-N", N from 1) in the key store <dir>/vault, as a
+ * service commits keys before the events sealed with them; says so on @p ready once the
+ * log holds 2,000, and stops when a byte comes on @p stop (or after 60 s). */
 static void s_writer(const char *dir, int ready, int stop)
 {
     evs_opts_t opts = {.flags = EVS_NOSYNC, .service = "backup"};
     evs_t *evs = NULL;
-    if (evs_open(dir, &opts, &evs) != 0)
+    evs_vault_t *vault = NULL;
+    char path[PATH_MAX], subject[32];
+    uint8_t key[EVS_VAULT_KEY_SIZE];
+    if (evs_open(dir, &opts, &evs) != 0 || evsi_path(path, dir, EVS_VAULT_DIR) != 0 ||
+        evs_vault_open(path, false, &vault) != 0)
         _exit(1);
     bool told = false;
-    for (int64_t end = s_now_ms() + 60000; s_now_ms() < end;) {
+    for (int64_t end = s_now_ms() + 60000, n = 1; s_now_ms() < end; n++) {
         uint64_t head = 0;
-        if (s_append(evs, 20) != 0 || evs_head(evs, &head, NULL) != 0)
+        snprintf(subject, sizeof subject, "batch-%06" PRId64, n);
+        if (evs_vault_get_or_create(vault, subject, key) != 0 || evs_vault_commit(vault) != 0 ||
+            s_append(evs, 20) != 0 || evs_head(evs, &head, NULL) != 0)
             _exit(1);
         if (!told && head >= 2000)
             told = write(ready, "r", 1) == 1;
@@ -323,8 +369,55 @@ static void s_writer(const char *dir, int ready, int stop)
         if (told && poll(&p, 1, 0) > 0)
             break;
     }
+    evs_vault_close(&vault);
     evs_destroy(&evs);
     _exit(0);
+}
+
+/* Whether the key store of the data folder (or backup) @p dir has the key of every batch
+ * in a log of @p head events (s_writer()), and no more than @p most keys. */
+static bool s_keys_cover(const char *dir, uint64_t head, uint64_t most)
+{
+    char path[PATH_MAX];
+    evs_vault_t *vault = NULL;
+    uint8_t key[EVS_VAULT_KEY_SIZE];
+    uint64_t keys = 0, erased = 0;
+    bool all = evsi_path(path, dir, EVS_VAULT_DIR) == 0 && evs_vault_open(path, true, &vault) == 0;
+    for (uint64_t n = 1; all && n <= head / 20; n++)
+        all = s_batch_key(vault, n, key) == 0;
+    if (vault)
+        evs_vault_counts(vault, &keys, &erased);
+    evs_vault_close(&vault);
+    return all && keys >= head / 20 && keys <= most && erased == 0;
+}
+
+/* The keys in the key store of @p dir (0 when it has none). */
+static uint64_t s_vault_keys(const char *dir)
+{
+    char path[PATH_MAX];
+    evs_vault_t *vault = NULL;
+    uint64_t keys = 0, erased = 0;
+    if (evsi_path(path, dir, EVS_VAULT_DIR) == 0 && evs_vault_open(path, true, &vault) == 0)
+        evs_vault_counts(vault, &keys, &erased);
+    evs_vault_close(&vault);
+    return keys;
+}
+
+/* Whether batch @p n's key in the key store of @p dir is the one the writer made (in
+ * <base>/log). */
+static bool s_same_key(const char *dir, const char *base, uint64_t n)
+{
+    char path[PATH_MAX];
+    evs_vault_t *vault = NULL;
+    uint8_t a[EVS_VAULT_KEY_SIZE], b[EVS_VAULT_KEY_SIZE];
+    bool same = evsi_path(path, base, "log/" EVS_VAULT_DIR) == 0 &&
+                evs_vault_open(path, true, &vault) == 0 && s_batch_key(vault, n, a) == 0;
+    evs_vault_close(&vault);
+    same = same && evsi_path(path, dir, EVS_VAULT_DIR) == 0 &&
+           evs_vault_open(path, true, &vault) == 0 && s_batch_key(vault, n, b) == 0 &&
+           memcmp(a, b, sizeof a) == 0;
+    evs_vault_close(&vault);
+    return same;
 }
 
 /* Flips a byte of record @p seq of the closed log in @p dir, with LMDB alone. */
@@ -411,6 +504,18 @@ static int s_test_hot(const char *base, bool verbose)
     S_CHECK(before <= rep1.head_seq && rep1.head_seq <= after);
     S_CHECK(rep1.events == rep1.head_seq && rep1.head_seq % 20 == 0);
     S_CHECK(rep1.secret && rep1.bytes > 0 && strcmp(rep1.service, "backup") == 0);
+    /* the key store, copied after the log: a key for every batch in the copied log */
+    if (verbose)
+        printf("   its key store: %" PRIu64 " keys, %" PRIu64 " needed by its log\n",
+               rep1.vault_keys, rep1.head_seq / 20);
+    S_CHECK(rep1.vault && rep1.vault_keys >= rep1.head_seq / 20);
+    evsi_path(path, b1, "vault/lock.mdb");
+    S_CHECK(!evsi_exists(path));
+    evsi_path(path, b1, "vault/data.mdb");
+    S_CHECK(evs_check_mode(path, 0600));
+    evsi_path(path, b1, "vault");
+    S_CHECK(evs_check_mode(path, 0700));
+    S_CHECK(s_keys_cover(b1, rep1.head_seq, rep1.vault_keys));
     /* what it holds: the log and the key, 0600, in a folder of 0700; it verifies */
     evsi_path(path, b1, "data.mdb");
     S_CHECK(evs_check_mode(path, 0600));
@@ -434,6 +539,7 @@ static int s_test_hot(const char *base, bool verbose)
         usleep(10000);
     S_CHECK_RC(evs_backup(src, b2, &rep2), 0);
     S_CHECK(rep2.head_seq > rep1.head_seq && rep2.events == rep2.head_seq);
+    S_CHECK(rep2.vault && s_keys_cover(b2, rep2.head_seq, rep2.vault_keys));
 
     /* never over anything: a backup, an empty folder, a file */
     S_CHECK_RC(evs_backup(src, b1, &rep), -EEXIST);
@@ -481,6 +587,7 @@ static int s_test_restore(const char *base, bool verbose)
     evs_t *evs = NULL;
     S_CHECK_RC(s_check(b1, NULL, &rep1), 0);
     S_CHECK_RC(s_check(b2, NULL, &rep2), 0);
+    uint64_t keys1 = s_vault_keys(b1), keys2 = s_vault_keys(b2);
 
     /* into a new folder (the caller's lock is in it): the log and the key; the service
      * goes on writing there */
@@ -489,6 +596,12 @@ static int s_test_restore(const char *base, bool verbose)
     S_CHECK(rep.head_seq == rep1.head_seq && rep.events == rep1.head_seq && rep.secret);
     S_CHECK(memcmp(rep.head_hash, rep1.head_hash, EVS_HASH_SIZE) == 0);
     evsi_path(path, r1, "data.mdb");
+    S_CHECK(evs_check_mode(path, 0600));
+    /* and the key store, with the keys as the service made them */
+    S_CHECK(rep.vault && rep.vault_keys == keys1);
+    S_CHECK(s_keys_cover(r1, rep1.head_seq, keys1));
+    S_CHECK(s_same_key(r1, base, 1) && s_same_key(r1, base, rep1.head_seq / 20));
+    evsi_path(path, r1, "vault/data.mdb");
     S_CHECK(evs_check_mode(path, 0600));
     evsi_path(path, r1, "secret.key");
     evsi_path(other, b1, "secret.key");
@@ -505,7 +618,9 @@ static int s_test_restore(const char *base, bool verbose)
     S_CHECK(s_head(r1) == rep1.head_seq + 3);
     S_CHECK_RC(evs_restore(b2, r1, aside, &rep), 0);
     S_CHECK(rep.head_seq == rep2.head_seq && s_head(r1) == rep2.head_seq);
+    S_CHECK(rep.vault && s_keys_cover(r1, rep2.head_seq, keys2));
     S_CHECK(s_head(aside) == rep1.head_seq + 3);
+    S_CHECK(s_keys_cover(aside, rep1.head_seq, keys1));
     evsi_path(path, aside, "secret.key");
     S_CHECK(s_same(path, other));
     S_CHECK_RC(evs_restore(b1, r1, aside, &rep), -EEXIST);
@@ -513,10 +628,7 @@ static int s_test_restore(const char *base, bool verbose)
 
     /* another service's log is not put in this one's place */
     evsi_path(other, base, "other");
-    opts.service = "other";
-    S_CHECK_RC(evs_open(other, &opts, &evs), 0);
-    S_CHECK_RC(s_append(evs, 1), 0);
-    evs_destroy(&evs);
+    S_CHECK_RC(s_new_log(other, "other", 1), 0);
     evsi_path(path, base, "r1.other");
     S_CHECK_RC(evs_restore(other, r1, path, &rep), EVS_MISMATCH);
     S_CHECK(!evsi_exists(path) && s_head(r1) == rep2.head_seq);
@@ -540,6 +652,15 @@ static int s_test_restore(const char *base, bool verbose)
     S_CHECK(!evsi_exists(other));
     S_CHECK_RC(evs_restore(bad, r1, aside, &rep), EVS_CORRUPT);
     S_CHECK(s_head(r1) == rep2.head_seq);
+
+    /* a log without a key store: the one in the folder goes aside with the log */
+    evsi_path(other, base, "no-vault");
+    S_CHECK_RC(s_new_log(other, "backup", 2), 0);
+    evsi_path(aside, base, "r1.replaced-2");
+    S_CHECK_RC(evs_restore(other, r1, aside, &rep), 0);
+    S_CHECK(!rep.vault && rep.vault_keys == 0 && s_head(r1) == 2);
+    evsi_path(path, r1, EVS_VAULT_DIR);
+    S_CHECK(!evsi_exists(path) && s_keys_cover(aside, rep2.head_seq, keys2));
     return 0;
 fail:
     evs_destroy(&evs);

@@ -1,5 +1,6 @@
 /* tpctl_backup.c: `tpctl log backup DIR DEST` and `tpctl log restore SRC DIR [--replace]`:
- * hot, verified copies of a service's log, and their way back (evs_backup.h). */
+ * hot, verified copies of a service's log (with its key and its key store), and their way
+ * back (evs_backup.h). */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -13,7 +14,8 @@
 #include "svc_lock.h"
 #include "tpctl.h"
 
-/* The one JSON line both print: the log's head and what was written where. */
+/* The one JSON line both print: the log's head, what was copied with it (the key, the
+ * key store and its keys) and where. */
 static void s_print(const evs_backup_t *rep, const char *key, const char *where,
                     const char *replaced)
 {
@@ -26,6 +28,8 @@ static void s_print(const evs_backup_t *rep, const char *key, const char *where,
     json_object_set_new(j, "events", json_integer((json_int_t) rep->events));
     json_object_set_new(j, "bytes", json_integer((json_int_t) rep->bytes));
     json_object_set_new(j, "secretKey", json_boolean(rep->secret));
+    json_object_set_new(j, "vault", json_boolean(rep->vault));
+    json_object_set_new(j, "vaultKeys", json_integer((json_int_t) rep->vault_keys));
     json_object_set_new(j, key, json_string(where));
     if (replaced)
         json_object_set_new(j, "replaced", json_string(replaced));

@@ -1,7 +1,8 @@
 /* backup.c: `tpctl log backup` and `tpctl log restore` against the real order service and
  * its follower identification. A backup is taken while an operator's commands keep coming
- * in (tpctl shop create in a loop): it verifies, holds the log and the key and nothing
- * else, and its head lies between the heads before and after it. A restore into the
+ * in (tpctl shop create in a loop): it verifies, holds the log, the key and the key store
+ * (a few keys put into order's folder before it started) and nothing else, and its head
+ * lies between the heads before and after it. A restore into the
  * running service's folder is refused, naming the process, and changes nothing. Then
  * order is stopped and the backup restored into a new folder; order started there
  * verifies and answers with the backup's state; identification, stopped before the
@@ -14,10 +15,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "ctl.h"
+#include "evs_vault.h"
 #include "flow.h"
 
 static th_t *s_th;
 static const char *s_tpctl;
+
+/* The subjects of the keys put into order's key store, and their keys. */
+static const char *const s_subjects[] = {"order:TP-2026-000001", "account:acc-1f3a",
+                                         "order:TP-2026-000002"};
+#define S_SUBJECTS 3
+static uint8_t s_keys[S_SUBJECTS][EVS_VAULT_KEY_SIZE];
 
 static bool s_exists(const char *dir, const char *name)
 {
@@ -33,6 +41,36 @@ static bool s_mode(const char *dir, const char *name, mode_t mode)
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return stat(path, &st) == 0 && (st.st_mode & 0777) == mode;
+}
+
+/* Keys for s_subjects in the key store of the data folder @p data_dir (made when missing). */
+static bool s_vault_make(const char *data_dir)
+{
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/" EVS_VAULT_DIR, data_dir);
+    evs_vault_t *v = NULL;
+    bool ok =
+        th_run(NULL, "mkdir -p -m 700 '%s'", data_dir) == 0 && evs_vault_open(dir, false, &v) == 0;
+    for (int i = 0; ok && i < S_SUBJECTS; i++)
+        ok = evs_vault_get_or_create(v, s_subjects[i], s_keys[i]) == 0;
+    ok = ok && evs_vault_commit(v) == 0;
+    evs_vault_close(&v);
+    return ok;
+}
+
+/* Whether the key store in @p dir (a data folder or a backup) has s_subjects' keys. */
+static bool s_vault_has(const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/" EVS_VAULT_DIR, dir);
+    evs_vault_t *v = NULL;
+    uint8_t key[EVS_VAULT_KEY_SIZE];
+    bool ok = evs_vault_open(path, true, &v) == 0;
+    for (int i = 0; ok && i < S_SUBJECTS; i++)
+        ok = evs_vault_get(v, s_subjects[i], key, NULL) == 0 &&
+             memcmp(key, s_keys[i], sizeof key) == 0;
+    evs_vault_close(&v);
+    return ok;
 }
 
 /* A customer of the gateway (order trusts the gateway's account id) places an order
@@ -82,6 +120,7 @@ static json_t *s_backup_while_writing(const char *order_dir, const char *dest)
     TH_CHECK(ctl_int(j, "headSeq") >= (int64_t) before && ctl_int(j, "headSeq") <= (int64_t) after);
     TH_CHECK(ctl_int(j, "events") == ctl_int(j, "headSeq") && ctl_int(j, "bytes") > 0);
     TH_CHECK(json_is_true(json_object_get(j, "secretKey")));
+    TH_CHECK(json_is_true(json_object_get(j, "vault")) && ctl_int(j, "vaultKeys") >= S_SUBJECTS);
     const char *service = json_string_value(json_object_get(j, "service"));
     const char *hash = json_string_value(json_object_get(j, "headHash"));
     const char *where = json_string_value(json_object_get(j, "dest"));
@@ -132,6 +171,9 @@ static void s_restore_new(const char *backup, json_t *taken, const char *new_dir
     TH_CHECK(json_equal(json_object_get(j, "headHash"), json_object_get(taken, "headHash")));
     TH_CHECK(json_is_true(json_object_get(j, "secretKey")));
     TH_CHECK(s_mode(new_dir, "data.mdb", 0600) && s_mode(new_dir, "secret.key", 0600));
+    TH_CHECK(json_is_true(json_object_get(j, "vault")));
+    TH_CHECK(ctl_int(j, "vaultKeys") == ctl_int(taken, "vaultKeys"));
+    TH_CHECK(s_mode(new_dir, "vault/data.mdb", 0600) && s_vault_has(new_dir));
     json_decref(j);
 
     TH_CHECK(ctl_run(s_th, NULL, &err, "log restore '%s' '%s'", backup, new_dir) == 1);
@@ -141,6 +183,7 @@ static void s_restore_new(const char *backup, json_t *taken, const char *new_dir
     const char *replaced = json_string_value(json_object_get(j, "replaced"));
     TH_CHECK(replaced && strstr(replaced, ".replaced-"));
     TH_CHECK(replaced && s_exists(replaced, "data.mdb") && s_exists(replaced, "secret.key"));
+    TH_CHECK(replaced && s_exists(replaced, "vault/data.mdb") && s_vault_has(new_dir));
     TH_CHECK(ctl_int(j, "headSeq") == ctl_int(taken, "headSeq"));
     json_decref(j);
 }
@@ -152,12 +195,13 @@ int main(void)
     s_tpctl = th_env("TPCTL");
     s_th = th_new("backup");
     th_set(s_th, "tick_ms", "200");
-    bool up = th_start(s_th, th_env("TP_ORDER"), "order", 20000) > 0 &&
-              th_start(s_th, th_env("TP_IDENTIFICATION"), "identification", 20000) > 0;
-    TH_CHECK(up);
     char order_dir[512], ident_dir[512], backup[600], new_dir[600], id[64], number[64];
     th_data_dir(s_th, "order", order_dir, sizeof order_dir);
     th_data_dir(s_th, "identification", ident_dir, sizeof ident_dir);
+    TH_CHECK(s_vault_make(order_dir));
+    bool up = th_start(s_th, th_env("TP_ORDER"), "order", 20000) > 0 &&
+              th_start(s_th, th_env("TP_IDENTIFICATION"), "identification", 20000) > 0;
+    TH_CHECK(up);
     snprintf(backup, sizeof backup, "%s/backups/order-1", th_dir(s_th));
     snprintf(new_dir, sizeof new_dir, "%s/restored/order", th_dir(s_th));
     TH_CHECK(th_run(NULL, "mkdir -m 700 '%s/backups'", th_dir(s_th)) == 0);
@@ -174,6 +218,8 @@ int main(void)
     TH_CHECK(s_exists(backup, "data.mdb") && s_exists(backup, "secret.key"));
     TH_CHECK(!s_exists(backup, "lock.mdb") && !s_exists(backup, "service.lock"));
     TH_CHECK(s_mode(backup, "data.mdb", 0600) && s_mode(backup, "secret.key", 0600));
+    TH_CHECK(s_mode(backup, "vault", 0700) && s_mode(backup, "vault/data.mdb", 0600));
+    TH_CHECK(!s_exists(backup, "vault/lock.mdb") && s_vault_has(backup));
     json_t *j = NULL;
     TH_CHECK(ctl_run(s_th, &j, NULL, "log verify '%s'", backup) == 0);
     TH_CHECK(json_is_true(json_object_get(j, "ok")) && ctl_int(j, "checked") == head);
