@@ -99,26 +99,32 @@ static char *s_dump(const char *service, bool vault)
 {
     char dir[512];
     th_data_dir(s_th, service, dir, sizeof dir);
-    char *out = NULL, *err = NULL;
-    int rc = vault ? ctl_run(s_th, NULL, &out, "log dump '%s' --vault '%s/vault'", dir, dir)
-                   : ctl_run(s_th, NULL, &out, "log dump '%s'", dir);
-    (void) rc;
-    free(err);
+    char *out = NULL;
+    int rc = vault ? th_run(&out, "%s log dump '%s' --vault '%s/vault'", th_env("TPCTL"), dir, dir)
+                   : th_run(&out, "%s log dump '%s'", th_env("TPCTL"), dir);
+    if (rc != 0) {
+        fprintf(stderr, "personal_data: tpctl log dump %s: exit %d\n", service, rc);
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
-static int s_markers_in(const char *text)
+/* Markers in @p text; the client address only when @p addr (a failed login's is kept,
+ * sealed for its hour, until the throttling window passed, whoever is deleted). */
+static int s_markers_in(const char *text, bool addr)
 {
     int n = 0;
     for (size_t i = 0; text && s_markers[i]; i++)
-        n += strstr(text, s_markers[i]) != NULL;
+        if (addr || strcmp(s_markers[i], "192.0.2.10") != 0)
+            n += strstr(text, s_markers[i]) != NULL;
     return n;
 }
 
 static void s_stop_all(void)
 {
     for (size_t i = 0; s_services[i]; i++) {
-        th_stop(s_th, s_services[i], SIGTERM);
+        kill(th_pid(s_th, s_services[i]), SIGTERM);
         TH_CHECK(th_wait_exit(s_th, s_services[i], 10000) == 0);
     }
 }
@@ -126,7 +132,8 @@ static void s_stop_all(void)
 static bool s_start_all(void)
 {
     return th_start_services(s_th, 15000) &&
-           th_start(s_th, th_env("TP_PRODUCTION"), "production", 15000) > 0;
+           th_start(s_th, th_exe_of("production"), "production", 15000) > 0 &&
+           th_start(s_th, th_exe_of("revocation"), "revocation", 15000) > 0;
 }
 
 /* The identification case of @p order as the operator sees it (GetCase). */
@@ -200,8 +207,8 @@ int main(void)
         TH_CHECK(s_scan_dir(dir, false) == 0);
     }
     char *sealed = s_dump("order", false), *opened = s_dump("order", true);
-    TH_CHECK(sealed && strstr(sealed, "sealed:1:order:") && s_markers_in(sealed) == 0);
-    TH_CHECK(opened && s_markers_in(opened) >= 7);
+    TH_CHECK(sealed && strstr(sealed, "sealed:1:order:") && s_markers_in(sealed, true) == 0);
+    TH_CHECK(opened && s_markers_in(opened, true) >= 7);
     free(sealed);
     free(opened);
     sealed = s_dump("account", false);
@@ -229,7 +236,8 @@ int main(void)
     TH_CHECK(rc == 0);
     json_decref(j);
     free(err);
-    for (int i = 0; i < 150 && fl_count_events(s_th, "identification", "SubjectErased", NULL) < 1;
+    for (int i = 0; i < 150 && (fl_count_events(s_th, "identification", "SubjectErased", NULL) < 1 ||
+                                fl_count_events(s_th, "revocation", "SubjectErased", NULL) < 1);
          i++)
         zclock_sleep(100);
     TH_CHECK(fl_count_events(s_th, "account", "SubjectErased", NULL) == 1);
@@ -248,12 +256,12 @@ int main(void)
         th_data_dir(s_th, s_services[i], dir, sizeof dir);
         TH_CHECK(s_scan_dir(dir, true) == 0);
         opened = s_dump(s_services[i], true);
-        TH_CHECK(opened && s_markers_in(opened) == 0);
+        TH_CHECK(opened && s_markers_in(opened, false) == 0);
         if (i < 3)
             TH_CHECK(opened && strstr(opened, "[erased]"));
         free(opened);
         char *out = NULL;
-        rc = ctl_run(s_th, NULL, &out, "log replay '%s' --vault '%s/vault'", dir, dir);
+        rc = th_run(&out, "%s log replay '%s' --vault '%s/vault'", th_env("TPCTL"), dir, dir);
         TH_CHECK(rc == 0);
         free(out);
     }
