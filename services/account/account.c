@@ -704,6 +704,21 @@ static void s_tick(const void *state, int64_t now_us, svc_out_t *out)
         svc_out_event(out, m->account_id, &ev.base);
         n++;
     }
+    /* registrations never confirmed: a week after their last link expired they end, and
+     * their data is erased */
+    for (const acc_account_t *a = zhashx_first(st->unconfirmed); a && n < S_TICK_MAX;
+         a = zhashx_next(st->unconfirmed)) {
+        if (!a->confirm_until_us || now_us < a->confirm_until_us + ACCOUNT_UNCONFIRMED_KEEP_US)
+            continue;
+        Tp__Account__RegistrationExpired ev = TP__ACCOUNT__REGISTRATION_EXPIRED__INIT;
+        ev.account_id = (char *) a->id;
+        ev.at_us = now_us;
+        svc_out_event(out, a->id, &ev.base);
+        char subject[ACC_ID_SIZE + 16];
+        snprintf(subject, sizeof subject, "account:%s", a->id);
+        svc_out_erase(out, subject, "registration not confirmed before its link expired");
+        n++;
+    }
 }
 
 /* ------------------------------------------------------------------ the table */

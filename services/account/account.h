@@ -137,6 +137,9 @@ extern const svc_def_t account_def;
 #define ACCOUNT_MINUTE_US           (60 * INT64_C(1000000))
 #define ACCOUNT_CONFIRM_VALID_US    (24 * 60 * ACCOUNT_MINUTE_US)
 #define ACCOUNT_RESET_VALID_US      (30 * ACCOUNT_MINUTE_US)
+/* An unconfirmed registration is kept this long after its last link expired (so that an
+ * "expired" link can still be followed by a new one), then it ends and is erased. */
+#define ACCOUNT_UNCONFIRMED_KEEP_US (7 * 24 * 60 * ACCOUNT_MINUTE_US)
 #define ACCOUNT_SESSION_ABSOLUTE_US (12 * 60 * ACCOUNT_MINUTE_US)
 #define ACCOUNT_SESSION_IDLE_US     (30 * ACCOUNT_MINUTE_US)
 #define ACCOUNT_SESSION_TOUCH_US    (5 * ACCOUNT_MINUTE_US)

@@ -254,6 +254,10 @@ static void s_test_deleted(void)
     Tp__Account__AccountView *v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && streq(v->status, "deleted") && !v->deletion_request);
     svc_tc_free(v);
+    /* its personal data is erased with it (the runtime deletes the subject's key) */
+    char subject[ACC_ID_SIZE + 16];
+    snprintf(subject, sizeof subject, "account:%s", again);
+    CHECK(svc_out_n_erasures(s_out) == 1 && streq(svc_out_erasure_at(s_out, 0), subject));
     CHECK(acc_tr_pending(s_tc, "gone@example.org", ACC_DELETION_KIND, NULL) == 0);
     del.account_id = s_de;
     svc_tc_decide(s_tc, "DeleteAccount", "operator", NULL, &del.base);
@@ -272,6 +276,49 @@ static void s_test_deleted(void)
     v = svc_tc_reply(s_out, &tp__account__account_view__descriptor);
     CHECK(v && streq(v->status, "deleted") && !v->deletion_request && streq(v->email, ""));
     svc_tc_free(v);
+}
+
+/* A registration never confirmed ends a week after its last link expired, and its data
+ * is erased; the address can register anew. */
+static void s_test_expired(void)
+{
+    Tp__Account__Register reg = TP__ACCOUNT__REGISTER__INIT;
+    reg.email = "late@example.org";
+    reg.password = "$argon2id$v=19$m=19456,t=2,p=1$c3RhbmQtaW4$c3RhbmQtaW4";
+    reg.language = "en";
+    CHECK(svc_tc_do(s_tc, "Register", "", NULL, &reg.base) == 1);
+    const acc_account_t *a = acc_find_email(svc_tc_state(s_tc), "late@example.org");
+    CHECK(a && a->status == ACC_UNCONFIRMED);
+    char id[ACC_ID_SIZE];
+    snprintf(id, sizeof id, "%s", a ? a->id : "");
+    int64_t t0 = svc_tc_now(s_tc);
+    /* the link expired, but a new one may still be asked for: nothing ends yet */
+    svc_tc_set_now(s_tc, t0 + ACCOUNT_CONFIRM_VALID_US + ACCOUNT_UNCONFIRMED_KEEP_US - 60000000);
+    svc_tc_tick(s_tc);
+    CHECK(svc_out_n_erasures(s_out) == 0);
+    svc_tc_commit(s_tc);
+    svc_tc_set_now(s_tc, t0 + ACCOUNT_CONFIRM_VALID_US + ACCOUNT_UNCONFIRMED_KEEP_US + 1);
+    svc_out_t *out = svc_tc_tick(s_tc);
+    bool expired = false;
+    for (size_t i = 0; i < svc_out_n_events(out); i++) {
+        const char *type = NULL;
+        svc_out_event_at(out, i, &type, NULL, NULL, NULL);
+        expired |= streq(type, "RegistrationExpired");
+    }
+    char subject[ACC_ID_SIZE + 16];
+    snprintf(subject, sizeof subject, "account:%s", id);
+    CHECK(expired && svc_out_n_erasures(out) == 1 && streq(svc_out_erasure_at(out, 0), subject));
+    svc_tc_commit(s_tc);
+    a = acc_find(svc_tc_state(s_tc), id);
+    CHECK(a && a->status == ACC_DELETED && !a->email && !a->password_hash);
+    CHECK(!acc_find_email(svc_tc_state(s_tc), "late@example.org"));
+    /* the next tick has nothing more to do with it */
+    svc_tc_tick(s_tc);
+    CHECK(svc_out_n_erasures(s_out) == 0);
+    svc_tc_commit(s_tc);
+    CHECK(svc_tc_do(s_tc, "Register", "", NULL, &reg.base) == 1);
+    a = acc_find_email(svc_tc_state(s_tc), "late@example.org");
+    CHECK(a && a->status == ACC_UNCONFIRMED && !streq(a->id, id));
 }
 
 /* Apply takes every log: junk, unknown accounts, a second event for an open request. */
@@ -331,6 +378,7 @@ static const svc_tc_test_t s_tests[] = {
     {"refusals", s_test_refusals, "deletion"},
     {"restart", s_test_restart, "deletion"},
     {"deleted", s_test_deleted, "deletion"},
+    {"expired", s_test_expired, "deletion"},
     {"bad_events", s_test_bad_events, "deletion"},
     {"replay", s_test_replay, "deletion"},
     {NULL},

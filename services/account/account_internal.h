@@ -48,6 +48,7 @@ typedef struct {
     bool status_mails_off;                         /* SetNotifications "off": no status notices */
     char fail_key[ACC_HEX_SIZE];                   /* its address's key in fails_email (the
                                                       last LoginFailed's), "" when none */
+    int64_t confirm_until_us;                      /* unconfirmed: its last link's expiry */
     int64_t deletion_at_us;                        /* an open deletion request: when (0: none) */
     char *deletion_reason;                         /* its reason, "" when none given (owned) */
 } acc_account_t;
@@ -111,6 +112,7 @@ typedef struct {
     zhashx_t *fails_email; /* SHA-256 hex of an address -> acc_window_t (owned) */
     zhashx_t *fails_addr;  /* client address -> acc_window_t (owned) */
     zhashx_t *orders;      /* order id -> acc_account_t (borrowed): whose order (OrderKnown) */
+    zhashx_t *unconfirmed; /* id -> acc_account_t (borrowed): registrations not confirmed */
     zhashx_t *revocations; /* revocation request id -> order id (owned): requested, told,
                               not yet completed */
     int64_t swept_at_us;   /* last time stale throttling windows were dropped */

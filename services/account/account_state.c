@@ -156,6 +156,7 @@ void *acc_state_new(void)
     st->fails_email = s_table(s_free);
     st->fails_addr = s_table(s_free);
     st->orders = s_table(NULL);
+    st->unconfirmed = s_table(NULL);
     st->revocations = s_table(s_free);
     if (!st->accounts || !st->by_email || !st->tokens || !st->sessions || !st->shops ||
         !st->codes || !st->mails || !st->fails_email || !st->fails_addr || !st->orders ||
@@ -176,6 +177,7 @@ void acc_state_destroy(void **state_p)
     zhashx_destroy(&st->by_email);
     zhashx_destroy(&st->codes);
     zhashx_destroy(&st->orders);
+    zhashx_destroy(&st->unconfirmed);
     zhashx_destroy(&st->accounts);
     zhashx_destroy(&st->tokens);
     zhashx_destroy(&st->sessions);
@@ -258,6 +260,8 @@ static void s_token_add(acc_state_t *st, acc_account_t *a, bool reset,
 {
     if (hash->len != crypto_hash_sha256_BYTES)
         return;
+    if (!reset && expires_at_us > a->confirm_until_us)
+        a->confirm_until_us = expires_at_us;
     char hex[ACC_HEX_SIZE];
     acc_hex(hash->data, hash->len, hex, sizeof hex);
     if (zhashx_lookup(st->tokens, hex))
@@ -380,6 +384,7 @@ static void s_on_registered(acc_state_t *st, const svc_event_t *ev)
         goto done;
     }
     zhashx_update(st->by_email, a->email, a);
+    zhashx_update(st->unconfirmed, a->id, a);
     s_window_add(&a->mails, ACCOUNT_MAIL_MAX, e->registered_at_us);
     s_token_add(st, a, false, &e->token_nonce, &e->token_hash, e->token_expires_at_us,
                 e->password_hash);
@@ -415,6 +420,7 @@ static void s_on_confirmed(acc_state_t *st, const svc_event_t *ev)
     acc_account_t *a = s_account(st, e->account_id);
     if (a && a->status == ACC_UNCONFIRMED) {
         a->status = ACC_ACTIVE;
+        zhashx_delete(st->unconfirmed, a->id);
         if (*e->password_hash)
             s_set_str(&a->password_hash, e->password_hash);
         while (*a->confirm[0]) /* every link of this account is used up */
@@ -579,14 +585,12 @@ static void s_on_officer(acc_state_t *st, const svc_event_t *ev, bool appointed)
     tp__account__officer_appointed__free_unpacked(e, NULL);
 }
 
-static void s_on_deleted(acc_state_t *st, const svc_event_t *ev)
+/* The account is gone (deleted, or its registration expired): nothing of it is served or
+ * kept in memory any more. */
+static void s_forget(acc_state_t *st, acc_account_t *a)
 {
-    Tp__Account__AccountDeleted *e =
-        tp__account__account_deleted__unpack(NULL, ev->payload_len, ev->payload);
-    if (!e)
-        return;
-    acc_account_t *a = s_account(st, e->account_id);
-    if (a && a->status != ACC_DELETED) {
+    zhashx_delete(st->unconfirmed, a->id);
+    {
         if (a->email && zhashx_lookup(st->by_email, a->email) == a)
             zhashx_delete(st->by_email, a->email);
         while (*a->confirm[0])
@@ -617,7 +621,30 @@ static void s_on_deleted(acc_state_t *st, const svc_event_t *ev)
         a->deletion_at_us = 0;
         a->status = ACC_DELETED;
     }
+}
+
+static void s_on_deleted(acc_state_t *st, const svc_event_t *ev)
+{
+    Tp__Account__AccountDeleted *e =
+        tp__account__account_deleted__unpack(NULL, ev->payload_len, ev->payload);
+    if (!e)
+        return;
+    acc_account_t *a = s_account(st, e->account_id);
+    if (a && a->status != ACC_DELETED)
+        s_forget(st, a);
     tp__account__account_deleted__free_unpacked(e, NULL);
+}
+
+static void s_on_expired(acc_state_t *st, const svc_event_t *ev)
+{
+    Tp__Account__RegistrationExpired *e =
+        tp__account__registration_expired__unpack(NULL, ev->payload_len, ev->payload);
+    if (!e)
+        return;
+    acc_account_t *a = s_account(st, e->account_id);
+    if (a && a->status == ACC_UNCONFIRMED)
+        s_forget(st, a);
+    tp__account__registration_expired__free_unpacked(e, NULL);
 }
 
 static void s_on_shop_known(acc_state_t *st, const svc_event_t *ev)
@@ -712,6 +739,8 @@ void acc_apply(void *state, const svc_event_t *ev)
         s_on_officer(st, ev, false);
     else if (streq(t, "AccountDeleted"))
         s_on_deleted(st, ev);
+    else if (streq(t, "RegistrationExpired"))
+        s_on_expired(st, ev);
     else if (streq(t, "ShopKnown"))
         s_on_shop_known(st, ev);
     else if (streq(t, "MailSent"))

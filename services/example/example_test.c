@@ -830,6 +830,17 @@ static void s_test_rights_forbidden(void)
     CHECK(
         s_forbidden(svc_tk_call(kit, "alpha", "customer", "acc-1", NULL, "$summary", NULL, 10000)));
     CHECK(s_forbidden(svc_tk_call(kit, "alpha", "", NULL, NULL, EVS_BUS_READ, &rr.base, 10000)));
+    /* the keys of the data subjects go to follower services only: never the gateway, a
+     * producer or an operator (svc_seal.h) */
+    char *subjects[] = {"account:acc-1"};
+    Tp__KeysRequest kq = TP__KEYS_REQUEST__INIT;
+    kq.subjects = subjects;
+    kq.n_subjects = 1;
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "customer", "acc-1", NULL, "$keys", &kq.base,
+                                  10000)));
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "", NULL, NULL, "$keys", &kq.base, 10000)));
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "producer", NULL, NULL, "$keys", &kq.base, 10000)));
+    CHECK(s_forbidden(svc_tk_call(kit, "alpha", "operator", NULL, NULL, "$keys", &kq.base, 10000)));
     CHECK(s_forbidden(s_inc(kit, "customer", "acc-1", "g-adjust", "example.Adjust", "f")));
     CHECK(svc_tk_head(kit, "alpha") == head);
     /* what it may: a visitor, a customer, "$status" */

@@ -610,6 +610,7 @@ static const svc_tc_test_t s_tests[] = {
     {"scoping", ot_test_scoping, "core"},
     {"documents", ot_test_documents, "core"},
     {"production", ot_test_production, "core"},
+    {"retention", ot_test_retention, "core"},
     {"replay", s_test_replay, "core"},
     {"runtime", ot_test_runtime, NULL},
     {NULL},

@@ -37,5 +37,6 @@ void ot_test_release_orders(void);
 void ot_test_scoping(void);
 void ot_test_documents(void);
 void ot_test_production(void);
+void ot_test_retention(void);
 void ot_test_runtime(void);
 #endif

@@ -265,6 +265,28 @@ void rtest_runtime(void)
     free(before);
     free(after);
 
+    /* the failed attempt's client address was sealed for its hour: once the throttling
+     * windows are past (window_hours, 2 by default), that hour is erased */
+    uint64_t head = svc_tk_head(kit, "revocation");
+    clock.now += 3 * 3600 * SEC;
+    bool window_erased = false;
+    for (int i = 0; i < 100 && !window_erased; i++) {
+        zclock_sleep(30);
+        for (uint64_t q = head + 1; q <= svc_tk_head(kit, "revocation") && !window_erased; q++) {
+            Tp__Envelope *e = svc_tk_event(kit, "revocation", q);
+            Tp__SubjectErased *se =
+                e && streq(e->event_type, "SubjectErased")
+                    ? tp__subject_erased__unpack(NULL, e->payload.len, e->payload.data)
+                    : NULL;
+            window_erased = se && strncmp(se->subject, "window:", 7) == 0;
+            if (se)
+                tp__subject_erased__free_unpacked(se, NULL);
+            if (e)
+                tp__envelope__free_unpacked(e, NULL);
+        }
+    }
+    CHECK(window_erased);
+
     zactor_destroy(&revo);
     zactor_destroy(&feeder);
     svc_tk_destroy(&kit);
