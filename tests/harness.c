@@ -616,7 +616,8 @@ void th_check_replay(th_t *self, const char *name)
         char before[128] = "", after[128] = "", replayed[128] = "";
         th_digest(self, name, before, sizeof before);
         char *out = NULL;
-        int rc = th_run(&out, "%s log replay '%s'", th_env("TPCTL"), dir);
+        /* with the key store: the live state was built with the personal fields opened */
+        int rc = th_run(&out, "%s log replay '%s' --vault '%s/vault'", th_env("TPCTL"), dir, dir);
         if (rc == 0 && out)
             th_json_str(out, "digest", replayed, sizeof replayed);
         th_digest(self, name, after, sizeof after);

@@ -10,7 +10,8 @@
 
 /* The order service and the upstreams it follows by default (their keys only: they do
  * not run here, so the subscriptions wait). */
-static const char *const s_services[] = {"order", "identification", "production", NULL};
+static const char *const s_services[] = {"order", "identification", "production", "account",
+                                         NULL};
 
 /* One call to the order service as @p role / @p account. */
 static Tp__Reply *s_call(svc_tk_t *kit, const char *request_id, const char *role,

@@ -47,11 +47,14 @@ static bool s_run(const fc_target_t *t, const s_case_t *c, int nth, bool pipelin
     int failed_before = th_failed;
     th_t *th = th_new("fault");
     fc_configure(th, t, pipeline);
-    char mark[400], nthbuf[16];
+    char mark[400], nthbuf[16], file[200];
     snprintf(mark, sizeof mark, "%s/fault-fired", th_dir(th));
     snprintf(nthbuf, sizeof nthbuf, "%d", nth);
+    /* the log's file, not its key store's (vault/data.mdb: fault_vault's) */
+    snprintf(file, sizeof file, "/%s/data.mdb", t->name);
     /* the fault for the service alone: its environment only */
     setenv("LD_PRELOAD", s_inj, 1);
+    setenv("TP_FAULT_FILE", file, 1);
     setenv("TP_FAULT_OP", c->op, 1);
     setenv("TP_FAULT_ERR", c->err, 1);
     setenv("TP_FAULT_NTH", nthbuf, 1);
@@ -59,6 +62,7 @@ static bool s_run(const fc_target_t *t, const s_case_t *c, int nth, bool pipelin
     bool up = th_start(th, th_exe_of(t->name), t->name, 10000) > 0;
     unsetenv("LD_PRELOAD");
     unsetenv("TP_FAULT_NTH");
+    unsetenv("TP_FAULT_FILE");
     TH_CHECK(th_start(th, th_exe_of(t->follower), t->follower, 10000) > 0);
     fc_ack_t *acks = NULL;
     uint64_t base = 0; /* what the service wrote before the load (seeding) */
