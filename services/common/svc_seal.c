@@ -28,6 +28,10 @@ typedef struct {
     size_t changed;     /* values sealed or opened */
     size_t erased;
     int rc;
+    /* the last subject's key: the values of one message are mostly one subject's */
+    char key_subject[S_SUBJECT_MAX + 1];
+    uint8_t key[SVC_SEAL_KEY_SIZE];
+    int key_rc;
 } s_walk_t;
 
 /* ------------------------------------------------------------------ which types */
@@ -37,6 +41,36 @@ typedef struct {
 static const ProtobufCMessageDescriptor *s_cache_desc[S_CACHE];
 static unsigned char s_cache_val[S_CACHE];
 static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What each field of a message type is (tp_personal_kind), cached per type: the table
+ * is searched once per type, not once per field of every message. */
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    signed char *kinds;   /* [n_fields] */
+} s_kinds_t;
+static s_kinds_t s_kinds[S_CACHE];
+
+static tp_personal_kind_t s_kind(const ProtobufCMessageDescriptor *m, unsigned field)
+{
+    size_t h = ((uintptr_t) m >> 4) % S_CACHE;
+    pthread_mutex_lock(&s_cache_lock);
+    signed char *kinds = s_kinds[h].desc == m ? s_kinds[h].kinds : NULL;
+    pthread_mutex_unlock(&s_cache_lock);
+    if (kinds)
+        return (tp_personal_kind_t) kinds[field];
+    kinds = malloc(m->n_fields ? m->n_fields : 1);
+    if (!kinds)
+        return tp_personal_kind(m, &m->fields[field]);
+    for (unsigned i = 0; i < m->n_fields; i++)
+        kinds[i] = (signed char) tp_personal_kind(m, &m->fields[i]);
+    tp_personal_kind_t k = (tp_personal_kind_t) kinds[field];
+    pthread_mutex_lock(&s_cache_lock);
+    signed char *old = s_kinds[h].kinds;
+    s_kinds[h] = (s_kinds_t) {m, kinds};
+    pthread_mutex_unlock(&s_cache_lock);
+    free(old);   /* a colliding type's, read by nobody now (lookups copy under the lock) */
+    return k;
+}
 
 bool svc_seal_needed(const ProtobufCMessageDescriptor *desc)
 {
@@ -88,11 +122,22 @@ static bool s_parse(const char *v, char *subject, const char **b64)
     return true;
 }
 
+/* The key of @p subject through the walk's cache of the last one. */
+static int s_key(s_walk_t *w, const char *subject, bool create, uint8_t key[SVC_SEAL_KEY_SIZE])
+{
+    if (strcmp(w->key_subject, subject) != 0) {
+        w->key_rc = w->keys(w->arg, subject, create, w->key);
+        snprintf(w->key_subject, sizeof w->key_subject, "%s", subject);
+    }
+    memcpy(key, w->key, SVC_SEAL_KEY_SIZE);
+    return w->key_rc;
+}
+
 static char *s_seal_value(s_walk_t *w, const char *value, const char *subject, const char *ad,
                           size_t ad_len)
 {
     uint8_t key[SVC_SEAL_KEY_SIZE];
-    int rc = w->keys(w->arg, subject, true, key);
+    int rc = s_key(w, subject, true, key);
     if (rc != 0) {
         w->rc = rc;
         return NULL;
@@ -124,7 +169,7 @@ static char *s_open_value(s_walk_t *w, const char *subject, const char *b64, con
                           size_t ad_len)
 {
     uint8_t key[SVC_SEAL_KEY_SIZE];
-    int rc = w->keys(w->arg, subject, false, key);
+    int rc = s_key(w, subject, false, key);
     if (rc == EVS_ERASED || rc == EVS_NOTFOUND) {
         w->erased++;
         return strdup(SVC_ERASED);
@@ -255,7 +300,7 @@ static void s_walk(s_walk_t *w, ProtobufCMessage *msg, const char *outer, int de
         }
         if (f->type != PROTOBUF_C_TYPE_STRING)
             continue;
-        tp_personal_kind_t kind = tp_personal_kind(m, f);
+        tp_personal_kind_t kind = s_kind(m, i);
         if (kind <= TP_PLAIN)
             continue;   /* only personal fields are sealed, so only they are opened */
         char **slots = rep ? *(char ***) base : (char **) base;
@@ -276,6 +321,7 @@ static int s_run(s_walk_t *w, const ProtobufCMessageDescriptor *desc, const uint
     if (!msg)
         return EVS_INVALID;
     s_walk(w, msg, NULL, 0);
+    sodium_memzero(w->key, sizeof w->key);
     int rc = w->rc;
     if (rc == 0 && w->changed && out) {
         size_t n = protobuf_c_message_get_packed_size(msg);
