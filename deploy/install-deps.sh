@@ -9,6 +9,9 @@ PKGS=(
   # libraries
   libzmq3-dev libczmq-dev libprotobuf-c-dev liblmdb-dev libcurl4-openssl-dev
   libsodium-dev libmicrohttpd-dev libjansson-dev libcairo2-dev
+  # the replicated log on NATS JetStream: its C client, and the server the cluster suite
+  # starts three of on local ports (tests/cluster/)
+  libnats-dev nats-server
   # tools used by the tests and benchmarks
   lmdb-utils qpdf poppler-utils python3 python3-aiosmtpd procps psmisc
   # the backbone benchmark's PostgreSQL peer: libpq to build it, the server it starts
@@ -54,3 +57,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nats-server's package enables and starts a server of its own (Debian's
+# /etc/nats-server.conf: 127.0.0.1:4222, without JetStream). The cluster suite starts
+# servers of its own on free ports, and a cluster host needs a configuration of its own
+# anyway: the default one is stopped and disabled, only when it was installed just now.
+if [[ " ${missing[*]} " == *" nats-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now nats-server.service >/dev/null 2>&1 || true
+fi

@@ -76,23 +76,14 @@ static int s_publish_many(zsock_t *pub, const char *service, const evs_record_t 
     int tlen = snprintf(topic, sizeof topic, "%s.%s", service, EVS_BUS_EVENTS);
     if (tlen < 0 || (size_t) tlen >= sizeof topic)
         return -1;
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (recs[i].seq != recs[0].seq + i || recs[i].len > UINT32_MAX)
+    for (size_t i = 0; i < n; i++)
+        if (recs[i].seq != recs[0].seq + i)
             return -1;
-        total += 4 + recs[i].len;
-    }
+    size_t total = evs_bus_events_size(recs, n);
     zmq_msg_t body;
-    if (zmq_msg_init_size(&body, total) != 0)
+    if (total == SIZE_MAX || zmq_msg_init_size(&body, total) != 0)
         return -1;
-    uint8_t *p = zmq_msg_data(&body);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t len = (uint32_t) recs[i].len;
-        p[0] = (uint8_t) (len >> 24), p[1] = (uint8_t) (len >> 16);
-        p[2] = (uint8_t) (len >> 8), p[3] = (uint8_t) len;
-        memcpy(p + 4, recs[i].data, len);
-        p += 4 + len;
-    }
+    evs_bus_events_put(zmq_msg_data(&body), recs, n);
     void *handle = zsock_resolve(pub);
     uint8_t seqbuf[8];
     s_put_be64(seqbuf, recs[0].seq);
@@ -102,6 +93,29 @@ static int s_publish_many(zsock_t *pub, const char *service, const evs_record_t 
         rc = 0;
     zmq_msg_close(&body);   /* after a send it is empty; else it frees the copy */
     return rc;
+}
+
+size_t evs_bus_events_size(const evs_record_t *recs, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].len > UINT32_MAX)
+            return SIZE_MAX;
+        total += 4 + recs[i].len;
+    }
+    return total;
+}
+
+void evs_bus_events_put(uint8_t *out, const evs_record_t *recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len = (uint32_t) recs[i].len;
+        out[0] = (uint8_t) (len >> 24), out[1] = (uint8_t) (len >> 16);
+        out[2] = (uint8_t) (len >> 8), out[3] = (uint8_t) len;
+        if (len)
+            memcpy(out + 4, recs[i].data, len);
+        out += 4 + len;
+    }
 }
 
 bool evs_bus_events_next(const uint8_t **p, size_t *left, const uint8_t **env, size_t *len)

@@ -76,6 +76,20 @@ int evs_bus_publish_run(zsock_t *pub, const char *service, const evs_record_t *r
 bool evs_bus_events_next(const uint8_t **p, size_t *left, const uint8_t **env, size_t *len);
 
 /**
+ * @brief The size of @p n records framed as the last frame of an "$events" message is
+ * (per record: its length, u32 big-endian; its bytes). The same framing carries a group
+ * in the replicated log (evs_js.h).
+ * @return that size, or SIZE_MAX when a record is longer than UINT32_MAX bytes
+ */
+size_t evs_bus_events_size(const evs_record_t *recs, size_t n);
+
+/**
+ * @brief Frame @p n records into @p out, evs_bus_events_size() bytes; read them back
+ * with evs_bus_events_next(). The records' seq fields are not written.
+ */
+void evs_bus_events_put(uint8_t *out, const evs_record_t *recs, size_t n);
+
+/**
  * @brief Publish a heartbeat with the head sequence and hash.
  * @return 0 or -1
  */

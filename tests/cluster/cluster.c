@@ -1,0 +1,252 @@
+/* cluster.c: a three-node nats-server cluster with JetStream for the cluster suite. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cluster.h"
+
+struct _tc_cluster_t {
+    th_t *th;        /* the test's folder and daemons (borrowed) */
+    int64_t started; /* zclock_mono() when tc_cluster_up() began */
+    const char *exe; /* nats-server */
+    struct {
+        int client_port; /* for clients */
+        int route_port;  /* for the other nodes */
+        char name[8];    /* server name, "n1" */
+        char daemon[16]; /* th's daemon name, "nats-1" */
+        char conf[400];  /* its config file */
+        char url[64];    /* "nats://127.0.0.1:<client_port>" */
+    } node[TC_NODES];
+    char urls[TC_NODES * 64]; /* every url, comma-separated */
+};
+
+/* Free ports for every node, all different. */
+static bool s_ports(tc_cluster_t *self)
+{
+    int ports[TC_NODES * 2];
+    for (int i = 0; i < TC_NODES * 2; i++) {
+        int tries = 0;
+        bool again;
+        do {
+            ports[i] = th_free_port();
+            again = ports[i] <= 0;
+            for (int j = 0; j < i && !again; j++)
+                again = ports[j] == ports[i];
+        } while (again && ++tries < 20);
+        if (again)
+            return false;
+    }
+    for (int i = 0; i < TC_NODES; i++) {
+        self->node[i].client_port = ports[2 * i];
+        self->node[i].route_port = ports[2 * i + 1];
+    }
+    return true;
+}
+
+/* Writes node @p i's config: its ports, its store, routes to the others. */
+static bool s_write_conf(tc_cluster_t *self, int i)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/nats/%s", th_dir(self->th), self->node[i].name);
+    FILE *f = fopen(self->node[i].conf, "w");
+    if (!f)
+        return false;
+    fprintf(f,
+            "# %s: node %d of the cluster suite's cluster (tests/cluster/cluster.c)\n"
+            "server_name: %s\n"
+            "listen: 127.0.0.1:%d\n"
+            "jetstream {\n  store_dir: \"%s\"\n}\n"
+            "cluster {\n  name: tp\n  listen: 127.0.0.1:%d\n  routes: [\n",
+            self->node[i].name, i + 1, self->node[i].name, self->node[i].client_port, dir,
+            self->node[i].route_port);
+    for (int j = 0; j < TC_NODES; j++)
+        if (j != i)
+            fprintf(f, "    \"nats-route://127.0.0.1:%d\"\n", self->node[j].route_port);
+    fprintf(f, "  ]\n}\n");
+    return fclose(f) == 0;
+}
+
+/* Whether something accepts connections on 127.0.0.1:@p port. */
+static bool s_accepts(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t) port);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+bool tc_cluster_start(tc_cluster_t *self, int node, int timeout_ms)
+{
+    char *argv[] = {(char *) self->exe, "-c", self->node[node].conf, NULL};
+    if (th_spawn(self->th, self->node[node].daemon, argv) <= 0)
+        return false;
+    int64_t deadline = zclock_mono() + timeout_ms;
+    while (zclock_mono() < deadline) {
+        if (s_accepts(self->node[node].client_port))
+            return true;
+        if (!th_running(self->th, self->node[node].daemon))
+            break;
+        zclock_sleep(20);
+    }
+    fprintf(stderr, "cluster: %s did not start (see %s/logs/%s.log)\n", self->node[node].name,
+            th_dir(self->th), self->node[node].daemon);
+    return false;
+}
+
+tc_cluster_t *tc_cluster_new(th_t *th, int timeout_ms)
+{
+    tc_cluster_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->th = th;
+    self->exe = th_env("TP_NATS_SERVER");
+    int64_t deadline = zclock_mono() + timeout_ms;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/nats", th_dir(th));
+    if (mkdir(dir, 0700) != 0 || !s_ports(self)) {
+        fprintf(stderr, "cluster: no folder %s or no free ports\n", dir);
+        free(self);
+        return NULL;
+    }
+    char urls[sizeof self->urls];
+    size_t at = 0;
+    for (int i = 0; i < TC_NODES; i++) {
+        snprintf(self->node[i].name, sizeof self->node[i].name, "n%d", i + 1);
+        snprintf(self->node[i].daemon, sizeof self->node[i].daemon, "nats-%d", i + 1);
+        snprintf(self->node[i].conf, sizeof self->node[i].conf, "%s/n%d.conf", dir, i + 1);
+        snprintf(self->node[i].url, sizeof self->node[i].url, "nats://127.0.0.1:%d",
+                 self->node[i].client_port);
+        at +=
+            (size_t) snprintf(urls + at, sizeof urls - at, "%s%s", i ? "," : "", self->node[i].url);
+    }
+    memcpy(self->urls, urls, sizeof urls);
+    bool ok = true;
+    for (int i = 0; i < TC_NODES && ok; i++)
+        ok = s_write_conf(self, i) && tc_cluster_start(self, i, timeout_ms);
+    /* JetStream answers once the nodes found each other and elected the meta leader */
+    evs_js_t *js = ok ? tc_connect(self, NULL, "ready") : NULL;
+    int64_t left = deadline - zclock_mono();
+    int rc = js ? evs_js_wait_ready(js, left > 0 ? (int) left : 1) : EVS_JS_UNAVAILABLE;
+    evs_js_destroy(&js);
+    if (rc != 0) {
+        fprintf(stderr, "cluster: no JetStream within %d ms: %s\n", timeout_ms, evs_js_error());
+        tc_cluster_destroy(&self);
+    }
+    return self;
+}
+
+tc_cluster_t *tc_cluster_up(const char *name, th_t **th_p)
+{
+    int64_t t0 = zclock_mono();
+    *th_p = th_new(name);
+    tc_cluster_t *self = *th_p ? tc_cluster_new(*th_p, 30000) : NULL;
+    TH_CHECK(self);
+    if (!self) {
+        th_destroy(th_p);
+        return NULL;
+    }
+    self->started = t0;
+    printf("%d nodes up, JetStream ready in %" PRId64 " ms\n", TC_NODES, zclock_mono() - t0);
+    return self;
+}
+
+int tc_cluster_down(tc_cluster_t **self_p, th_t **th_p)
+{
+    int64_t t0 = *self_p ? (*self_p)->started : zclock_mono();
+    tc_cluster_destroy(self_p);
+    th_destroy(th_p);
+    printf("%s in %" PRId64 " ms\n", th_failed ? "FAILED" : "passed", zclock_mono() - t0);
+    return th_failed ? 1 : 0;
+}
+
+void tc_cluster_destroy(tc_cluster_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    tc_cluster_t *self = *self_p;
+    for (int i = 0; i < TC_NODES; i++)
+        tc_cluster_stop(self, i, SIGTERM);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *tc_cluster_urls(tc_cluster_t *self)
+{
+    return self->urls;
+}
+const char *tc_cluster_url(tc_cluster_t *self, int node)
+{
+    return self->node[node].url;
+}
+const char *tc_cluster_name(tc_cluster_t *self, int node)
+{
+    return self->node[node].name;
+}
+
+int tc_cluster_node(tc_cluster_t *self, const char *name)
+{
+    for (int i = 0; i < TC_NODES; i++)
+        if (strcmp(self->node[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+void tc_cluster_stop(tc_cluster_t *self, int node, int sig)
+{
+    th_stop(self->th, self->node[node].daemon, sig);
+}
+
+evs_js_t *tc_connect(tc_cluster_t *self, const char *servers, const char *name)
+{
+    evs_js_t *js = NULL;
+    evs_js_opts_t opts = {
+        .servers = servers ? servers : self->urls, .name = name, .timeout_ms = 2000};
+    if (evs_js_connect(&opts, &js) != 0)
+        fprintf(stderr, "cluster: connect %s: %s\n", name, evs_js_error());
+    return js;
+}
+
+typedef struct {
+    tc_race_fn *fn;
+    void *arg;
+    pthread_barrier_t *go;
+    int rc;
+} s_racer_t;
+
+static void *s_racer_run(void *arg)
+{
+    s_racer_t *r = arg;
+    pthread_barrier_wait(r->go);
+    r->rc = r->fn(r->arg);
+    return NULL;
+}
+
+int tc_race(tc_race_fn *fn, void *const args[2], int rc[2])
+{
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 2);
+    s_racer_t r[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        r[i] = (s_racer_t){.fn = fn, .arg = args[i], .go = &go, .rc = -1};
+        pthread_create(&t[i], NULL, s_racer_run, &r[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < 2; i++)
+        rc[i] = r[i].rc;
+    return (rc[0] == 0) + (rc[1] == 0);
+}
