@@ -153,28 +153,33 @@ bool svci_is_erasure(const svc_event_t *ev)
 
 /* ------------------------------------------------------------------ kept replies */
 
-int svci_seal_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,
-                    const uint8_t *reply, size_t len, uint8_t **sealed, size_t *sealed_len)
+/* Seals (@p seal) or opens the body of the kept reply @p in as its command's reply type;
+ * *out is the whole reply again, or NULL when nothing in it changed. */
+static int s_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id, bool seal,
+                   const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 {
-    *sealed = NULL;
-    *sealed_len = 0;
-    if (!self->vault || !cmd->reply || !svc_seal_needed(cmd->reply))
+    *out = NULL;
+    *out_len = 0;
+    if (!self->vault || !cmd || !cmd->reply || !svc_seal_needed(cmd->reply))
         return 0;
-    Tp__Reply *r = tp__reply__unpack(NULL, len, reply);
+    Tp__Reply *r = tp__reply__unpack(NULL, len, in);
     if (!r)
-        return EVS_INVALID;
+        return seal ? EVS_INVALID : EVS_CORRUPT;
     uint8_t *body = NULL;
     size_t blen = 0;
-    int rc = svc_seal(cmd->reply, r->body.data, r->body.len, request_id,
-                      self->clock(self->clock_arg), svc_vault_key, self->vault, &body, &blen);
+    int rc = seal ? svc_seal(cmd->reply, r->body.data, r->body.len, request_id,
+                             self->clock(self->clock_arg), svc_vault_key, self->vault, &body,
+                             &blen)
+                  : svc_unseal(cmd->reply, r->body.data, r->body.len, request_id, svc_vault_key,
+                               self->vault, &body, &blen, NULL);
     if (rc == 0 && body) {
         free(r->body.data);
         r->body.data = body;
         r->body.len = blen;
-        *sealed_len = tp__reply__get_packed_size(r);
-        *sealed = malloc(*sealed_len ? *sealed_len : 1);
-        if (*sealed)
-            tp__reply__pack(r, *sealed);
+        *out_len = tp__reply__get_packed_size(r);
+        *out = malloc(*out_len ? *out_len : 1);
+        if (*out)
+            tp__reply__pack(r, *out);
         else
             rc = -ENOMEM;
     }
@@ -182,33 +187,16 @@ int svci_seal_reply(svci_svc_t *self, const svc_command_t *cmd, const char *requ
     return rc;
 }
 
+int svci_seal_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,
+                    const uint8_t *reply, size_t len, uint8_t **sealed, size_t *sealed_len)
+{
+    return s_reply(self, cmd, request_id, true, reply, len, sealed, sealed_len);
+}
+
 int svci_open_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,
                     const uint8_t *kept, size_t len, uint8_t **opened, size_t *opened_len)
 {
-    *opened = NULL;
-    *opened_len = 0;
-    if (!self->vault || !cmd || !cmd->reply || !svc_seal_needed(cmd->reply))
-        return 0;
-    Tp__Reply *r = tp__reply__unpack(NULL, len, kept);
-    if (!r)
-        return EVS_CORRUPT;
-    uint8_t *body = NULL;
-    size_t blen = 0;
-    int rc = svc_unseal(cmd->reply, r->body.data, r->body.len, request_id, svc_vault_key,
-                        self->vault, &body, &blen, NULL);
-    if (rc == 0 && body) {
-        free(r->body.data);
-        r->body.data = body;
-        r->body.len = blen;
-        *opened_len = tp__reply__get_packed_size(r);
-        *opened = malloc(*opened_len ? *opened_len : 1);
-        if (*opened)
-            tp__reply__pack(r, *opened);
-        else
-            rc = -ENOMEM;
-    }
-    tp__reply__free_unpacked(r, NULL);
-    return rc;
+    return s_reply(self, cmd, request_id, false, kept, len, opened, opened_len);
 }
 
 /* ------------------------------------------------------------------ erasure */

@@ -596,6 +596,27 @@ static void s_teardown(void)
     order_pdf_shutdown();
 }
 
+/* Places a NotarIdent order for @p account and releases it (application,
+ * identification); its id into @p id. */
+void ot_released(const char *account, char *id, size_t idsz)
+{
+    ot_form_t f;
+    ot_form(&f, "signature-card", "notarident", NULL);
+    const char *placed = ot_place(&f, account);
+    snprintf(id, idsz, "%s", placed ? placed : "");
+    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
+    ar.order_id = id;
+    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base) == 1);
+    Tp__Identification__IdentificationSucceeded ok =
+        TP__IDENTIFICATION__IDENTIFICATION_SUCCEEDED__INIT;
+    ok.order_id = id;
+    ok.method = "notarident";
+    ok.evidence_ref = "NOTAR-1";
+    svc_tc_react(ot, "identification", "IdentificationSucceeded", &ok.base);
+    CHECK(svc_tc_count(ot_out, "OrderReleasedForProduction") == 1);
+    svc_tc_commit(ot);
+}
+
 /* --test core: the core, the tests one after the other on the same state; --test runtime:
  * in the runtime; -v: more output, and the runtime's log. */
 static const svc_tc_test_t s_tests[] = {

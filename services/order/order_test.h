@@ -38,5 +38,7 @@ void ot_test_scoping(void);
 void ot_test_documents(void);
 void ot_test_production(void);
 void ot_test_retention(void);
+/** Places a NotarIdent order for @p account and releases it; its id into @p id. */
+void ot_released(const char *account, char *id, size_t idsz);
 void ot_test_runtime(void);
 #endif

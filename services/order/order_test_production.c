@@ -43,30 +43,10 @@ static size_t s_listed(bool archived, const char *id, bool *found)
     return n;
 }
 
-/* Places a NotarIdent order for acc-p and releases it (application, identification). */
-static void s_released(char *id, size_t idsz)
-{
-    ot_form_t f;
-    ot_form(&f, "signature-card", "notarident", NULL);
-    const char *placed = ot_place(&f, "acc-p");
-    snprintf(id, idsz, "%s", placed ? placed : "");
-    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
-    ar.order_id = id;
-    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base) == 1);
-    Tp__Identification__IdentificationSucceeded ok =
-        TP__IDENTIFICATION__IDENTIFICATION_SUCCEEDED__INIT;
-    ok.order_id = id;
-    ok.method = "notarident";
-    ok.evidence_ref = "NOTAR-1";
-    svc_tc_react(ot, "identification", "IdentificationSucceeded", &ok.base);
-    CHECK(svc_tc_count(ot_out, "OrderReleasedForProduction") == 1);
-    svc_tc_commit(ot);
-}
-
 void ot_test_production(void)
 {
     char id[64];
-    s_released(id, sizeof id);
+    ot_released("acc-p", id, sizeof id);
     const uint8_t *payload;
     size_t len;
     bool found;

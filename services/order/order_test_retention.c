@@ -19,30 +19,10 @@ static bool s_erased(const char *order)
            streq(svc_out_erasure_at(ot_out, 0), subject);
 }
 
-/* Places and releases an order of @p account; its id into @p id. */
-static void s_released(const char *account, char *id, size_t idsz)
-{
-    ot_form_t f;
-    ot_form(&f, "signature-card", "notarident", NULL);
-    const char *placed = ot_place(&f, account);
-    snprintf(id, idsz, "%s", placed ? placed : "");
-    Tp__Order__RecordApplicationReceived ar = TP__ORDER__RECORD_APPLICATION_RECEIVED__INIT;
-    ar.order_id = id;
-    CHECK(svc_tc_do(ot, "RecordApplicationReceived", "operator", "op", &ar.base) == 1);
-    Tp__Identification__IdentificationSucceeded ok =
-        TP__IDENTIFICATION__IDENTIFICATION_SUCCEEDED__INIT;
-    ok.order_id = id;
-    ok.method = "notarident";
-    ok.evidence_ref = "NOTAR-7";
-    svc_tc_react(ot, "identification", "IdentificationSucceeded", &ok.base);
-    CHECK(svc_tc_count(ot_out, "OrderReleasedForProduction") == 1);
-    svc_tc_commit(ot);
-}
-
 void ot_test_retention(void)
 {
     char kept[64], early[64];
-    s_released("acc-r", kept, sizeof kept);
+    ot_released("acc-r", kept, sizeof kept);
     ot_form_t f;
     ot_form(&f, "signature-card", "postident", NULL);
     const char *placed = ot_place(&f, "acc-r");   /* never reaches production */
