@@ -53,7 +53,9 @@ const tp_personal_row_t tp_personal_table[] = {
     {"card_number", N}, {"serial", N}, {"serials", N}, {"number", N},
     /* operators' notes and reasons: what is missing or wrong, never the data itself */
     {"reason", N}, {"note", N}, {"detail", N}, {"problem", N}, {"message", N},
-    /* hashes, nonces and keys: not reversible to the person without the service's secret */
+    /* hashes, nonces and keys: of tokens and secrets (random), of codes and numbers that
+     * are no one's personal data (shop codes, order numbers), or keyed with the service's
+     * secret (email_hash) */
     {"token_nonce", N}, {"token_hash", N}, {"session_hash", N}, {"email_hash", N},
     {"code_hash", N}, {"number_hash", N}, {"secret_hash", N}, {"nonce", N},
     {"hash", N}, {"prev_hash", N}, {"head_hash", N}, {"key", N}, {"signature", N},

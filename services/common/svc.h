@@ -273,6 +273,10 @@ typedef struct {
      *  upstream with "$keys" and kept in memory only). Other upstreams' events reach react
      *  with those fields sealed (svc_seal.h). */
     const char *const *personal_from;
+    /** The follower services that may ask for the keys of this service's data subjects
+     *  ("$keys"), NULL-terminated (may be NULL: none). The gateway and operators never
+     *  may. */
+    const char *const *personal_to;
     /** One-line JSON summary of the state, for `tpctl log replay` (may be NULL). */
     char *(*summary)(const void *state);
     /** Mails waiting to be sent, at most @p max into @p out; returns how many (may be NULL). */

@@ -281,8 +281,8 @@ int svci_fetch_keys(svci_svc_t *self, size_t index, const char *upstream,
                     const evs_record_t *recs, size_t n);
 int svci_open_upstream(svci_svc_t *self, const char *upstream, const evs_record_t *rec,
                        svc_event_t *ev, uint8_t **opened);
-bool svci_upstream_erasure(svci_svc_t *self, const svc_event_t *ev, char *subject,
-                           size_t subjectsz, char *reason, size_t reasonsz);
+bool svci_upstream_erasure(svci_svc_t *self, const char *upstream, const svc_event_t *ev,
+                           char *subject, size_t subjectsz, char *reason, size_t reasonsz);
 void svci_answer_keys(svci_svc_t *self, svci_pending_t *p);
 void svci_personal_windows(svci_svc_t *self, int64_t now_us, svc_out_t *out);
 bool svci_reply_msg(svci_pending_t *p, const ProtobufCMessage *msg);

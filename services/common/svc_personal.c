@@ -20,9 +20,19 @@
 #define S_ERASED_STREAM "$erased"
 #define S_ERASED_TYPE "SubjectErased"
 #define S_CACHE_MAX 100000   /* upstream keys kept in memory, then the cache starts anew */
-#define S_KEYS_TIMEOUT_MS 5000
+#define S_KEYS_TIMEOUT_MS 2000   /* the loop waits this long at most; then it tries later */
 
 /* ------------------------------------------------------------------ own keys */
+
+/* A cached key (hex) goes: wiped first. */
+static void s_key_free(void **item)
+{
+    char *hex = *item;
+    if (hex)
+        sodium_memzero(hex, strlen(hex));
+    free(hex);
+    *item = NULL;
+}
 
 int svci_personal_open(svci_svc_t *self, const char *dir)
 {
@@ -38,7 +48,7 @@ int svci_personal_open(svci_svc_t *self, const char *dir)
     self->up_keys = zhashx_new();
     if (!self->up_keys)
         return -1;
-    zhashx_set_destructor(self->up_keys, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_destructor(self->up_keys, s_key_free);
     return 0;
 }
 
@@ -201,9 +211,21 @@ int svci_open_reply(svci_svc_t *self, const svc_command_t *cmd, const char *requ
 
 /* ------------------------------------------------------------------ erasure */
 
-/* Notes @p subject to be erased once the commit that records it is durable. */
-static int s_erase_later(svci_svc_t *self, const char *subject, const char *reason)
+/* @p reason as the key store keeps it: printable ASCII, at most EVS_VAULT_REASON_MAX. */
+static void s_reason(const char *reason, char *out, size_t outsz)
 {
+    size_t n = 0;
+    for (const char *p = reason ? reason : ""; *p && n + 1 < outsz && n < EVS_VAULT_REASON_MAX;
+         p++)
+        out[n++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    out[n] = '\0';
+}
+
+/* Notes @p subject to be erased once the commit that records it is durable. */
+static int s_erase_later(svci_svc_t *self, const char *subject, const char *why)
+{
+    char reason[EVS_VAULT_REASON_MAX + 1];
+    s_reason(why, reason, sizeof reason);
     size_t n = self->n_erase_pending;
     char **a = realloc(self->erase_pending, (n + 1) * sizeof *a);
     if (a)
@@ -228,8 +250,10 @@ int svci_append_erasure(svci_svc_t *self, evs_batch_t *batch, const char *subjec
                         const char *reason, const char *causation)
 {
     Tp__SubjectErased e = TP__SUBJECT_ERASED__INIT;
+    char clean[EVS_VAULT_REASON_MAX + 1];
+    s_reason(reason, clean, sizeof clean);
     e.subject = (char *) subject;
-    e.reason = (char *) reason;
+    e.reason = clean;
     e.erased_at_us = self->clock(self->clock_arg);
     uint8_t buf[512];
     size_t n = tp__subject_erased__get_packed_size(&e);
@@ -285,7 +309,6 @@ static bool s_erase_pending(svci_svc_t *self)
         rebuild |= strncmp(self->erase_pending[i], "window:", 7) != 0;
         zsys_info("%s: erased %s (%s)", self->name, self->erase_pending[i],
                   self->erase_pending_reason[i]);
-        zhashx_delete(self->up_keys, self->erase_pending[i]);
         free(self->erase_pending[i]);
         free(self->erase_pending_reason[i]);
     }
@@ -379,8 +402,6 @@ static void s_want_subject(const char *subject, void *arg)
 static void s_cache_put(svci_svc_t *self, const char *upstream, const char *subject,
                         const uint8_t *key)
 {
-    if (zhashx_size(self->up_keys) >= S_CACHE_MAX)
-        zhashx_purge(self->up_keys);
     char k[300], hex[2 * SVC_SEAL_KEY_SIZE + 1] = "-";
     s_cache_key(k, sizeof k, upstream, subject);
     if (key)
@@ -435,20 +456,30 @@ static int s_fetch(svci_svc_t *self, size_t index, s_want_t *w)
 int svci_fetch_keys(svci_svc_t *self, size_t index, const char *upstream,
                     const evs_record_t *recs, size_t n)
 {
+    /* the cache starts anew between runs, never within one: what a run fetched stays
+     * until it is taken */
+    if (zhashx_size(self->up_keys) >= S_CACHE_MAX)
+        zhashx_purge(self->up_keys);
     char *want[SVC_BATCH_MAX];
-    s_want_t w = {self, upstream, want, 0, SVC_BATCH_MAX};
-    for (size_t i = 0; i < n; i++) {
-        char strbuf[2][EVS_MAX_ID + 1];
-        svc_event_t ev;
-        if (svci_event_from_record(&recs[i], &ev, strbuf) != 0)
-            continue;
-        const ProtobufCMessageDescriptor *d = s_type(upstream, ev.event_type);
-        if (d && svc_seal_needed(d))
-            svc_sealed_subjects(d, ev.payload, ev.payload_len, s_want_subject, &w);
+    int rc = 0;
+    /* at most SVC_BATCH_MAX subjects a request: a run of many new subjects (a catch-up
+     * read holds thousands) takes several */
+    for (bool more = true; more && rc == 0;) {
+        s_want_t w = {self, upstream, want, 0, SVC_BATCH_MAX};
+        for (size_t i = 0; i < n; i++) {
+            char strbuf[2][EVS_MAX_ID + 1];
+            svc_event_t ev;
+            if (svci_event_from_record(&recs[i], &ev, strbuf) != 0)
+                continue;
+            const ProtobufCMessageDescriptor *d = s_type(upstream, ev.event_type);
+            if (d && svc_seal_needed(d))
+                svc_sealed_subjects(d, ev.payload, ev.payload_len, s_want_subject, &w);
+        }
+        more = w.n == SVC_BATCH_MAX;
+        rc = w.n ? s_fetch(self, index, &w) : 0;
+        for (size_t i = 0; i < w.n; i++)
+            free(want[i]);
     }
-    int rc = w.n ? s_fetch(self, index, &w) : 0;
-    for (size_t i = 0; i < w.n; i++)
-        free(want[i]);
     return rc;
 }
 
@@ -484,16 +515,23 @@ int svci_open_upstream(svci_svc_t *self, const char *upstream, const evs_record_
     return svci_open_record(s_up_key, &a, upstream, rec, ev, opened);
 }
 
-bool svci_upstream_erasure(svci_svc_t *self, const svc_event_t *ev, char *subject,
-                           size_t subjectsz, char *reason, size_t reasonsz)
+bool svci_upstream_erasure(svci_svc_t *self, const char *ev_upstream, const svc_event_t *ev,
+                           char *subject, size_t subjectsz, char *reason, size_t reasonsz)
 {
     if (!svci_is_erasure(ev) || !self->vault)
         return false;
     Tp__SubjectErased *e = tp__subject_erased__unpack(NULL, ev->payload_len, ev->payload);
     if (!e)
         return false;
+    /* the upstream's key of it is of no use any more, whatever we hold */
+    char k[300];
+    s_cache_key(k, sizeof k, ev_upstream, e->subject);
+    zhashx_delete(self->up_keys, k);
+    /* only an upstream whose personal data we take may erase a subject here (another
+     * cannot erase what it never gave us); a throttling window is each service's own */
     uint8_t key[SVC_SEAL_KEY_SIZE];
-    bool held = evs_vault_get(self->vault, e->subject, key, NULL) == 0;
+    bool held = svci_reads_personal(self, ev_upstream) && strncmp(e->subject, "window:", 7) != 0 &&
+                evs_vault_get(self->vault, e->subject, key, NULL) == 0;
     sodium_memzero(key, sizeof key);
     snprintf(subject, subjectsz, "%s", e->subject);
     snprintf(reason, reasonsz, "%s", e->reason);
@@ -527,8 +565,15 @@ void svci_answer_keys(svci_svc_t *self, svci_pending_t *p)
                              : EVS_NOTFOUND;
         if (rc == 0)
             items[i].key = (ProtobufCBinaryData) {SVC_SEAL_KEY_SIZE, keys[i]};
-        else
-            items[i].erased = true;   /* erased, or never had one: nothing to open with */
+        else if (rc == EVS_ERASED)
+            items[i].erased = true;
+        else {
+            /* a key that should be here and is not: never passed off as an erasure */
+            zsys_error("%s: no key of %s for a follower: %s", self->name, rq->subjects[i],
+                       evs_strerror(rc));
+            svci_reply_errors(p, NULL, "unavailable", "subjects", "a key cannot be read");
+            goto done;
+        }
         ptrs[i] = &items[i];
     }
     out.keys = ptrs;

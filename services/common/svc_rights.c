@@ -119,9 +119,9 @@ bool svci_authenticate(svci_svc_t *self, svci_pending_t *p, const char *user_id)
 }
 
 /* May the sender of @p p send command @p c? "$status": anyone with a key; "$read":
- * operators and followers (the gateway when "gateway" is one); "$keys": follower services
- * only (never the gateway, never an operator); "$summary": operators; "$batch": who may
- * send commands at all
+ * operators and followers (the gateway when "gateway" is one); "$keys": the follower
+ * services named in svc_def_t.personal_to (never the gateway, never an operator);
+ * "$summary": operators; "$batch": who may send commands at all
  * (each item is checked again); a command: its table's `who`. An unknown command passes,
  * to be refused as unknown. */
 bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c)
@@ -130,8 +130,16 @@ bool svci_allowed(svci_svc_t *self, const svci_pending_t *p, const char *c)
         return true;
     if (streq(c, EVS_BUS_READ))
         return (p->who & (SVC_OPERATOR | SVC_SERVICE)) != 0 || p->gateway_reads;
-    if (streq(c, "$keys"))
-        return (p->who & SVC_SERVICE) != 0;
+    if (streq(c, "$keys")) {
+        /* a follower service that this service's table names (svc_def_t.personal_to) */
+        const char *who = p->req && p->req->header ? p->req->header->actor_account : NULL;
+        if (!(p->who & SVC_SERVICE) || !who || strncmp(who, "service:", 8) != 0)
+            return false;
+        for (size_t i = 0; self->def->personal_to && self->def->personal_to[i]; i++)
+            if (streq(self->def->personal_to[i], who + 8))
+                return true;
+        return false;
+    }
     if (streq(c, "$summary"))
         return (p->who & SVC_OPERATOR) != 0;
     if (streq(c, SVC_BATCH))

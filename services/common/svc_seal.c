@@ -43,33 +43,39 @@ static unsigned char s_cache_val[S_CACHE];
 static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* What each field of a message type is (tp_personal_kind), cached per type: the table
- * is searched once per type, not once per field of every message. */
-typedef struct {
+ * is searched once per type, not once per field of every message. Entries are made once
+ * and kept for the process (the types are the few the program has), so a reader never
+ * sees one freed. */
+typedef struct s_kinds {
     const ProtobufCMessageDescriptor *desc;
     signed char *kinds;   /* [n_fields] */
+    struct s_kinds *next;
 } s_kinds_t;
-static s_kinds_t s_kinds[S_CACHE];
+static s_kinds_t *s_kinds[S_CACHE];
 
 static tp_personal_kind_t s_kind(const ProtobufCMessageDescriptor *m, unsigned field)
 {
     size_t h = ((uintptr_t) m >> 4) % S_CACHE;
     pthread_mutex_lock(&s_cache_lock);
-    signed char *kinds = s_kinds[h].desc == m ? s_kinds[h].kinds : NULL;
+    s_kinds_t *e = s_kinds[h];
+    while (e && e->desc != m)
+        e = e->next;
+    if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+        e->kinds = malloc(m->n_fields ? m->n_fields : 1);
+        if (!e->kinds) {
+            free(e);
+            e = NULL;
+        }
+        else {
+            for (unsigned i = 0; i < m->n_fields; i++)
+                e->kinds[i] = (signed char) tp_personal_kind(m, &m->fields[i]);
+            e->desc = m;
+            e->next = s_kinds[h];
+            s_kinds[h] = e;
+        }
+    }
     pthread_mutex_unlock(&s_cache_lock);
-    if (kinds)
-        return (tp_personal_kind_t) kinds[field];
-    kinds = malloc(m->n_fields ? m->n_fields : 1);
-    if (!kinds)
-        return tp_personal_kind(m, &m->fields[field]);
-    for (unsigned i = 0; i < m->n_fields; i++)
-        kinds[i] = (signed char) tp_personal_kind(m, &m->fields[i]);
-    tp_personal_kind_t k = (tp_personal_kind_t) kinds[field];
-    pthread_mutex_lock(&s_cache_lock);
-    signed char *old = s_kinds[h].kinds;
-    s_kinds[h] = (s_kinds_t) {m, kinds};
-    pthread_mutex_unlock(&s_cache_lock);
-    free(old);   /* a colliding type's, read by nobody now (lookups copy under the lock) */
-    return k;
+    return e ? (tp_personal_kind_t) e->kinds[field] : tp_personal_kind(m, &m->fields[field]);
 }
 
 bool svc_seal_needed(const ProtobufCMessageDescriptor *desc)
@@ -138,6 +144,11 @@ static char *s_seal_value(s_walk_t *w, const char *value, const char *subject, c
 {
     uint8_t key[SVC_SEAL_KEY_SIZE];
     int rc = s_key(w, subject, true, key);
+    if (rc == EVS_ERASED) {
+        /* nothing more is kept of an erased subject: the value goes, the event stays */
+        w->erased++;
+        return strdup(SVC_ERASED);
+    }
     if (rc != 0) {
         w->rc = rc;
         return NULL;
@@ -170,12 +181,14 @@ static char *s_open_value(s_walk_t *w, const char *subject, const char *b64, con
 {
     uint8_t key[SVC_SEAL_KEY_SIZE];
     int rc = s_key(w, subject, false, key);
-    if (rc == EVS_ERASED || rc == EVS_NOTFOUND) {
+    if (rc == EVS_ERASED) {
         w->erased++;
         return strdup(SVC_ERASED);
     }
     if (rc != 0) {
-        w->rc = rc;
+        /* a key that is not there and was never erased (a key store lost or from another
+         * log): the value is not passed off as erased */
+        w->rc = rc == EVS_NOTFOUND ? EVS_CORRUPT : rc;
         return NULL;
     }
     size_t b64len = strlen(b64), cap = b64len / 4 * 3 + 3, clen = 0;
@@ -274,8 +287,13 @@ static const char *s_str_field(const ProtobufCMessage *msg, const char *name)
 
 static void s_walk(s_walk_t *w, ProtobufCMessage *msg, const char *outer, int depth)
 {
-    if (depth > S_DEPTH_MAX || w->rc)
+    if (w->rc)
         return;
+    if (depth > S_DEPTH_MAX) {
+        if (w->mode == S_SEAL)
+            w->rc = EVS_INVALID;   /* never left in the clear for being deep */
+        return;
+    }
     const ProtobufCMessageDescriptor *m = msg->descriptor;
     char scope[S_SUBJECT_MAX + 1];
     const char *order = s_str_field(msg, "order_id"), *account = s_str_field(msg, "account_id");

@@ -45,9 +45,10 @@ typedef int (svc_key_fn)(void *arg, const char *subject, bool create,
  * @param[in] now_us the time (a window subject's hour)
  * @param[out] out the sealed message (malloc'd; the caller frees), or NULL when the
  *             message has no personal value to seal (then use @p in as it is)
- * @return 0; EVS_INVALID when @p in does not decode or a personal value has no subject
- *         (no order_id or account_id around it); EVS_ERASED when a value's subject is
- *         erased (nothing more may be kept of it); -ENOMEM; the key function's code
+ * A value whose subject is erased is not kept: it is written as SVC_ERASED.
+ * @return 0; EVS_INVALID when @p in does not decode, a personal value has no subject
+ *         (no order_id or account_id around it) or lies deeper than the walk goes;
+ *         -ENOMEM; the key function's code
  */
 int svc_seal(const ProtobufCMessageDescriptor *desc, const uint8_t *in, size_t len,
              const char *ad, int64_t now_us, svc_key_fn *keys, void *arg, uint8_t **out,
@@ -58,8 +59,10 @@ int svc_seal(const ProtobufCMessageDescriptor *desc, const uint8_t *in, size_t l
  * @param[out] out the opened message (malloc'd), or NULL when nothing in it was sealed
  * @param[out] n_erased how many values were erased (read as SVC_ERASED); may be NULL
  * @return 0; EVS_INVALID when @p in does not decode; EVS_CORRUPT when a sealed value does
- *         not open with its subject's key (changed bytes, another place); -ENOMEM; the key
- *         function's code other than EVS_ERASED and EVS_NOTFOUND (both read as erased)
+ *         not open with its subject's key (changed bytes, another place) or its subject
+ *         has no key and was never erased (EVS_NOTFOUND: a key store lost, or another
+ *         log's); -ENOMEM; the key function's code other than EVS_ERASED (which reads as
+ *         erased)
  */
 int svc_unseal(const ProtobufCMessageDescriptor *desc, const uint8_t *in, size_t len,
                const char *ad, svc_key_fn *keys, void *arg, uint8_t **out, size_t *out_len,

@@ -75,6 +75,16 @@ static int s_test_keys(void *arg, const char *subject, bool create, uint8_t key[
     return 0;
 }
 
+/* A key store that lost every key (none was erased). */
+static int s_no_keys(void *arg, const char *subject, bool create, uint8_t key[32])
+{
+    (void) arg;
+    (void) subject;
+    (void) create;
+    (void) key;
+    return EVS_NOTFOUND;
+}
+
 static void s_erase(const char *subject)
 {
     for (size_t i = 0; i < s_n; i++)
@@ -317,11 +327,19 @@ static int s_test_erasure(void)
     CHECK(opened && memmem(opened, olen, SVC_ERASED, strlen(SVC_ERASED)));
     CHECK(opened && memmem(opened, olen, "cnry|tp.order.OrderPlaced.product_id|", 37));
     free(opened);
-    /* an erased subject gets nothing sealed for it any more */
+    /* an erased subject gets nothing kept of it any more: its values are dropped */
     uint8_t *again = NULL;
     size_t alen = 0;
-    CHECK(svc_seal(m, bytes, len, "a", 0, s_test_keys, NULL, &again, &alen) == EVS_ERASED);
+    CHECK(svc_seal(m, bytes, len, "a", 0, s_test_keys, NULL, &again, &alen) == 0 && again);
+    CHECK(again && !memmem(again, alen, "sealed:1:", 9) &&
+          memmem(again, alen, SVC_ERASED, strlen(SVC_ERASED)) &&
+          !memmem(again, alen, "cnry|tp.order.Applicant.given_names|", 36));
     free(again);
+    /* a subject without a key that was never erased: an error, never "erased" */
+    uint8_t *none = NULL;
+    size_t nlen = 0;
+    CHECK(svc_unseal(m, sealed, slen, "a", s_no_keys, NULL, &none, &nlen, NULL) == EVS_CORRUPT);
+    free(none);
     free(sealed);
     free(bytes);
     s_pool_free(p);

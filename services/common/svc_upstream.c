@@ -1,5 +1,6 @@
 /* svc_upstream.c: subscriptions and reactions (the live delay), timers and mail. The
  * upstreams' signed heads are recorded here too (svc_witness.c). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,9 +61,11 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
          * written; without them nothing goes on (the run is read again after a restart) */
         int krc = svci_fetch_keys(self, ra->index, ra->upstream, recs, n);
         if (krc != 0) {
-            zsys_error("%s: cannot get the keys of %s's personal data: %s", self->name,
-                       ra->upstream, evs_strerror(krc));
-            return krc;
+            /* nothing taken: the run comes again from the checkpoint (the subscriber's
+             * upkeep reads it anew within a second), and nothing is lost or skipped */
+            zsys_warning("%s: cannot get the keys of %s's personal data (%s); trying again",
+                         self->name, ra->upstream, evs_strerror(krc));
+            return -EAGAIN;
         }
     }
     evs_batch_t *batch = NULL;
@@ -90,7 +93,8 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
             continue;
         }
         char subject[256], why[256];
-        if (svci_upstream_erasure(self, &ev, subject, sizeof subject, why, sizeof why)) {
+        if (svci_upstream_erasure(self, ra->upstream, &ev, subject, sizeof subject, why,
+                                  sizeof why)) {
             /* the upstream erased a subject whose data we hold too */
             char reason[600], causation[EVS_MAX_ID + 32];
             snprintf(reason, sizeof reason, "%s erased it: %s", ra->upstream, why);
@@ -157,6 +161,8 @@ void svci_follow(svci_svc_t *self, size_t i, zsock_t *which)
 {
     s_react_arg_t ra = {self, evs_sub_upstream(self->subs[i]), i};
     int rc = evs_sub_handle(self->subs[i], which, s_react_run, &ra);
+    if (rc == -EAGAIN)
+        return;   /* taken again later (s_react_run) */
     if (rc != 0) {
         zsys_error("%s: cannot commit reaction to %s: %s; stopping", self->name, ra.upstream,
                    evs_strerror(rc));

@@ -608,6 +608,8 @@ static const svc_command_t s_commands[] = {
 static const char *const s_followers[] = {"account", "identification", "production", "revocation",
                                            "gateway", NULL};
 static const char *const s_upstreams[] = {"identification", "production", "account", NULL};
+/* who may open the applicants' data in its events: the services that need it */
+static const char *const s_personal_to[] = {"identification", "revocation", NULL};
 
 /* what react acts on; every other upstream event is skipped without a commit */
 static const char *const s_reacts_to[] = {"JobOpened", "CardProduced", "CardShipped",
@@ -626,6 +628,7 @@ const svc_def_t order_def = {
     .upstreams = s_upstreams,
     .followers = s_followers,
     .reacts_to = s_reacts_to,
+    .personal_to = s_personal_to,
     .summary = ord_summary,
     .configure = s_configure,
     .settings = s_settings,

@@ -56,6 +56,7 @@ static const svc_def_t s_feeder_def = {
     .commands = s_feeder_commands,
     .n_commands = 1,
     .followers = s_feeder_followers,
+    .personal_to = s_feeder_followers,
 };
 
 /* The services that run here. */

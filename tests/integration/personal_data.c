@@ -198,6 +198,7 @@ int main(void)
     /* revocation took the revocation password's hash (its copy, sealed for the order) */
     for (int i = 0; i < 100 && fl_count_events(s_th, "revocation", "ProductKnown", order) < 1; i++)
         zclock_sleep(100);
+    TH_CHECK(fl_count_events(s_th, "revocation", "ProductKnown", order) == 1);
 
     s_stop_all();
     /* nothing of it in the clear in any file of any log */
@@ -254,11 +255,14 @@ int main(void)
     for (size_t i = 0; s_services[i]; i++) {
         char dir[512];
         th_data_dir(s_th, s_services[i], dir, sizeof dir);
-        TH_CHECK(s_scan_dir(dir, true) == 0);
+        TH_CHECK(s_scan_dir(dir, false) == 0);
         opened = s_dump(s_services[i], true);
         TH_CHECK(opened && s_markers_in(opened, false) == 0);
-        if (i < 3)
-            TH_CHECK(opened && strstr(opened, "[erased]"));
+        /* account, order, identification and revocation held some of it: now erased */
+        bool held = strcmp(s_services[i], "production") != 0;
+        TH_CHECK(!held || (opened && strstr(opened, "[erased]")));
+        /* the password's and the revocation password's hashes went with it */
+        TH_CHECK(opened && !strstr(opened, "$argon2id$"));
         free(opened);
         char *out = NULL;
         rc = th_run(&out, "%s log replay '%s' --vault '%s/vault'", th_env("TPCTL"), dir, dir);
