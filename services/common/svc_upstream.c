@@ -113,7 +113,9 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
             zsys_error("%s: %s seq %" PRIu64 " (%s): its personal fields do not open: %s",
                        self->name, ra->upstream, ev.seq, ev.event_type, evs_strerror(rc));
             evs_batch_end(&batch);
-            return rc;
+            /* reactions before it in this run are applied already: the process stops (never
+             * "tried again", which would leave them in the state and not in the log) */
+            return rc == -EAGAIN ? EVS_CORRUPT : rc;
         }
         svc_out_reset(self->out);
         self->def->react(self->state, ra->upstream, &ev, self->out);

@@ -614,6 +614,7 @@ static const svc_tc_test_t s_tests[] = {
     {"throttle", rtest_password_throttle, "core"},
     {"argon2", rtest_password_argon2, "core"},
     {"runtime", rtest_runtime, NULL},
+    {"keys", rtest_keys, NULL},
     {NULL},
 };
 

@@ -65,4 +65,5 @@ void rtest_password_decide(void);
 void rtest_password_throttle(void);
 void rtest_password_argon2(void);
 void rtest_runtime(void);
+void rtest_keys(void);
 #endif

@@ -292,3 +292,60 @@ void rtest_runtime(void)
     zactor_destroy(&feeder);
     svc_tk_destroy(&kit);
 }
+
+/* The keys of the order's data subjects, asked of the upstream ("$keys"): a catch-up of
+ * more new subjects than one request holds (1,024) takes them all; an upstream that does
+ * not answer is asked again later, and nothing is skipped or lost meanwhile. */
+void rtest_keys(void)
+{
+    svc_tk_t *kit = svc_tk_new("revocation-keys", s_services);
+    CHECK(kit != NULL);
+    if (!kit)
+        return;
+    zconfig_t *cfg = svc_tk_config(kit);
+    zconfig_put(cfg, "workers", "1");
+    zconfig_put(cfg, "revocation/upstreams", "feeder");
+    zconfig_put(cfg, "revocation/react_delay_ms", "1500");
+    static const char *const personal_from[] = {"feeder", NULL};
+    svc_def_t def = revocation_def;
+    def.personal_from = personal_from;
+    svc_args_t feeder_args = {&s_feeder_def, cfg, NULL, NULL, NULL};
+    svc_args_t args = {&def, cfg, NULL, NULL, NULL};
+    zactor_t *feeder = svc_tk_start(&feeder_args);
+    CHECK(feeder != NULL);
+    /* 1,100 orders before the revocation service starts: it catches up in one read */
+    Tp__Order__OrderPlaced placed = TP__ORDER__ORDER_PLACED__INIT;
+    placed.account_id = "acc-keys";
+    placed.product_id = "signature-card";
+    placed.revocation_password_hash = RTEST_HASH;
+    char id[32], stream[48];
+    bool fed = true;
+    for (int i = 1; i <= 1100 && fed; i++) {
+        snprintf(id, sizeof id, "TP-2026-%06d", i);
+        snprintf(stream, sizeof stream, "order-%s", id);
+        placed.order_id = id;
+        fed = s_fed(kit, stream, &placed.base);
+    }
+    CHECK(fed);
+    zactor_t *revo = svc_tk_start(&args);
+    CHECK(revo != NULL);
+    CHECK(s_wait(kit, "\"products\":1100,"));
+
+    /* the upstream goes away with a new order not yet taken (the reaction waits 1.5 s):
+     * the follower cannot get its key, keeps running, and takes it once it can */
+    placed.order_id = "TP-2026-001101";
+    CHECK(s_fed(kit, "order-TP-2026-001101", &placed.base));
+    zactor_destroy(&feeder);
+    zclock_sleep(4000);   /* the delay, a key request that times out (2 s), and more */
+    char *s = svc_tk_summary(kit, "revocation");
+    CHECK(s && strstr(s, "\"products\":1100,"));
+    free(s);
+    zclock_sleep(300);    /* ZeroMQ's reaper frees the old actor's inproc names */
+    feeder = svc_tk_start(&feeder_args);
+    CHECK(feeder != NULL);
+    svc_tk_forget(kit, "feeder");
+    CHECK(s_wait(kit, "\"products\":1101,"));
+    zactor_destroy(&revo);
+    zactor_destroy(&feeder);
+    svc_tk_destroy(&kit);
+}
