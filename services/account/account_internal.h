@@ -147,6 +147,10 @@ void acc_sha256_hex(const void *data, size_t len, char *out);
  *  ACC_HEX_SIZE): BLAKE2b-256 keyed with the service's secret, so that nobody without
  *  the secret can test guessed addresses against the log. */
 void acc_email_key(const uint8_t *secret, const char *email, char *out);
+
+/** The core's tick (account_tick.c): sessions, expired links, unconfirmed registrations.
+ *  O(live sessions + pending mails + unconfirmed registrations), at most 256 events. */
+void acc_tick(const void *state, int64_t now_us, svc_out_t *out);
 void acc_hex(const uint8_t *data, size_t len, char *out, size_t outsz);
 /** Number of UTF-8 characters of @p s, or -1 when it is not valid UTF-8. */
 long acc_utf8_chars(const char *s);
