@@ -270,6 +270,7 @@ int svci_seal_event(svci_svc_t *self, const svc_out_event_t *e, int64_t now_us,
 int svci_open_record(svc_key_fn *keys, void *arg, const char *service, const evs_record_t *rec,
                      svc_event_t *ev, uint8_t **opened);
 bool svci_is_erasure(const svc_event_t *ev);
+bool svci_view_is_erasure(const evs_view_t *v);
 int svci_seal_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,
                     const uint8_t *reply, size_t len, uint8_t **sealed, size_t *sealed_len);
 int svci_open_reply(svci_svc_t *self, const svc_command_t *cmd, const char *request_id,

@@ -135,8 +135,8 @@ int svci_open_record(svc_key_fn *keys, void *arg, const char *service, const evs
                      svc_event_t *ev, uint8_t **opened)
 {
     *opened = NULL;
-    if (!keys)
-        return 0;
+    if (!keys || !svc_seal_holds_sealed(ev->payload, ev->payload_len))
+        return 0;   /* nothing sealed: no type to look up, nothing to open */
     evs_view_t v;
     if (evs_view(rec->data, rec->len, &v) != 0)
         return EVS_CORRUPT;
@@ -153,6 +153,12 @@ int svci_open_record(svc_key_fn *keys, void *arg, const char *service, const evs
         ev->payload_len = len;
     }
     return rc;
+}
+
+bool svci_view_is_erasure(const evs_view_t *v)
+{
+    return v->stream_id_len == strlen(S_ERASED_STREAM) &&
+           memcmp(v->stream_id, S_ERASED_STREAM, v->stream_id_len) == 0;
 }
 
 bool svci_is_erasure(const svc_event_t *ev)
@@ -274,8 +280,7 @@ static int s_collect_erased(const evs_record_t *rec, void *arg)
     evs_view_t v;
     if (evs_view(rec->data, rec->len, &v) != 0)
         return 0;
-    if (v.stream_id_len != strlen(S_ERASED_STREAM) ||
-        memcmp(v.stream_id, S_ERASED_STREAM, v.stream_id_len) != 0)
+    if (!svci_view_is_erasure(&v))
         return 0;
     Tp__SubjectErased *e = tp__subject_erased__unpack(NULL, v.payload_len, v.payload);
     if (!e)
@@ -321,8 +326,10 @@ int svci_personal_mend(svci_svc_t *self, bool *rebuild)
     *rebuild = false;
     if (!self->vault)
         return 0;
-    int rc = evs_read(self->store, 1, UINT64_MAX, 0, s_collect_erased, self);
-    if (rc < 0)
+    /* the erasures' own stream, not the whole log: the start reads the log once, for
+     * the state */
+    int rc = evs_read_stream(self->store, S_ERASED_STREAM, 1, s_collect_erased, self);
+    if (rc < 0 && rc != EVS_NOTFOUND)
         return rc;
     if (self->n_erase_pending)
         zsys_warning("%s: %zu erasures in the log still had their keys (stopped between the "
@@ -469,7 +476,8 @@ int svci_fetch_keys(svci_svc_t *self, size_t index, const char *upstream,
         for (size_t i = 0; i < n; i++) {
             char strbuf[2][EVS_MAX_ID + 1];
             svc_event_t ev;
-            if (svci_event_from_record(&recs[i], &ev, strbuf) != 0)
+            if (svci_event_from_record(&recs[i], &ev, strbuf) != 0 ||
+                !svc_seal_holds_sealed(ev.payload, ev.payload_len))
                 continue;
             const ProtobufCMessageDescriptor *d = s_type(upstream, ev.event_type);
             if (d && svc_seal_needed(d))

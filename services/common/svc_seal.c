@@ -353,6 +353,11 @@ static int s_run(s_walk_t *w, const ProtobufCMessageDescriptor *desc, const uint
     return rc;
 }
 
+bool svc_seal_holds_sealed(const uint8_t *in, size_t len)
+{
+    return in && memmem(in, len, SVC_SEALED_PREFIX, strlen(SVC_SEALED_PREFIX)) != NULL;
+}
+
 int svc_seal(const ProtobufCMessageDescriptor *desc, const uint8_t *in, size_t len,
              const char *ad, int64_t now_us, svc_key_fn *keys, void *arg, uint8_t **out,
              size_t *out_len)

@@ -84,6 +84,10 @@ void svc_seal_event_ad(char *out, size_t outsz, const char *event_id, size_t id_
                        const char *stream, size_t stream_len, const char *type,
                        size_t type_len);
 
+/** @brief Whether the packed message @p in holds a sealed value at all (a byte search:
+ *  most events hold none, and need neither their type looked up nor opening). */
+bool svc_seal_holds_sealed(const uint8_t *in, size_t len);
+
 /** @brief Whether messages of type @p desc can hold personal values (cached). */
 bool svc_seal_needed(const ProtobufCMessageDescriptor *desc);
 

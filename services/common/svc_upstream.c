@@ -40,7 +40,7 @@ static int s_react_run(const evs_record_t *recs, size_t n, void *arg)
         evs_view_t v;
         any = evs_view(recs[i].data, recs[i].len, &v) != 0 || evs_witness_is_signed(&v) ||
               s_reacts_to(self->def, v.event_type, v.event_type_len) ||
-              (v.stream_id_len == 7 && memcmp(v.stream_id, "$erased", 7) == 0);
+              svci_view_is_erasure(&v);
     }
     /* the checkpoint keeps the hash of the upstream's record there (evs_sub_t checks
      * that the upstream still continues it after a restart) */
