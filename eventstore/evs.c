@@ -483,6 +483,59 @@ int evs_checkpoint_hash(evs_t *self, const char *upstream, uint64_t *seq, uint8_
     return evsi_rc(rc);
 }
 
+int evs_checkpoints_each(evs_t *self, evs_checkpoint_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = evsi_ro_begin(self, &txn);
+    if (rc)
+        return evsi_rc(rc);
+    if ((rc = mdb_cursor_open(txn, self->meta, &cur))) {
+        evsi_ro_end(self, txn);
+        return evsi_rc(rc);
+    }
+    int result = 0;
+    MDB_val key = EVSI_KEY("cp/"), val;
+    /* "cp/<upstream>" keys sort together; "ch/<upstream>" holds the hash, when kept */
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && result == 0 && key.mv_size >= 3 && memcmp(key.mv_data, "cp/", 3) == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        char up[EVS_MAX_ID + 1], kbuf[EVS_MAX_ID + 3];
+        size_t n = key.mv_size - 3;
+        uint64_t seq;
+        MDB_val hval;
+        if (n < 1 || n > EVS_MAX_ID || memchr((char *)key.mv_data + 3, 0, n)
+            || val.mv_size != sizeof seq) {
+            result = EVS_CORRUPT;
+            break;
+        }
+        memcpy(up, (char *)key.mv_data + 3, n);
+        up[n] = '\0';
+        memcpy(&seq, val.mv_data, sizeof seq);
+        MDB_val hkey = {evsi_cp_key(kbuf, up, n), kbuf};
+        memcpy(kbuf, "ch/", 3);
+        int hrc = mdb_get(txn, self->meta, &hkey, &hval);
+        if (hrc == 0 && hval.mv_size != EVS_HASH_SIZE)
+            hrc = EVS_CORRUPT;
+        if (hrc && hrc != MDB_NOTFOUND) {
+            result = evsi_rc(hrc);
+            break;
+        }
+        self->reading++;
+        evsi_reading_here++;
+        result = fn(up, seq, hrc == 0 ? hval.mv_data : NULL, arg);
+        self->reading--;
+        evsi_reading_here--;
+    }
+    if (result == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        result = evsi_rc(rc);
+    mdb_cursor_close(cur);
+    evsi_ro_end(self, txn);
+    return result;
+}
+
 int evs_stat(evs_t *self, evs_stat_t *st)
 {
     assert(self);

@@ -256,6 +256,39 @@ int evs_checkpoint_hash(evs_t *self, const char *upstream, uint64_t *seq, uint8_
  */
 int evs_request_get(evs_t *self, const char *request_id, uint8_t **result, size_t *len);
 
+/** Called per request id kept (evs_requests_each()): @p request_id NUL-terminated, its
+ *  result of @p len bytes; both valid during the call. Return 0 to go on, anything else to
+ *  stop (it is returned). */
+typedef int(evs_request_fn)(const char *request_id, const uint8_t *result, size_t len,
+                            void *arg);
+
+/** Called per checkpoint (evs_checkpoints_each()): the upstream's name (NUL-terminated,
+ *  valid during the call), its seq, and the hash kept with it (EVS_HASH_SIZE bytes, valid
+ *  during the call) or NULL when it was set without one. Return 0 to go on, anything else
+ *  to stop (it is returned). */
+typedef int(evs_checkpoint_fn)(const char *upstream, uint64_t seq, const uint8_t *hash,
+                               void *arg);
+
+/**
+ * @brief Call @p fn for every request id the log keeps, with its result: those already
+ * moved into the sorted table `requests` (in key order), then those of `reqtail` (in the
+ * order they came). Each id once. With evs_read() and evs_checkpoints_each() it gives all
+ * of a log, e.g. to move it elsewhere (evs_group.h). Sees the log as committed: not what
+ * open or sealed batches hold.
+ * @return 0, fn's non-zero value when it stopped, EVS_CORRUPT (an id that is empty or
+ *         longer than EVS_MAX_ID, or a reqtail record that does not parse), or an LMDB code
+ */
+int evs_requests_each(evs_t *self, evs_request_fn *fn, void *arg);
+
+/**
+ * @brief Call @p fn for every upstream checkpoint the log keeps (evs_batch_checkpoint(),
+ * evs_batch_checkpoint_hash()), in the byte order of the upstreams' names. Sees the log as
+ * committed.
+ * @return 0, fn's non-zero value when it stopped, EVS_CORRUPT (a checkpoint whose seq is
+ *         not 8 bytes, or whose hash is not EVS_HASH_SIZE, or a bad name), or an LMDB code
+ */
+int evs_checkpoints_each(evs_t *self, evs_checkpoint_fn *fn, void *arg);
+
 /**
  * @brief Verify the whole chain: gapless sequence, each record decodes, its seq
  * matches its key, prev_hash matches the record before, its hash is right, and the

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -214,6 +215,23 @@ fail:
     return evsi_rc(rc);
 }
 
+/* Makes record @p rec (@p len bytes in the arena, its stream id's @p id_len bytes right
+ * after them) the batch's next one, at @p version of its stream: the one way a record
+ * enters a batch, made here (s_append_event) or taken whole (evsi_batch_put_record). Its
+ * seq and hash are the record's own, which the caller made or checked. */
+static int s_push_record(evs_batch_t *b, const uint8_t *rec, size_t len, size_t id_len,
+                         uint64_t version)
+{
+    const char *key = (const char *)rec + len;
+    evsi_op_t *op = s_push_op(b);
+    if (!op || evsi_tab_put(&b->versions, key, id_len, version) != 0)
+        return -ENOMEM;
+    *op = (evsi_op_t){EVSI_OP_EVENT, b->seq + 1, version, key, id_len, rec, len};
+    b->seq++;
+    memcpy(b->hash, rec + len - EVS_HASH_SIZE, EVS_HASH_SIZE);
+    return 0;
+}
+
 static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
 {
     size_t id_len = strlen(ev->stream_id);
@@ -259,17 +277,43 @@ static int s_append_event(evs_batch_t *b, const evs_event_t *ev)
     buf[n] = S_HASH_TAG;
     buf[n + 1] = EVS_HASH_SIZE;
     evs_sha256(buf + n + 2, buf, n);
-    char *key = (char *)buf + n + 2 + EVS_HASH_SIZE;
-    memcpy(key, ev->stream_id, id_len);
+    memcpy(buf + n + 2 + EVS_HASH_SIZE, ev->stream_id, id_len);
+    return s_push_record(b, buf, n + 2 + EVS_HASH_SIZE, id_len, env.stream_version);
+}
 
-    evsi_op_t *op = s_push_op(b);
-    if (!op || evsi_tab_put(&b->versions, key, id_len, env.stream_version) != 0)
+int evsi_batch_put_record(evs_batch_t *b, const uint8_t *data, size_t len, char *why,
+                          size_t why_size)
+{
+    if (b->state != EVSI_OPEN)
+        return EVS_BAD_BATCH;
+    evs_view_t view;
+    uint8_t hash[EVS_HASH_SIZE];
+    int rc = evsi_record_check(data, len, b->seq + 1, b->hash, &view, hash, why, why_size);
+    if (rc)
+        return rc;
+    const char *id = view.stream_id;
+    size_t id_len = view.stream_id_len;
+    if (id_len < 1 || id_len > EVS_MAX_ID || memchr(id, 0, id_len) || view.event_type_len < 1
+        || view.event_type_len > EVS_MAX_ID) {
+        snprintf(why, why_size, "record of seq %llu: bad stream id or event type",
+                 (unsigned long long)view.seq);
+        return EVS_CORRUPT;
+    }
+    uint64_t version;
+    if ((rc = evsi_batch_version(b, id, id_len, &version)))
+        return rc;
+    if (view.stream_version != version + 1) {
+        snprintf(why, why_size, "record of seq %llu is version %llu of a stream at version %llu",
+                 (unsigned long long)view.seq, (unsigned long long)view.stream_version,
+                 (unsigned long long)version);
+        return EVS_CORRUPT;
+    }
+    uint8_t *buf = evsi_alloc(b, len + id_len);
+    if (!buf)
         return -ENOMEM;
-    *op = (evsi_op_t){EVSI_OP_EVENT, env.seq, env.stream_version, key, id_len,
-                      buf, n + 2 + EVS_HASH_SIZE};
-    b->seq = env.seq;
-    memcpy(b->hash, buf + n + 2, EVS_HASH_SIZE);
-    return 0;
+    memcpy(buf, data, len);
+    memcpy(buf + len, id, id_len);
+    return s_push_record(b, buf, len, id_len, view.stream_version);
 }
 
 int evs_batch_append(evs_batch_t *b,

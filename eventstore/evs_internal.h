@@ -2,7 +2,8 @@
  *
  * The store is files by job around this header: evs.c (the log: open and close, meta,
  * map growth, head, reads, stat), evs_index.c (the stream index and the versions after
- * it), evs_requests.c (request ids), evs_batch.c (batches and their commit), evs_verify.c
+ * it), evs_requests.c (request ids), evs_batch.c (batches and their commit), evs_group.c
+ * (a batch's ops as bytes, applied into another copy of the log), evs_verify.c
  * (the envelope's wire format and the hash chain's check), evs_files.c (paths, flushes,
  * removals and LMDB's copies for evs_backup.c and evs_vault.c), and evs_test.c (the
  * self-test). What one of them lends the others is named evsi_ (EVSI_ for macros and
@@ -215,9 +216,23 @@ uint8_t *evsi_alloc(evs_batch_t *b, size_t n);
 int evsi_snap_begin(evs_batch_t *b);
 void evsi_snap_end(evs_batch_t *b);
 int64_t evsi_mono_us(void);
+/* Appends a record made elsewhere (another copy of this log: evs_group.c) to the open
+ * batch @p b, byte for byte, after the checks: it is the chain's next (evsi_record_check:
+ * seq head + 1, prev_hash the head's hash, its hash right), its stream id and event type
+ * are ids, and it is its stream's next version as the batch sees it. 0; EVS_CORRUPT (why
+ * in @p why; nothing appended, the batch usable); EVS_BAD_BATCH; -ENOMEM or an LMDB code
+ * (the batch is then unusable: the caller fails it). */
+int evsi_batch_put_record(evs_batch_t *b, const uint8_t *data, size_t len, char *why,
+                          size_t why_size);
 
 /* evs_verify.c: the envelope's wire format */
 int evsi_parse(const uint8_t *data, size_t len, evs_view_t *view, evsi_chain_t *chain);
+/* The chain's check of one record, as evs_verify() makes it: @p data decodes (into
+ * @p view), says seq @p seq, its prev_hash is @p prev, its hash is the last field and is
+ * SHA-256 over the bytes before it (then copied to @p hash). 0, or EVS_CORRUPT with the
+ * reason in @p why. */
+int evsi_record_check(const uint8_t *data, size_t len, uint64_t seq, const uint8_t *prev,
+                      evs_view_t *view, uint8_t *hash, char *why, size_t why_size);
 
 /* evs_files.c: paths, flushes, removals and LMDB's copies */
 /* "<dir>/<name>" into @p out (PATH_MAX); 0 or -ENAMETOOLONG. */

@@ -17,11 +17,14 @@
  * denied, no roll-ups, and a duplicate window (opts, 2 minutes by default). A stream found
  * with anything that can drop a group is refused (EVS_MISMATCH), never changed.
  *
- * Groups. One message per group (what one commit of the service writes): its records
- * framed as the bus frames a run of events (evs_bus_events_put(): per record a u32
- * big-endian length, then its bytes). It carries the message id "<writer>:<first_seq>"
- * (Nats-Msg-Id: the writing instance and the group's first log sequence), so a retry of
- * the same group is stored once, and the header Nats-Expected-Last-Sequence: the stream
+ * Groups. One message per group (what one commit of the service writes). Its body is
+ * the caller's (evs_js_append_raw(): the runtime gives evs_group_encode()'s bytes, records
+ * with request results and checkpoints, see evs_group.h), or records framed as the bus
+ * frames a run of events (evs_js_append(): per record a u32 big-endian length, then its
+ * bytes). It carries the message id "<writer>:<n>" (Nats-Msg-Id: the writing instance and
+ * a number that names the group among the writer's: the stream sequence it will get, as
+ * the runtime passes it, or for evs_js_append() the group's first log sequence), so a
+ * retry of the same group is stored once, and the header Nats-Expected-Last-Sequence: the stream
  * sequence the writer believes is the last. The server refuses the group when another
  * one was stored after that (JetStream error 10071, "wrong last sequence"), which comes
  * back as EVS_CONFLICT: a writer that was deposed, whose lease another instance took,
@@ -269,10 +272,10 @@ typedef struct {
 } evs_js_ack_t;
 
 /**
- * @brief Append one group: @p n records as one message, stored only when the stream's
- * last sequence is @p expect_last; returns after the acknowledgement (a quorum has it).
+ * @brief Append one group: the message body @p body, stored only when the stream's last
+ * sequence is @p expect_last; returns after the acknowledgement (a quorum has it).
  *
- * A group that the stream already holds (the same @p writer and @p first_seq) is not
+ * A group that the stream already holds (the same @p writer and @p id_seq) is not
  * stored again: within the duplicate window the server says so; after it, the server
  * refuses the retry as a conflict and this call then looks at the group after
  * @p expect_last: when that one has this group's message id, the append had succeeded
@@ -280,19 +283,32 @@ typedef struct {
  * the same group again, as often as needed.
  * @param[in] writer the writing instance's id: 1..EVS_JS_MAX_NAME bytes of
  *            [A-Za-z0-9_.-]; unique among the instances that may write the stream
- * @param[in] first_seq the group's first log sequence (the message id's second half;
- *            what the local copy calls it). With @p writer it names the group: give a new
- *            group a pair never used before with other records
+ * @param[in] id_seq the message id's second half. With @p writer it names the group: a
+ *            new group must get a pair never used before with another body. The runtime
+ *            passes the stream sequence the group will get (@p expect_last + 1), which no
+ *            two groups of a writer share, even groups that hold no record (a group of
+ *            request results or checkpoints only has no log sequence of its own)
  * @param[in] expect_last the stream sequence the writer believes is last (0: the stream
  *            is empty)
- * @param[in] recs the records (their seq fields are not sent); n may be 0
+ * @param[in] body the group's bytes (for the runtime: evs_group_encode()'s), sent as
+ *            they are; NULL only with @p len 0
  * @param[out] ack may be NULL; see evs_js_ack_t
  * @return 0 (stored now, or found stored: ack->duplicate); EVS_CONFLICT (another group
  *         is at expect_last + 1, or the stream is shorter than expect_last: this writer
  *         is not the writer any more, or it is behind; nothing stored); EVS_JS_TOO_BIG;
- *         EVS_INVALID (a bad writer id, a record over 4 GiB); EVS_JS_TIMEOUT,
- *         EVS_JS_UNAVAILABLE (try again; also what a deleted stream gives: nothing takes
- *         the subject); EVS_JS_SERVER; -ENOMEM
+ *         EVS_INVALID (a bad writer id, no body); EVS_JS_TIMEOUT, EVS_JS_UNAVAILABLE (try
+ *         again; also what a deleted stream gives: nothing takes the subject);
+ *         EVS_JS_SERVER; -ENOMEM
+ */
+int evs_js_append_raw(evs_js_log_t *self, const char *writer, uint64_t id_seq, uint64_t expect_last,
+                      const uint8_t *body, size_t len, evs_js_ack_t *ack);
+
+/**
+ * @brief evs_js_append_raw() of @p n records framed as the bus frames a run of events
+ * (evs_bus_events_put()), with @p first_seq, the group's first log sequence, as the
+ * message id's number (evs_js_group_each() numbers the records from it).
+ * @param[in] recs the records (their seq fields are not sent); n may be 0
+ * @return as evs_js_append_raw(); EVS_INVALID also for a record over 4 GiB
  */
 int evs_js_append(evs_js_log_t *self, const char *writer, uint64_t first_seq, uint64_t expect_last,
                   const evs_record_t *recs, size_t n, evs_js_ack_t *ack);
@@ -300,10 +316,14 @@ int evs_js_append(evs_js_log_t *self, const char *writer, uint64_t first_seq, ui
 /** One group read from the stream (valid during the callback that is given it). */
 typedef struct {
     uint64_t seq;        /**< its stream sequence */
-    uint64_t first_seq;  /**< its first log sequence (from its message id; 0 if none) */
+    uint64_t first_seq;  /**< the number in its message id ("<writer>:<n>"; 0 if none):
+                              the stream sequence the writer meant it for, as the runtime
+                              appends (evs_js_append_raw()), or its first log sequence
+                              for evs_js_append() */
     const char *writer;  /**< the instance that wrote it ("" if no message id) */
     int64_t time_ns;     /**< when the stream stored it, ns since the epoch (UTC) */
-    const uint8_t *body; /**< the framed records */
+    const uint8_t *body; /**< the message body: a group (evs_group.h) as the runtime
+                              appends, or the records framed by evs_js_append() */
     size_t len;
 } evs_js_group_t;
 
@@ -339,8 +359,9 @@ int evs_js_read(evs_js_log_t *self, uint64_t from_seq, uint64_t to_seq, evs_js_g
 int evs_js_get(evs_js_log_t *self, uint64_t seq, evs_js_group_fn *fn, void *arg);
 
 /**
- * @brief Call @p fn for each record of @p group, in order, with rec->seq set to the
- * group's first_seq plus the record's index.
+ * @brief Call @p fn for each record of a @p group that evs_js_append() framed, in order,
+ * with rec->seq set to the group's first_seq plus the record's index. (A body of
+ * evs_group.h is read with evs_group_each().)
  * @return 0, fn's non-zero value, or EVS_CORRUPT when the body's framing is broken
  */
 int evs_js_group_each(const evs_js_group_t *group, evs_record_fn *fn, void *arg);

@@ -254,6 +254,23 @@ static bool s_has_id(evs_js_log_t *self, uint64_t seq, const char *id)
 int evs_js_append(evs_js_log_t *self, const char *writer, uint64_t first_seq, uint64_t expect_last,
                   const evs_record_t *recs, size_t n, evs_js_ack_t *ack)
 {
+    if (ack)
+        memset(ack, 0, sizeof *ack);
+    size_t size = evs_bus_events_size(recs, n);
+    if (size == SIZE_MAX)
+        return evs_jsi_fail(EVS_INVALID, "append to %s: a record over 4 GiB", self->stream);
+    uint8_t *body = malloc(size ? size : 1);
+    if (!body)
+        return -ENOMEM;
+    evs_bus_events_put(body, recs, n);
+    int rc = evs_js_append_raw(self, writer, first_seq, expect_last, body, size, ack);
+    free(body);
+    return rc;
+}
+
+int evs_js_append_raw(evs_js_log_t *self, const char *writer, uint64_t id_seq, uint64_t expect_last,
+                      const uint8_t *body, size_t len, evs_js_ack_t *ack)
+{
     evs_js_ack_t unused;
     if (!ack)
         ack = &unused;
@@ -261,22 +278,16 @@ int evs_js_append(evs_js_log_t *self, const char *writer, uint64_t first_seq, ui
     if (!evs_jsi_id_ok(writer))
         return evs_jsi_fail(EVS_INVALID, "append to %s: bad writer id \"%s\"", self->stream,
                             writer ? writer : "");
-    size_t size = evs_bus_events_size(recs, n);
-    if (size == SIZE_MAX)
-        return evs_jsi_fail(EVS_INVALID, "append to %s: a record over 4 GiB", self->stream);
+    if (!body && len)
+        return evs_jsi_fail(EVS_INVALID, "append to %s: no body", self->stream);
     int64_t max = natsConnection_GetMaxPayload(self->js->nc);
-    if (size > INT_MAX || (max > 0 && (int64_t) size > max))
+    if (len > INT_MAX || (max > 0 && (int64_t) len > max))
         return evs_jsi_fail(EVS_JS_TOO_BIG, "append to %s: %zu bytes, the servers take %" PRId64,
-                            self->stream, size, max);
-    uint8_t *body = malloc(size ? size : 1);
-    if (!body)
-        return -ENOMEM;
-    evs_bus_events_put(body, recs, n);
+                            self->stream, len, max);
     natsMsg *m = NULL;
-    natsStatus s = natsMsg_Create(&m, self->subject, NULL, (const char *) body, (int) size);
-    free(body);
+    natsStatus s = natsMsg_Create(&m, self->subject, NULL, (const char *) body, (int) len);
     char id[EVS_JS_MAX_NAME + 24];
-    snprintf(id, sizeof id, "%s:%" PRIu64, writer, first_seq);
+    snprintf(id, sizeof id, "%s:%" PRIu64, writer, id_seq);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = id;

@@ -298,6 +298,55 @@ int evs_batch_request_get(evs_batch_t *b, const char *request_id,
     return 0;
 }
 
+/* Calls @p fn for each request id of table @p dbi: `requests` (id -> result) or, when
+ * @p tail, reqtail (key -> u8 id length, id, result). */
+static int s_each_in(evs_t *self, MDB_txn *txn, MDB_dbi dbi, bool tail, evs_request_fn *fn,
+                     void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val key, val;
+    int result = 0;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0 && result == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        const uint8_t *id = key.mv_data, *res = val.mv_data;
+        size_t id_len = key.mv_size, len = val.mv_size;
+        if (tail)
+            result = s_reqtail_parse(&val, &id, &id_len, &res, &len);
+        else if (id_len < 1 || id_len > EVS_MAX_ID)
+            result = EVS_CORRUPT;
+        if (result)
+            break;
+        char cid[EVS_MAX_ID + 1];
+        memcpy(cid, id, id_len);
+        cid[id_len] = '\0';
+        self->reading++;
+        evsi_reading_here++;
+        result = fn(cid, res, len, arg);
+        self->reading--;
+        evsi_reading_here--;
+    }
+    mdb_cursor_close(cur);
+    return result ? result : rc == MDB_NOTFOUND ? 0 : evsi_rc(rc);
+}
+
+int evs_requests_each(evs_t *self, evs_request_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    MDB_txn *txn;
+    int rc = evsi_ro_begin(self, &txn);
+    if (rc)
+        return evsi_rc(rc);
+    rc = s_each_in(self, txn, self->requests, false, fn, arg);
+    if (rc == 0 && self->has_reqtail)
+        rc = s_each_in(self, txn, self->reqtail, true, fn, arg);
+    evsi_ro_end(self, txn);
+    return rc;   /* fn's value as it is: evsi_rc() would negate a positive one */
+}
+
 //  --------------------------------------------------------------------------
 //  Moves into `requests`
 

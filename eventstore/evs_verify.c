@@ -129,34 +129,31 @@ int evs_chain(const uint8_t *data, size_t len, uint8_t *prev_hash, uint8_t *hash
 //  --------------------------------------------------------------------------
 //  Verification
 
-/* Reason for a bad record; 0 when it is good. *hash gets its hash. */
-static int s_check_record(uint64_t key, const MDB_val *val, const uint8_t *prev,
-                          uint8_t *hash, evs_verify_t *report)
+int evsi_record_check(const uint8_t *data, size_t len, uint64_t seq, const uint8_t *prev,
+                      evs_view_t *view, uint8_t *hash, char *why, size_t why_size)
 {
-    evs_view_t view;
     evsi_chain_t chain;
-    const char *why = NULL;
-    if (evsi_parse(val->mv_data, val->mv_size, &view, &chain))
-        why = "record does not decode";
-    else if (view.seq != key) {
-        snprintf(report->reason, sizeof report->reason,
-                 "record of seq %llu stored under seq %llu (moved or reordered)",
-                 (unsigned long long)view.seq, (unsigned long long)key);
+    const char *bad = NULL;
+    if (evsi_parse(data, len, view, &chain))
+        bad = "record does not decode";
+    else if (view->seq != seq) {
+        snprintf(why, why_size, "record of seq %llu in the place of seq %llu (moved or reordered)",
+                 (unsigned long long)view->seq, (unsigned long long)seq);
         return EVS_CORRUPT;
     }
     else if (chain.prev_hash_len != EVS_HASH_SIZE
              || memcmp(chain.prev_hash, prev, EVS_HASH_SIZE))
-        why = "prev_hash does not match the record before";
-    else if (chain.hash_len != EVS_HASH_SIZE || chain.hash_off + 2 + EVS_HASH_SIZE != val->mv_size)
-        why = "hash missing or not the last field";
+        bad = "prev_hash does not match the record before";
+    else if (chain.hash_len != EVS_HASH_SIZE || chain.hash_off + 2 + EVS_HASH_SIZE != len)
+        bad = "hash missing or not the last field";
     else {
-        evs_sha256(hash, val->mv_data, chain.hash_off);
+        evs_sha256(hash, data, chain.hash_off);
         if (memcmp(hash, chain.hash, EVS_HASH_SIZE))
-            why = "hash mismatch (record changed)";
+            bad = "hash mismatch (record changed)";
     }
-    if (!why)
+    if (!bad)
         return 0;
-    snprintf(report->reason, sizeof report->reason, "%s", why);
+    snprintf(why, why_size, "%s", bad);
     return EVS_CORRUPT;
 }
 
@@ -188,7 +185,9 @@ int evs_verify(evs_t *self, evs_verify_t *report)
             goto done;
         }
         uint8_t hash[EVS_HASH_SIZE];
-        if ((rc = s_check_record(seq, &val, prev, hash, report))) {
+        evs_view_t view;
+        if ((rc = evsi_record_check(val.mv_data, val.mv_size, seq, prev, &view, hash,
+                                    report->reason, sizeof report->reason))) {
             report->bad_seq = expect;
             goto done;
         }

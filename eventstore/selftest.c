@@ -5,6 +5,7 @@
 #include "evs_backup.h"
 #include "evs_bloom.h"
 #include "evs_bus.h"
+#include "evs_group.h"
 #include "evs_js.h"
 #include "evs_keys.h"
 #include "evs_vault.h"
@@ -21,6 +22,7 @@ static const s_test_t s_tests[] = {
     {"evs_backup", evs_backup_test},
     {"evs_bloom", evs_bloom_test},
     {"evs_bus", evs_bus_test},
+    {"evs_group", evs_group_test},
     {"evs_js", evs_js_test},
     {"evs_keys", evs_keys_test},
     {"evs_sub", evs_sub_test},
