@@ -170,16 +170,86 @@ void evs_bus_new_id(char *out)
     sodium_bin2hex(out, 33, raw, sizeof raw);
 }
 
+/* ---------------------------------------------------------------- endpoints */
+
+bool evs_bus_endpoint_next(const char **list, char *out, size_t outsz)
+{
+    const char *p = *list;
+    while (true) {
+        p += strspn(p, ", \t");
+        if (!*p) {
+            *list = p;
+            return false;
+        }
+        size_t n = strcspn(p, ",");
+        const char *next = p + n;
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 0) {
+            p = next;
+            continue;
+        }
+        if (n >= outsz) {
+            *list = p + strlen(p);
+            return false;
+        }
+        memcpy(out, p, n);
+        out[n] = '\0';
+        *list = next;
+        return true;
+    }
+}
+
+int evs_bus_connect(zsock_t *sock, const char *endpoints)
+{
+    char ep[512];
+    int n = 0;
+    for (const char *at = endpoints; evs_bus_endpoint_next(&at, ep, sizeof ep); n++)
+        if (zsock_connect(sock, "%s", ep) != 0)
+            return -1;
+    return n > 0 ? n : -1;
+}
+
+bool evs_bus_not_active(const Tp__Reply *reply)
+{
+    for (size_t i = 0; reply && !reply->ok && i < reply->n_errors; i++)
+        if (reply->errors[i]->code && strcmp(reply->errors[i]->code, EVS_BUS_NOT_ACTIVE) == 0)
+            return true;
+    return false;
+}
+
+/* True for an endpoint (or a list of them) that needs no key: inproc, inside one process.
+ * Every other transport is CURVE. */
+bool evs_bus_inproc(const char *endpoint)
+{
+    char ep[512];
+    const char *at = endpoint;
+    bool any = false;
+    while (evs_bus_endpoint_next(&at, ep, sizeof ep)) {
+        any = true;
+        if (strncmp(ep, "inproc://", 9) != 0) {
+            zsys_error("bus: %s needs a key (only inproc:// goes without)", ep);
+            return false;
+        }
+    }
+    if (!any)
+        zsys_error("bus: no endpoint in '%s'", endpoint);
+    return any;
+}
+
 /* ---------------------------------------------------------------- client */
 
 struct _evs_client_t {
-    char *endpoint;   /* the service's ROUTER endpoint */
-    zsock_t *dealer;  /* recreated after a time-out */
-    zcert_t *cert;    /* CURVE: the client's certificate, or NULL */
-    char server_key[41]; /* CURVE: the server's public key (Z85) */
+    char *endpoint;      /* the service's ROUTER endpoint, or several (comma-separated) */
+    size_t n_endpoints;  /* how many: with more than one, a try lasts half the time-out */
+    size_t first;        /* the endpoint the next socket connects to first (in turns) */
+    zsock_t *dealer;     /* recreated after a time-out */
+    zcert_t *cert;       /* CURVE: the client's certificate, or NULL */
+    char server_key[41]; /* CURVE: the server's public key (Z85), one for every instance */
 };
 
-/* A fresh DEALER, with CURVE when the client has a certificate. */
+/* A fresh DEALER, with CURVE when the client has a certificate, connected to every
+ * endpoint (the first one in turns, so that fresh sockets do not all start alike). */
 static zsock_t *s_client_socket(evs_client_t *self)
 {
     zsock_t *s = zsock_new(ZMQ_DEALER);
@@ -188,23 +258,32 @@ static zsock_t *s_client_socket(evs_client_t *self)
     zsock_set_linger(s, 0);
     zsock_set_sndhwm(s, 0);
     zsock_set_rcvhwm(s, 0);
+    if (self->n_endpoints > 1)
+        zsock_set_immediate(s, 1); /* requests only to instances that are up */
     if (self->cert) {
         zcert_apply(self->cert, s);
         zsock_set_curve_serverkey(s, self->server_key);
     }
-    if (zsock_connect(s, "%s", self->endpoint) != 0)
-        zsock_destroy(&s);
+    size_t skip = self->first++ % self->n_endpoints;
+    char ep[512];
+    for (size_t round = 0; round < 2 && s; round++) {
+        size_t i = 0;
+        for (const char *at = self->endpoint; s && evs_bus_endpoint_next(&at, ep, sizeof ep); i++)
+            if ((round == 0) == (i >= skip) && zsock_connect(s, "%s", ep) != 0)
+                zsock_destroy(&s);
+    }
     return s;
 }
 
-/* True for an endpoint that needs no key: inproc, inside one process. Every other
- * transport is CURVE. */
-bool evs_bus_inproc(const char *endpoint)
+/* Counts the endpoints of the client's list; 0 for none or a malformed list. */
+static size_t s_count(const char *list)
 {
-    if (strncmp(endpoint, "inproc://", 9) == 0)
-        return true;
-    zsys_error("bus: %s needs a key (only inproc:// goes without)", endpoint);
-    return false;
+    char ep[512];
+    size_t n = 0;
+    const char *at = list;
+    while (evs_bus_endpoint_next(&at, ep, sizeof ep))
+        n++;
+    return *at ? 0 : n; /* stopped early: an endpoint too long */
 }
 
 evs_client_t *evs_client_new(const char *endpoint)
@@ -215,7 +294,8 @@ evs_client_t *evs_client_new(const char *endpoint)
     if (!self)
         return NULL;
     self->endpoint = strdup(endpoint);
-    if (!self->endpoint || !(self->dealer = s_client_socket(self)))
+    self->n_endpoints = self->endpoint ? s_count(self->endpoint) : 0;
+    if (!self->n_endpoints || !(self->dealer = s_client_socket(self)))
         evs_client_destroy(&self);
     return self;
 }
@@ -226,10 +306,11 @@ evs_client_t *evs_client_new_cert(const char *endpoint, zcert_t *cert, const cha
     if (!self)
         return NULL;
     self->endpoint = strdup(endpoint);
+    self->n_endpoints = self->endpoint ? s_count(self->endpoint) : 0;
     self->cert = cert ? zcert_dup(cert) : NULL;
     if (server_z85 && strlen(server_z85) == 40)
         snprintf(self->server_key, sizeof self->server_key, "%s", server_z85);
-    if (!self->endpoint || !self->cert || !self->server_key[0] ||
+    if (!self->n_endpoints || !self->cert || !self->server_key[0] ||
         !(self->dealer = s_client_socket(self)))
         evs_client_destroy(&self);
     return self;
@@ -266,6 +347,16 @@ zsock_t *evs_client_sock(evs_client_t *self)
     return self->dealer;
 }
 
+size_t evs_client_endpoints(const evs_client_t *self)
+{
+    return self->n_endpoints;
+}
+
+int evs_client_try_ms(const evs_client_t *self, int timeout_ms)
+{
+    return self->n_endpoints > 1 ? timeout_ms / 2 : timeout_ms;
+}
+
 static int s_client_reconnect(evs_client_t *self)
 {
     zsock_destroy(&self->dealer);
@@ -273,14 +364,12 @@ static int s_client_reconnect(evs_client_t *self)
     return self->dealer ? 0 : -1;
 }
 
-//  Sends one request; its id (the header's, or a fresh one) into id_out (33 bytes
-//  for a fresh one; else it points at the header's).
-static int s_client_send(evs_client_t *self, const Tp__RequestHeader *header,
-                         const char *command, const uint8_t *body, size_t body_len,
-                         char *idbuf, const char **id_out)
+/* The request packed into a fresh buffer (*len bytes), its id the header's or, when that
+ * is empty, a fresh one in idbuf (33 bytes); NULL when out of memory. */
+static uint8_t *s_pack_request(const Tp__RequestHeader *header, const char *command,
+                               const uint8_t *body, size_t body_len, char *idbuf, const char **id,
+                               size_t *len)
 {
-    if (!self->dealer && s_client_reconnect(self) != 0)
-        return -1;
     Tp__RequestHeader hdr = TP__REQUEST_HEADER__INIT;
     if (header)
         hdr = *header;
@@ -288,22 +377,28 @@ static int s_client_send(evs_client_t *self, const Tp__RequestHeader *header,
         evs_bus_new_id(idbuf);
         hdr.request_id = idbuf;
     }
-    *id_out = hdr.request_id;
+    *id = hdr.request_id;
     Tp__Request req = TP__REQUEST__INIT;
     req.header = &hdr;
     req.command = (char *) command;
     req.body.data = (uint8_t *) body;
     req.body.len = body_len;
-    size_t len = tp__request__get_packed_size(&req);
-    zmq_msg_t msg;
-    if (zmq_msg_init_size(&msg, len) != 0)
+    *len = tp__request__get_packed_size(&req);
+    uint8_t *wire = malloc(*len ? *len : 1);
+    if (wire)
+        tp__request__pack(&req, wire);
+    return wire;
+}
+
+/* Sends a packed request. With one endpoint it is queued at once (no high-water mark);
+ * with several it goes only to an instance whose connection is up: -1 and EAGAIN when
+ * none is (yet). */
+static int s_client_send_wire(evs_client_t *self, const uint8_t *wire, size_t len)
+{
+    if (!self->dealer && s_client_reconnect(self) != 0)
         return -1;
-    tp__request__pack(&req, zmq_msg_data(&msg));
-    if (zmq_msg_send(&msg, zsock_resolve(self->dealer), 0) < 0) {
-        zmq_msg_close(&msg);
-        return -1;
-    }
-    return 0;
+    int flags = self->n_endpoints > 1 ? ZMQ_DONTWAIT : 0;
+    return zmq_send(zsock_resolve(self->dealer), wire, len, flags) < 0 ? -1 : 0;
 }
 
 Tp__Reply *evs_client_try_recv(evs_client_t *self)
@@ -345,27 +440,35 @@ int evs_client_send(evs_client_t *self, const Tp__RequestHeader *header, const c
         return -1;
     char idbuf[33];
     const char *id;
-    int rc = s_client_send(self, header, command, len ? buf : NULL, len, idbuf, &id);
+    size_t wlen;
+    uint8_t *wire = s_pack_request(header, command, len ? buf : NULL, len, idbuf, &id, &wlen);
+    int rc = wire ? s_client_send_wire(self, wire, wlen) : -1;
+    free(wire);
     if (buf != stackbuf)
         free(buf);
     return rc;
 }
 
-int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
-                        const char *command, const uint8_t *body, size_t body_len,
-                        int timeout_ms, Tp__Reply **reply)
+/* Waits until @p until (zclock_mono ms) for the reply to request @p id; others (late
+ * answers to earlier calls) are skipped. With several endpoints, a send that found no
+ * connection up waits here for one first. Returns 1 with the reply, 0 when none came in
+ * time, -1 when polling failed. */
+static int s_client_wait(evs_client_t *self, const uint8_t *wire, size_t len, const char *id,
+                         int64_t until, Tp__Reply **reply)
 {
-    *reply = NULL;
-    char idbuf[33];
-    const char *id;
-    if (s_client_send(self, header, command, body, body_len, idbuf, &id) != 0)
-        return -1;
-    int64_t deadline = zclock_mono() + timeout_ms;
+    bool sent = false;
     while (true) {
-        int64_t left = deadline - zclock_mono();
+        if (!sent) {
+            if (s_client_send_wire(self, wire, len) == 0)
+                sent = true;
+            else if (!self->dealer || errno != EAGAIN)
+                return -1;
+        }
+        int64_t left = until - zclock_mono();
         if (left <= 0)
-            break;
-        zmq_pollitem_t item = {zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
+            return 0;
+        zmq_pollitem_t item = {zsock_resolve(self->dealer), 0,
+                               (short) (sent ? ZMQ_POLLIN : ZMQ_POLLOUT), 0};
         int rc = zmq_poll(&item, 1, (long) left);
         if (rc < 0) {
             if (errno == EINTR)
@@ -373,17 +476,75 @@ int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header,
             return -1;
         }
         if (rc == 0)
-            break;
+            return 0;
         Tp__Reply *r;
-        while ((r = evs_client_try_recv(self))) {
+        while (sent && (r = evs_client_try_recv(self))) {
             if (strcmp(r->request_id, id) == 0) {
                 *reply = r;
-                return 0;
+                return 1;
             }
             tp__reply__free_unpacked(r, NULL);   /* late answer to an earlier call */
         }
     }
-    s_client_reconnect(self);
+}
+
+int evs_client_call_raw(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
+                        const uint8_t *body, size_t body_len, int timeout_ms, Tp__Reply **reply)
+{
+    *reply = NULL;
+    char idbuf[33];
+    const char *id;
+    size_t len;
+    uint8_t *wire = s_pack_request(header, command, body, body_len, idbuf, &id, &len);
+    if (!wire)
+        return -1;
+    int64_t end = zclock_mono() + timeout_ms;
+    int pause = EVS_BUS_PAUSE_MIN_MS, rc = -1;
+    Tp__Reply *standby = NULL; /* the last refusal of a standby */
+    do {
+        int64_t now = zclock_mono(), until = now + evs_client_try_ms(self, timeout_ms);
+        Tp__Reply *r = NULL;
+        int got = s_client_wait(self, wire, len, id, until < end ? until : end, &r);
+        if (got < 0) {
+            int err = errno;
+            if (standby)
+                tp__reply__free_unpacked(standby, NULL);
+            free(wire);
+            errno = err;
+            return -1;
+        }
+        if (got > 0 && !evs_bus_not_active(r)) {
+            *reply = r;
+            rc = 0;
+            break;
+        }
+        if (got > 0) {
+            /* a standby: the same request again, after a pause (in turn to the next
+             * instance that is up), until the time-out */
+            if (standby)
+                tp__reply__free_unpacked(standby, NULL);
+            standby = r;
+            int64_t left = end - zclock_mono();
+            zclock_sleep((int) (left < pause ? (left > 0 ? left : 0) : pause));
+            pause = pause * 2 > EVS_BUS_PAUSE_MAX_MS ? EVS_BUS_PAUSE_MAX_MS : pause * 2;
+            continue;
+        }
+        /* no answer in this try: a fresh socket, so that a late answer is never taken
+         * for a later call's; with several endpoints, try again while time is left */
+        s_client_reconnect(self);
+        if (self->n_endpoints == 1)
+            break;
+    } while (zclock_mono() < end);
+    free(wire);
+    if (rc == 0) {
+        if (standby)
+            tp__reply__free_unpacked(standby, NULL);
+        return 0;
+    }
+    if (standby) {
+        *reply = standby;
+        return 0;
+    }
     errno = ETIMEDOUT;
     return -1;
 }

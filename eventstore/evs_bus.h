@@ -23,6 +23,14 @@
  * (a gap seen from a later seq or a heartbeat) triggers a read. Live delivery
  * is therefore a fast path, and drops (slow joiner, high-water mark) lose nothing.
  * The handler commits its effects and the new checkpoint in one transaction.
+ *
+ * Several instances of one service (one active, the others standby, sharing one key pair)
+ * are reached through a list of endpoints, comma-separated ("tcp://a:7101,tcp://b:7101";
+ * services/common/svc.h: svc_connect_endpoints). A client's DEALER connects to every
+ * router of the list and a subscriber's SUB to every PUB (only the active publishes).
+ * A standby answers a command with an error whose code is EVS_BUS_NOT_ACTIVE; the
+ * client sends it again (evs_client_call_raw), with the same request id, so the service
+ * decides it once however often it arrives.
  */
 #ifndef EVS_BUS_H
 #define EVS_BUS_H
@@ -50,6 +58,12 @@ extern "C" {
 #define EVS_BUS_BATCH "$batch"
 /** Default and largest number of events in one read reply. */
 #define EVS_BUS_READ_MAX 4096
+/** Error code of a standby instance's answer to a command: ask the active one. */
+#define EVS_BUS_NOT_ACTIVE "not_active"
+/** Pause before a request answered EVS_BUS_NOT_ACTIVE is sent again: the first, and the
+ *  longest (it doubles from one to the other), in milliseconds. */
+#define EVS_BUS_PAUSE_MIN_MS 20
+#define EVS_BUS_PAUSE_MAX_MS 250
 
 /**
  * @brief Publish one committed record on a PUB socket.
@@ -97,10 +111,31 @@ int evs_bus_heartbeat(zsock_t *pub, const char *service, uint64_t head_seq,
                       const uint8_t *head_hash);
 
 /**
- * @brief Whether @p endpoint may go without a key (inproc://, inside one process); every
- * other transport is CURVE. Logs the refusal.
+ * @brief Whether @p endpoint (or every endpoint of a comma-separated list) may go without
+ * a key (inproc://, inside one process); every other transport is CURVE. Logs the refusal.
  */
 bool evs_bus_inproc(const char *endpoint);
+
+/**
+ * @brief The next endpoint of a comma-separated list (spaces around each ignored; empty
+ * entries skipped): copied into @p out, @p list advanced past it.
+ * @return true for an endpoint; false at the end of the list, or for an endpoint longer
+ *         than @p outsz - 1 (then @p list is set to the end)
+ */
+bool evs_bus_endpoint_next(const char **list, char *out, size_t outsz);
+
+/**
+ * @brief Connect @p sock to every endpoint of the comma-separated list @p endpoints.
+ * @return how many, or -1 when the list is empty or an endpoint is malformed (the
+ *         endpoints connected before it stay connected: destroy the socket)
+ */
+int evs_bus_connect(zsock_t *sock, const char *endpoints);
+
+/**
+ * @brief Whether @p reply is a standby's refusal: not ok, with an error whose code is
+ * EVS_BUS_NOT_ACTIVE.
+ */
+bool evs_bus_not_active(const Tp__Reply *reply);
 
 /**
  * @brief A request id: 32 lowercase hex characters of fresh randomness.
@@ -108,12 +143,36 @@ bool evs_bus_inproc(const char *endpoint);
  */
 void evs_bus_new_id(char *out);
 
-/** A blocking request client over one DEALER socket (not thread-safe; one per thread). */
+/**
+ * A blocking request client over one DEALER socket (not thread-safe; one per thread).
+ *
+ * Its endpoint may be a list of the routers of a service's instances (comma-separated;
+ * all with the service's one key). The DEALER connects to each of them, with
+ * ZMQ_IMMEDIATE: a request goes only to an instance whose connection is up, so a killed
+ * instance (its connection dropped) or one not started gets none; the instances that are
+ * up take requests in turn. A stopped or hung instance keeps its connection, and what is
+ * sent there is lost until a try times out (below).
+ *
+ * What a call (evs_client_call, _raw, _batch, _head) guarantees:
+ *  - every send of one call carries the same request id (the header's, or one fresh id):
+ *    a command that reaches the service more than once is decided once (svc.h);
+ *  - a reply that is a standby's refusal (evs_bus_not_active) is not returned while time
+ *    is left: the request is sent again after a pause, EVS_BUS_PAUSE_MIN_MS at first,
+ *    doubling to at most EVS_BUS_PAUSE_MAX_MS; so with one active instance among the
+ *    endpoints, its answer is what the call returns. When @p timeout_ms runs out with no
+ *    other answer, the last refusal is returned (with return value 0), not before;
+ *  - with several endpoints, a try unanswered after evs_client_try_ms() is given up: the
+ *    socket is recreated (a late answer can never be taken for a later call's) and the
+ *    request sent again while @p timeout_ms allows; with one endpoint a try lasts the
+ *    whole time-out, as a call did before lists;
+ *  - it returns within about @p timeout_ms: -1 (ETIMEDOUT) when no answer came at all.
+ */
 typedef struct _evs_client_t evs_client_t;
 
 /**
  * @brief Connect a client to a ROUTER inside this process (inproc://) without a key.
- * @return the client, or NULL when the endpoint is malformed or not inproc:// (every
+ * @param[in] endpoint one endpoint, or several comma-separated (each inproc://)
+ * @return the client, or NULL when an endpoint is malformed or not inproc:// (every
  *         other transport is CURVE: evs_client_new_keyed)
  */
 evs_client_t *evs_client_new(const char *endpoint);
@@ -137,8 +196,18 @@ evs_client_t *evs_client_new_cert(const char *endpoint, zcert_t *cert, const cha
 /** Destroy; sets *self_p to NULL; safe twice. */
 void evs_client_destroy(evs_client_t **self_p);
 
+/** @brief How many endpoints the client connects to. */
+size_t evs_client_endpoints(const evs_client_t *self);
+
 /**
- * @brief Send a command and wait for its reply.
+ * @brief How long one try of a call with @p timeout_ms waits for its answer: all of it
+ * with one endpoint, half of it with several (so a request lost at a stopped instance is
+ * sent once more, and a slow answer is not asked for many times over).
+ */
+int evs_client_try_ms(const evs_client_t *self, int timeout_ms);
+
+/**
+ * @brief Send a command and wait for its reply (with failover: see evs_client_t).
  *
  * A reply with another request id (a late answer to an earlier timed-out
  * request) is skipped. On time-out the socket is recreated, so a late reply
@@ -146,9 +215,11 @@ void evs_client_destroy(evs_client_t **self_p);
  * @param[in] header request header; when its request_id is empty a fresh one is used
  * @param[in] command e.g. "example.Increment"
  * @param[in] body the command message, or NULL for an empty body
- * @param[in] timeout_ms how long to wait
- * @param[out] reply the reply (free with tp__reply__free_unpacked(r, NULL))
- * @return 0 when a reply came (check reply->ok), -1 on time-out or bad reply (errno ETIMEDOUT / EPROTO)
+ * @param[in] timeout_ms how long to wait in all
+ * @param[out] reply the reply (free with tp__reply__free_unpacked(r, NULL)); a standby's
+ *             refusal (evs_bus_not_active) only when nothing else came in time
+ * @return 0 when a reply came (check reply->ok), -1 on time-out (errno ETIMEDOUT), or when
+ *         the request could not be sent or polled (errno from ZeroMQ)
  */
 int evs_client_call(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
                     const ProtobufCMessage *body, int timeout_ms, Tp__Reply **reply);
@@ -189,8 +260,11 @@ int evs_client_call_batch(evs_client_t *self, const Tp__RequestHeader *header,
 /**
  * @brief Send a command without waiting (for callers that poll the socket themselves
  * and keep several requests in flight). Its replies come through evs_client_try_recv().
+ * Such callers do their own failover, as evs_client_t describes (gateway/gw_backend.c).
  * @param[in] header as for evs_client_call(); give it a request_id to match the reply
- * @return 0, or -1 when it could not be sent
+ * @return 0, or -1 when it could not be sent; errno EAGAIN: the client has several
+ *         endpoints and no connection is up yet (a fresh socket's take a few ms), or none
+ *         is: try again after a pause
  */
 int evs_client_send(evs_client_t *self, const Tp__RequestHeader *header, const char *command,
                     const ProtobufCMessage *body);
@@ -233,6 +307,15 @@ typedef struct {
  * Subscribes to every topic of @p upstream on its PUB endpoint, connects a
  * DEALER to its ROUTER endpoint, and immediately asks for the events after
  * @p checkpoint.
+ *
+ * Several instances: both endpoints may be comma-separated lists. The SUB connects to
+ * every PUB (only the active instance publishes); the DEALER to every router, with
+ * ZMQ_IMMEDIATE, so its reads go in turn to the instances that are up, and one lost at
+ * a stopped instance is sent again after read_timeout_ms. An instance that answers a read
+ * from a copy behind the active one (fewer records than exist, none, or a head behind
+ * the checkpoint) is no contradiction then: what it gave is taken, and the rest is asked
+ * for again later (at the next upkeep or live message, not at once). With one router,
+ * a head behind the checkpoint stops the subscriber as evs_sub_contradiction() says.
  * @return the subscriber, or NULL when an endpoint is malformed
  */
 evs_sub_t *evs_sub_new(const char *upstream, const char *pub_endpoint,
@@ -278,8 +361,9 @@ void evs_sub_upkeep(evs_sub_t *self);
  * A subscriber stops for good (nothing more is delivered, nothing asked) when the upstream
  * contradicts what it took: a record whose prev_hash is not the hash of the record before
  * it as taken (the checkpoint's, across restarts: its log was rewritten or rolled back and
- * written again), a heartbeat with the checkpoint's seq and another hash, or a read's
- * answer whose head is behind the checkpoint (truncated, or an older backup restored).
+ * written again), a heartbeat with the checkpoint's seq and another hash, or (with one
+ * router endpoint) a read's answer whose head is behind the checkpoint (truncated, or an
+ * older backup restored; with several, that is a standby behind the active).
  * Skipping the upstream's reused seqs instead would lose its new events silently.
  */
 const char *evs_sub_contradiction(evs_sub_t *self);
@@ -294,9 +378,11 @@ typedef struct {
 } evs_sub_stats_t;
 void evs_sub_stats(evs_sub_t *self, evs_sub_stats_t *st);
 
-/** Self-tests: the bus's framing and client, and the subscriber (evs_sub.c). */
+/** Self-tests: the bus's framing and client, the subscriber (evs_sub_test.c), and the
+ *  client against several instances (evs_failover_test.c). */
 int evs_bus_test(bool verbose);
 int evs_sub_test(bool verbose);
+int evs_failover_test(bool verbose);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@ static const s_test_t s_tests[] = {
     {"evs_bloom", evs_bloom_test},
     {"evs_bus", evs_bus_test},
     {"evs_group", evs_group_test},
+    {"evs_failover", evs_failover_test},
     {"evs_js", evs_js_test},
     {"evs_keys", evs_keys_test},
     {"evs_sub", evs_sub_test},

@@ -17,6 +17,7 @@ table='
 1 gw_req
 1 gw_backend
 1 gw_events
+2 gw_backend_test
 2 gw_json
 3 gw_session
 4 gw_handler

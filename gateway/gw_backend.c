@@ -191,7 +191,7 @@ static const char *s_ipc_path(const char *endpoint)
 /* True when nothing listens at the endpoint: connection refused, or no socket file.
  * Only ipc:// and numeric tcp:// endpoints are probed; others are never "refused".
  * Costs one connect(); the service sees a connection that closes at once. */
-static bool s_refused(const char *endpoint)
+static bool s_refused_one(const char *endpoint)
 {
     const char *path = s_ipc_path(endpoint);
     if (path) {
@@ -239,6 +239,21 @@ static bool s_refused(const char *endpoint)
     }
     close(fd);
     return refused;
+}
+
+/* True when nothing listens at any endpoint of the list (every instance of the service
+ * is gone): one connect() per endpoint. */
+static bool s_refused(const char *endpoints)
+{
+    char ep[256];
+    const char *at = endpoints;
+    bool any = false;
+    while (evs_bus_endpoint_next(&at, ep, sizeof ep)) {
+        if (!s_refused_one(ep))
+            return false;
+        any = true;
+    }
+    return any;
 }
 
 static void s_mark_down(gw_svc_t svc)
@@ -294,48 +309,116 @@ static void s_retire(s_thread_t *t, gw_svc_t svc, evs_client_t *client)
     t->client_fd[svc] = -1;
 }
 
+/* From inside a task: waits in the thread's list of calls in flight until @p p is
+ * settled (replied, timed out at p->deadline, or cancelled). */
+static void s_wait_settled(s_thread_t *t, s_pending_t *p)
+{
+    p->task = gw_task_self();
+    p->next = t->pending;
+    if (t->pending)
+        t->pending->prev = p;
+    t->pending = p;
+    while (!p->settled)
+        gw_task_wait();
+}
+
+/* From inside a task: yields to the thread's loop for @p ms (no client: no reply settles
+ * it, only its deadline). Returns false when the thread is stopping meanwhile. */
+static bool s_pause(s_thread_t *t, int64_t ms)
+{
+    s_pending_t p = {0};
+    p.id = "";
+    p.deadline = zclock_mono() + (ms > 0 ? ms : 0);
+    s_wait_settled(t, &p);
+    return !p.cancelled;
+}
+
 /* One call from inside a task: sends, then yields to the thread's loop until
  * gw_backend_dispatch() settles it. Several tasks of one thread have calls in flight on
  * the same socket at once; a call whose request id is already in flight there (a retry
- * with the same Idempotency-Key) waits for that one first. */
+ * with the same Idempotency-Key) waits for that one first.
+ *
+ * Failover, as evs_client_call does it (evs_bus.h), within the call's @p timeout_ms: a
+ * standby's refusal (not_active) sends the same request again after a pause; with
+ * several endpoints a try unanswered after evs_client_try_ms() retires the socket and
+ * sends it again on a fresh one, and a fresh socket with no connection up yet is given a
+ * pause too. Returns 0 with a reply (a standby's refusal only when nothing else came),
+ * -1 when none came in time, S_CANCELLED or below when the thread stops or has no
+ * client. */
 static int s_call_async(s_thread_t *t, gw_svc_t svc, const Tp__RequestHeader *h,
                         const char *command, const ProtobufCMessage *body, int timeout_ms,
                         Tp__Reply **reply)
 {
-    evs_client_t *client;
-    while (true) {
-        if (t->stopping)
-            return S_CANCELLED;
-        if (!(client = s_client(svc)))
-            return S_CANCELLED - 1;
-        if (!s_find(t, client, h->request_id))
-            break;
-        s_blocked_t b = {gw_task_self(), t->blocked};
-        t->blocked = &b;
-        gw_task_wait();
-    }
-    if (evs_client_send(client, h, command, body) != 0)
-        return -1;
-    t->maybe[svc] = true;   /* a send can take in replies without waking the loop */
-    s_pending_t p = {0};
-    p.client = client;
-    p.id = h->request_id;
-    p.deadline = zclock_mono() + timeout_ms;
-    p.task = gw_task_self();
-    p.next = t->pending;
-    if (t->pending)
-        t->pending->prev = &p;
-    t->pending = &p;
-    while (!p.settled)
-        gw_task_wait();
-    if (p.reply) {
-        *reply = p.reply;
+    int64_t end = zclock_mono() + timeout_ms;
+    int pause = EVS_BUS_PAUSE_MIN_MS, rc = -1;
+    Tp__Reply *standby = NULL; /* the last refusal of a standby */
+    do {
+        evs_client_t *client;
+        while (true) {
+            if (t->stopping) {
+                rc = S_CANCELLED;
+                goto done;
+            }
+            if (!(client = s_client(svc))) {
+                rc = S_CANCELLED - 1;
+                goto done;
+            }
+            if (!s_find(t, client, h->request_id))
+                break;
+            s_blocked_t b = {gw_task_self(), t->blocked};
+            t->blocked = &b;
+            gw_task_wait();
+        }
+        int64_t now = zclock_mono(), until = now + evs_client_try_ms(client, timeout_ms);
+        bool several = evs_client_endpoints(client) > 1;
+        s_pending_t p = {0};
+        if (evs_client_send(client, h, command, body) != 0) {
+            if (errno != EAGAIN)
+                goto done; /* as a time-out */
+        }
+        else {
+            t->maybe[svc] = true; /* a send can take in replies without waking the loop */
+            p.client = client;
+            p.id = h->request_id;
+            p.deadline = until < end ? until : end;
+            s_wait_settled(t, &p);
+            if (p.reply && !evs_bus_not_active(p.reply)) {
+                *reply = p.reply;
+                rc = 0;
+                goto done;
+            }
+            if (p.cancelled) {
+                rc = S_CANCELLED;
+                goto done;
+            }
+            if (!p.reply) {
+                /* no answer in this try: a fresh socket for the next call (and try) */
+                s_retire(t, svc, client);
+                if (!several)
+                    goto done;
+                continue;
+            }
+            if (standby)
+                tp__reply__free_unpacked(standby, NULL);
+            standby = p.reply;
+        }
+        /* a standby answered, or no instance is connected yet: the same request again
+         * after a pause */
+        int64_t left = end - zclock_mono();
+        if (!s_pause(t, left < pause ? left : pause)) {
+            rc = S_CANCELLED;
+            goto done;
+        }
+        pause = pause * 2 > EVS_BUS_PAUSE_MAX_MS ? EVS_BUS_PAUSE_MAX_MS : pause * 2;
+    } while (zclock_mono() < end);
+done:
+    if (rc == -1 && standby) {
+        *reply = standby; /* nothing but refusals of standbys came in time */
         return 0;
     }
-    if (p.cancelled)
-        return S_CANCELLED;
-    s_retire(t, svc, client);
-    return -1;
+    if (standby)
+        tp__reply__free_unpacked(standby, NULL);
+    return rc;
 }
 
 static int s_call(gw_svc_t svc, const gw_actor_t *as, const char *command,
@@ -373,6 +456,16 @@ static int s_call(gw_svc_t svc, const gw_actor_t *as, const char *command,
         rc = evs_client_call(client, &h, command, body, timeout_ms, reply);
         if (t)
             s_watch(t, svc);   /* a time-out recreated the socket */
+    }
+    if (rc == 0 && evs_bus_not_active(*reply)) {
+        /* only standbys answered all this time: no instance is active (a failover under
+         * way). Not an answer, and no time-out either: the fail-fast memory stays as it
+         * is, and the next call tries again. */
+        zsys_warning("gateway: no active instance of %s answered %s within %d ms", gw_svc_name(svc),
+                     command, timeout_ms);
+        tp__reply__free_unpacked(*reply, NULL);
+        *reply = NULL;
+        return GW_CALL_DOWN;
     }
     if (rc == 0) {
         atomic_store(&s_down_until[svc], 0);

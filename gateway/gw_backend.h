@@ -22,6 +22,15 @@
  * on it), so a late answer is never taken for a later call with the same request id;
  * two calls with one request id are never in flight on one socket at once. Elsewhere
  * (no task, or no attached loop) a call blocks until its reply or time-out.
+ *
+ * Several instances of a service (its `routers` list: svc_connect_endpoints): each
+ * socket connects to all of them, and a call fails over as evs_client_call does
+ * (evs_bus.h), within its own time-out: a standby's refusal ("not_active") sends the same
+ * request (the same id) again after a pause instead of reaching the browser, and a try
+ * unanswered after half the time-out is sent again on a fresh socket. A service counts as
+ * not running only when nothing listens at any of its endpoints. When only standbys
+ * answered until the time-out, the call is GW_CALL_DOWN (503) without marking the service
+ * down: their answers neither trip the fail-fast memory nor clear it.
  */
 #ifndef GW_BACKEND_H
 #define GW_BACKEND_H
@@ -34,7 +43,7 @@
 
 /** Results of gw_backend_call(). */
 #define GW_CALL_OK 0         /**< a reply came (check reply->ok) */
-#define GW_CALL_DOWN (-1)    /**< the service is not running: 503 */
+#define GW_CALL_DOWN (-1)    /**< the service is not running, or none of it is active: 503 */
 #define GW_CALL_SLOW (-2)    /**< no answer in time: 504 */
 
 /** Who a call comes from. Every field is set by the gateway from the session and the
@@ -98,4 +107,7 @@ void gw_backend_thread_stop(void);
 /** @brief Destroy the calling thread's clients now (they are destroyed at thread exit
  *  anyway); for threads that end without pthread_exit semantics, e.g. the main thread. */
 void gw_backend_thread_done(void);
+
+/** Self-test of the failover between a service's instances (gw_backend_test.c). */
+int gw_backend_test(bool verbose);
 #endif

@@ -235,11 +235,12 @@ int gw_config_load(zconfig_t *config, gw_config_t *out)
     }
     if (s_services(s_get(config, "services"), out))
         return -1;
-    for (int i = 0; i < GW_SVC_COUNT; i++) {
-        svc_endpoint(config, s_names[i], "router", out->endpoint[i], sizeof out->endpoint[i]);
-        svc_endpoint(config, s_names[i], "pub", out->pub_endpoint[i],
-                     sizeof out->pub_endpoint[i]);
-    }
+    for (int i = 0; i < GW_SVC_COUNT; i++)
+        if (svc_connect_endpoints(config, s_names[i], "router", out->endpoint[i],
+                                  sizeof out->endpoint[i]) != 0 ||
+            svc_connect_endpoints(config, s_names[i], "pub", out->pub_endpoint[i],
+                                  sizeof out->pub_endpoint[i]) != 0)
+            return -1;
     /* every call to a service goes out with the gateway's key, to the service's key */
     const char *keys = svc_keys_dir(config);
     snprintf(out->keys_dir, sizeof out->keys_dir, "%s", keys);

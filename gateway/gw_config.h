@@ -3,7 +3,8 @@
  * Keys live under `gateway/` in the system config (ZPL, the file given with -c); the
  * table gw_settings (gw_config.c) holds each one's default, range and meaning, and
  * `tpctl config defaults` prints them. Service endpoints come from the services' own
- * sections (svc_endpoint()).
+ * sections (svc_connect_endpoints(): `routers`/`pubs` when a service runs as several
+ * instances, else `router`/`pub`).
  */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
@@ -47,8 +48,10 @@ typedef struct {
     int ready_timeout_ms;                   /**< readiness probe per service */
     int down_ms;                            /**< fail fast this long after a time-out */
     int session_cache_ms;                   /**< per-thread session cache lifetime */
-    char endpoint[GW_SVC_COUNT][256];       /**< ROUTER endpoint of each service */
-    char pub_endpoint[GW_SVC_COUNT][256];   /**< PUB endpoint of each service (live updates) */
+    char endpoint[GW_SVC_COUNT][1024];      /**< ROUTER endpoint of each service, or those of
+                                                 all its instances (comma-separated) */
+    char pub_endpoint[GW_SVC_COUNT][1024];  /**< PUB endpoint(s) of each service (live
+                                                 updates) */
     char keys_dir[512];                     /**< the keys folder */
     int sse_per_account;                    /**< live-update streams per account, */
     int sse_max;                            /**< and in all */

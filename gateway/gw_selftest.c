@@ -1,6 +1,7 @@
 /* gw_selftest.c: runs the gateway modules' self-tests (`gw_selftest [-v]`). */
 #include <stdio.h>
 #include <string.h>
+#include "gw_backend.h"
 #include "gw_events.h"
 #include "gw_json.h"
 
@@ -8,6 +9,10 @@ int main(int argc, char **argv)
 {
     bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
     int failed = 0;
+    if (gw_backend_test(verbose) != 0) {
+        printf("gw_backend: FAILED\n");
+        failed++;
+    }
     if (gw_events_test(verbose) != 0) {
         printf("gw_events: FAILED\n");
         failed++;

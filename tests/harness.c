@@ -109,7 +109,7 @@ zsock_t *th_dealer(th_t *self, const char *name, const char *stem)
     zsock_set_linger(s, 0);
     evs_keys_client(s, cert, server);
     zcert_destroy(&cert);
-    zsock_connect(s, "%s", ep);
+    evs_bus_connect(s, ep);
     return s;
 }
 const char *th_config(th_t *self) { return self->config_path; }
@@ -127,7 +127,7 @@ void th_data_dir(th_t *self, const char *name, char *out, size_t outsz)
 
 void th_router(th_t *self, const char *name, char *out, size_t outsz)
 {
-    svc_endpoint(self->config, name, "router", out, outsz);
+    svc_connect_endpoints(self->config, name, "router", out, outsz);
 }
 
 static int s_find(th_t *self, const char *name)
@@ -369,7 +369,7 @@ static zsock_t *s_load_connect(const th_load_t *l)
     zsock_set_rcvhwm(s, 0);
     if (l->cert)
         evs_keys_client(s, l->cert, l->server_z85);
-    zsock_connect(s, "%s", l->endpoint);
+    evs_bus_connect(s, l->endpoint);
     return s;
 }
 

@@ -36,7 +36,8 @@ void th_set(th_t *self, const char *path, const char *value);
 /** The data folder of service @p name. */
 void th_data_dir(th_t *self, const char *name, char *out, size_t outsz);
 
-/** The ROUTER endpoint of service @p name. */
+/** Where clients of service @p name connect: its ROUTER endpoint, or those of all its
+ *  instances, comma-separated (svc_connect_endpoints; raw sockets: evs_bus_connect). */
 void th_router(th_t *self, const char *name, char *out, size_t outsz);
 
 /**

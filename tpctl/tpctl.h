@@ -42,7 +42,7 @@ int tpctl_call_reply(const char *config_path, const char *service, const char *c
 /** A connection to a service's request socket, with the header tpctl's requests carry
  *  (role, account, "tpctl@$USER" as the client). Not to be copied once connected. */
 typedef struct {
-    char ep[512];
+    char ep[1024]; /* its router, or those of all its instances (comma-separated) */
     evs_client_t *client;
     Tp__RequestHeader hdr;
     char who[64];

@@ -218,7 +218,10 @@ int tpctl_connect(const char *config_path, const char *service, const char *role
     if (!config)
         return 1;
     role = role ? role : "operator";
-    svc_endpoint(config, service, "router", conn->ep, sizeof conn->ep);
+    if (svc_connect_endpoints(config, service, "router", conn->ep, sizeof conn->ep) != 0) {
+        zconfig_destroy(&config);
+        return 1;
+    }
     char keys[512], stem[EVS_KEYS_STEM_MAX];
     snprintf(keys, sizeof keys, "%s", svc_keys_dir(config));
     int rc = s_stem_for(config, keys, streq(role, "anonymous") ? "" : role, stem, sizeof stem);

@@ -52,6 +52,22 @@ void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *o
     snprintf(out, outsz, "ipc://%s/%s.%s", run, name, kind);
 }
 
+int svc_connect_endpoints(zconfig_t *config, const char *name, const char *kind, char *out,
+                          size_t outsz)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%ss", name, kind);
+    const char *v = config ? zconfig_get(config, path, NULL) : NULL;
+    if (!v || !*v)
+        svc_endpoint(config, name, kind, out, outsz);
+    else if (snprintf(out, outsz, "%s", v) >= (int) outsz) {
+        zsys_error("%s: the list %s is longer than %zu bytes", name, path, outsz - 1);
+        *out = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 const char *svc_keys_dir(zconfig_t *config)
 {
     return config ? zconfig_get(config, "keys", "keys") : "keys";
@@ -348,12 +364,15 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
             free(list);
             return -1;
         }
-        char pub_ep[512], router_ep[512];
-        svc_endpoint(self->config, up, "pub", pub_ep, sizeof pub_ep);
-        svc_endpoint(self->config, up, "router", router_ep, sizeof router_ep);
+        char pub_ep[1024], router_ep[1024];
         evs_sub_opts_t so = {.rcvhwm = sub_hwm, .keys_dir = self->keys_dir, .me = n,
                              .checkpoint_hash = cp_hash_known ? cp_hash : NULL};
-        evs_sub_t *sub = evs_sub_new(up, pub_ep, router_ep, cp, &so);
+        evs_sub_t *sub =
+            svc_connect_endpoints(self->config, up, "pub", pub_ep, sizeof pub_ep) == 0 &&
+                    svc_connect_endpoints(self->config, up, "router", router_ep,
+                                          sizeof router_ep) == 0
+                ? evs_sub_new(up, pub_ep, router_ep, cp, &so)
+                : NULL;
         if (!sub) {
             zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
             free(list);

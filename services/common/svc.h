@@ -339,6 +339,19 @@ int svc_main(int argc, char **argv, const svc_def_t *def);
 void svc_endpoint(zconfig_t *config, const char *name, const char *kind, char *out, size_t outsz);
 
 /**
+ * @brief Where a client of service @p name connects: `<name>/routers` (resp.
+ * `<name>/pubs`), the endpoints of all its instances, comma-separated, when set; else the
+ * one endpoint svc_endpoint() gives. What an instance binds stays svc_endpoint(); every
+ * client (the gateway, tpctl, a follower's subscription, a "$keys" client) connects here,
+ * and evs_client_t / evs_sub_new() take the list as it is (evs_bus.h: failover).
+ * @param[in] kind "router" or "pub"
+ * @param[out] out buffer
+ * @return 0, or -1 when the list does not fit in @p outsz (out then holds "")
+ */
+int svc_connect_endpoints(zconfig_t *config, const char *name, const char *kind, char *out,
+                          size_t outsz);
+
+/**
  * @brief Load the secret in @p path (@p size random bytes; HMAC keys of mail links and
  * CSRF tokens), creating it on first start: fresh randomness, written 0600 to a
  * temporary file, synced and renamed. A file others can read is refused.

@@ -425,8 +425,9 @@ static int s_fetch(svci_svc_t *self, size_t index, s_want_t *w)
     if (!self->key_clients)
         return -ENOMEM;
     if (!self->key_clients[index]) {
-        char ep[512];
-        svc_endpoint(self->config, w->upstream, "router", ep, sizeof ep);
+        char ep[1024];
+        if (svc_connect_endpoints(self->config, w->upstream, "router", ep, sizeof ep) != 0)
+            return EVS_INVALID;
         self->key_clients[index] =
             evs_client_new_keyed(ep, self->keys_dir, self->name, w->upstream);
         if (!self->key_clients[index])

@@ -89,6 +89,15 @@ const svc_setting_t svc_settings_runtime[] = {
      "Endpoint of its ROUTER socket, where requests come in\n"
      "(default ipc://<run>/<service>.router).",
      SVC_SETTING_SECTION},
+    {"routers", NULL, SVC_SETTING_ENDPOINTS, 0, 0,
+     "A service run as several instances (one active, the others standby): the ROUTER\n"
+     "endpoints of them all, comma-separated, e.g.\n"
+     "tcp://10.0.0.1:7101,tcp://10.0.0.2:7101. Its clients (gateway, tpctl, followers)\n"
+     "connect to every one and reach the active instance (default: router alone).",
+     SVC_SETTING_SECTION},
+    {"pubs", NULL, SVC_SETTING_ENDPOINTS, 0, 0,
+     "Their PUB endpoints, which followers subscribe to (default: pub alone).",
+     SVC_SETTING_SECTION},
     {"upstreams", NULL, SVC_SETTING_LIST, 0, 0,
      "The services it follows, e.g. order,account (default: the service's own list).",
      SVC_SETTING_SECTION},
@@ -276,6 +285,16 @@ static int s_scan(s_loader_t *self, char *text)
 /* ------------------------------------------------------------------ the checks */
 
 /* Why @p value does not fit @p s, into @p why; false when it fits. */
+/* Whether @p value is a ZeroMQ endpoint of a transport the services use. */
+static bool s_endpoint(const char *value)
+{
+    static const char *const schemes[] = {"tcp://", "ipc://", "inproc://"};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncmp(value, schemes[i], strlen(schemes[i])) == 0 && value[strlen(schemes[i])])
+            return true;
+    return false;
+}
+
 static bool s_misfit(const svc_setting_t *s, const char *value, char *why, size_t whysz)
 {
     if (!*value) {
@@ -307,12 +326,20 @@ static bool s_misfit(const svc_setting_t *s, const char *value, char *why, size_
             return false;
         snprintf(why, whysz, "is neither 0 nor 1");
         return true;
-    case SVC_SETTING_ENDPOINT: {
-        static const char *const schemes[] = {"tcp://", "ipc://", "inproc://"};
-        for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
-            if (strncmp(value, schemes[i], strlen(schemes[i])) == 0 && value[strlen(schemes[i])])
-                return false;
+    case SVC_SETTING_ENDPOINT:
+        if (s_endpoint(value))
+            return false;
         snprintf(why, whysz, "is not a ZeroMQ endpoint (tcp://, ipc://, inproc://)");
+        return true;
+    case SVC_SETTING_ENDPOINTS: {
+        char ep[512];
+        const char *at = value;
+        size_t n = 0, bad = 0;
+        while (evs_bus_endpoint_next(&at, ep, sizeof ep))
+            s_endpoint(ep) ? n++ : bad++;
+        if (n > 0 && !bad && !*at)
+            return false;
+        snprintf(why, whysz, "is not a list of ZeroMQ endpoints (tcp://a:1,tcp://b:1)");
         return true;
     }
     case SVC_SETTING_LIST:
@@ -624,6 +651,12 @@ int svc_settings_test(bool verbose)
         {"workers =\n", 0, "1: workers = (no value: remove the line for the default, 2)"},
         {"alpha\n    pub = 127.0.0.1:7101\n", 0, "2: pub = 127.0.0.1:7101 is not a ZeroMQ"},
         {"alpha\n    upstreams = a;b\n", 0, "2: upstreams = a;b is not a list of names"},
+        {"alpha\n    routers = \"tcp://10.0.0.1:7101, tcp://10.0.0.2:7101\"\n"
+         "    pubs = tcp://10.0.0.1:7102\n",
+         0, NULL},
+        {"alpha\n    routers = tcp://10.0.0.1:7101,10.0.0.2:7101\n", 0,
+         "2: routers = tcp://10.0.0.1:7101,10.0.0.2:7101 is not a list of ZeroMQ endpoints"},
+        {"alpha\n    pubs = ,\n", 0, "2: pubs = , is not a list of ZeroMQ endpoints"},
         {"delay_s = 5\n", 0, "1: unknown setting 'delay_s' at the root (one of section 'alpha')"},
         {"cookie_secure = 0\n", 0, "1: unknown setting 'cookie_secure' at the root"},
         {"upstreams = a\n", 0, "1: 'upstreams' stands in a service's section, not at the root"},

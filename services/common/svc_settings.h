@@ -60,13 +60,14 @@ extern "C" {
 
 /** What a value must look like. */
 typedef enum {
-    SVC_SETTING_INT = 1,  /**< a whole number (decimal) within [min, max] */
-    SVC_SETTING_NUMBER,   /**< a decimal number, fractions allowed, within [min, max] */
-    SVC_SETTING_BOOL,     /**< 0 or 1 */
-    SVC_SETTING_STRING,   /**< any text (one of `choices` when those are given) */
-    SVC_SETTING_ENDPOINT, /**< a ZeroMQ endpoint: tcp://, ipc:// or inproc:// */
-    SVC_SETTING_PATH,     /**< a file or folder */
-    SVC_SETTING_LIST      /**< names separated by commas (or spaces): a-z, 0-9, _ . - @ */
+    SVC_SETTING_INT = 1,   /**< a whole number (decimal) within [min, max] */
+    SVC_SETTING_NUMBER,    /**< a decimal number, fractions allowed, within [min, max] */
+    SVC_SETTING_BOOL,      /**< 0 or 1 */
+    SVC_SETTING_STRING,    /**< any text (one of `choices` when those are given) */
+    SVC_SETTING_ENDPOINT,  /**< a ZeroMQ endpoint: tcp://, ipc:// or inproc:// */
+    SVC_SETTING_ENDPOINTS, /**< one or more of them, separated by commas */
+    SVC_SETTING_PATH,      /**< a file or folder */
+    SVC_SETTING_LIST       /**< names separated by commas (or spaces): a-z, 0-9, _ . - @ */
 } svc_setting_kind_t;
 
 /** Where a setting may stand (svc_setting_t.where). */

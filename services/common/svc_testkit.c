@@ -147,8 +147,8 @@ evs_client_t *svc_tk_client(svc_tk_t *self, const char *service, const char *rol
     evs_client_t *c = zhashx_lookup(self->clients, key);
     if (c)
         return c;
-    char ep[512];
-    svc_endpoint(self->config, service, "router", ep, sizeof ep);
+    char ep[1024];
+    svc_connect_endpoints(self->config, service, "router", ep, sizeof ep);
     c = evs_client_new_keyed(ep, self->keys, stem, service);
     if (c)
         zhashx_insert(self->clients, key, c);

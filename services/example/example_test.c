@@ -454,7 +454,8 @@ static long s_seen(svc_tk_t *kit, const char *service)
 
 /* react_delay_ms: live upstream events wait that long before the follower reacts (all
  * that came meanwhile in one run), and a clean stop reacts to what is waiting. The
- * upstream runs with `pipeline = 0` (each group committed on its loop). */
+ * upstream runs with `pipeline = 0` (each group committed on its loop). Its clients and
+ * its follower connect to lists of endpoints (`routers`, `pubs`), one of them dead. */
 static void s_test_react_delay(void)
 {
     svc_tk_t *kit = svc_tk_new("svc-delay", s_instances);
@@ -467,6 +468,18 @@ static void s_test_react_delay(void)
     zconfig_put(cfg, "gamma/upstreams", "alpha");
     zconfig_put(cfg, "gamma/react_delay_ms", "400");
     zconfig_put(cfg, "alpha/pipeline", "0"); /* and the unpipelined commit path */
+    char one[512], list[1100], got[1100];
+    for (int i = 0; i < 2; i++) {
+        const char *kind = i ? "pub" : "router";
+        svc_endpoint(cfg, "alpha", kind, one, sizeof one);
+        snprintf(list, sizeof list, "ipc://%s/run/gone.%s, %s", svc_tk_dir(kit), kind, one);
+        snprintf(path, sizeof path, "alpha/%ss", kind);
+        zconfig_put(cfg, path, list);
+        CHECK(svc_connect_endpoints(cfg, "alpha", kind, got, sizeof got) == 0 && streq(got, list));
+        CHECK(svc_connect_endpoints(cfg, "alpha", kind, got, 20) == -1 && !*got);
+        svc_endpoint(cfg, "gamma", kind, one, sizeof one);
+        CHECK(svc_connect_endpoints(cfg, "gamma", kind, got, sizeof got) == 0 && streq(got, one));
+    }
     svc_args_t alpha_args = {&example_def, cfg, "alpha", NULL, NULL};
     svc_args_t gamma_args = {&example_def, cfg, "gamma", NULL, NULL};
     zactor_t *alpha = svc_tk_start(&alpha_args), *gamma = svc_tk_start(&gamma_args);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "evs_bus.h"
 #include "evs_keys.h"
 #include "pipeline.h"
 
@@ -26,7 +27,7 @@ static zsock_t *s_connect(const pl_load_t *l)
     }
     evs_keys_client(s, client, server);
     zcert_destroy(&client);
-    zsock_connect(s, "%s", l->endpoint);
+    evs_bus_connect(s, l->endpoint);
     return s;
 }
 

@@ -27,7 +27,7 @@ static Tp__Reply *s_raw(th_t *th, const char *svc, zcert_t *cert, const char *co
     zsock_set_linger(s, 0);
     if (cert && evs_keys_public(th_keys(th), svc, server) == 0)
         evs_keys_client(s, cert, server);
-    zsock_connect(s, "%s", ep);
+    evs_bus_connect(s, ep);
     Tp__RequestHeader h = TP__REQUEST_HEADER__INIT;
     h.request_id = "raw-1";
     h.actor_role = "operator";   /* claimed: worth nothing without the key */
