@@ -1,5 +1,7 @@
 /* cluster.c: a three-node nats-server cluster with JetStream for the cluster suite. */
 #include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -19,6 +21,8 @@ struct _tc_cluster_t {
     struct {
         int client_port; /* for clients */
         int route_port;  /* for the other nodes */
+        int http_port;   /* monitoring (/jsz, /connz) */
+        bool paused;     /* SIGSTOP'ed by tc_cluster_pause() */
         char name[8];    /* server name, "n1" */
         char daemon[16]; /* th's daemon name, "nats-1" */
         char conf[400];  /* its config file */
@@ -30,8 +34,8 @@ struct _tc_cluster_t {
 /* Free ports for every node, all different. */
 static bool s_ports(tc_cluster_t *self)
 {
-    int ports[TC_NODES * 2];
-    for (int i = 0; i < TC_NODES * 2; i++) {
+    int ports[TC_NODES * 3];
+    for (int i = 0; i < TC_NODES * 3; i++) {
         int tries = 0;
         bool again;
         do {
@@ -44,8 +48,9 @@ static bool s_ports(tc_cluster_t *self)
             return false;
     }
     for (int i = 0; i < TC_NODES; i++) {
-        self->node[i].client_port = ports[2 * i];
-        self->node[i].route_port = ports[2 * i + 1];
+        self->node[i].client_port = ports[3 * i];
+        self->node[i].route_port = ports[3 * i + 1];
+        self->node[i].http_port = ports[3 * i + 2];
     }
     return true;
 }
@@ -62,10 +67,11 @@ static bool s_write_conf(tc_cluster_t *self, int i)
             "# %s: node %d of the cluster suite's cluster (tests/cluster/cluster.c)\n"
             "server_name: %s\n"
             "listen: 127.0.0.1:%d\n"
+            "http: 127.0.0.1:%d\n"
             "jetstream {\n  store_dir: \"%s\"\n}\n"
             "cluster {\n  name: tp\n  listen: 127.0.0.1:%d\n  routes: [\n",
-            self->node[i].name, i + 1, self->node[i].name, self->node[i].client_port, dir,
-            self->node[i].route_port);
+            self->node[i].name, i + 1, self->node[i].name, self->node[i].client_port,
+            self->node[i].http_port, dir, self->node[i].route_port);
     for (int j = 0; j < TC_NODES; j++)
         if (j != i)
             fprintf(f, "    \"nats-route://127.0.0.1:%d\"\n", self->node[j].route_port);
@@ -105,6 +111,31 @@ bool tc_cluster_start(tc_cluster_t *self, int node, int timeout_ms)
     return false;
 }
 
+/* Whether the metadata leader names every other node current: before that, a stream of
+ * TC_NODES replicas may be refused for want of peers (JetStream 10005), although JetStream
+ * answers. Asked of each node's /jsz (only the leader lists the others) until @p deadline. */
+static bool s_meta_complete(tc_cluster_t *self, int64_t deadline)
+{
+    while (zclock_mono() < deadline) {
+        for (int i = 0; i < TC_NODES; i++) {
+            json_t *jsz = tc_cluster_monitor(self, i, "/jsz", 1000);
+            json_t *peers = json_object_get(json_object_get(jsz, "meta_cluster"), "replicas");
+            size_t k, current = 0;
+            json_t *peer;
+            json_array_foreach(peers, k, peer)
+            {
+                current += json_is_true(json_object_get(peer, "current")) &&
+                           !json_is_true(json_object_get(peer, "offline"));
+            }
+            json_decref(jsz);
+            if (current == TC_NODES - 1)
+                return true;
+        }
+        zclock_sleep(50);
+    }
+    return false;
+}
+
 tc_cluster_t *tc_cluster_new(th_t *th, int timeout_ms)
 {
     tc_cluster_t *self = calloc(1, sizeof *self);
@@ -112,6 +143,7 @@ tc_cluster_t *tc_cluster_new(th_t *th, int timeout_ms)
         return NULL;
     self->th = th;
     self->exe = th_env("TP_NATS_SERVER");
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* before any thread: not thread-safe */
     int64_t deadline = zclock_mono() + timeout_ms;
     char dir[300];
     snprintf(dir, sizeof dir, "%s/nats", th_dir(th));
@@ -140,10 +172,15 @@ tc_cluster_t *tc_cluster_new(th_t *th, int timeout_ms)
     int64_t left = deadline - zclock_mono();
     int rc = js ? evs_js_wait_ready(js, left > 0 ? (int) left : 1) : EVS_JS_UNAVAILABLE;
     evs_js_destroy(&js);
-    if (rc != 0) {
+    if (rc != 0)
         fprintf(stderr, "cluster: no JetStream within %d ms: %s\n", timeout_ms, evs_js_error());
-        tc_cluster_destroy(&self);
+    else if (!s_meta_complete(self, deadline)) {
+        fprintf(stderr, "cluster: the metadata leader did not hear from every node within %d ms\n",
+                timeout_ms);
+        rc = -1;
     }
+    if (rc != 0)
+        tc_cluster_destroy(&self);
     return self;
 }
 
@@ -205,7 +242,163 @@ int tc_cluster_node(tc_cluster_t *self, const char *name)
 
 void tc_cluster_stop(tc_cluster_t *self, int node, int sig)
 {
+    tc_cluster_resume(self, node);
     th_stop(self->th, self->node[node].daemon, sig);
+}
+
+void tc_cluster_pause(tc_cluster_t *self, int node)
+{
+    pid_t pid = th_pid(self->th, self->node[node].daemon);
+    if (self->node[node].paused || pid <= 0)
+        return;
+    if (kill(pid, SIGSTOP) == 0)
+        self->node[node].paused = true;
+    else
+        fprintf(stderr, "cluster: SIGSTOP %s: %s\n", self->node[node].name, strerror(errno));
+}
+
+void tc_cluster_resume(tc_cluster_t *self, int node)
+{
+    pid_t pid = th_pid(self->th, self->node[node].daemon);
+    if (!self->node[node].paused)
+        return;
+    if (pid > 0 && kill(pid, SIGCONT) != 0)
+        fprintf(stderr, "cluster: SIGCONT %s: %s\n", self->node[node].name, strerror(errno));
+    self->node[node].paused = false;
+}
+
+bool tc_cluster_paused(tc_cluster_t *self, int node)
+{
+    return self->node[node].paused;
+}
+
+int64_t tc_wait_current(evs_js_log_t *log, int timeout_ms)
+{
+    int64_t t0 = zclock_mono();
+    evs_js_info_t info;
+    while (evs_js_log_info(log, &info) != 0 || info.current < TC_NODES) {
+        if (zclock_mono() - t0 > timeout_ms)
+            return -1;
+        zclock_sleep(50);
+    }
+    return zclock_mono() - t0;
+}
+
+/* ------------------------------------------------------------------ monitoring */
+
+static size_t s_curl_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+    zchunk_t *body = arg;
+    zchunk_extend(body, data, size * nmemb);
+    return size * nmemb;
+}
+
+json_t *tc_cluster_monitor(tc_cluster_t *self, int node, const char *path, int timeout_ms)
+{
+    char url[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", self->node[node].http_port, path);
+    CURL *curl = curl_easy_init();
+    zchunk_t *body = zchunk_new(NULL, 0);
+    long status = 0;
+    CURLcode rc = CURLE_FAILED_INIT;
+    if (curl && body) {
+        curl_easy_setopt(curl, CURLOPT_URL, url);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_curl_write);
+        curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+        rc = curl_easy_perform(curl);
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    }
+    json_t *doc = NULL;
+    if (rc == CURLE_OK && status == 200)
+        /* as reals: /jsz has numbers over INT64_MAX (an unlimited reservation), which
+         * jansson refuses as integers; every count here is far below 2^53 */
+        doc = json_loadb((const char *) zchunk_data(body), zchunk_size(body),
+                         JSON_DECODE_INT_AS_REAL, NULL);
+    curl_easy_cleanup(curl);
+    zchunk_destroy(&body);
+    return doc;
+}
+
+/* The string member @p key of @p obj, "" when none. */
+static const char *s_json_str(json_t *obj, const char *key)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : "";
+}
+
+/* Stream @p stream's detail in a /jsz?streams=true document, or NULL. */
+static json_t *s_stream_detail(json_t *jsz, const char *stream)
+{
+    size_t i, j;
+    json_t *acc, *st;
+    json_array_foreach(json_object_get(jsz, "account_details"), i, acc)
+    {
+        json_array_foreach(json_object_get(acc, "stream_detail"), j, st)
+        {
+            if (strcmp(s_json_str(st, "name"), stream) == 0)
+                return st;
+        }
+    }
+    return NULL;
+}
+
+int tc_cluster_stream(tc_cluster_t *self, int node, const char *stream, tc_stream_t *out,
+                      int timeout_ms)
+{
+    *out = (tc_stream_t){0};
+    json_t *jsz = tc_cluster_monitor(self, node, "/jsz?streams=true", timeout_ms);
+    json_t *st = jsz ? s_stream_detail(jsz, stream) : NULL;
+    if (!st) {
+        json_decref(jsz);
+        return -1;
+    }
+    json_t *state = json_object_get(st, "state");
+    out->messages = (uint64_t) json_number_value(json_object_get(state, "messages"));
+    out->first_seq = (uint64_t) json_number_value(json_object_get(state, "first_seq"));
+    out->last_seq = (uint64_t) json_number_value(json_object_get(state, "last_seq"));
+    json_t *cluster = json_object_get(st, "cluster");
+    snprintf(out->leader, sizeof out->leader, "%s", s_json_str(cluster, "leader"));
+    size_t i;
+    json_t *peer;
+    json_array_foreach(json_object_get(cluster, "replicas"), i, peer)
+    {
+        if (out->replicas == TC_NODES)
+            break;
+        snprintf(out->replica[out->replicas].name, sizeof out->replica[out->replicas].name, "%s",
+                 s_json_str(peer, "name"));
+        out->replica[out->replicas].current = json_is_true(json_object_get(peer, "current"));
+        out->replica[out->replicas].offline = json_is_true(json_object_get(peer, "offline"));
+        /* "lag" is left out when 0; "active" is a Go duration, in ns */
+        out->replica[out->replicas].lag =
+            (uint64_t) json_number_value(json_object_get(peer, "lag"));
+        out->replica[out->replicas].active_ms =
+            (int64_t) (json_number_value(json_object_get(peer, "active")) / 1e6);
+        out->replicas++;
+    }
+    json_decref(jsz);
+    return 0;
+}
+
+int tc_cluster_client_node(tc_cluster_t *self, const char *name)
+{
+    for (int i = 0; i < TC_NODES; i++) {
+        if (self->node[i].paused)
+            continue;
+        json_t *connz = tc_cluster_monitor(self, i, "/connz", 1000);
+        size_t k;
+        json_t *conn;
+        bool found = false;
+        json_array_foreach(json_object_get(connz, "connections"), k, conn)
+        {
+            found = found || strcmp(s_json_str(conn, "name"), name) == 0;
+        }
+        json_decref(connz);
+        if (found)
+            return i;
+    }
+    return -1;
 }
 
 evs_js_t *tc_connect(tc_cluster_t *self, const char *servers, const char *name)

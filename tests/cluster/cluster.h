@@ -1,11 +1,14 @@
 /* cluster.h: the cluster suite's kit: a NATS JetStream cluster of real nats-server
- * processes on free local ports inside a test's folder (harness.h), killed and restarted
- * at will. */
+ * processes on free local ports inside a test's folder (harness.h), killed, paused and
+ * restarted at will, and looked at through their monitoring ports; with groups.h, what the
+ * tests append and read back. */
 #ifndef TP_CLUSTER_H
 #define TP_CLUSTER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include "evs_js.h"
+#include "groups.h"
 #include "harness.h"
 
 /** Nodes of the cluster: three, so that one may be lost. */
@@ -15,12 +18,15 @@ typedef struct _tc_cluster_t tc_cluster_t;
 
 /**
  * @brief Start a cluster of TC_NODES nodes in @p th's folder and wait until it serves
- * JetStream (its servers elected their metadata leader).
+ * JetStream (its servers elected their metadata leader, which names the other nodes
+ * current: a stream of TC_NODES replicas can be placed).
  *
  * Node i (0-based) is server "n<i+1>", daemon "nats-<i+1>" of @p th (its log in
- * logs/nats-<i+1>.log), config nats/n<i+1>.conf (client and route port, JetStream with its
- * store in nats/n<i+1>/, routes to the other nodes), from the nats-server of
- * $TP_NATS_SERVER (set by meson). th_destroy() ends what still runs and removes it all.
+ * logs/nats-<i+1>.log), config nats/n<i+1>.conf (client, route and monitoring port,
+ * JetStream with its store in nats/n<i+1>/, routes to the other nodes), from the
+ * nats-server of $TP_NATS_SERVER (set by meson). th_destroy() ends what still runs and
+ * removes it all; a node left paused is only killed after its 5 s (tc_cluster_down() and
+ * tc_cluster_destroy() resume it first).
  * @return the cluster, or NULL (said on stderr) when a node does not start or the cluster
  *         does not answer within @p timeout_ms
  */
@@ -34,7 +40,8 @@ tc_cluster_t *tc_cluster_up(const char *name, th_t **th_p);
  *  time since tc_cluster_up(). @return the test's exit status (1 when a check failed) */
 int tc_cluster_down(tc_cluster_t **self_p, th_t **th_p);
 
-/** Stops every node (SIGTERM) and frees; sets *self_p to NULL. Safe on NULL or twice. */
+/** Stops every node (SIGTERM; a paused one resumed first) and frees; sets *self_p to NULL.
+ *  Safe on NULL or twice. */
 void tc_cluster_destroy(tc_cluster_t **self_p);
 
 /** Every node's client URL, comma-separated (evs_js_opts_t.servers). */
@@ -61,8 +68,77 @@ typedef int(tc_race_fn)(void *arg);
  */
 int tc_race(tc_race_fn *fn, void *const args[2], int rc[2]);
 
-/** Sends @p sig to node @p node and waits for it to end (SIGKILL: a crash). */
+/** Sends @p sig to node @p node and waits for it to end (SIGKILL: a crash); a paused node
+ *  is resumed first, so that it can act on the signal. */
 void tc_cluster_stop(tc_cluster_t *self, int node, int sig);
+
+/**
+ * @brief Pauses node @p node (SIGSTOP): a partition as the others see it. Its process lives
+ * on and keeps its ports, its connections stay open, and it answers nothing: no heartbeat,
+ * no vote, no acknowledgement, no PONG to its clients, no monitoring request. A node
+ * already paused or not running is left as it is.
+ */
+void tc_cluster_pause(tc_cluster_t *self, int node);
+
+/** Resumes a paused node (SIGCONT): it goes on from where it stood, with what its sockets
+ *  buffered meanwhile. A node that is not paused is left as it is. */
+void tc_cluster_resume(tc_cluster_t *self, int node);
+
+/** Whether node @p node is paused. */
+bool tc_cluster_paused(tc_cluster_t *self, int node);
+
+/** Waits until the stream's leader names every replica current (evs_js_info_t.current ==
+ *  TC_NODES); the time it took, or -1 after @p timeout_ms. */
+int64_t tc_wait_current(evs_js_log_t *log, int timeout_ms);
+
+/* ------------------------------------------------------------------ monitoring */
+
+/**
+ * @brief GET http://127.0.0.1:<node's monitoring port><path>, e.g. "/jsz?streams=true",
+ * parsed as JSON.
+ * @return the document (caller json_decref()s), or NULL when the node does not answer within
+ *         @p timeout_ms (a paused node never does), answers an error status or no JSON
+ */
+json_t *tc_cluster_monitor(tc_cluster_t *self, int node, const char *path, int timeout_ms);
+
+/** A stream as one node's monitoring (/jsz) reports it (tc_cluster_stream()). */
+typedef struct {
+    uint64_t messages;  /**< groups in this node's own store */
+    uint64_t first_seq; /**< its first sequence (0 when empty) */
+    uint64_t last_seq;  /**< its last sequence */
+    char leader[16];    /**< the stream's leader as this node knows it ("" when none) */
+    int replicas;       /**< entries in replica[]: the other servers of the stream; only
+                             the leader's numbers say where they stand (a follower lists
+                             them too, with what its own Raft node last knew) */
+    struct {
+        char name[16];     /**< the replica's server name */
+        bool current;      /**< has acknowledged every Raft entry the leader applied, and was
+                                heard from within 10 s */
+        bool offline;      /**< the leader takes its server for gone */
+        uint64_t lag;      /**< Raft entries the leader committed that it has not
+                                acknowledged (messages, and the group's other entries) */
+        int64_t active_ms; /**< since the leader last heard from it */
+    } replica[TC_NODES];
+} tc_stream_t;
+
+/**
+ * @brief Stream @p stream as node @p node says of it on its monitoring port: the sequences
+ * of its own copy (what it stored, whether or not it leads), and, when it leads, how far
+ * each replica is behind it. nats-server 2.9.10 computes a replica's lag as the Raft group
+ * leader's commit index minus the last index that replica acknowledged, and calls it current
+ * when that index reached the leader's applied index (raft.go, Peers()); the stream's own
+ * info ($JS.API.STREAM.INFO, evs_js_log_info()) gives the same numbers. So `current` and
+ * `lag` speak of the replica's Raft log, not of its store: js_partition saw a former leader,
+ * paused and resumed, named current with lag 0 while its store (messages, last_seq here)
+ * stayed behind for minutes.
+ * @return 0, or -1 when the node does not answer in @p timeout_ms or holds no such stream
+ */
+int tc_cluster_stream(tc_cluster_t *self, int node, const char *stream, tc_stream_t *out,
+                      int timeout_ms);
+
+/** The node that serves the client connection named @p name (evs_js_opts_t.name), from the
+ *  nodes' /connz; -1 when none does (or only a paused one could). */
+int tc_cluster_client_node(tc_cluster_t *self, const char *name);
 
 /** Starts node @p node again, on its ports and store; false when its client port does not
  *  accept connections within @p timeout_ms. */

@@ -5,9 +5,7 @@
  * killed: appends go on and nothing acknowledged is lost or doubled. */
 #include <inttypes.h>
 #include <nats/nats.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,118 +13,7 @@
 #include "cluster.h"
 
 /* What the test's writers had acknowledged, by stream sequence. */
-#define S_MAX_GROUPS 50000
-typedef struct {
-    char writer[16]; /* who wrote it */
-    uint64_t first;  /* its first log sequence */
-    uint32_t n;      /* its records */
-} s_group_t;
-static s_group_t s_groups[S_MAX_GROUPS + 1];
-static uint64_t s_last;         /* the last stream sequence acknowledged */
-static uint64_t s_log_next = 1; /* the next log sequence to give a record */
-
-/* Record i of a group whose first log sequence is @p first: its length and bytes depend on
- * its log sequence only, so a reader can tell every byte. */
-#define S_REC_MAX 1500
-static size_t s_rec_len(uint64_t seq)
-{
-    return 1 + (size_t) ((seq * 7919) % S_REC_MAX);
-}
-static uint8_t s_rec_byte(uint64_t seq, size_t i)
-{
-    return (uint8_t) (seq * 131 + i * 31);
-}
-
-/* Makes the @p n records (n <= 5) of the group that starts at log sequence @p first. */
-static void s_make(uint64_t first, uint32_t n, evs_record_t *recs, uint8_t *buf)
-{
-    for (uint32_t k = 0; k < n; k++) {
-        uint64_t seq = first + k;
-        uint8_t *p = buf + k * S_REC_MAX;
-        recs[k] = (evs_record_t){.seq = seq, .data = p, .len = s_rec_len(seq)};
-        for (size_t i = 0; i < recs[k].len; i++)
-            p[i] = s_rec_byte(seq, i);
-    }
-}
-
-/* Appends the group (writer, first, n) after @p expect. */
-static int s_append(evs_js_log_t *log, const char *writer, uint64_t first, uint32_t n,
-                    uint64_t expect, evs_js_ack_t *ack)
-{
-    evs_record_t recs[5];
-    static _Thread_local uint8_t buf[5 * S_REC_MAX];
-    s_make(first, n, recs, buf);
-    return evs_js_append(log, writer, first, expect, recs, n, ack);
-}
-
-/* Notes an acknowledged group in the table. */
-static void s_acked(uint64_t seq, const char *writer, uint64_t first, uint32_t n)
-{
-    TH_CHECK(seq == s_last + 1 && seq <= S_MAX_GROUPS);
-    if (seq > S_MAX_GROUPS)
-        return;
-    snprintf(s_groups[seq].writer, sizeof s_groups[seq].writer, "%s", writer);
-    s_groups[seq].first = first;
-    s_groups[seq].n = n;
-    s_last = seq;
-    s_log_next = first + n;
-}
-
-/* ------------------------------------------------------------------- reading back */
-
-typedef struct {
-    uint64_t groups;  /* groups seen */
-    uint64_t records; /* their records */
-    uint64_t bytes;   /* their bytes */
-    int bad;          /* groups that differ from what was acknowledged */
-} s_seen_t;
-
-static int s_check_record(const evs_record_t *rec, void *arg)
-{
-    s_seen_t *seen = arg;
-    bool same = rec->len == s_rec_len(rec->seq);
-    for (size_t i = 0; same && i < rec->len; i++)
-        same = rec->data[i] == s_rec_byte(rec->seq, i);
-    seen->records++;
-    seen->bytes += rec->len;
-    return same ? 0 : 1;
-}
-
-static int s_check_group(const evs_js_group_t *g, void *arg)
-{
-    s_seen_t *seen = arg;
-    const s_group_t *want = g->seq <= S_MAX_GROUPS ? &s_groups[g->seq] : NULL;
-    uint64_t records = seen->records;
-    bool same = want && strcmp(g->writer, want->writer) == 0 && g->first_seq == want->first &&
-                evs_js_group_each(g, s_check_record, seen) == 0 &&
-                seen->records - records == want->n;
-    if (!same) {
-        fprintf(stderr, "group %" PRIu64 " (%s:%" PRIu64 ") is not what was acknowledged\n", g->seq,
-                g->writer, g->first_seq);
-        seen->bad++;
-    }
-    seen->groups++;
-    return 0;
-}
-
-/* Reads the whole stream and checks it against the table: every group acknowledged, at
- * its place, byte for byte, and nothing else. */
-static void s_read_back(evs_js_log_t *log, const char *when)
-{
-    s_seen_t seen = {0};
-    int64_t t0 = zclock_mono();
-    int rc = evs_js_read(log, 1, UINT64_MAX, s_check_group, &seen);
-    int64_t ms = zclock_mono() - t0;
-    if (rc != 0)
-        fprintf(stderr, "read: %s\n", evs_js_error());
-    TH_CHECK(rc == 0);
-    TH_CHECK(seen.groups == s_last && seen.bad == 0);
-    evs_js_info_t info;
-    TH_CHECK(evs_js_log_info(log, &info) == 0 && info.last_seq == s_last && info.groups == s_last);
-    printf("read back %s: %" PRIu64 " groups, %" PRIu64 " records, %" PRIu64 " bytes in %" PRId64
-           " ms, %d differ\n",
-           when, seen.groups, seen.records, seen.bytes, ms, seen.bad);
-}
+static tc_groups_t *s_groups;
 
 /* The group's sequence into *arg; checks its time is now (ns since the epoch). */
 static int s_last_fn(const evs_js_group_t *g, void *arg)
@@ -189,15 +76,16 @@ static void s_appends(evs_js_log_t *log, int count)
 {
     int64_t t0 = zclock_mono();
     for (int i = 0; i < count; i++) {
-        uint32_t n = 1 + (uint32_t) (s_log_next % 5);
+        uint64_t first = tc_groups_next(s_groups), last = tc_groups_last(s_groups);
+        uint32_t n = 1 + (uint32_t) (first % 5);
         evs_js_ack_t ack;
-        int rc = s_append(log, "writer-a", s_log_next, n, s_last, &ack);
-        TH_CHECK(rc == 0 && !ack.duplicate && ack.seq == s_last + 1);
+        int rc = tc_groups_append(log, "writer-a", first, n, last, &ack);
+        TH_CHECK(rc == 0 && !ack.duplicate && ack.seq == last + 1);
         if (rc != 0) {
             fprintf(stderr, "append: %s\n", evs_js_error());
             return;
         }
-        s_acked(ack.seq, "writer-a", s_log_next, n);
+        tc_groups_acked(s_groups, ack.seq, "writer-a", first, n);
     }
     int64_t ms = zclock_mono() - t0;
     printf("appended %d groups one after the other in %" PRId64 " ms (%.0f groups/s)\n", count, ms,
@@ -213,23 +101,25 @@ static void s_conflicts(evs_js_t *other, evs_js_log_t *log)
     if (!stale)
         return;
     evs_js_ack_t ack;
-    int rc = s_append(stale, "writer-b", 900000, 2, s_last - 1, &ack);
-    TH_CHECK(rc == EVS_CONFLICT && ack.seq == s_last && !ack.duplicate);
-    printf("a writer that believes %" PRIu64 " is last: %s; told %" PRIu64 " (%s)\n", s_last - 1,
+    uint64_t last = tc_groups_last(s_groups);
+    int rc = tc_groups_append(stale, "writer-b", 900000, 2, last - 1, &ack);
+    TH_CHECK(rc == EVS_CONFLICT && ack.seq == last && !ack.duplicate);
+    printf("a writer that believes %" PRIu64 " is last: %s; told %" PRIu64 " (%s)\n", last - 1,
            evs_js_strerror(rc), ack.seq, evs_js_error());
-    TH_CHECK(s_append(stale, "writer-b", 900000, 2, s_last + 5, &ack) == EVS_CONFLICT);
-    TH_CHECK(s_append(stale, "writer-b", 900000, 2, 0, &ack) == EVS_CONFLICT);
+    TH_CHECK(tc_groups_append(stale, "writer-b", 900000, 2, last + 5, &ack) == EVS_CONFLICT);
+    TH_CHECK(tc_groups_append(stale, "writer-b", 900000, 2, 0, &ack) == EVS_CONFLICT);
     /* the writer's own last group again, with the same expectation: stored once */
-    const s_group_t *g = &s_groups[s_last];
-    rc = s_append(log, g->writer, g->first, g->n, s_last - 1, &ack);
-    TH_CHECK(rc == 0 && ack.duplicate && ack.seq == s_last);
+    const tc_group_t *g = tc_groups_at(s_groups, last);
+    rc = tc_groups_append(log, g->writer, g->first, g->n, last - 1, &ack);
+    TH_CHECK(rc == 0 && ack.duplicate && ack.seq == last);
     /* a group that reuses the message id of an older group, after another was appended:
      * the server takes it for the older one's retry (the duplicate window) */
-    rc = s_append(log, "writer-a", s_groups[1].first, s_groups[1].n, s_last, &ack);
+    g = tc_groups_at(s_groups, 1);
+    rc = tc_groups_append(log, "writer-a", g->first, g->n, last, &ack);
     TH_CHECK(rc == 0 && ack.duplicate && ack.seq == 1);
     evs_js_info_t info;
-    TH_CHECK(evs_js_log_info(log, &info) == 0 && info.last_seq == s_last);
-    TH_CHECK(evs_js_append(log, "bad:id", 1, s_last, NULL, 0, &ack) == EVS_INVALID);
+    TH_CHECK(evs_js_log_info(log, &info) == 0 && info.last_seq == last);
+    TH_CHECK(evs_js_append(log, "bad:id", 1, last, NULL, 0, &ack) == EVS_INVALID);
     evs_js_log_destroy(&stale);
 }
 
@@ -245,7 +135,7 @@ typedef struct {
 static int s_racer_run(void *arg)
 {
     s_racer_t *r = arg;
-    return s_append(r->log, r->writer, r->first, 2, r->expect, &r->ack);
+    return tc_groups_append(r->log, r->writer, r->first, 2, r->expect, &r->ack);
 }
 
 static void s_race(tc_cluster_t *c, int rounds)
@@ -259,13 +149,14 @@ static void s_race(tc_cluster_t *c, int rounds)
     for (int round = 0; round < rounds && r[0].log && r[1].log; round++) {
         int rc[2];
         for (int i = 0; i < 2; i++)
-            r[i].first = s_log_next, r[i].expect = s_last;
+            r[i].first = tc_groups_next(s_groups), r[i].expect = tc_groups_last(s_groups);
         won[tc_race(s_racer_run, (void *[]){&r[0], &r[1]}, rc)]++;
         for (int i = 0; i < 2; i++)
             if (rc[i] == 0)
-                s_acked(r[i].ack.seq, r[i].writer, r[i].first, 2);
+                tc_groups_acked(s_groups, r[i].ack.seq, r[i].writer, r[i].first, 2);
         for (int i = 0; i < 2; i++) /* the loser is told the winner's sequence */
-            TH_CHECK(rc[i] == 0 || (rc[i] == EVS_CONFLICT && r[i].ack.seq == s_last));
+            TH_CHECK(rc[i] == 0 ||
+                     (rc[i] == EVS_CONFLICT && r[i].ack.seq == tc_groups_last(s_groups)));
     }
     TH_CHECK(won[1] == rounds);
     printf("two writers racing with the same expected sequence, %d rounds: one stored %d "
@@ -279,84 +170,20 @@ static void s_race(tc_cluster_t *c, int rounds)
 
 /* ------------------------------------------------------- a node killed under appends */
 
-typedef struct {
-    evs_js_log_t *log;
-    atomic_bool stop;
-    atomic_uint_fast64_t acked; /* groups acknowledged */
-    int retries;                /* appends tried again after a time-out or unavailable */
-    int64_t max_gap_ms;         /* longest time between two acknowledgements */
-    int failed;                 /* appends that failed for good */
-} s_load_t;
-
-static void *s_load_run(void *arg)
-{
-    s_load_t *l = arg;
-    int64_t last_ack = zclock_mono();
-    while (!atomic_load(&l->stop)) {
-        uint64_t first = s_log_next, expect = s_last;
-        uint32_t n = 1 + (uint32_t) (first % 3);
-        evs_js_ack_t ack;
-        int rc;
-        int64_t deadline = zclock_mono() + 30000;
-        /* the same group again until it is acknowledged: stored once, whatever happened */
-        while ((rc = s_append(l->log, "loader", first, n, expect, &ack)) != 0 &&
-               (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE) && zclock_mono() < deadline) {
-            l->retries++;
-            zclock_sleep(50);
-        }
-        if (rc != 0) {
-            fprintf(stderr, "load: %s: %s\n", evs_js_strerror(rc), evs_js_error());
-            l->failed++;
-            break;
-        }
-        int64_t now = zclock_mono();
-        if (now - last_ack > l->max_gap_ms)
-            l->max_gap_ms = now - last_ack;
-        last_ack = now;
-        s_acked(ack.seq, "loader", first, n);
-        atomic_fetch_add(&l->acked, 1);
-    }
-    return NULL;
-}
-
-/* Waits until the load has @p more acknowledgements than @p from; the time it took, or -1. */
-static int64_t s_wait_acks(s_load_t *l, uint64_t from, uint64_t more, int timeout_ms)
-{
-    int64_t t0 = zclock_mono();
-    while (atomic_load(&l->acked) < from + more) {
-        if (zclock_mono() - t0 > timeout_ms || l->failed)
-            return -1;
-        zclock_sleep(5);
-    }
-    return zclock_mono() - t0;
-}
-
-/* Waits until every replica of the stream is current; the time it took, or -1. */
-static int64_t s_wait_current(evs_js_log_t *log, int timeout_ms)
-{
-    int64_t t0 = zclock_mono();
-    evs_js_info_t info;
-    while (evs_js_log_info(log, &info) != 0 || info.current < TC_NODES) {
-        if (zclock_mono() - t0 > timeout_ms)
-            return -1;
-        zclock_sleep(50);
-    }
-    return zclock_mono() - t0;
-}
-
 static void s_node_kill(tc_cluster_t *c, evs_js_log_t *check)
 {
     evs_js_t *js = tc_connect(c, NULL, "loader");
-    s_load_t l = {0};
-    TH_CHECK(js && evs_js_log_open(js, "alpha", 0, &l.log) == 0);
-    if (!l.log) {
+    evs_js_log_t *log = NULL;
+    TH_CHECK(js && evs_js_log_open(js, "alpha", 0, &log) == 0);
+    tc_load_t *load = log ? tc_load_start(s_groups, log, "loader") : NULL;
+    TH_CHECK(load);
+    if (!load) {
+        evs_js_log_destroy(&log);
         evs_js_destroy(&js);
         return;
     }
-    uint64_t at_start = s_last;
-    pthread_t t;
-    pthread_create(&t, NULL, s_load_run, &l);
-    TH_CHECK(s_wait_acks(&l, 0, 100, 10000) >= 0);
+    uint64_t at_start = tc_groups_last(s_groups);
+    TH_CHECK(tc_load_wait(load, 0, 100, 10000) >= 0);
 
     /* the stream's leader: the hardest node to lose (a new one must be elected) */
     evs_js_info_t info;
@@ -365,9 +192,11 @@ static void s_node_kill(tc_cluster_t *c, evs_js_log_t *check)
     TH_CHECK(leader >= 0);
     if (leader < 0)
         leader = 0;
-    uint64_t before = atomic_load(&l.acked);
+    tc_load_stats_t st;
+    tc_load_stats(load, &st);
+    uint64_t before = st.acked;
     tc_cluster_stop(c, leader, SIGKILL);
-    int64_t went_on = s_wait_acks(&l, before, 100, 20000);
+    int64_t went_on = tc_load_wait(load, before, 100, 20000);
     TH_CHECK(went_on >= 0);
     printf("SIGKILL of %s (the stream's leader) at group %" PRIu64 ": 100 more acknowledged "
            "within %" PRId64 " ms\n",
@@ -376,7 +205,7 @@ static void s_node_kill(tc_cluster_t *c, evs_js_log_t *check)
     /* back on its store: it catches up while appends go on */
     int64_t t0 = zclock_mono();
     TH_CHECK(tc_cluster_start(c, leader, 10000));
-    int64_t current = s_wait_current(check, 30000);
+    int64_t current = tc_wait_current(check, 30000);
     TH_CHECK(current >= 0);
     printf("%s restarted: every replica current %" PRId64 " ms after its start\n",
            tc_cluster_name(c, leader), current >= 0 ? zclock_mono() - t0 : -1);
@@ -388,24 +217,24 @@ static void s_node_kill(tc_cluster_t *c, evs_js_log_t *check)
     int other = (leader + 1) % TC_NODES;
     if (other == now_leading)
         other = (leader + 2) % TC_NODES;
-    before = atomic_load(&l.acked);
+    tc_load_stats(load, &st);
+    before = st.acked;
     tc_cluster_stop(c, other, SIGKILL);
-    went_on = s_wait_acks(&l, before, 100, 20000);
+    went_on = tc_load_wait(load, before, 100, 20000);
     TH_CHECK(went_on >= 0);
     printf("SIGKILL of %s (a follower; %s leads): 100 more acknowledged within %" PRId64 " ms\n",
            tc_cluster_name(c, other), info.leader, went_on);
 
-    atomic_store(&l.stop, true);
-    pthread_join(t, NULL);
-    TH_CHECK(l.failed == 0);
+    tc_load_stop(&load, &st);
+    TH_CHECK(st.failed == 0);
     printf("under the kills: %" PRIu64 " groups acknowledged, %d appends tried again, longest "
            "wait for an acknowledgement %" PRId64 " ms\n",
-           (uint64_t) atomic_load(&l.acked), l.retries, l.max_gap_ms);
-    s_read_back(check, "with one node down");
+           st.acked, st.retries, st.max_gap_ms);
+    tc_groups_read_back(s_groups, check, "with one node down");
     TH_CHECK(tc_cluster_start(c, other, 10000));
-    TH_CHECK(s_wait_current(check, 30000) >= 0);
-    s_read_back(check, "with all three back");
-    evs_js_log_destroy(&l.log);
+    TH_CHECK(tc_wait_current(check, 30000) >= 0);
+    tc_groups_read_back(s_groups, check, "with all three back");
+    evs_js_log_destroy(&log);
     evs_js_destroy(&js);
 }
 
@@ -415,23 +244,26 @@ int main(void)
     tc_cluster_t *c = tc_cluster_up("cluster-log", &th);
     if (!c)
         return 1;
+    s_groups = tc_groups_new(50000);
     evs_js_t *js = tc_connect(c, NULL, "writer-a");
     evs_js_t *other = tc_connect(c, tc_cluster_url(c, 1), "writer-b");
     evs_js_log_t *log = NULL;
-    TH_CHECK(js && other);
-    if (js && other)
+    TH_CHECK(s_groups && js && other);
+    if (s_groups && js && other)
         s_stream(c, js, &log);
     if (log) {
         s_appends(log, 300);
         uint64_t last = 0;
-        TH_CHECK(evs_js_get(log, EVS_JS_LAST, s_last_fn, &last) == 0 && last == s_last);
+        TH_CHECK(evs_js_get(log, EVS_JS_LAST, s_last_fn, &last) == 0 &&
+                 last == tc_groups_last(s_groups));
         s_conflicts(other, log);
         s_race(c, 40);
-        s_read_back(log, "after the appends");
+        tc_groups_read_back(s_groups, log, "after the appends");
         s_node_kill(c, log);
     }
     evs_js_log_destroy(&log);
     evs_js_destroy(&other);
     evs_js_destroy(&js);
+    tc_groups_destroy(&s_groups);
     return tc_cluster_down(&c, &th);
 }
