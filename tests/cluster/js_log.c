@@ -165,8 +165,6 @@ static void s_stream(tc_cluster_t *c, evs_js_t *js, evs_js_log_t **log)
     evs_js_log_destroy(&again);
 
     /* a stream of that name that could drop groups is refused, not changed */
-    natsConnection *nc = NULL;
-    jsCtx *raw = NULL;
     jsStreamConfig cfg;
     jsStreamConfig_Init(&cfg);
     cfg.Name = "TP_GAMMA";
@@ -174,11 +172,7 @@ static void s_stream(tc_cluster_t *c, evs_js_t *js, evs_js_log_t **log)
     cfg.SubjectsLen = 1;
     cfg.MaxAge = (int64_t) 3600 * 1000000000;
     cfg.Replicas = 3;
-    TH_CHECK(natsConnection_ConnectTo(&nc, tc_cluster_urls(c)) == NATS_OK &&
-             natsConnection_JetStream(&raw, nc, NULL) == NATS_OK &&
-             js_AddStream(NULL, raw, &cfg, NULL, NULL) == NATS_OK);
-    jsCtx_Destroy(raw);
-    natsConnection_Destroy(nc);
+    TH_CHECK(tc_add_stream(c, &cfg));
     TH_CHECK(evs_js_log_open(js, "gamma", EVS_JS_CREATE, &again) == EVS_MISMATCH && !again);
     printf("a stream with a max age: %s\n", evs_js_error());
 }
@@ -280,41 +274,32 @@ static void s_race(tc_cluster_t *c, int rounds)
 /* ------------------------------------------------------- a node killed under appends */
 
 typedef struct {
-    evs_js_log_t *log;
-    atomic_bool stop;
-    atomic_uint_fast64_t acked; /* groups acknowledged */
-    int retries;                /* appends tried again after a time-out or unavailable */
-    int64_t max_gap_ms;         /* longest time between two acknowledgements */
-    int failed;                 /* appends that failed for good */
+    tc_load_t load;    /* the tally */
+    evs_js_log_t *log; /* the loader's */
+    uint64_t first;    /* the group under way: its first log sequence */
+    uint64_t expect;   /* the last stream sequence it names */
+    uint32_t n;        /* its records */
+    evs_js_ack_t ack;  /* what it got */
 } s_load_t;
+
+static int s_load_append(void *arg)
+{
+    s_load_t *l = arg;
+    return s_append(l->log, "loader", l->first, l->n, l->expect, &l->ack);
+}
 
 static void *s_load_run(void *arg)
 {
     s_load_t *l = arg;
-    int64_t last_ack = zclock_mono();
-    while (!atomic_load(&l->stop)) {
-        uint64_t first = s_log_next, expect = s_last;
-        uint32_t n = 1 + (uint32_t) (first % 3);
-        evs_js_ack_t ack;
-        int rc;
-        int64_t deadline = zclock_mono() + 30000;
+    while (!atomic_load(&l->load.stop)) {
+        l->first = s_log_next;
+        l->expect = s_last;
+        l->n = 1 + (uint32_t) (l->first % 3);
         /* the same group again until it is acknowledged: stored once, whatever happened */
-        while ((rc = s_append(l->log, "loader", first, n, expect, &ack)) != 0 &&
-               (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE) && zclock_mono() < deadline) {
-            l->retries++;
-            zclock_sleep(50);
-        }
-        if (rc != 0) {
-            fprintf(stderr, "load: %s: %s\n", evs_js_strerror(rc), evs_js_error());
-            l->failed++;
+        if (tc_load_call(&l->load, s_load_append, l) != 0)
             break;
-        }
-        int64_t now = zclock_mono();
-        if (now - last_ack > l->max_gap_ms)
-            l->max_gap_ms = now - last_ack;
-        last_ack = now;
-        s_acked(ack.seq, "loader", first, n);
-        atomic_fetch_add(&l->acked, 1);
+        s_acked(l->ack.seq, "loader", l->first, l->n);
+        atomic_fetch_add(&l->load.acked, 1);
     }
     return NULL;
 }
@@ -322,13 +307,7 @@ static void *s_load_run(void *arg)
 /* Waits until the load has @p more acknowledgements than @p from; the time it took, or -1. */
 static int64_t s_wait_acks(s_load_t *l, uint64_t from, uint64_t more, int timeout_ms)
 {
-    int64_t t0 = zclock_mono();
-    while (atomic_load(&l->acked) < from + more) {
-        if (zclock_mono() - t0 > timeout_ms || l->failed)
-            return -1;
-        zclock_sleep(5);
-    }
-    return zclock_mono() - t0;
+    return tc_load_wait(&l->load, from + more, timeout_ms);
 }
 
 /* Waits until every replica of the stream is current; the time it took, or -1. */
@@ -365,7 +344,7 @@ static void s_node_kill(tc_cluster_t *c, evs_js_log_t *check)
     TH_CHECK(leader >= 0);
     if (leader < 0)
         leader = 0;
-    uint64_t before = atomic_load(&l.acked);
+    uint64_t before = atomic_load(&l.load.acked);
     tc_cluster_stop(c, leader, SIGKILL);
     int64_t went_on = s_wait_acks(&l, before, 100, 20000);
     TH_CHECK(went_on >= 0);
@@ -388,19 +367,19 @@ static void s_node_kill(tc_cluster_t *c, evs_js_log_t *check)
     int other = (leader + 1) % TC_NODES;
     if (other == now_leading)
         other = (leader + 2) % TC_NODES;
-    before = atomic_load(&l.acked);
+    before = atomic_load(&l.load.acked);
     tc_cluster_stop(c, other, SIGKILL);
     went_on = s_wait_acks(&l, before, 100, 20000);
     TH_CHECK(went_on >= 0);
     printf("SIGKILL of %s (a follower; %s leads): 100 more acknowledged within %" PRId64 " ms\n",
            tc_cluster_name(c, other), info.leader, went_on);
 
-    atomic_store(&l.stop, true);
+    atomic_store(&l.load.stop, true);
     pthread_join(t, NULL);
-    TH_CHECK(l.failed == 0);
+    TH_CHECK(l.load.failed == 0);
     printf("under the kills: %" PRIu64 " groups acknowledged, %d appends tried again, longest "
            "wait for an acknowledgement %" PRId64 " ms\n",
-           (uint64_t) atomic_load(&l.acked), l.retries, l.max_gap_ms);
+           (uint64_t) atomic_load(&l.load.acked), l.load.retries, l.load.max_gap_ms);
     s_read_back(check, "with one node down");
     TH_CHECK(tc_cluster_start(c, other, 10000));
     TH_CHECK(s_wait_current(check, 30000) >= 0);
