@@ -49,10 +49,8 @@ int evs_jsi_fail(int code, const char *fmt, ...)
     return code;
 }
 
-int evs_jsi_status(natsStatus s, jsErrCode jerr, const char *what)
+int evs_jsi_code(natsStatus s, jsErrCode jerr)
 {
-    if (s == NATS_OK)
-        return 0;
     int code;
     switch (s) {
     case NATS_TIMEOUT:
@@ -110,6 +108,14 @@ int evs_jsi_status(natsStatus s, jsErrCode jerr, const char *what)
             break;
         }
     }
+    return code;
+}
+
+int evs_jsi_status(natsStatus s, jsErrCode jerr, const char *what)
+{
+    if (s == NATS_OK)
+        return 0;
+    int code = evs_jsi_code(s, jerr);
     const char *text = nats_GetLastError(NULL);
     const char *cut = text && text[0] == '(' ? strstr(text, "): ") : NULL;
     if (cut) /* libnats's "(js.c:535): " before the server's words */

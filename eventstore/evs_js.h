@@ -8,7 +8,9 @@
  * log of record is a JetStream stream instead, replicated by the cluster's Raft groups;
  * the service keeps a local copy (an evs.h log) that it rebuilds from the stream. This
  * module is the layer under that: it moves groups in and out of the stream and holds the
- * lease, and knows nothing of envelopes, hash chains or request ids.
+ * lease, and knows nothing of envelopes, hash chains or request ids. The keys of the
+ * service's data subjects (evs_vault.h) have a stream of their own, which allows deletes:
+ * evs_js_vault.h.
  *
  * Streams. Service "order" has the stream `TP_ORDER` with the one subject `tp.order.log`:
  * file storage, EVS_JS_REPLICAS replicas (opts), retention by limits with no limit at all

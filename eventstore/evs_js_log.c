@@ -18,49 +18,90 @@ struct _evs_js_log_t {
 /* The configuration we create: nothing may ever drop a group (evs_js.h, "Streams"). */
 static void s_config(evs_js_log_t *self, jsStreamConfig *cfg, const char **subjects)
 {
-    jsStreamConfig_Init(cfg);
-    subjects[0] = self->subject;
-    cfg->Name = self->stream;
+    evs_jsi_stream_config(self->js, cfg, self->stream, self->subject, subjects);
     cfg->Description = "trustportal: a service's log of record (eventstore/evs_js.h)";
+    cfg->MaxMsgsPerSubject = -1;
+    cfg->DenyDelete = true;
+}
+
+/* The first setting of @p c that can lose or refuse groups, or NULL when it is ours. */
+static const char *s_config_wrong(const jsStreamConfig *c, const void *arg)
+{
+    const evs_js_log_t *self = arg;
+    const char *wrong = evs_jsi_stream_wrong(self->js, c, self->subject);
+    if (wrong)
+        return wrong;
+    if (c->MaxMsgsPerSubject > 0)
+        return "a limit of messages per subject is set";
+    if (!c->DenyDelete)
+        return "deleting groups is allowed";
+    return NULL;
+}
+
+void evs_jsi_stream_config(evs_js_t *js, jsStreamConfig *cfg, const char *name, const char *subject,
+                           const char **subjects)
+{
+    jsStreamConfig_Init(cfg);
+    subjects[0] = subject;
+    cfg->Name = name;
     cfg->Subjects = subjects;
     cfg->SubjectsLen = 1;
     cfg->Storage = js_FileStorage;
-    cfg->Replicas = self->js->replicas;
+    cfg->Replicas = js->replicas;
     cfg->Retention = js_LimitsPolicy;
     cfg->MaxMsgs = -1;
     cfg->MaxBytes = -1;
     cfg->MaxAge = 0;
-    cfg->MaxMsgsPerSubject = -1;
     cfg->Discard = js_DiscardNew; /* a limit, were one set, refuses; it never drops */
-    cfg->Duplicates = self->js->dup_window_ns;
-    cfg->DenyDelete = true;
+    cfg->Duplicates = js->dup_window_ns;
     cfg->DenyPurge = true;
     cfg->AllowRollup = false;
     cfg->AllowDirect = false; /* every read from the leader: never a stale replica */
 }
 
-/* The first setting of @p c that can lose or refuse groups, or NULL when it is ours. */
-static const char *s_config_wrong(const evs_js_log_t *self, const jsStreamConfig *c)
+const char *evs_jsi_stream_wrong(evs_js_t *js, const jsStreamConfig *c, const char *subject)
 {
     if (c->Storage != js_FileStorage)
         return "storage is not file";
-    if (c->SubjectsLen != 1 || strcmp(c->Subjects[0], self->subject) != 0)
-        return "subjects are not just the log's";
+    if (c->SubjectsLen != 1 || strcmp(c->Subjects[0], subject) != 0)
+        return "its subjects are not the one configured";
     if (c->Retention != js_LimitsPolicy)
-        return "retention is not by limits (interest or work queue would remove groups)";
-    if (c->MaxMsgs > 0 || c->MaxBytes > 0 || c->MaxAge != 0 || c->MaxMsgsPerSubject > 0)
-        return "a limit of messages, bytes, age or messages per subject is set";
-    if (!c->DenyDelete || !c->DenyPurge)
-        return "deleting or purging groups is allowed";
-    if (c->AllowRollup)
-        return "roll-ups are allowed";
+        return "retention is not by limits (interest or work queue would remove messages)";
+    if (c->MaxMsgs > 0 || c->MaxBytes > 0 || c->MaxAge != 0)
+        return "a limit of messages, bytes or age is set";
+    if (!c->DenyPurge || c->AllowRollup)
+        return "purges or roll-ups are allowed";
     if (c->Mirror || c->SourcesLen > 0)
         return "it is a mirror or has sources";
     if (c->NoAck || c->Sealed)
         return "it does not acknowledge, or is sealed";
-    if (c->Replicas < self->js->replicas)
+    if (c->Replicas < js->replicas)
         return "fewer replicas than configured";
     return NULL;
+}
+
+int evs_jsi_stream_open(evs_js_t *js, jsStreamConfig *cfg, unsigned flags, evs_jsi_check_fn *wrong,
+                        const void *arg)
+{
+    char what[128];
+    snprintf(what, sizeof what, "open stream %s", cfg->Name);
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetStreamInfo(&si, js->js, cfg->Name, NULL, &jerr);
+    if (s == NATS_NOT_FOUND && (flags & EVS_JS_CREATE)) {
+        s = js_AddStream(&si, js->js, cfg, NULL, &jerr);
+        if (s != NATS_OK && jerr == JSStreamNameExistErr) { /* another made it first */
+            jsStreamInfo_Destroy(si);
+            si = NULL;
+            s = js_GetStreamInfo(&si, js->js, cfg->Name, NULL, &jerr);
+        }
+    }
+    int rc = evs_jsi_status(s, jerr, what);
+    const char *why = rc == 0 ? wrong(si->Config, arg) : NULL;
+    if (why)
+        rc = evs_jsi_fail(EVS_MISMATCH, "%s: %s", what, why);
+    jsStreamInfo_Destroy(si);
+    return rc;
 }
 
 int evs_js_log_open(evs_js_t *js, const char *service, unsigned flags, evs_js_log_t **out)
@@ -73,33 +114,12 @@ int evs_js_log_open(evs_js_t *js, const char *service, unsigned flags, evs_js_lo
     if (!self)
         return -ENOMEM;
     self->js = js;
-    snprintf(self->stream, sizeof self->stream, "TP_%s", service);
-    for (char *p = self->stream; *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char) (*p - 'a' + 'A');
+    evs_jsi_stream_name(self->stream, sizeof self->stream, "TP_", service);
     snprintf(self->subject, sizeof self->subject, "tp.%s.log", service);
-
-    char what[128];
-    snprintf(what, sizeof what, "open stream %s", self->stream);
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    natsStatus s = js_GetStreamInfo(&si, js->js, self->stream, NULL, &jerr);
-    if (s == NATS_NOT_FOUND && (flags & EVS_JS_CREATE)) {
-        jsStreamConfig cfg;
-        const char *subjects[1];
-        s_config(self, &cfg, subjects);
-        s = js_AddStream(&si, js->js, &cfg, NULL, &jerr);
-        if (s != NATS_OK && jerr == JSStreamNameExistErr) { /* another made it first */
-            jsStreamInfo_Destroy(si);
-            si = NULL;
-            s = js_GetStreamInfo(&si, js->js, self->stream, NULL, &jerr);
-        }
-    }
-    int rc = evs_jsi_status(s, jerr, what);
-    const char *wrong = rc == 0 ? s_config_wrong(self, si->Config) : NULL;
-    if (wrong)
-        rc = evs_jsi_fail(EVS_MISMATCH, "%s: %s", what, wrong);
-    jsStreamInfo_Destroy(si);
+    jsStreamConfig cfg;
+    const char *subjects[1];
+    s_config(self, &cfg, subjects);
+    int rc = evs_jsi_stream_open(js, &cfg, flags, s_config_wrong, self);
     if (rc != 0) {
         free(self);
         return rc;
@@ -125,13 +145,23 @@ const char *evs_js_log_subject(const evs_js_log_t *self)
     return self->subject;
 }
 
-int evs_js_log_info(evs_js_log_t *self, evs_js_info_t *info)
+void evs_jsi_stream_name(char *out, size_t outsz, const char *prefix, const char *service)
+{
+    snprintf(out, outsz, "%s%s", prefix, service);
+    for (char *p = out; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char) (*p - 'a' + 'A');
+}
+
+int evs_jsi_stream_info(evs_js_t *js, const char *stream, evs_js_info_t *info)
 {
     memset(info, 0, sizeof *info);
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    natsStatus s = js_GetStreamInfo(&si, self->js->js, self->stream, NULL, &jerr);
-    int rc = evs_jsi_status(s, jerr, "stream info");
+    natsStatus s = js_GetStreamInfo(&si, js->js, stream, NULL, &jerr);
+    char what[128];
+    snprintf(what, sizeof what, "stream info %s", stream);
+    int rc = evs_jsi_status(s, jerr, what);
     if (rc != 0)
         return rc;
     info->first_seq = si->State.FirstSeq;
@@ -151,6 +181,11 @@ int evs_js_log_info(evs_js_log_t *self, evs_js_info_t *info)
     }
     jsStreamInfo_Destroy(si);
     return 0;
+}
+
+int evs_js_log_info(evs_js_log_t *self, evs_js_info_t *info)
+{
+    return evs_jsi_stream_info(self->js, self->stream, info);
 }
 
 /* ------------------------------------------------------------------- reading */

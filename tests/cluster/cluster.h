@@ -6,7 +6,9 @@
 #define TP_CLUSTER_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <nats/nats.h>
 #include "evs_js.h"
 #include "groups.h"
 #include "harness.h"
@@ -58,6 +60,10 @@ int tc_cluster_node(tc_cluster_t *self, const char *name);
  *  named @p name; NULL (said on stderr) when it fails. */
 evs_js_t *tc_connect(tc_cluster_t *self, const char *servers, const char *name);
 
+/** Creates stream @p cfg as it is, through a connection of its own (a stream made by
+ *  someone else, for the checks of what is found); false when the cluster refuses it. */
+bool tc_add_stream(tc_cluster_t *self, jsStreamConfig *cfg);
+
 /** What two racers run (tc_race()): 0 for success. */
 typedef int(tc_race_fn)(void *arg);
 
@@ -67,6 +73,36 @@ typedef int(tc_race_fn)(void *arg);
  * @return how many of the two succeeded (0, 1 or 2)
  */
 int tc_race(tc_race_fn *fn, void *const args[2], int rc[2]);
+
+/** A loader thread's tally (js_vault): writers that go on while nodes are killed.
+ *  Zero it before use. */
+typedef struct {
+    atomic_bool stop;           /**< set by the test: the loader ends */
+    atomic_uint_fast64_t acked; /**< what it had acknowledged, in the loader's units */
+    int retries;                /**< calls tried again after a time-out or unavailable */
+    int64_t max_gap_ms;         /**< longest time between two successful calls */
+    int failed;                 /**< calls that failed for good (the loader then ends) */
+    int64_t last_ok;            /**< zclock_mono() of the last success; 0: none yet */
+} tc_tally_t;
+
+/** One call of a loader (an append, a put): 0 or an evs_js_ code. */
+typedef int(tc_call_fn)(void *arg);
+
+/**
+ * @brief Calls @p fn(@p arg) until it returns something else than EVS_JS_TIMEOUT or
+ * EVS_JS_UNAVAILABLE, 50 ms apart, for 30 s at most: the same call again, which the
+ * module under test must take as a retry. Counts the retries and the longest gap between
+ * successes; a failure is said on stderr and counted in self->failed.
+ * @return fn's last value
+ */
+int tc_tally_call(tc_tally_t *self, tc_call_fn *fn, void *arg);
+
+/**
+ * @brief Waits until the loader's acked reaches @p target.
+ * @return the time it took in ms, or -1 when @p timeout_ms passed first or the loader
+ *         failed
+ */
+int64_t tc_tally_wait(tc_tally_t *self, uint64_t target, int timeout_ms);
 
 /** Sends @p sig to node @p node and waits for it to end (SIGKILL: a crash); a paused node
  *  is resumed first, so that it can act on the signal. */
