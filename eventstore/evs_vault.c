@@ -394,20 +394,50 @@ int evs_vault_get(evs_vault_t *self, const char *subject, uint8_t key[EVS_VAULT_
     return s_lookup(self, subject, key, erased_at_us);
 }
 
-int evs_vault_get_or_create(evs_vault_t *self, const char *subject, uint8_t key[EVS_VAULT_KEY_SIZE])
+/* A new pending key for @p subject (no key yet): @p key when given, else a fresh random
+ * one, copied into @p out. */
+static int s_pending_key(evs_vault_t *self, const char *subject, const uint8_t *key,
+                         uint8_t out[EVS_VAULT_KEY_SIZE])
 {
-    int rc = evs_vault_get(self, subject, key, NULL);
-    if (rc != EVS_NOTFOUND)
-        return rc;
     if (self->read_only)
         return EVS_RDONLY_ERR;
     size_t at;
-    if ((rc = s_pending_add(self, subject, strlen(subject), &at)) != 0)
+    int rc = s_pending_add(self, subject, strlen(subject), &at);
+    if (rc != 0)
         return rc;
-    uint8_t *fresh = self->pending + at * EVS_VAULT_KEY_SIZE;
-    randombytes_buf(fresh, EVS_VAULT_KEY_SIZE);
-    memcpy(key, fresh, EVS_VAULT_KEY_SIZE);
+    uint8_t *slot = self->pending + at * EVS_VAULT_KEY_SIZE;
+    if (key)
+        memcpy(slot, key, EVS_VAULT_KEY_SIZE);
+    else
+        randombytes_buf(slot, EVS_VAULT_KEY_SIZE);
+    if (out)
+        memcpy(out, slot, EVS_VAULT_KEY_SIZE);
     return 0;
+}
+
+int evs_vault_get_or_create(evs_vault_t *self, const char *subject, uint8_t key[EVS_VAULT_KEY_SIZE])
+{
+    int rc = evs_vault_get(self, subject, key, NULL);
+    return rc == EVS_NOTFOUND ? s_pending_key(self, subject, NULL, key) : rc;
+}
+
+int evs_vault_put(evs_vault_t *self, const char *subject, const uint8_t key[EVS_VAULT_KEY_SIZE])
+{
+    uint8_t have[EVS_VAULT_KEY_SIZE];
+    int rc = evs_vault_get(self, subject, have, NULL);
+    if (rc == 0)
+        rc = sodium_memcmp(have, key, EVS_VAULT_KEY_SIZE) == 0 ? 0 : EVS_CONFLICT;
+    sodium_memzero(have, sizeof have);
+    return rc == EVS_NOTFOUND ? s_pending_key(self, subject, key, NULL) : rc;
+}
+
+size_t evs_vault_pending_list(const evs_vault_t *self, const char *const **subjects,
+                              const uint8_t **keys)
+{
+    assert(self);
+    *subjects = (const char *const *) self->subjects;
+    *keys = self->pending;
+    return self->n;
 }
 
 bool evs_vault_pending(const evs_vault_t *self)

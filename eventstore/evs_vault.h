@@ -122,6 +122,23 @@ int evs_vault_get(evs_vault_t *self, const char *subject, uint8_t key[EVS_VAULT_
 int evs_vault_get_or_create(evs_vault_t *self, const char *subject,
                             uint8_t key[EVS_VAULT_KEY_SIZE]);
 
+/**
+ * @brief Keep @p key for @p subject, pending until evs_vault_commit(), as a key made
+ * elsewhere (another instance of the service made it: a replicated key store holds it).
+ * @return 0 (also when the subject has this very key already); EVS_CONFLICT (it has
+ *         another key); EVS_ERASED; EVS_INVALID; EVS_RDONLY_ERR; -ENOMEM
+ */
+int evs_vault_put(evs_vault_t *self, const char *subject, const uint8_t key[EVS_VAULT_KEY_SIZE]);
+
+/**
+ * @brief The pending keys (to copy them elsewhere before evs_vault_commit()): their
+ * subjects and their keys, EVS_VAULT_KEY_SIZE bytes each, one after the other; valid
+ * until the next call that changes the store.
+ * @return how many
+ */
+size_t evs_vault_pending_list(const evs_vault_t *self, const char *const **subjects,
+                              const uint8_t **keys);
+
 /** @brief Whether keys are pending (made and not yet committed). */
 bool evs_vault_pending(const evs_vault_t *self);
 

@@ -416,6 +416,38 @@ fail:
     return 1;
 }
 
+/* Keys made elsewhere (another instance's, from a replicated key store): put pending,
+ * listed for copying, committed; the same key again is fine, another one a conflict; an
+ * erased subject takes none. */
+static int s_test_put(const char *dir)
+{
+    evs_vault_t *v = NULL;
+    uint8_t k[S_KEY], got[S_KEY], other[S_KEY];
+    memset(k, 0x5a, sizeof k);
+    memset(other, 0xa5, sizeof other);
+    S_CHECK_RC(evs_vault_open(dir, false, &v), 0);
+    S_CHECK_RC(evs_vault_put(v, "order:put-1", k), 0);
+    const char *const *subjects = NULL;
+    const uint8_t *keys = NULL;
+    S_CHECK(evs_vault_pending_list(v, &subjects, &keys) == 1);
+    S_CHECK(strcmp(subjects[0], "order:put-1") == 0 && memcmp(keys, k, S_KEY) == 0);
+    S_CHECK_RC(evs_vault_put(v, "order:put-1", k), 0);
+    S_CHECK_RC(evs_vault_put(v, "order:put-1", other), EVS_CONFLICT);
+    S_CHECK_RC(evs_vault_commit(v), 0);
+    S_CHECK(evs_vault_pending_list(v, &subjects, &keys) == 0);
+    S_CHECK_RC(evs_vault_get(v, "order:put-1", got, NULL), 0);
+    S_CHECK(memcmp(got, k, S_KEY) == 0);
+    S_CHECK_RC(evs_vault_put(v, "order:put-1", other), EVS_CONFLICT);
+    const char *gone[] = {"order:put-2"};
+    S_CHECK_RC(evs_vault_erase(v, gone, 1, "test", S_AT), 0);
+    S_CHECK_RC(evs_vault_put(v, "order:put-2", k), EVS_ERASED);
+    evs_vault_close(&v);
+    return 0;
+fail:
+    evs_vault_close(&v);
+    return 1;
+}
+
 int evs_vault_test(bool verbose)
 {
     if (verbose)
@@ -431,6 +463,8 @@ int evs_vault_test(bool verbose)
                  evsi_path(dir, data, EVS_VAULT_DIR) != 0;
     failed = failed || s_test_keys(dir, k1, k2);
     failed = failed || s_test_invalid(dir);
+    char put_dir[PATH_MAX];
+    failed = failed || evsi_path(put_dir, base, "put") != 0 || s_test_put(put_dir);
     failed = failed || s_test_read_only(base, dir, k1);
     failed = failed || s_test_erase(data, dir, verbose);
     evs_check_rmtree(base);

@@ -33,6 +33,7 @@ const tp_personal_row_t tp_personal_table[] = {
     {"request_id", N}, {"case_id", N}, {"fact_id", N}, {"mail_id", N},
     {"shop_ids", N}, {"officer_shop_ids", N}, {"product_ids", N},
     {"card_product_id", N}, {"counter", N}, {"account", N},
+    {"instance", N},
     /* codes, states, names of things */
     {"language", N}, {"status", N}, {"status_mails", N}, {"roles", N}, {"role", N},
     {"kind", N}, {"purpose", N}, {"refusal", N}, {"method", N}, {"ident_method", N},

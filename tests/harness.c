@@ -66,8 +66,10 @@ void th_destroy(th_t **self_p)
     th_t *self = *self_p;
     /* SIGTERM first so daemons write their closing log lines; SIGKILL after 5 s */
     for (size_t i = 0; i < self->n_procs; i++)
-        if (self->procs[i].pid > 0)
+        if (self->procs[i].pid > 0) {
             kill(self->procs[i].pid, SIGTERM);
+            kill(self->procs[i].pid, SIGCONT);   /* one a test stopped takes it too */
+        }
     for (size_t i = 0; i < self->n_procs; i++) {
         pid_t pid = self->procs[i].pid;
         if (pid <= 0)
@@ -222,6 +224,13 @@ void th_stop(th_t *self, const char *name, int sig)
     kill(self->procs[slot].pid, sig);
     waitpid(self->procs[slot].pid, NULL, 0);
     self->procs[slot].pid = 0;
+}
+
+void th_signal(th_t *self, const char *name, int sig)
+{
+    int slot = s_find(self, name);
+    if (slot >= 0 && self->procs[slot].pid > 0)
+        kill(self->procs[slot].pid, sig);
 }
 
 int th_wait_exit(th_t *self, const char *name, int timeout_ms)

@@ -58,6 +58,9 @@ pid_t th_spawn(th_t *self, const char *name, char *const argv[]);
 /** A free TCP port on 127.0.0.1 (bound and released: free at that moment), or -1. */
 int th_free_port(void);
 
+/** Sends @p sig to the daemon @p name and returns (SIGSTOP, SIGCONT: a pause). */
+void th_signal(th_t *self, const char *name, int sig);
+
 /** Sends @p sig to the daemon @p name and waits for it to end. */
 void th_stop(th_t *self, const char *name, int sig);
 

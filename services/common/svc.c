@@ -91,6 +91,7 @@ void svc_data_dir(zconfig_t *config, const char *name, char *out, size_t outsz)
 static void s_svc_destroy(svci_svc_t *self)
 {
     svci_drain(self);
+    svci_cluster_close(self);   /* releases the lease after the last group (clean stop) */
     zactor_destroy(&self->committer);
     zactor_destroy(&self->mailer);
     zhashx_destroy(&self->mail_inflight);
@@ -174,6 +175,76 @@ int svc_secret_load(const char *path, uint8_t *secret, size_t size)
     return 0;
 }
 
+/* Follows the upstreams: from config ("a,b") or the core's table, each from its
+ * checkpoint in our log. */
+int svci_start_upstreams(svci_svc_t *self)
+{
+    const char *n = self->name;
+    int rc = 0;
+    const char *ups = svc_config_get(self->config, n, "upstreams", NULL);
+    char *list = NULL;
+    if (ups)
+        list = strdup(ups);
+    else if (self->def->upstreams) {
+        size_t need = 1;
+        for (size_t i = 0; self->def->upstreams[i]; i++)
+            need += strlen(self->def->upstreams[i]) + 1;
+        list = calloc(1, need);
+        for (size_t i = 0; list && self->def->upstreams[i]; i++) {
+            if (i)
+                strcat(list, ",");
+            strcat(list, self->def->upstreams[i]);
+        }
+    }
+    int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
+    /* at most one upstream more than the list has separators */
+    size_t most = 1;
+    for (const char *c = list; c && *c; c++)
+        most += *c == ',' || *c == ' ';
+    self->subs = calloc(most, sizeof *self->subs);
+    self->ckpt_pending = calloc(most, sizeof *self->ckpt_pending);
+    self->ckpt_pending_hash = calloc(most, sizeof *self->ckpt_pending_hash);
+    self->alarm_next = calloc(most, sizeof *self->alarm_next);
+    self->live_due = calloc(most, sizeof *self->live_due);
+    if (!self->subs || !self->ckpt_pending || !self->ckpt_pending_hash || !self->alarm_next ||
+        !self->live_due) {
+        free(list);
+        return -1;
+    }
+    for (char *save = NULL, *up = list ? strtok_r(list, ", ", &save) : NULL; up;
+         up = strtok_r(NULL, ", ", &save)) {
+        uint64_t cp = 0;
+        uint8_t cp_hash[EVS_HASH_SIZE];
+        bool cp_hash_known = false;
+        rc = evs_checkpoint_hash(self->store, up, &cp, cp_hash, &cp_hash_known);
+        if (rc != 0) {
+            zsys_error("%s: cannot read the checkpoint of %s: %s", n, up, evs_strerror(rc));
+            free(list);
+            return -1;
+        }
+        char pub_ep[1024], router_ep[1024];
+        evs_sub_opts_t so = {.rcvhwm = sub_hwm, .keys_dir = self->keys_dir, .me = n,
+                             .checkpoint_hash = cp_hash_known ? cp_hash : NULL};
+        evs_sub_t *sub =
+            svc_connect_endpoints(self->config, up, "pub", pub_ep, sizeof pub_ep) == 0 &&
+                    svc_connect_endpoints(self->config, up, "router", router_ep,
+                                          sizeof router_ep) == 0
+                ? evs_sub_new(up, pub_ep, router_ep, cp, &so)
+                : NULL;
+        if (!sub) {
+            zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
+            free(list);
+            return -1;
+        }
+        self->subs[self->n_subs++] = sub;
+        zpoller_add(self->poller, evs_sub_live_sock(sub));
+        zpoller_add(self->poller, evs_sub_read_sock(sub));
+        zsys_info("%s: following %s from seq %" PRIu64, n, up, cp + 1);
+    }
+    free(list);
+    return 0;
+}
+
 static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *wargs)
 {
     self->def = args->def;
@@ -203,7 +274,7 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
     self->pending_arena = &self->arenas[0];
     self->inflight_arena = &self->arenas[1];
     self->out = svc_out_new();
-    self->committer = zactor_new(svci_committer, NULL);
+    self->committer = zactor_new(svci_committer, self);
     if (!self->pending || !self->inflight_pending || !self->out || !self->committer)
         return -1;
 
@@ -229,6 +300,9 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
     self->random_used = sizeof self->random;   /* empty: the first command refills it */
     if (svci_personal_open(self, dir) != 0)
         return -1;
+    /* store = jetstream: the local copy brought up to the stream's end first */
+    if (svci_cluster_open(self) != 0)
+        return -1;
     /* erasures the log records whose keys a stop between the two steps left: deleted
      * before the state is built */
     bool mended = false;
@@ -239,7 +313,7 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
         self->def->configure(self->state, self->config, n);
     uint64_t applied = 0;
     int64_t t0 = zclock_usecs();
-    svc_keys_t keys = {svc_vault_key, self->vault};
+    svc_keys_t keys = {svci_own_key, self};
     rc = svc_rebuild(self->def, self->state, self->store, UINT64_MAX, INT64_MAX, &applied, NULL,
                      NULL, &keys);
     if (rc != 0) {
@@ -321,69 +395,11 @@ static int s_svc_start(svci_svc_t *self, svc_args_t *args, svci_worker_args_t *w
             self->workers[i] = zactor_new(svci_worker, wargs);
     }
 
-    /* upstreams: from config ("a,b") or the core's table */
-    const char *ups = svc_config_get(self->config, n, "upstreams", NULL);
-    char *list = NULL;
-    if (ups)
-        list = strdup(ups);
-    else if (self->def->upstreams) {
-        size_t need = 1;
-        for (size_t i = 0; self->def->upstreams[i]; i++)
-            need += strlen(self->def->upstreams[i]) + 1;
-        list = calloc(1, need);
-        for (size_t i = 0; list && self->def->upstreams[i]; i++) {
-            if (i)
-                strcat(list, ",");
-            strcat(list, self->def->upstreams[i]);
-        }
-    }
     self->poller = zpoller_new(self->pipe, self->router, self->done, self->committer, NULL);
-    int sub_hwm = atoi(svc_config_get(self->config, n, "sub_hwm", "100000"));
-    /* at most one upstream more than the list has separators */
-    size_t most = 1;
-    for (const char *c = list; c && *c; c++)
-        most += *c == ',' || *c == ' ';
-    self->subs = calloc(most, sizeof *self->subs);
-    self->ckpt_pending = calloc(most, sizeof *self->ckpt_pending);
-    self->ckpt_pending_hash = calloc(most, sizeof *self->ckpt_pending_hash);
-    self->alarm_next = calloc(most, sizeof *self->alarm_next);
-    self->live_due = calloc(most, sizeof *self->live_due);
-    if (!self->subs || !self->ckpt_pending || !self->ckpt_pending_hash || !self->alarm_next ||
-        !self->live_due) {
-        free(list);
+    /* the embedded log: we write, so we follow; a cluster's standby starts following
+     * when it becomes the active instance (svc_cluster.c) */
+    if (self->cluster ? svci_cluster_keep(self) != 0 : svci_start_upstreams(self) != 0)
         return -1;
-    }
-    for (char *save = NULL, *up = list ? strtok_r(list, ", ", &save) : NULL; up;
-         up = strtok_r(NULL, ", ", &save)) {
-        uint64_t cp = 0;
-        uint8_t cp_hash[EVS_HASH_SIZE];
-        bool cp_hash_known = false;
-        rc = evs_checkpoint_hash(self->store, up, &cp, cp_hash, &cp_hash_known);
-        if (rc != 0) {
-            zsys_error("%s: cannot read the checkpoint of %s: %s", n, up, evs_strerror(rc));
-            free(list);
-            return -1;
-        }
-        char pub_ep[1024], router_ep[1024];
-        evs_sub_opts_t so = {.rcvhwm = sub_hwm, .keys_dir = self->keys_dir, .me = n,
-                             .checkpoint_hash = cp_hash_known ? cp_hash : NULL};
-        evs_sub_t *sub =
-            svc_connect_endpoints(self->config, up, "pub", pub_ep, sizeof pub_ep) == 0 &&
-                    svc_connect_endpoints(self->config, up, "router", router_ep,
-                                          sizeof router_ep) == 0
-                ? evs_sub_new(up, pub_ep, router_ep, cp, &so)
-                : NULL;
-        if (!sub) {
-            zsys_error("%s: cannot subscribe to %s (%s)", n, up, pub_ep);
-            free(list);
-            return -1;
-        }
-        self->subs[self->n_subs++] = sub;
-        zpoller_add(self->poller, evs_sub_live_sock(sub));
-        zpoller_add(self->poller, evs_sub_read_sock(sub));
-        zsys_info("%s: following %s from seq %" PRIu64, n, up, cp + 1);
-    }
-    free(list);
     if (self->def->mails_pending && self->def->mail_sent) {
         zconfig_t *c = self->config;
         self->mail_cfg.smtp_url = svc_config_get(c, n, "smtp_url", NULL);
@@ -429,13 +445,14 @@ void svc_actor(zsock_t *pipe, void *args_)
     }
     zsys_info("%s: serving", self->name);
     zstr_send(pipe, "READY");
-    while (true) {
+    while (!self->deposed) {
         int64_t now = zclock_mono();
         if (now >= self->next_heartbeat) {
             uint64_t head = 0;
             uint8_t hash[EVS_HASH_SIZE];
             evs_head(self->store, &head, hash);
-            evs_bus_heartbeat(self->pub, self->name, head, hash);
+            if (svci_active(self))   /* a standby's head is not the log's */
+                evs_bus_heartbeat(self->pub, self->name, head, hash);
             evs_keyring_refresh(self->keyring);   /* keys added or revoked meanwhile */
             for (size_t i = 0; i < self->n_subs; i++)
                 evs_sub_upkeep(self->subs[i]);
@@ -456,6 +473,8 @@ void svc_actor(zsock_t *pipe, void *args_)
                                                               : self->next_heartbeat;
         if (self->witness_due < wait)
             wait = self->witness_due;
+        if (svci_cluster_next(self) < wait)
+            wait = svci_cluster_next(self);
         if (svci_held_next(self) && svci_held_next(self) < wait)
             wait = svci_held_next(self);
         if (self->ckpt_due && self->ckpt_due < wait)
@@ -466,6 +485,9 @@ void svc_actor(zsock_t *pipe, void *args_)
         wait -= zclock_mono();
         zsock_t *which = zpoller_wait(self->poller, wait > 0 ? (int) wait : 0);
         svci_personal_after_commit(self);   /* erasures made durable: keys go, state anew */
+        if (which && which == svci_cluster_sock(self))
+            svci_cluster_keeper(self);   /* the lease taken or lost */
+        svci_cluster_turn(self);         /* a standby reads the stream's new groups */
         if (which == pipe) {
             char *cmd = zstr_recv(pipe);
             bool term = !cmd || streq(cmd, "$TERM");
@@ -528,11 +550,13 @@ void svc_actor(zsock_t *pipe, void *args_)
             svci_mail_poll(self);
         }
     }
-    svci_live_due(self, true);   /* a clean stop leaves nothing waiting */
-    svci_drain(self);
-    svci_held_due(self, true);
-    svci_commit_checkpoints(self);
-    svci_witness_due(self, true);   /* and signs its head */
+    if (!self->deposed && svci_active(self)) {
+        svci_live_due(self, true);   /* a clean stop leaves nothing waiting */
+        svci_drain(self);
+        svci_held_due(self, true);
+        svci_commit_checkpoints(self);
+        svci_witness_due(self, true);   /* and signs its head */
+    }
     zsys_info("%s: stopping after %" PRIu64 " commits, %" PRIu64 " events written, %" PRIu64
               " requests; ms deciding %" PRId64 ", committing %" PRId64 ", answering %" PRId64,
               self->name, self->commits, self->events_written, self->requests,
@@ -554,7 +578,14 @@ void svc_actor(zsock_t *pipe, void *args_)
                   evs_sub_checkpoint(self->subs[i]), ss.live_delivered, ss.read_delivered,
                   ss.gaps, ss.reads, ss.dropped_old);
     }
+    bool deposed = self->deposed;
     s_svc_destroy(self);
+    if (deposed) {
+        /* svc_main starts us again, as a standby; it ends us first */
+        zstr_send(pipe, "DEPOSED");
+        char *cmd = zstr_recv(pipe);
+        zstr_free(&cmd);
+    }
 }
 
 int svc_main(int argc, char **argv, const svc_def_t *def)
@@ -607,7 +638,21 @@ int svc_main(int argc, char **argv, const svc_def_t *def)
         char *msg = zstr_recv(actor);   /* returns NULL on SIGINT/SIGTERM */
         if (!msg)
             break;
+        bool again = streq(msg, "DEPOSED");
         zstr_free(&msg);
+        if (!again)
+            continue;
+        /* a cluster's instance that stepped down: built anew from its local copy and the
+         * stream, it serves as a standby */
+        zactor_destroy(&actor);
+        /* ZeroMQ closes the old sockets on its own threads, and an ipc:// listener
+         * removes its file as it closes: give that time to happen before they are bound
+         * again */
+        zclock_sleep(250);
+        actor = zactor_new(svc_actor, &args);
+        status = actor ? zstr_recv(actor) : NULL;
+        rc = status && streq(status, "READY") ? 0 : 1;
+        zstr_free(&status);
     }
     zactor_destroy(&actor);
     zconfig_destroy(&config);

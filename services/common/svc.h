@@ -80,6 +80,9 @@ typedef struct {
 
 /** The command of a request holding a tp.Batch, and the most items one may hold. */
 #define SVC_BATCH EVS_BUS_BATCH
+/** The error code of a standby instance's refusal (store = jetstream): a command goes to
+ *  the active instance; clients send it there (evs_bus.h). */
+#define SVC_NOT_ACTIVE EVS_BUS_NOT_ACTIVE
 #define SVC_BATCH_MAX 1024
 
 /** Size of the per-service secret and of the per-command random bytes. */

@@ -95,8 +95,11 @@ int svc_rebuild(const svc_def_t *def, void *state, evs_t *store, uint64_t to_seq
     return rb.bad ? rb.bad : rc;
 }
 
-/* Applies the records [first, last] the batch just appended. */
-void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last)
+/* Applies the records [first, last] of @p batch to the state; @p imported: written by
+ * another instance (a standby's import from the stream), whose erasures are ours to do
+ * too, and whose personal data may be sealed with keys not yet fetched. */
+static void s_apply(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last,
+                    bool imported)
 {
     for (uint64_t seq = first; seq && seq <= last; seq++) {
         evs_record_t rec;
@@ -106,12 +109,14 @@ void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, u
         assert(rc == 0);   /* we just appended it */
         rc = svci_event_from_record(&rec, &ev, strbuf);
         assert(rc == 0);
+        if (imported && svci_is_erasure(&ev))
+            svci_personal_imported(self, &rec);
         if (!svci_is_witness(&ev) && !svci_is_erasure(&ev)) {
             uint8_t *opened = NULL;
-            rc = svci_open_record(svc_vault_key, self->vault, self->def->name, &rec, &ev, &opened);
+            rc = svci_open_record(svci_own_key, self, self->def->name, &rec, &ev, &opened);
             if (rc != 0) {
-                zsys_error("%s: an event just sealed does not open: %s; stopping", self->name,
-                           evs_strerror(rc));
+                zsys_error("%s: seq %" PRIu64 " (%s) does not open: %s; stopping", self->name,
+                           ev.seq, ev.event_type, evs_strerror(rc));
                 exit(70);
             }
             self->def->apply(self->state, &ev);
@@ -119,6 +124,17 @@ void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, u
             self->witness_dirty = true;   /* a head to sign (svc_witness.c) */
         }
     }
+}
+
+void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last)
+{
+    s_apply(self, batch, first, last, false);
+}
+
+void svci_apply_imported(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last)
+{
+    s_apply(self, batch, first, last, true);
+    svci_keys_durable(self);   /* the keys fetched to open them */
 }
 
 /* Collects a committed batch's records for s_publish (their bytes stay in the batch). */
@@ -163,9 +179,15 @@ static int s_add_checkpoints(svci_svc_t *self, evs_batch_t *batch)
 }
 
 /* Ends the process after a failed commit: an unacknowledged failure must not be hidden,
- * and state in memory is already ahead of the log. */
-static void s_commit_failed(svci_svc_t *self, int rc)
+ * and state in memory is already ahead of the log. A cluster's instance that another
+ * replaced (the stream refused its group, or its lease ran out) steps down instead:
+ * nothing of it is answered, and the actor ends to start again as a standby. */
+static void s_commit_failed(svci_svc_t *self, int rc, bool inflight_done)
 {
+    if (self->cluster && svci_cluster_fenced(rc)) {
+        svci_cluster_step_down(self, inflight_done);
+        return;
+    }
     zsys_error("%s: commit failed: %s; stopping (state rebuilds from the log at restart)",
                self->name, evs_strerror(rc));
     exit(70);
@@ -198,13 +220,19 @@ static void s_count_commit(svci_svc_t *self, evs_batch_t *batch, size_t n, uint6
 void svci_commit_or_die(svci_svc_t *self, evs_batch_t **batch_p)
 {
     assert(!self->inflight && !self->open);   /* svci_drain() first */
+    if (self->deposed)
+        return;   /* it writes nothing any more */
     int rc = s_add_checkpoints(self, *batch_p);
+    if (rc == 0)
+        rc = svci_cluster_stamp(self, *batch_p);
     svci_keys_durable(self);
     int64_t t0 = zclock_usecs();
     if (rc == 0)
-        rc = evs_batch_commit(*batch_p);
-    if (rc != 0)
-        s_commit_failed(self, rc);
+        rc = svci_write(self, *batch_p);
+    if (rc != 0) {
+        s_commit_failed(self, rc, true);
+        return;
+    }
     s_count_commit(self, *batch_p, 0, (uint64_t) (zclock_usecs() - t0));
     s_publish(self, *batch_p);
 }
@@ -297,9 +325,11 @@ void svci_flush_logs(svci_svc_t *self, svc_out_t *out)
 
 /* ------------------------------------------------------------------ groups */
 
-/* The committer: writes each sealed batch it is handed, answers [rc][microseconds]. */
+/* The committer: writes each sealed batch it is handed (svci_write: with store =
+ * jetstream, into the stream first), answers [rc][microseconds]. */
 void svci_committer(zsock_t *pipe, void *args)
 {
+    svci_svc_t *self = args;
     zsock_signal(pipe, 0);
     while (true) {
         zmsg_t *m = zmsg_recv(pipe);
@@ -314,7 +344,7 @@ void svci_committer(zsock_t *pipe, void *args)
         memcpy(&batch, zframe_data(f), sizeof batch);
         zmsg_destroy(&m);
         int64_t t0 = zclock_usecs();
-        int rc = evs_batch_commit(batch);
+        int rc = svci_write(self, batch);
         zsock_send(pipe, "i8", rc, (uint64_t) (zclock_usecs() - t0));
     }
 }
@@ -341,8 +371,10 @@ static void s_finish(svci_svc_t *self, evs_batch_t **batch_p, svci_pending_t *pe
  * publishes and answers this one. */
 static void s_completed(svci_svc_t *self, bool next, int rc, uint64_t us)
 {
-    if (rc != 0)
-        s_commit_failed(self, rc);
+    if (rc != 0) {
+        s_commit_failed(self, rc, true);
+        return;   /* stepped down: nothing of it, nor of the open group, is answered */
+    }
     evs_batch_t *done = self->inflight;
     svci_pending_t *pending = self->inflight_pending;
     size_t n = self->inflight_n;
@@ -385,6 +417,8 @@ void svci_submit(svci_svc_t *self)
     assert(!self->inflight);
     int rc = s_add_checkpoints(self, self->open);
     if (rc == 0)
+        rc = svci_cluster_stamp(self, self->open);   /* its place in the stream */
+    if (rc == 0)
         rc = evs_batch_seal(self->open);
     if (rc != 0) {
         zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
@@ -417,7 +451,7 @@ void svci_submit(svci_svc_t *self)
     }
     /* one group at a time: written here on the loop, no hand-over to the committer */
     int64_t t0 = zclock_usecs();
-    rc = evs_batch_commit(self->inflight);
+    rc = svci_write(self, self->inflight);
     s_completed(self, false, rc, (uint64_t) (zclock_usecs() - t0));
 }
 

@@ -85,13 +85,21 @@ typedef struct {
                                  may "$read" (its live updates) */
 } svci_pending_t;
 
+typedef struct svci_cluster svci_cluster_t;   /* svc_cluster.c */
+
+/* svci_write(): the lease ran out before the group could be appended */
+#define SVCI_LEASE_LOST (-31190)
+
 /* A service actor's runtime: one per svc_actor. */
 typedef struct {
     const svc_def_t *def;     /* the core */
     char name[64];            /* instance name (topic prefix, data folder) */
     zconfig_t *config;        /* borrowed */
     svc_lock_t *lock;         /* this process's hold on the data folder */
-    evs_t *store;             /* our log */
+    evs_t *store;             /* our log (with store = jetstream: the local copy) */
+    svci_cluster_t *cluster;  /* store = jetstream: the stream, the lease; NULL: lmdb */
+    bool deposed;             /* stepped down: answers nothing more, writes nothing;
+                                 svc_main starts the actor again as a standby */
     void *state;              /* the core's state */
     zsock_t *pipe;            /* to the actor's owner */
     zsock_t *pub;             /* publishes committed events */
@@ -218,7 +226,34 @@ void svci_submit(svci_svc_t *self);
 void svci_complete(svci_svc_t *self, bool next);
 void svci_drain(svci_svc_t *self);
 
+/* svc_cluster.c: the jetstream backend (one active instance, standbys) */
+int svci_cluster_open(svci_svc_t *self);
+int svci_cluster_keep(svci_svc_t *self);
+void svci_cluster_close(svci_svc_t *self);
+bool svci_active(const svci_svc_t *self);
+const char *svci_cluster_instance(const svci_svc_t *self);
+void svci_cluster_keeper(svci_svc_t *self);
+void svci_cluster_turn(svci_svc_t *self);
+int64_t svci_cluster_next(const svci_svc_t *self);
+zsock_t *svci_cluster_sock(svci_svc_t *self);
+int svci_cluster_stamp(svci_svc_t *self, evs_batch_t *batch);
+int svci_write(svci_svc_t *self, evs_batch_t *batch);
+bool svci_cluster_fenced(int rc);
+void svci_cluster_step_down(svci_svc_t *self, bool inflight_done);
+int svci_cluster_key(svci_svc_t *self, const char *subject, bool create,
+                     uint8_t key[SVC_SEAL_KEY_SIZE]);
+int svci_cluster_keys_durable(svci_svc_t *self);
+void svci_personal_mend_cluster(svci_svc_t *self);
+void svci_cluster_erase(svci_svc_t *self, const char *const *subjects, size_t n);
+int svci_cluster_secret(svci_svc_t *self);
+void svci_cluster_status(svci_svc_t *self, Tp__Heartbeat *hb);
+int svci_own_key(void *arg, const char *subject, bool create, uint8_t key[SVC_SEAL_KEY_SIZE]);
+void svci_personal_imported(svci_svc_t *self, const evs_record_t *rec);
+void svci_apply_imported(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last);
+int svci_start_upstreams(svci_svc_t *self);
+
 /* svc_request.c: requests, replies, commands */
+void svci_not_active(svci_svc_t *self, svci_pending_t *p);
 int svci_take(svci_svc_t *self, zsock_t *sock, svci_pending_t *p);
 void svci_reply_errors(svci_pending_t *p, const svc_out_t *out, const char *code,
                        const char *field, const char *message);

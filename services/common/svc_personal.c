@@ -79,11 +79,29 @@ int svc_vault_key(void *arg, const char *subject, bool create, uint8_t key[SVC_S
                   : evs_vault_get(vault, subject, key, NULL);
 }
 
+int svci_own_key(void *arg, const char *subject, bool create, uint8_t key[SVC_SEAL_KEY_SIZE])
+{
+    svci_svc_t *self = arg;
+    if (!self->vault)
+        return EVS_NOTFOUND;
+    int rc = evs_vault_get(self->vault, subject, key, NULL);
+    if (rc != EVS_NOTFOUND)
+        return rc;
+    if (self->cluster)   /* another instance may have made it: the cluster's key store */
+        return svci_cluster_key(self, subject, create, key);
+    return create ? evs_vault_get_or_create(self->vault, subject, key) : rc;
+}
+
 void svci_keys_durable(svci_svc_t *self)
 {
     if (!self->vault || !evs_vault_pending(self->vault))
         return;
-    int rc = evs_vault_commit(self->vault);
+    /* with store = jetstream, the keys made here go to the cluster's key store first
+     * (a quorum has them before any group sealed with them is appended) */
+    int rc = svci_cluster_keys_durable(self);
+    if (rc != 0)
+        return;   /* the lease ran out: the group is not appended either (svci_write) */
+    rc = evs_vault_commit(self->vault);
     if (rc != 0) {
         /* the group's events need these keys: it is not committed */
         zsys_error("%s: cannot write the key store: %s; stopping", self->name,
@@ -124,7 +142,7 @@ int svci_seal_event(svci_svc_t *self, const svc_out_event_t *e, int64_t now_us,
     char ad[EVS_MAX_ID * 2 + 64];
     svc_seal_event_ad(ad, sizeof ad, event_id, 32, e->stream_id, strlen(e->stream_id), e->type,
                strlen(e->type));
-    int rc = svc_seal(e->desc, e->payload, e->len, ad, now_us, svc_vault_key, self->vault,
+    int rc = svc_seal(e->desc, e->payload, e->len, ad, now_us, svci_own_key, self,
                       sealed, sealed_len);
     if (rc != 0)
         zsys_error("%s: cannot seal a %s event: %s", self->name, e->type, evs_strerror(rc));
@@ -184,10 +202,9 @@ static int s_reply(svci_svc_t *self, const svc_command_t *cmd, const char *reque
     uint8_t *body = NULL;
     size_t blen = 0;
     int rc = seal ? svc_seal(cmd->reply, r->body.data, r->body.len, request_id,
-                             self->clock(self->clock_arg), svc_vault_key, self->vault, &body,
-                             &blen)
-                  : svc_unseal(cmd->reply, r->body.data, r->body.len, request_id, svc_vault_key,
-                               self->vault, &body, &blen, NULL);
+                             self->clock(self->clock_arg), svci_own_key, self, &body, &blen)
+                  : svc_unseal(cmd->reply, r->body.data, r->body.len, request_id, svci_own_key,
+                               self, &body, &blen, NULL);
     if (rc == 0 && body) {
         free(r->body.data);
         r->body.data = body;
@@ -301,6 +318,9 @@ static bool s_erase_pending(svci_svc_t *self)
     if (!self->n_erase_pending)
         return false;
     bool rebuild = false;
+    /* the cluster's key store first (the active instance; a standby's copy goes by the
+     * same erasure events it reads): the SubjectErased event is in the stream already */
+    svci_cluster_erase(self, (const char *const *) self->erase_pending, self->n_erase_pending);
     int rc = evs_vault_erase(self->vault, (const char *const *) self->erase_pending,
                              self->n_erase_pending, self->erase_pending_reason[0],
                              self->clock(self->clock_arg));
@@ -319,6 +339,34 @@ static bool s_erase_pending(svci_svc_t *self)
     }
     self->n_erase_pending = 0;
     return rebuild;
+}
+
+void svci_personal_imported(svci_svc_t *self, const evs_record_t *rec)
+{
+    s_collect_erased(rec, self);
+}
+
+/* Collects every subject the $erased stream names (the cluster's key store is mended
+ * from it when an instance becomes the active one). */
+static int s_collect_all_erased(const evs_record_t *rec, void *arg)
+{
+    svci_svc_t *self = arg;
+    evs_view_t v;
+    if (evs_view(rec->data, rec->len, &v) != 0 || !svci_view_is_erasure(&v))
+        return 0;
+    Tp__SubjectErased *e = tp__subject_erased__unpack(NULL, v.payload_len, v.payload);
+    if (!e)
+        return 0;
+    const char *one[1] = {e->subject};
+    svci_cluster_erase(self, one, 1);
+    tp__subject_erased__free_unpacked(e, NULL);
+    return 0;
+}
+
+void svci_personal_mend_cluster(svci_svc_t *self)
+{
+    if (self->vault && self->cluster)
+        evs_read_stream(self->store, S_ERASED_STREAM, 1, s_collect_all_erased, self);
 }
 
 int svci_personal_mend(svci_svc_t *self, bool *rebuild)
@@ -350,7 +398,7 @@ void svci_personal_after_commit(svci_svc_t *self)
     void *state = self->def->state_new();
     if (self->def->configure)
         self->def->configure(state, self->config, self->name);
-    svc_keys_t keys = {svc_vault_key, self->vault};
+    svc_keys_t keys = {svci_own_key, self};
     uint64_t applied = 0;
     int64_t t0 = zclock_usecs();
     int rc = svc_rebuild(self->def, state, self->store, UINT64_MAX, INT64_MAX, &applied, NULL,

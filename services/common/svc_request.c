@@ -136,6 +136,14 @@ void svci_reply_errors(svci_pending_t *p, const svc_out_t *out, const char *code
     s_reply_errors_at(p, out, code, field, message, 0);
 }
 
+void svci_not_active(svci_svc_t *self, svci_pending_t *p)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s is a standby: commands go to the active instance",
+             svci_cluster_instance(self));
+    svci_reply_errors(p, NULL, SVC_NOT_ACTIVE, "", msg);
+}
+
 void svci_send_reply(svci_svc_t *self, svci_pending_t *p)
 {
     if (!p->reply)
@@ -267,6 +275,7 @@ static void s_answer_status(svci_svc_t *self, svci_pending_t *p)
     hb.head_hash.data = hash;
     hb.head_hash.len = sizeof hash;
     hb.sent_at_us = self->clock(self->clock_arg);
+    svci_cluster_status(self, &hb);
     Tp__UpstreamStatus *ups = calloc(self->n_subs + 1, sizeof *ups);
     Tp__UpstreamStatus **upp = calloc(self->n_subs + 1, sizeof *upp);
     for (size_t i = 0; ups && upp && i < self->n_subs; i++) {
@@ -359,10 +368,20 @@ int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int
         return 0;
     }
     const char *c = p->req->command;
+    /* a standby answers what reads its state (queries, "$status", "$summary"); commands,
+     * and "$read" and "$keys" (a follower must never take a standby's head, a little
+     * behind, for a log rolled back), go to the active instance */
+    bool state_read = streq(c, "$status") || streq(c, "$summary");
+    if (!svci_active(self) && !state_read) {
+        const svc_command_t *q = c[0] == '$' ? NULL : svci_find_command(self, c);
+        if (!q || !q->query) {
+            svci_not_active(self, p);
+            return 0;
+        }
+    }
     if (streq(c, SVC_BATCH))
         return s_decide_batch(self, batch, p, now);
-    if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary") ||
-        streq(c, "$keys")) {
+    if (streq(c, EVS_BUS_READ) || state_read || streq(c, "$keys")) {
         p->deferred = true;
         p->reads_state = streq(c, "$summary");
         return 0;

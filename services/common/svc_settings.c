@@ -81,6 +81,30 @@ const svc_setting_t svc_settings_runtime[] = {
     {"nosync", "0", SVC_SETTING_BOOL, 0, 1,
      "1: commits are not synced to disk (tests and benchmarks only: a crash of the\n"
      "machine loses the last commits)."},
+    {"store", "lmdb", SVC_SETTING_STRING, 0, 0,
+     "Where the log of record is: lmdb (embedded, in the data folder) or jetstream (the\n"
+     "service's stream on a NATS JetStream cluster, R=3, with a local copy in the data\n"
+     "folder; several instances of a service, one active: README \"Running on several\n"
+     "machines\").",
+     0, "lmdb|jetstream"},
+    {"host", NULL, SVC_SETTING_STRING, 0, 0,
+     "This host's name in the cluster: an instance is <service>@<host> (default: the\n"
+     "machine's host name)."},
+    {"js_servers", NULL, SVC_SETTING_STRING, 0, 0,
+     "With the jetstream store: the cluster's client URLs, comma-separated, e.g.\n"
+     "nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222 (tls:// for TLS)."},
+    {"js_replicas", "3", SVC_SETTING_INT, 1, 5,
+     "Replicas of the streams and buckets created (3: one node may be lost)."},
+    {"js_creds", NULL, SVC_SETTING_PATH, 0, 0, "A NATS credentials file (none by default)."},
+    {"js_tls_ca", NULL, SVC_SETTING_PATH, 0, 0,
+     "The CA certificates (PEM) the servers' are checked against; set: TLS required."},
+    {"js_lease_ttl_ms", "3000", SVC_SETTING_INT, 1000, 60000,
+     "How long the active instance's lease lives after its last renewal (renewed every\n"
+     "second; it stops writing 1 s before): a standby takes over about this long after\n"
+     "the active one died. The same on every host."},
+    {"js_timeout_ms", "1000", SVC_SETTING_INT, 100, 60000,
+     "Each request to JetStream waits this long; an append not acknowledged in time is\n"
+     "sent again (stored once)."},
     {"pub", NULL, SVC_SETTING_ENDPOINT, 0, 0,
      "Endpoint of the service's PUB socket, e.g. tcp://10.0.0.5:7101\n"
      "(default ipc://<run>/<service>.pub).",

@@ -234,6 +234,8 @@ static void s_commit_out(svci_svc_t *self, const char *what)
 
 void svci_tick(svci_svc_t *self)
 {
+    if (!svci_active(self))
+        return;   /* a standby's timers are the active instance's */
     svc_out_reset(self->out);
     int64_t now = self->clock(self->clock_arg);
     if (self->def->tick)
@@ -282,7 +284,7 @@ void svci_mailer(zsock_t *pipe, void *args)
 void svci_mail_poll(svci_svc_t *self)
 {
     /* mails follow committed events only */
-    if (!self->mailer || self->inflight || self->open)
+    if (!self->mailer || self->inflight || self->open || !svci_active(self))
         return;
     svc_mail_t mails[16];
     size_t n = self->def->mails_pending(self->state, self->secret, mails, 16);

@@ -69,6 +69,8 @@ int svci_witness_start(svci_svc_t *self)
 
 void svci_witness_due(svci_svc_t *self, bool stopping)
 {
+    if (!svci_active(self) || self->deposed)
+        return;   /* only the instance that writes signs */
     int64_t now = zclock_mono();
     if (!stopping && now < self->witness_due)
         return;

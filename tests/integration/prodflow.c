@@ -57,6 +57,8 @@ bool pf_setup(pf_t *pf, const char *name)
         fprintf(stderr, "prodflow: a key or a port for the producer endpoint\n");
         return false;
     }
+    if (pf->before_start && !pf->before_start(pf))
+        return false;
     for (size_t i = 0; i < 5; i++)
         if (th_start(th, th_exe_of(pf_services[i]), pf_services[i], 15000) <= 0) {
             fprintf(stderr, "prodflow: %s did not come up\n", pf_services[i]);

@@ -28,7 +28,8 @@ enum {
 typedef struct pf_s pf_t;
 struct pf_s {
     th_t *th;
-    char producer_ep[64];     /**< the production service's producers' endpoint (tcp) */
+    char producer_ep[256];    /**< the production service's producers' endpoint (tcp; on a
+                                   cluster, every instance's, comma-separated) */
     fl_customer_t owner;      /**< orders all three cards */
     fl_customer_t officer;    /**< officer of the demo shop */
     char orders[PF_N][64];
@@ -40,6 +41,9 @@ struct pf_s {
     bool refusals;            /**< also check every refusal (production_flow) */
     bool crash;               /**< daemons are killed in between: transient states may be
                                    missed */
+    /** Called after the config is written and before the daemons start (may be NULL):
+     *  the cluster suite sets up its second host there. False: the setup fails. */
+    bool (*before_start)(pf_t *pf);
     /** Called after each step with its name (may be NULL): production_crash kills there. */
     void (*after_step)(pf_t *pf, const char *step);
     void *arg;
