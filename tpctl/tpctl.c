@@ -39,6 +39,20 @@ static void s_usage(FILE *f)
             "      folder DIR after verifying it; refused while a service runs on DIR (naming\n"
             "      it) or when DIR holds a log, which --replace moves aside (with its key and\n"
             "      key store) to DIR.replaced-<time> (never deleted)\n"
+            "  tpctl [-c CONFIG] log import DIR [--name NAME]\n"
+            "      moves the log of the stopped service's folder DIR into its stream TP_<NAME>\n"
+            "      on the config's JetStream cluster (js_servers, ...; for store = jetstream):\n"
+            "      its keys, erasures and secret.key into the key stream first, then its\n"
+            "      records, request results and checkpoints in groups as the service writes\n"
+            "      them; NAME defaults to the log's service; refused unless the stream is\n"
+            "      empty (so never appended twice, nor resumed) and for a local copy of a\n"
+            "      stream; prints what was moved as one JSON line\n"
+            "  tpctl [-c CONFIG] log export DIR [--name NAME] [--service SERVICE]\n"
+            "      the reverse (for store = lmdb): the stream of NAME (default: DIR's last\n"
+            "      name) into the new or empty folder DIR, every group checked as it is applied,\n"
+            "      the log verified; the keys into DIR/vault (erasures erased), the secret\n"
+            "      into DIR/secret.key; SERVICE: the service the log is kept for (default NAME;\n"
+            "      an example instance -n alpha: example); on failure DIR is left as it was\n"
             "\n"
             "The configuration:\n"
             "  tpctl config defaults\n"
@@ -90,7 +104,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "keys") == 0)
         return tpctl_keys(argc - 1, argv + 1, config);
     if (strcmp(argv[1], "log") == 0)
-        return tpctl_log(argc - 2, argv + 2);
+        return tpctl_log(argc - 2, argv + 2, config);
     if (strcmp(argv[1], "config") == 0)
         return tpctl_config(argc - 2, argv + 2);
     if (strcmp(argv[1], "call") == 0)

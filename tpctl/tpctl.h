@@ -3,15 +3,54 @@
 #define TPCTL_H
 #include <jansson.h>
 #include "evs_bus.h"
+#include "evs_js.h"
 #include "svc.h"
 
-/** `tpctl log ...`; returns the process exit code. */
-int tpctl_log(int argc, char **argv);
+/** `tpctl log ...` (@p config_path: -c CONFIG, for import and export); returns the
+ *  process exit code. */
+int tpctl_log(int argc, char **argv, const char *config_path);
 
 /** `tpctl log backup DIR DEST` and `tpctl log restore SRC DIR [--replace]` (argv after
  *  "backup" or "restore"); return the process exit code (0 done, 1 not, 2 bad usage). */
 int tpctl_log_backup(int argc, char **argv);
 int tpctl_log_restore(int argc, char **argv);
+
+/** `tpctl log import DIR [--name NAME]` and `tpctl log export DIR [--name NAME] [--service
+ *  SERVICE]` (argv from "import" or "export"): a data folder moved into the service's
+ *  streams on the config's JetStream cluster, and back; the process exit code (0 done, 1
+ *  not, 2 bad usage). */
+int tpctl_log_move(int argc, char **argv, const char *config_path);
+
+/** `tpctl log export` (tpctl_export.c): the streams of @p name into the new data folder
+ *  @p dir for service @p service; the exit code (0 done, 1 not). */
+int tpctl_log_export(const char *dir, const char *name, const char *service,
+                     const char *config_path);
+
+/** The checkpoint that says a group's place in its stream, as the runtime writes it. */
+#define TPCTL_STREAM_CKPT "$stream"
+/** Tries of a request to the cluster that timed out or found no leader. */
+#define TPCTL_JS_TRIES 20
+
+/** What an import or export moved. */
+typedef struct {
+    const char *service; /* the log's service (its meta) */
+    const char *stream;  /* the stream's name */
+    uint64_t groups, records, requests, checkpoints, keys, erased;
+    bool secret;         /* the secret was moved */
+    uint64_t head_seq;
+    uint8_t head_hash[EVS_HASH_SIZE];
+} tpctl_moved_t;
+
+/** Prints @p m as one JSON line, with @p key: @p where (the folder). */
+void tpctl_moved_print(const tpctl_moved_t *m, const char *key, const char *where);
+
+/** Connects to the cluster of the config (js_servers, js_creds, js_tls_ca, js_replicas,
+ *  js_timeout_ms of service @p name, as the runtime reads them) and waits until it
+ *  answers; 0, or an error said on stderr. */
+int tpctl_js_connect(const char *config_path, const char *name, evs_js_t **js);
+
+/** Whether @p rc of an evs_js_ call is worth another try (EVS_JS_TIMEOUT, _UNAVAILABLE). */
+bool tpctl_js_retry(int rc);
 
 /** The core of a service by name ("example", "order", ...), or NULL. */
 const svc_def_t *tpctl_service(const char *name);

@@ -494,15 +494,18 @@ static int s_replay(const s_opts_t *o)
 
 /* ------------------------------------------------------------------ dispatch */
 
-int tpctl_log(int argc, char **argv)
+int tpctl_log(int argc, char **argv, const char *config_path)
 {
+    if (argc >= 1 && (streq(argv[0], "import") || streq(argv[0], "export")))
+        return tpctl_log_move(argc, argv, config_path);
     if (argc >= 1 && streq(argv[0], "backup"))
         return tpctl_log_backup(argc - 1, argv + 1);
     if (argc >= 1 && streq(argv[0], "restore"))
         return tpctl_log_restore(argc - 1, argv + 1);
     if (argc < 2) {
         fprintf(stderr, "usage: tpctl log dump|verify|stats|replay DIR [options], "
-                        "tpctl log backup DIR DEST, tpctl log restore SRC DIR [--replace]\n");
+                        "tpctl log backup DIR DEST, tpctl log restore SRC DIR [--replace],\n"
+                        "       tpctl [-c CONFIG] log import|export DIR [--name NAME]\n");
         return 2;
     }
     const char *sub = argv[0];
