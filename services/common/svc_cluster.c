@@ -12,9 +12,10 @@
  * Instances. Several instances of a service may run (on several hosts, each with its own
  * data folder); one is active, the holder of the service's lease (evs_js_lease_*, held by
  * the keeper thread below, renewed every second). The others are standbys: they read the
- * stream's new groups every S_FOLLOW_MS into their local copy and their state, answer
- * queries, "$read" and "$status" up to their head, and answer every command "not_active"
- * (clients send it again to the next instance: evs_bus.h). A standby that takes the lease
+ * stream's new groups every S_FOLLOW_MS into their local copy and their state (warm: a
+ * takeover reads only what came since), answer "$status" (role, stream group), and answer
+ * every other request "not_active": clients send it again to the next instance (evs_bus.h),
+ * so that every read is the active instance's and sees every acknowledged write. A standby that takes the lease
  * reads the stream to its end and starts writing where it ends: ticks, reactions to its
  * upstreams and mails start then.
  *

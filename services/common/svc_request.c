@@ -368,20 +368,18 @@ int svci_decide_one(svci_svc_t *self, evs_batch_t *batch, svci_pending_t *p, int
         return 0;
     }
     const char *c = p->req->command;
-    /* a standby answers what reads its state (queries, "$status", "$summary"); commands,
-     * and "$read" and "$keys" (a follower must never take a standby's head, a little
-     * behind, for a log rolled back), go to the active instance */
-    bool state_read = streq(c, "$status") || streq(c, "$summary");
-    if (!svci_active(self) && !state_read) {
-        const svc_command_t *q = c[0] == '$' ? NULL : svci_find_command(self, c);
-        if (!q || !q->query) {
-            svci_not_active(self, p);
-            return 0;
-        }
+    /* a standby answers "$status" alone (its role and how far it holds the stream); every
+     * other request goes to the active instance, so that a read sees every write that was
+     * acknowledged before it (a standby is up to S_FOLLOW_MS behind), and a follower never
+     * takes a standby's head for a log rolled back */
+    if (!svci_active(self) && !streq(c, "$status")) {
+        svci_not_active(self, p);
+        return 0;
     }
     if (streq(c, SVC_BATCH))
         return s_decide_batch(self, batch, p, now);
-    if (streq(c, EVS_BUS_READ) || state_read || streq(c, "$keys")) {
+    if (streq(c, EVS_BUS_READ) || streq(c, "$status") || streq(c, "$summary") ||
+        streq(c, "$keys")) {
         p->deferred = true;
         p->reads_state = streq(c, "$summary");
         return 0;

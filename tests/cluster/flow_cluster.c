@@ -35,7 +35,7 @@ static bool s_before_start(pf_t *pf)
         tc_hosts_init(&r->hosts, r->cluster, pf->th, pf_services, 3000) != 0)
         return false;
     th_t *h2 = r->hosts.host[1];
-    fl_configure(h2, -1);
+    th_set(h2, "tick_ms", "200");   /* as fl_configure() sets the first host */
     char path[600];
     snprintf(path, sizeof path, "%s/outbox", th_dir(pf->th));
     th_set(h2, "account/outbox", path);
