@@ -71,6 +71,14 @@
  *    bucket. A lease TTL shorter than that gives the lease up when the bucket's leader
  *    dies, although its holder is well: a standby then takes over, and the log's fencing
  *    keeps that safe.
+ *  - A paused leader. A stream's leader stopped (SIGSTOP) and continued sometimes keeps a
+ *    store that ends where it was paused, while the new leader reports it current with lag
+ *    0 (lag counts Raft entries, not the store); once it leads again, reads and the
+ *    stream's last sequence stop there (tests/cluster/js_partition.c with
+ *    TP_PARTITION_LEADER=1: 4 of 10 runs, watched for 150 s). Appends naming the true last
+ *    sequence are then refused, and a reader sees the stream end before what it holds:
+ *    the runtime waits (svc_cluster.c). A paused follower caught up within a second in
+ *    every run.
  *
  * The lease. One active instance per service holds the key "<service>" in the key-value
  * bucket EVS_JS_LEASE_BUCKET ("tp_leases", file storage, the same replicas, history 1):
