@@ -440,6 +440,12 @@ size_t evs_vault_pending_list(const evs_vault_t *self, const char *const **subje
     return self->n;
 }
 
+void evs_vault_discard(evs_vault_t *self)
+{
+    assert(self);
+    s_pending_clear(self);
+}
+
 bool evs_vault_pending(const evs_vault_t *self)
 {
     assert(self);

@@ -139,6 +139,9 @@ int evs_vault_put(evs_vault_t *self, const char *subject, const uint8_t key[EVS_
 size_t evs_vault_pending_list(const evs_vault_t *self, const char *const **subjects,
                               const uint8_t **keys);
 
+/** @brief Drop the pending keys (zeroed): the events sealed with them are not written. */
+void evs_vault_discard(evs_vault_t *self);
+
 /** @brief Whether keys are pending (made and not yet committed). */
 bool evs_vault_pending(const evs_vault_t *self);
 

@@ -509,10 +509,12 @@ void svc_actor(zsock_t *pipe, void *args_)
             size_t from = self->open_n, n = from;
             /* an unknown key's request is taken and dropped; at most as many dropped as
              * a group holds per pass, so a flood of them cannot hold up the loop */
-            size_t dropped = 0;
+            size_t dropped = 0, bytes = 0;
             while (n < self->batch_max && dropped < self->batch_max &&
+                   (!self->cluster || bytes < SVCI_GROUP_BYTES) &&
                    svci_take(self, self->router, &self->pending[n])) {
                 bool kept = self->pending[n].id_len > 0;
+                bytes += self->pending[n].size;
                 n += kept;
                 dropped += !kept;
             }

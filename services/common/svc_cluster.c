@@ -42,11 +42,14 @@
 #include "svc_internal.h"
 
 #define S_STREAM_CKPT "$stream"   /* the local copy's checkpoint: stream seq it holds */
+#define S_ERASED_CKPT "$erased"   /* erasures up to this seq are done in the key stream */
 #define S_FOLLOW_MS 100           /* a standby looks for new groups this often */
 #define S_ACQUIRE_MS 500          /* a standby tries to take the lease this often */
 #define S_RENEW_MS 1000           /* the active instance renews it this often */
 #define S_MARGIN_MS 1000          /* it stops appending this long before the TTL ends */
 #define S_IMPORT_GROUPS 64        /* groups imported into one local commit at most */
+#define S_APPEND_GIVE_UP_MS 30000 /* an append unanswered this long: the writer steps down */
+#define S_KEY_TRIES 150           /* a key asked of the key stream: 15 s (elections: 4-9 s) */
 
 typedef struct {
     evs_js_lease_t *lease;        /* made on the loop, used by the keeper alone */
@@ -72,6 +75,11 @@ struct svci_cluster {
     uint64_t written;             /* stream seq of the last group acknowledged */
     int64_t next_follow;          /* zclock_mono() of the standby's next look */
     s_keeper_args_t keeper_args;  /* what the keeper reads while it runs */
+    uint64_t erased_done;         /* log seq up to which erasures are done in the key
+                                     stream (the next group records it: S_ERASED_CKPT) */
+    uint64_t erased_stamped;      /* the last value a group recorded */
+    bool erase_failed;            /* one failed: erased_done stays (the next active
+                                     instance erases again from there) */
 };
 
 /* ------------------------------------------------------------------ the keeper */
@@ -122,6 +130,8 @@ static void s_keeper(zsock_t *pipe, void *args)
             atomic_store(a->valid_until, now + a->ttl_ms - S_MARGIN_MS);
             continue;
         }
+        if (rc == EVS_JS_UNAVAILABLE)
+            zclock_sleep(100);   /* answered at once: not again at once */
         if (rc == EVS_CONFLICT || rc == EVS_INVALID ||
             zclock_mono() >= asked + a->ttl_ms - S_MARGIN_MS) {
             atomic_store(a->valid_until, 0);
@@ -273,13 +283,21 @@ int svci_cluster_open(svci_svc_t *self)
         if (*p == '@')
             *p = '_';   /* the message id's writer: [A-Za-z0-9_.-] */
     c->ttl_ms = atoi(svc_config_get(self->config, n, "js_lease_ttl_ms", "3000"));
+    int timeout_ms = atoi(svc_config_get(self->config, n, "js_timeout_ms", "1000"));
+    if (c->ttl_ms < S_RENEW_MS + S_MARGIN_MS + timeout_ms) {
+        /* a renewal asked at most S_RENEW_MS after the last must be answered (within
+         * js_timeout_ms) before appends stop, S_MARGIN_MS before the TTL */
+        zsys_error("%s: js_lease_ttl_ms (%d) must be at least %d + %d + js_timeout_ms (%d)",
+                   n, c->ttl_ms, S_RENEW_MS, S_MARGIN_MS, timeout_ms);
+        return -1;
+    }
     evs_js_opts_t o = {0};
     o.servers = svc_config_get(self->config, n, "js_servers", NULL);
     o.name = c->instance;
     o.creds_file = svc_config_get(self->config, n, "js_creds", NULL);
     o.tls_ca = svc_config_get(self->config, n, "js_tls_ca", NULL);
     o.replicas = atoi(svc_config_get(self->config, n, "js_replicas", "3"));
-    o.timeout_ms = atoi(svc_config_get(self->config, n, "js_timeout_ms", "1000"));
+    o.timeout_ms = timeout_ms;
     if (!o.servers) {
         zsys_error("%s: store = jetstream needs js_servers", n);
         return -1;
@@ -436,7 +454,7 @@ void svci_cluster_keeper(svci_svc_t *self)
 void svci_cluster_turn(svci_svc_t *self)
 {
     svci_cluster_t *c = self->cluster;
-    if (!c || c->active || zclock_mono() < c->next_follow)
+    if (!c || c->active || self->deposed || zclock_mono() < c->next_follow)
         return;
     int rc = s_follow(self);
     if (rc == EVS_CORRUPT || rc == EVS_MISMATCH || rc == EVS_BAD_BATCH) {
@@ -470,23 +488,37 @@ int svci_cluster_stamp(svci_svc_t *self, evs_batch_t *batch)
         return 0;
     if (!c->active)
         return EVS_CONFLICT;   /* a standby writes nothing */
+    if (c->erased_done > c->erased_stamped) {
+        int rc = evs_batch_checkpoint(batch, S_ERASED_CKPT, c->erased_done);
+        if (rc != 0)
+            return rc;
+        c->erased_stamped = c->erased_done;
+    }
     return evs_batch_checkpoint(batch, S_STREAM_CKPT, ++c->stamped);
 }
 
 int svci_write(svci_svc_t *self, evs_batch_t *batch)
 {
     svci_cluster_t *c = self->cluster;
-    if (!c)
-        return evs_batch_commit(batch);
+    if (!c || evs_batch_empty(batch))
+        return evs_batch_commit(batch);   /* nothing for the stream (and no "$stream") */
     uint8_t *body = NULL;
     size_t len = 0;
     int rc = evs_group_encode(batch, &body, &len);
     if (rc != 0)
         return rc;
     uint64_t seq = c->written + 1;
-    int64_t warned = 0;
+    int64_t warned = 0, since = zclock_mono();
     while (true) {
         if (zclock_mono() >= atomic_load(&c->valid_until)) {
+            rc = SVCI_LEASE_LOST;
+            break;
+        }
+        if (zclock_mono() - since > S_APPEND_GIVE_UP_MS) {
+            /* the stream has not answered for long (gone, or no leader): another instance
+             * may do better; this one steps down */
+            zsys_error("%s: group %" PRIu64 " not acknowledged for %d s; stepping down",
+                       self->name, seq, S_APPEND_GIVE_UP_MS / 1000);
             rc = SVCI_LEASE_LOST;
             break;
         }
@@ -509,6 +541,14 @@ int svci_write(svci_svc_t *self, evs_batch_t *batch)
         zsys_error("%s: the stream refused group %" PRIu64 ": another instance wrote after %"
                    PRIu64 " (%s)",
                    self->name, seq, seq - 1, evs_js_error());
+    if (rc == EVS_JS_TOO_BIG) {
+        /* decided and applied already: only a step-down (the state built anew) undoes it;
+         * SVCI_GROUP_BYTES keeps groups well under the servers' max_payload */
+        zsys_error("%s: group %" PRIu64 " of %zu bytes is over the servers' max_payload; "
+                   "stepping down",
+                   self->name, seq, len);
+        rc = SVCI_LEASE_LOST;
+    }
     if (rc != 0)
         return rc;
     c->written = seq;
@@ -547,6 +587,10 @@ void svci_cluster_step_down(svci_svc_t *self, bool inflight_done)
     zsys_warning("%s: stepping down: nothing more is written by this instance; it starts "
                  "again as a standby",
                  self->name);
+    /* keys made for groups that are not appended: never kept (the stream may come to
+     * hold another instance's key for the same subject) */
+    if (self->vault)
+        evs_vault_discard(self->vault);
     if (self->open)
         evs_batch_end(&self->open);
     if (self->inflight) {
@@ -573,7 +617,8 @@ int svci_cluster_key(svci_svc_t *self, const char *subject, bool create,
 {
     svci_cluster_t *c = self->cluster;
     int rc = EVS_JS_TIMEOUT;
-    for (int i = 0; i < 50 && (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE); i++) {
+    for (int i = 0; i < S_KEY_TRIES && (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE);
+         i++) {
         if (i)
             zclock_sleep(100);
         rc = evs_js_vault_get(c->vault, subject, key);
@@ -621,6 +666,9 @@ void svci_cluster_erase(svci_svc_t *self, const char *const *subjects, size_t n)
     svci_cluster_t *c = self->cluster;
     if (!c || !c->active)
         return;
+    bool all = true;
+    uint64_t head = 0;
+    evs_head(self->store, &head, NULL);   /* the erasures' events are in the log by now */
     for (size_t i = 0; i < n; i++) {
         int rc = EVS_JS_TIMEOUT;
         for (int t = 0; t < 50 && (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE); t++) {
@@ -628,11 +676,24 @@ void svci_cluster_erase(svci_svc_t *self, const char *const *subjects, size_t n)
                 zclock_sleep(100);
             rc = evs_js_vault_erase(c->vault, subjects[i]);
         }
-        if (rc != 0)
+        if (rc != 0) {
             /* the erasure is in the log: the next active instance erases it again */
             zsys_error("%s: cannot erase %s from the cluster's key store: %s (%s)",
                        self->name, subjects[i], evs_js_strerror(rc), evs_js_error());
+            all = false;
+        }
     }
+    c->erase_failed |= !all;
+    if (!c->erase_failed && head > c->erased_done)
+        c->erased_done = head;
+}
+
+uint64_t svci_cluster_erased_done(svci_svc_t *self)
+{
+    uint64_t done = 0;
+    if (self->cluster && evs_checkpoint(self->store, S_ERASED_CKPT, &done) != 0)
+        done = 0;
+    return done;
 }
 
 int svci_cluster_secret(svci_svc_t *self)

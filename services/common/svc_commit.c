@@ -134,7 +134,8 @@ void svci_apply_appended(svci_svc_t *self, evs_batch_t *batch, uint64_t first, u
 void svci_apply_imported(svci_svc_t *self, evs_batch_t *batch, uint64_t first, uint64_t last)
 {
     s_apply(self, batch, first, last, true);
-    svci_keys_durable(self);   /* the keys fetched to open them */
+    if (svci_keys_durable(self) != 0)   /* the keys fetched to open them, kept */
+        exit(70);                        /* (a standby's keys go to its own store alone) */
 }
 
 /* Collects a committed batch's records for s_publish (their bytes stay in the batch). */
@@ -225,7 +226,8 @@ void svci_commit_or_die(svci_svc_t *self, evs_batch_t **batch_p)
     int rc = s_add_checkpoints(self, *batch_p);
     if (rc == 0)
         rc = svci_cluster_stamp(self, *batch_p);
-    svci_keys_durable(self);
+    if (rc == 0)
+        rc = svci_keys_durable(self);   /* the keys its events are sealed with, first */
     int64_t t0 = zclock_usecs();
     if (rc == 0)
         rc = svci_write(self, *batch_p);
@@ -424,7 +426,11 @@ void svci_submit(svci_svc_t *self)
         zsys_error("%s: write failed: %s; stopping", self->name, evs_strerror(rc));
         exit(70);
     }
-    svci_keys_durable(self);   /* the keys its events are sealed with, before them */
+    rc = svci_keys_durable(self);   /* the keys its events are sealed with, before them */
+    if (rc != 0) {
+        s_commit_failed(self, rc, true);   /* nothing in flight: a cluster's step-down */
+        return;
+    }
     size_t n = self->open_n;
     bool barrier = self->open_barrier;
     self->open_n = 0;

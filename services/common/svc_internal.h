@@ -79,6 +79,7 @@ typedef struct {
     bool deferred;            /* query or $read: answered after the commit */
     bool reads_state;         /* deferred, and answered from the state in memory */
     bool handed_off;          /* sent to a worker; no answer now */
+    size_t size;              /* the request's bytes as received */
     unsigned who;             /* the sender as its key says (SVC_VISITOR ...; 0: a key
                                  with no rights here but "$status") */
     bool gateway_reads;       /* the gateway, and "gateway" is one of our followers: it
@@ -89,6 +90,10 @@ typedef struct svci_cluster svci_cluster_t;   /* svc_cluster.c */
 
 /* svci_write(): the lease ran out before the group could be appended */
 #define SVCI_LEASE_LOST (-31190)
+/* store = jetstream: requests taken into one group, in bytes at most (one more request
+ * beyond it ends the taking); a group is one stream message, under the servers'
+ * max_payload */
+#define SVCI_GROUP_BYTES (1 << 20)
 
 /* A service actor's runtime: one per svc_actor. */
 typedef struct {
@@ -129,6 +134,8 @@ typedef struct {
     char **erase_pending;     /* subjects whose erasure is in the log, key not yet deleted */
     char **erase_pending_reason;
     size_t n_erase_pending;
+    uint64_t mend_from;       /* store = jetstream: erasures up to this seq are done in the
+                                 key stream (svci_personal_mend_cluster) */
     int64_t window_hour;      /* the hour whose windows were last looked at */
     int64_t window_hours;     /* setting window_hours */
     evs_sub_t **subs;         /* one per upstream */
@@ -245,6 +252,7 @@ int svci_cluster_key(svci_svc_t *self, const char *subject, bool create,
 int svci_cluster_keys_durable(svci_svc_t *self);
 void svci_personal_mend_cluster(svci_svc_t *self);
 void svci_cluster_erase(svci_svc_t *self, const char *const *subjects, size_t n);
+uint64_t svci_cluster_erased_done(svci_svc_t *self);
 int svci_cluster_secret(svci_svc_t *self);
 void svci_cluster_status(svci_svc_t *self, Tp__Heartbeat *hb);
 int svci_own_key(void *arg, const char *subject, bool create, uint8_t key[SVC_SEAL_KEY_SIZE]);
@@ -299,7 +307,7 @@ int svci_personal_open(svci_svc_t *self, const char *dir);
 void svci_personal_close(svci_svc_t *self);
 int svci_personal_mend(svci_svc_t *self, bool *rebuild);
 void svci_personal_after_commit(svci_svc_t *self);
-void svci_keys_durable(svci_svc_t *self);
+int svci_keys_durable(svci_svc_t *self);
 int svci_seal_event(svci_svc_t *self, const svc_out_event_t *e, int64_t now_us,
                     char event_id[33], uint8_t **sealed, size_t *sealed_len);
 int svci_open_record(svc_key_fn *keys, void *arg, const char *service, const evs_record_t *rec,

@@ -92,15 +92,17 @@ int svci_own_key(void *arg, const char *subject, bool create, uint8_t key[SVC_SE
     return create ? evs_vault_get_or_create(self->vault, subject, key) : rc;
 }
 
-void svci_keys_durable(svci_svc_t *self)
+int svci_keys_durable(svci_svc_t *self)
 {
     if (!self->vault || !evs_vault_pending(self->vault))
-        return;
+        return 0;
     /* with store = jetstream, the keys made here go to the cluster's key store first
-     * (a quorum has them before any group sealed with them is appended) */
+     * (a quorum has them before any group sealed with them is appended); when they
+     * cannot (the lease ran out, another instance stored another key), the group must not
+     * be appended: the caller steps down */
     int rc = svci_cluster_keys_durable(self);
     if (rc != 0)
-        return;   /* the lease ran out: the group is not appended either (svci_write) */
+        return rc;
     rc = evs_vault_commit(self->vault);
     if (rc != 0) {
         /* the group's events need these keys: it is not committed */
@@ -108,6 +110,7 @@ void svci_keys_durable(svci_svc_t *self)
                    evs_strerror(rc));
         exit(70);
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ events */
@@ -352,7 +355,8 @@ static int s_collect_all_erased(const evs_record_t *rec, void *arg)
 {
     svci_svc_t *self = arg;
     evs_view_t v;
-    if (evs_view(rec->data, rec->len, &v) != 0 || !svci_view_is_erasure(&v))
+    if (rec->seq <= self->mend_from || evs_view(rec->data, rec->len, &v) != 0 ||
+        !svci_view_is_erasure(&v))
         return 0;
     Tp__SubjectErased *e = tp__subject_erased__unpack(NULL, v.payload_len, v.payload);
     if (!e)
@@ -365,6 +369,9 @@ static int s_collect_all_erased(const evs_record_t *rec, void *arg)
 
 void svci_personal_mend_cluster(svci_svc_t *self)
 {
+    /* those after the last one a group recorded as done in the key stream: a stop of
+     * the instance before then left them in the log alone */
+    self->mend_from = svci_cluster_erased_done(self);
     if (self->vault && self->cluster)
         evs_read_stream(self->store, S_ERASED_STREAM, 1, s_collect_all_erased, self);
 }

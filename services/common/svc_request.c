@@ -33,6 +33,7 @@ int svci_take(svci_svc_t *self, zsock_t *sock, svci_pending_t *p)
     }
     memset(p, 0, sizeof *p);
     size_t idn = zmq_msg_size(&id) < SVCI_ID_MAX ? zmq_msg_size(&id) : 0;
+    p->size = zmq_msg_size(&body);
     memcpy(p->id, zmq_msg_data(&id), idn);
     p->id_len = idn;
     if (ok) {

@@ -98,11 +98,11 @@ const svc_setting_t svc_settings_runtime[] = {
     {"js_creds", NULL, SVC_SETTING_PATH, 0, 0, "A NATS credentials file (none by default)."},
     {"js_tls_ca", NULL, SVC_SETTING_PATH, 0, 0,
      "The CA certificates (PEM) the servers' are checked against; set: TLS required."},
-    {"js_lease_ttl_ms", "3000", SVC_SETTING_INT, 1000, 60000,
+    {"js_lease_ttl_ms", "3000", SVC_SETTING_INT, 3000, 60000,
      "How long the active instance's lease lives after its last renewal (renewed every\n"
      "second; it stops writing 1 s before): a standby takes over about this long after\n"
-     "the active one died. The same on every host."},
-    {"js_timeout_ms", "1000", SVC_SETTING_INT, 100, 60000,
+     "the active one died. The same on every host; at least 2000 + js_timeout_ms."},
+    {"js_timeout_ms", "1000", SVC_SETTING_INT, 100, 58000,
      "Each request to JetStream waits this long; an append not acknowledged in time is\n"
      "sent again (stored once)."},
     {"pub", NULL, SVC_SETTING_ENDPOINT, 0, 0,
