@@ -12,13 +12,13 @@
  * groups were in that round, read from its log (the events of one commit share their
  * recorded_at_us).
  * Everything runs in one run on the same kind of folder (TP_BENCH_DIR). */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "example.h"
 #include "example.pb-c.h"
+#include "group_load.h"
 #include "harness.h"
 #include "lmdb_raw.h"
 #include "peer_events.h"
@@ -65,36 +65,10 @@ static double s_single(th_t *th, double seconds)
  * into one commit. */
 static double s_group(th_t *th, const char *name, int round, int clients)
 {
-    int per_client = GROUP_EVENTS / clients;
-    char ep[400];
+    char ep[400], prefix[16];
     th_router(th, name, ep, sizeof ep);
-    th_load_t loads[GROUP_CLIENTS];
-    pthread_t threads[GROUP_CLIENTS];
-    char prefixes[GROUP_CLIENTS][16];
-    int64_t t0 = zclock_usecs();
-    for (int i = 0; i < clients; i++) {
-        snprintf(prefixes[i], sizeof prefixes[i], "g%d-%d", round, i);
-        loads[i] = (th_load_t) {ep, prefixes[i], per_client, GROUP_INFLIGHT, 10000, 600000,
-                                calloc((size_t) per_client, sizeof(uint64_t)), 0, 0, 0, 0};
-        if (th_load_keys(&loads[i], th_keys(th), name) != 0) {
-            fprintf(stderr, "bench: no keys for %s\n", name);
-            exit(1);
-        }
-        pthread_create(&threads[i], NULL, th_load_run, &loads[i]);
-    }
-    int done = 0;
-    for (int i = 0; i < clients; i++) {
-        pthread_join(threads[i], NULL);
-        done += loads[i].acked - loads[i].refused;
-        free(loads[i].acked_seq);
-    }
-    int64_t took = zclock_usecs() - t0;
-    if (done != clients * per_client) {
-        fprintf(stderr, "bench: only %d of %d group requests answered\n", done,
-                clients * per_client);
-        exit(1);
-    }
-    return (double) done * 1e6 / (double) took;
+    snprintf(prefix, sizeof prefix, "g%d-", round);
+    return gl_run(ep, th_keys(th), name, prefix, clients, GROUP_INFLIGHT, GROUP_EVENTS, 10000);
 }
 
 /* Writes REPLAY_EVENTS example events (durably, in large batches), then times a

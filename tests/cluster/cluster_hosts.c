@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cluster_hosts.h"
+#include "example.pb-c.h"
 
 int tc_hosts_init(tc_hosts_t *self, tc_cluster_t *cluster, th_t *first,
                   const char *const *services, int lease_ttl_ms)
@@ -122,4 +123,51 @@ int tc_wait_active(tc_hosts_t *self, const char *name, int timeout_ms)
         zclock_sleep(50);
     } while (zclock_mono() < deadline);
     return -1;
+}
+
+pid_t tc_start(tc_hosts_t *self, int h, const char *exe, const char *name, int timeout_ms)
+{
+    int64_t deadline = zclock_mono() + timeout_ms;
+    pid_t pid = th_start(self->host[h], exe, name, timeout_ms);
+    while (pid > 0) {
+        char role[16];
+        tc_role(self, h, name, role, sizeof role, NULL, 200);
+        if (*role)
+            return pid;
+        if (zclock_mono() >= deadline || !th_running(self->host[h], name)) {
+            fprintf(stderr, "cluster_hosts: %s on h%d does not answer\n", name, h + 1);
+            return -1;
+        }
+    }
+    return -1;
+}
+
+bool tc_wait_caught_up(tc_hosts_t *self, int h, const char *name, uint64_t seq,
+                       int timeout_ms)
+{
+    int64_t deadline = zclock_mono() + timeout_ms;
+    do {
+        char role[16];
+        uint64_t at = 0;
+        tc_role(self, h, name, role, sizeof role, &at, 500);
+        if (at >= seq)
+            return true;
+        zclock_sleep(50);
+    } while (zclock_mono() < deadline);
+    return false;
+}
+
+int64_t tc_counter(tc_hosts_t *self, int h, const char *name, const char *counter)
+{
+    Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
+    q.counter = (char *) counter;
+    Tp__Reply *r = tc_call_at(self, h, name, NULL, "example.GetCounter", &q.base, 3000);
+    int64_t v = -1;
+    Tp__Example__CounterValue *cv =
+        r && r->ok ? tp__example__counter_value__unpack(NULL, r->body.len, r->body.data) : NULL;
+    if (cv)
+        v = cv->value;
+    tp__example__counter_value__free_unpacked(cv, NULL);
+    th_reply_free(&r);
+    return v;
 }

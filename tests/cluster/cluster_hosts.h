@@ -46,6 +46,24 @@ void tc_role(tc_hosts_t *self, int h, const char *name, char *role, size_t roles
 void tc_status(tc_hosts_t *self, int h, const char *name, char *role, size_t rolesz,
                uint64_t *stream_seq, uint64_t *head_seq, int timeout_ms);
 
+/**
+ * @brief Starts instance @p name on host @p h (th_start()) and waits until it answers
+ * "$status" on its own socket. (th_start() alone returns when any instance answers: its
+ * "$status" goes to every router of the service's list, where the other host's instance
+ * may answer first.)
+ * @return its pid, or -1 when it did not start or did not answer within @p timeout_ms
+ */
+pid_t tc_start(tc_hosts_t *self, int h, const char *exe, const char *name, int timeout_ms);
+
+/** Waits until the local copy of @p name on host @p h holds stream group @p seq (its
+ *  "$status", asked every 50 ms); false when @p timeout_ms passed first. */
+bool tc_wait_caught_up(tc_hosts_t *self, int h, const char *name, uint64_t seq,
+                       int timeout_ms);
+
+/** Counter @p counter of the example service (tp-example) @p name as its instance on host
+ *  @p h says (example.GetCounter, 3 s), or -1 when it does not answer. */
+int64_t tc_counter(tc_hosts_t *self, int h, const char *name, const char *counter);
+
 /** A request to the instance of @p name on host @p h alone (its own socket), as operator
  *  (operator-test), with @p request_id (NULL: none): the reply, or NULL (no answer). */
 Tp__Reply *tc_call_at(tc_hosts_t *self, int h, const char *name, const char *request_id,

@@ -50,7 +50,7 @@ static bool s_before_start(pf_t *pf)
     size_t n = strlen(pf->producer_ep);
     snprintf(pf->producer_ep + n, sizeof pf->producer_ep - n, ",%s", ep);
     for (size_t i = 0; i < 5; i++)
-        if (th_start(h2, th_exe_of(pf_services[i]), pf_services[i], 30000) <= 0) {
+        if (tc_start(&r->hosts, 1, th_exe_of(pf_services[i]), pf_services[i], 30000) <= 0) {
             fprintf(stderr, "flow_cluster: %s did not come up on h2\n", pf_services[i]);
             return false;
         }
@@ -79,7 +79,7 @@ static void s_kill_active(pf_t *pf, const char *step)
     TH_CHECK(took < S_TAKEOVER_MAX_MS);
     if (took > r->worst_ms)
         r->worst_ms = took;
-    TH_CHECK(th_start(r->hosts.host[a], th_exe_of(name), name, 30000) > 0);
+    TH_CHECK(tc_start(&r->hosts, a, th_exe_of(name), name, 30000) > 0);
     char role[16];
     tc_role(&r->hosts, a, name, role, sizeof role, NULL, 2000);
     TH_CHECK(strcmp(role, "standby") == 0);

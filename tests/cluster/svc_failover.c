@@ -66,37 +66,6 @@ static bool s_one(s_load_t *l, int timeout_ms)
     return false;
 }
 
-/* The counter as instance @p h says (its own socket), or -1. */
-static int64_t s_counter(tc_hosts_t *hs, int h)
-{
-    Tp__Example__GetCounter q = TP__EXAMPLE__GET_COUNTER__INIT;
-    q.counter = "c";
-    Tp__Reply *r = tc_call_at(hs, h, "alpha", NULL, "example.GetCounter", &q.base, 3000);
-    int64_t v = -1;
-    Tp__Example__CounterValue *cv =
-        r && r->ok ? tp__example__counter_value__unpack(NULL, r->body.len, r->body.data) : NULL;
-    if (cv)
-        v = cv->value;
-    tp__example__counter_value__free_unpacked(cv, NULL);
-    th_reply_free(&r);
-    return v;
-}
-
-/* Waits until instance @p h's local copy holds stream group @p seq. */
-static bool s_caught_up(tc_hosts_t *hs, int h, uint64_t seq, int timeout_ms)
-{
-    int64_t deadline = zclock_mono() + timeout_ms;
-    do {
-        char role[16];
-        uint64_t at = 0;
-        tc_role(hs, h, "alpha", role, sizeof role, &at, 500);
-        if (at >= seq)
-            return true;
-        zclock_sleep(50);
-    } while (zclock_mono() < deadline);
-    return false;
-}
-
 /* A command to instance @p h alone: its error code, or "" when it was done, or "-" when
  * it did not answer. */
 static void s_direct(tc_hosts_t *hs, int h, const char *rid, char *code, size_t codesz)
@@ -120,7 +89,7 @@ int main(void)
     TH_CHECK(tc_hosts_init(&hs, cl, th, services, S_TTL_MS) == 0);
     const char *exe = th_env("TP_EXAMPLE");
     TH_CHECK(th_start(hs.host[0], exe, "alpha", 30000) > 0);
-    TH_CHECK(th_start(hs.host[1], exe, "alpha", 30000) > 0);
+    TH_CHECK(tc_start(&hs, 1, exe, "alpha", 30000) > 0);
     int a = tc_wait_active(&hs, "alpha", 10000);
     TH_CHECK(a >= 0);
     if (a < 0)
@@ -166,10 +135,10 @@ int main(void)
         TH_CHECK(s_one(&load, 10000));
     }
     load.next = sent;
-    TH_CHECK(s_counter(&hs, b) == sent);
+    TH_CHECK(tc_counter(&hs, b, "alpha", "c") == sent);
 
     /* the killed one, started again: a standby that follows */
-    TH_CHECK(th_start(hs.host[a], exe, "alpha", 30000) > 0);
+    TH_CHECK(tc_start(&hs, a, exe, "alpha", 30000) > 0);
     tc_role(&hs, a, "alpha", role, sizeof role, NULL, 1000);
     printf("h%d started again: %s\n", a + 1, role);
     TH_CHECK(strcmp(role, "standby") == 0);
@@ -177,9 +146,9 @@ int main(void)
     TH_CHECK(strcmp(code, "not_active") == 0);
     uint64_t head_seq = 0;
     tc_role(&hs, b, "alpha", role, sizeof role, &head_seq, 1000);
-    TH_CHECK(s_caught_up(&hs, a, head_seq, 10000));
+    TH_CHECK(tc_wait_caught_up(&hs, a, "alpha", head_seq, 10000));
     /* a read too goes to the active instance: a standby answers "$status" alone */
-    TH_CHECK(s_counter(&hs, a) == -1 && s_counter(&hs, b) == sent);
+    TH_CHECK(tc_counter(&hs, a, "alpha", "c") == -1 && tc_counter(&hs, b, "alpha", "c") == sent);
 
     /* fencing: the active one paused past its lease */
     th_signal(hs.host[b], "alpha", SIGSTOP);
@@ -203,8 +172,8 @@ int main(void)
         TH_CHECK(s_one(&load, 10000));
     TH_CHECK(load.value == load.next);
     tc_role(&hs, a, "alpha", role, sizeof role, &head_seq, 1000);
-    TH_CHECK(s_caught_up(&hs, b, head_seq, 10000));
-    TH_CHECK(s_counter(&hs, a) == load.next);
+    TH_CHECK(tc_wait_caught_up(&hs, b, "alpha", head_seq, 10000));
+    TH_CHECK(tc_counter(&hs, a, "alpha", "c") == load.next);
     uint64_t ha = 0, hb = 0;
     tc_status(&hs, a, "alpha", role, sizeof role, NULL, &ha, 1000);
     tc_status(&hs, b, "alpha", role, sizeof role, NULL, &hb, 1000);
@@ -230,7 +199,7 @@ int main(void)
         for (int i = 0; i < 50; i++)
             TH_CHECK(s_one(&load, 20000));
         int now_active = tc_wait_active(&hs, "alpha", 10000);
-        TH_CHECK(now_active >= 0 && s_counter(&hs, now_active) == load.next);
+        TH_CHECK(now_active >= 0 && tc_counter(&hs, now_active, "alpha", "c") == load.next);
         printf("%d commands acknowledged, counter %" PRId64 "\n", load.next, load.value);
         TH_CHECK(load.value == load.next);
         TH_CHECK(tc_cluster_start(cl, node, 10000));
