@@ -651,10 +651,21 @@ int svc_main(int argc, char **argv, const svc_def_t *def)
          * removes its file as it closes: give that time to happen before they are bound
          * again */
         zclock_sleep(250);
-        actor = zactor_new(svc_actor, &args);
-        status = actor ? zstr_recv(actor) : NULL;
-        rc = status && streq(status, "READY") ? 0 : 1;
-        zstr_free(&status);
+        for (int tries = 1; !zsys_interrupted; tries++) {
+            actor = zactor_new(svc_actor, &args);
+            status = actor ? zstr_recv(actor) : NULL;
+            rc = status && streq(status, "READY") ? 0 : 1;
+            zstr_free(&status);
+            if (rc == 0)
+                break;
+            /* the cluster unreachable for the whole start (it started well before, so
+             * this is no misconfiguration): again, as a supervisor would */
+            zactor_destroy(&actor);
+            zsys_warning("%s: could not start again as a standby (try %d); trying again in "
+                         "1 s",
+                         name ? name : def->name, tries);
+            zclock_sleep(1000);
+        }
     }
     zactor_destroy(&actor);
     zconfig_destroy(&config);

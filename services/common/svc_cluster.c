@@ -69,6 +69,7 @@ struct svci_cluster {
     int ttl_ms;
     atomic_int_fast64_t valid_until;      /* zclock_mono() until which we may append */
     bool active;
+    bool activating;              /* the lease is ours, the stream not yet read to its end */
     _Atomic uint64_t have;        /* stream seq the local copy holds (the committer writes
                                      it while active; "$status" reads it) */
     uint64_t stamped;             /* stream seq given to the last group submitted */
@@ -411,6 +412,17 @@ static void s_activate(svci_svc_t *self)
     svci_cluster_t *c = self->cluster;
     int64_t t0 = zclock_usecs();
     int rc = s_follow(self);
+    if (rc == EVS_JS_UNAVAILABLE || rc == EVS_JS_TIMEOUT) {
+        /* the stream electing a leader, say: nothing written yet, the lease kept; tried
+         * again at the next turn */
+        if (!c->activating)
+            zsys_warning("%s: took the lease; the stream cannot be read to its end yet: %s "
+                         "(%s); trying again",
+                         self->name, evs_js_strerror(rc), evs_js_error());
+        c->activating = true;
+        c->next_follow = zclock_mono() + S_FOLLOW_MS;
+        return;
+    }
     if (rc != 0) {
         zsys_error("%s: took the lease but cannot read the stream to its end: %s (%s); "
                    "stepping down",
@@ -418,6 +430,7 @@ static void s_activate(svci_svc_t *self)
         svci_cluster_step_down(self, false);
         return;
     }
+    c->activating = false;
     c->stamped = c->written = c->have;
     c->active = true;
     zsys_info("%s: active: instance %s writes %s after group %" PRIu64 " (caught up in %.1f ms)",
@@ -442,6 +455,8 @@ void svci_cluster_keeper(svci_svc_t *self)
         return;
     if (streq(msg, "ACTIVE") && !c->active)
         s_activate(self);
+    else if (streq(msg, "LOST") && c->activating)
+        c->activating = false;   /* nothing was written: a standby as before */
     else if (streq(msg, "LOST") && c->active) {
         /* appends stop by themselves (valid_until); what is in flight finishes or fails */
         svci_drain(self);
@@ -456,6 +471,10 @@ void svci_cluster_turn(svci_svc_t *self)
     svci_cluster_t *c = self->cluster;
     if (!c || c->active || self->deposed || zclock_mono() < c->next_follow)
         return;
+    if (c->activating) {
+        s_activate(self);   /* the lease is ours: the stream to its end, then we write */
+        return;
+    }
     int rc = s_follow(self);
     if (rc == EVS_CORRUPT || rc == EVS_MISMATCH || rc == EVS_BAD_BATCH) {
         zsys_error("%s: the stream does not continue the local copy; stopping", self->name);
