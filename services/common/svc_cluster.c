@@ -50,6 +50,7 @@
 #define S_IMPORT_GROUPS 64        /* groups imported into one local commit at most */
 #define S_APPEND_GIVE_UP_MS 30000 /* an append unanswered this long: the writer steps down */
 #define S_KEY_TRIES 150           /* a key asked of the key stream: 15 s (elections: 4-9 s) */
+#define S_ERASE_TRIES 50          /* an erasure there: 5 s (mended later when it fails) */
 
 typedef struct {
     evs_js_lease_t *lease;        /* made on the loop, used by the keeper alone */
@@ -238,15 +239,10 @@ static int s_follow(svci_svc_t *self)
         return 0;
     s_import_t im = {self, NULL, 0, 0, 0, 0, 0};
     rc = evs_js_read(c->log, c->have + 1, info.last_seq, s_import_one, &im);
-    if (rc == 0)
-        rc = s_import_commit(&im);
-    else if (im.batch) {
-        /* what came before the failing group is whole: keep it */
-        int keep = im.rc == 0 || im.groups == 0 ? s_import_commit(&im) : 0;
-        evs_batch_end(&im.batch);
-        (void) keep;
-    }
-    return rc;
+    /* what the batch holds is whole groups (one that does not apply ends it): kept, also
+     * when the read stopped after them */
+    int committed = s_import_commit(&im);
+    return rc != 0 ? rc : committed;
 }
 
 /* ------------------------------------------------------------------ start, stop */
@@ -627,6 +623,16 @@ void svci_cluster_step_down(svci_svc_t *self, bool inflight_done)
 
 /* ------------------------------------------------------------------ keys, secret */
 
+/* Whether a call to the key stream that gave @p rc is made again: only while the cluster
+ * elects or cannot be reached, 100 ms apart, @p most times in all. */
+static bool s_again(int rc, int *tries, int most)
+{
+    if ((rc != EVS_JS_TIMEOUT && rc != EVS_JS_UNAVAILABLE) || ++*tries >= most)
+        return false;
+    zclock_sleep(100);
+    return true;
+}
+
 /* The data subjects' keys of a cluster: in the service's key stream as well
  * (evs_js_vault.h), where every instance finds them; each instance keeps those it used
  * in its own key store (evs_vault.h), fetched when first needed. */
@@ -635,13 +641,10 @@ int svci_cluster_key(svci_svc_t *self, const char *subject, bool create,
                      uint8_t key[SVC_SEAL_KEY_SIZE])
 {
     svci_cluster_t *c = self->cluster;
-    int rc = EVS_JS_TIMEOUT;
-    for (int i = 0; i < S_KEY_TRIES && (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE);
-         i++) {
-        if (i)
-            zclock_sleep(100);
+    int rc, tries = 0;
+    do
         rc = evs_js_vault_get(c->vault, subject, key);
-    }
+    while (s_again(rc, &tries, S_KEY_TRIES));
     if (rc == 0)
         return evs_vault_put(self->vault, subject, key);   /* committed with the next */
     if (rc == EVS_NOTFOUND && create)
@@ -689,12 +692,10 @@ void svci_cluster_erase(svci_svc_t *self, const char *const *subjects, size_t n)
     uint64_t head = 0;
     evs_head(self->store, &head, NULL);   /* the erasures' events are in the log by now */
     for (size_t i = 0; i < n; i++) {
-        int rc = EVS_JS_TIMEOUT;
-        for (int t = 0; t < 50 && (rc == EVS_JS_TIMEOUT || rc == EVS_JS_UNAVAILABLE); t++) {
-            if (t)
-                zclock_sleep(100);
+        int rc, tries = 0;
+        do
             rc = evs_js_vault_erase(c->vault, subjects[i]);
-        }
+        while (s_again(rc, &tries, S_ERASE_TRIES));
         if (rc != 0) {
             /* the erasure is in the log: the next active instance erases it again */
             zsys_error("%s: cannot erase %s from the cluster's key store: %s (%s)",
